@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -59,7 +60,14 @@ func HelperCmd(name string, args ...string) *exec.Cmd {
 }
 
 // Main is TestMain for every podkit package with tests.
+//
+// Main keeps the main goroutine locked to the main OS thread. A goroutine
+// that exits while locked to a thread kills that thread, except the main
+// thread, which Go wedges instead: it would live on in whatever namespace
+// the goroutine left it in. With the main goroutine holding it, no
+// throwaway namespace goroutine can ever land there.
 func Main(m *testing.M) {
+	runtime.LockOSThread()
 	if name, ok := os.LookupEnv(helperEnvKey); ok {
 		os.Exit(runHelper(name))
 	}
