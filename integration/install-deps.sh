@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what podkit's tests need and a fresh Debian
+# machine lacks: a C toolchain (libcontainer's nsenter is cgo), iproute2 and
+# util-linux (interop tests use ip, nsenter, lsns), and QEMU, busybox and cpio
+# for the cgroup v2 VM lane. Installs nothing when everything is present.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have gcc || need+=(gcc libc6-dev)
+have ip || need+=(iproute2)
+{ have nsenter && have lsns && have unshare; } || need+=(util-linux)
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+have cpio || need+=(cpio)
+have flock || need+=(util-linux)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages ${need[*]}; run as root" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

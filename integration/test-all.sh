@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every podkit test, as root: each package's tests on this host (in the
+# cgroup mode the host has), then the same tests in a VM booted with a pure
+# cgroup v2 hierarchy (integration/vm). Installs missing Debian packages first.
+# Exits non-zero when any test of either lane fails or no test ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "test-all: podkit's tests create namespaces, mounts and cgroups: run as root (sudo $0)" >&2
+  exit 1
+fi
+./integration/install-deps.sh || exit 1
+
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then mode=v2
+elif [ -d /sys/fs/cgroup/unified ]; then mode=v1-hybrid
+else mode=v1; fi
+
+summary=$(mktemp -d)/testsummary
+trap 'rm -rf "$(dirname "$summary")"' EXIT
+go build -o "$summary" ./internal/cmd/testsummary || exit 1
+
+status=0
+echo "=== host lane: kernel $(uname -r), cgroup $mode ==="
+go test -json -count=1 -timeout 30m ./... 2>&1 | "$summary" -title "host cgroup $mode" || status=1
+
+echo
+echo "=== VM lane: pure cgroup v2 ==="
+./integration/vm/run.sh ./... || status=1
+
+echo
+if [ $status = 0 ]; then echo "test-all: every lane green"; else echo "test-all: FAILED (see above)"; fi
+exit $status
