@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# Static builds for the podkit test VM (sourced by integration/vm/run.sh).
+#
+# There is no Go toolchain and no C library in the VM, so everything is linked
+# statically on the host: test binaries with CGO (libcontainer's nsenter needs
+# it) through the external linker, main packages like the harness's
+# BuildStatic does (CGO off) unless they need cgo themselves.
+
+VM_GO_TAGS=${PODKIT_VM_TAGS:-osusergo,netgo}
+VM_STATIC_LDFLAGS="-linkmode external -extldflags -static"
+
+# list_test_packages prints "<import path> <dir relative to the module root>"
+# for every package matching patterns $@ that has test files.
+list_test_packages() {
+	local root
+	root=$(go list -m -f '{{.Dir}}') || return 1
+	go list -tags "$VM_GO_TAGS" \
+		-f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "$@" |
+		while read -r pkg dir; do
+			[ -n "$pkg" ] || continue
+			rel=${dir#"$root"}
+			rel=${rel#/}
+			echo "$pkg ${rel:-.}"
+		done
+}
+
+# build_tests builds the test binary of every "<pkg> <dir>" line on stdin into
+# $1/tests and writes $1/manifest; up to VM_JOBS builds run at once.
+build_tests() {
+	local out=$1 idx=0 pkg dir bin
+	mkdir -p "$out/tests"
+	: >"$out/manifest"
+	while read -r pkg dir; do
+		idx=$((idx + 1))
+		bin="$(printf '%03d' "$idx")-${pkg##*/}.test"
+		echo "$idx $pkg $dir $bin" >>"$out/manifest"
+	done
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	awk '{ print $2, $4 }' "$out/manifest" |
+		xargs -P "${VM_JOBS:-2}" -L 1 sh -c '
+			CGO_ENABLED=1 go test -c -tags "$VM_GO_TAGS" -ldflags "-s -w $VM_STATIC_LDFLAGS" \
+				-o "$0/tests/$2" "$1" 2>"$0/tests/$2.log" ||
+				{ echo "build of $1 failed:" >&2; cat "$0/tests/$2.log" >&2; exit 255; }
+			[ -f "$0/tests/$2" ] || { echo "$1: no test binary built" >&2; exit 255; }
+			grep -v "statically linked applications requires at runtime" "$0/tests/$2.log" |
+				grep -v "^/usr/bin/ld: .*in function" | grep -v "^# " >&2
+			rm -f "$0/tests/$2.log"' "$out" || return 1
+}
+
+# needs_cgo reports whether main package $1 depends on non-standard cgo code.
+needs_cgo() {
+	[ -n "$(CGO_ENABLED=1 go list -tags "$VM_GO_TAGS" -deps \
+		-f '{{if and .CgoFiles (not .Standard)}}{{.ImportPath}}{{end}}' "$1")" ]
+}
+
+# build_mains builds every main package of the module statically into $1,
+# named after the last element of its import path.
+build_mains() {
+	local out=$1 pkg name mains
+	mkdir -p "$out"
+	mains=$(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...) || return 1
+	for pkg in $mains; do
+		name=${pkg##*/}
+		[ -e "$out/$name" ] && die "two main packages build to $name: $pkg"
+		if needs_cgo "$pkg"; then
+			CGO_ENABLED=1 go build -tags "$VM_GO_TAGS" -ldflags "$VM_STATIC_LDFLAGS" \
+				-o "$out/$name" "$pkg" 2>"$out/.log" || { cat "$out/.log" >&2; return 1; }
+		else
+			CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg" || return 1
+		fi
+		rm -f "$out/.log"
+	done
+}
