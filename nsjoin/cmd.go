@@ -1,0 +1,224 @@
+//go:build linux
+
+package nsjoin
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cmd is an exec.Cmd that starts its process inside a set of namespaces.
+// Configure it like an exec.Cmd (Stdin, Stdout, Stderr, Env, Dir,
+// ExtraFiles, SysProcAttr with Credential, Setsid, Pdeathsig, Cloneflags,
+// ...) through the embedded *exec.Cmd, then call Start/Wait or Run on the
+// Cmd itself (not on the embedded exec.Cmd, which would skip the
+// namespaces and leak the pidfd).
+//
+// How the namespaces are entered:
+//
+//   - net, ipc, uts, cgroup, pid: the process is forked from a fresh OS
+//     thread locked and setns'd into them (a child inherits the namespaces
+//     of the thread that forks it; for pid, pid_for_children). The thread
+//     is never handed back to the Go scheduler: after the fork it is moved
+//     back as far as possible and then terminated.
+//   - mnt: on that same thread, unshare(CLONE_FS) first (Go threads share
+//     their fs_struct, so setns(CLONE_NEWNS) would fail with EINVAL), then
+//     setns into the mount namespace; root and working directory become
+//     the namespace's root, Dir is resolved inside it. Path must be
+//     absolute and is resolved inside the mount namespace too.
+//   - user, time: the kernel lets only single-threaded processes join them,
+//     so the process is started through nsenter(1) (util-linux), which
+//     enters user, mnt and time and then execs Path; the other kinds are
+//     still entered on the thread. The Cmd's process is then nsenter
+//     itself, replaced by Path via exec (nsenter forks only for --pid,
+//     which is never passed). Credential becomes nsenter -S/-G
+//     (supplementary groups are refused), Dir becomes --wd.
+type Cmd struct {
+	*exec.Cmd
+
+	// Namespaces is the set to start the process in; nil or empty starts
+	// it like exec.Cmd would. The set must stay open until Start returns
+	// (for user/time until Wait returns; Start keeps duplicates for that).
+	Namespaces *Set
+
+	// IntoCgroup, if not empty, is a cgroup v2 directory the process is
+	// born in (clone3 CLONE_INTO_CGROUP): it never runs outside it. cgroup
+	// v1 hierarchies are refused with ErrNotCgroup2.
+	IntoCgroup string
+
+	pidfd   int
+	started bool
+	dups    *Set // duplicated handles nsenter opens via /proc/<us>/fd
+}
+
+// Command returns a Cmd that runs name with args inside s. Like
+// exec.Command, a name without a slash is looked up in PATH of the host;
+// when s holds a mount namespace it is not looked up (give an absolute
+// path inside that namespace).
+func Command(s *Set, name string, args ...string) *Cmd {
+	var ec *exec.Cmd
+	if s.Get(Mount) != nil {
+		ec = &exec.Cmd{Path: name, Args: append([]string{name}, args...)}
+	} else {
+		ec = exec.Command(name, args...)
+	}
+	return &Cmd{Cmd: ec, Namespaces: s, pidfd: -1}
+}
+
+// PidFD returns the pidfd of the started process (owned by the Cmd, closed
+// by Wait), or -1. Signal the process through it, or via Process, which uses
+// a pidfd too, to be immune to PID reuse.
+func (c *Cmd) PidFD() int { return c.pidfd }
+
+// Run starts the command and waits for it.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Wait waits for the process (exec.Cmd.Wait) and closes the pidfd.
+func (c *Cmd) Wait() error {
+	err := c.Cmd.Wait()
+	c.release()
+	return err
+}
+
+func (c *Cmd) release() {
+	if c.pidfd >= 0 {
+		unix.Close(c.pidfd)
+		c.pidfd = -1
+	}
+	if c.dups != nil {
+		c.dups.Close()
+		c.dups = nil
+	}
+}
+
+// Start starts the process inside the namespaces.
+func (c *Cmd) Start() error {
+	if c.started {
+		return &Error{Op: "start", Path: c.Path, Err: ErrStarted}
+	}
+	c.started = true
+	thread, viaNsenter := c.splitKinds()
+	if c.Namespaces.Get(Mount) != nil && !filepath.IsAbs(c.Path) {
+		return &Error{Op: "start", Kind: Mount, Path: c.Path, Err: errors.New("path must be absolute when joining a mount namespace")}
+	}
+	if c.SysProcAttr == nil {
+		c.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if c.SysProcAttr.PidFD == nil {
+		c.pidfd = -1
+		c.SysProcAttr.PidFD = &c.pidfd
+	}
+	closeCg, err := c.setupCgroup()
+	if err != nil {
+		return err
+	}
+	defer closeCg()
+	if len(viaNsenter) > 0 {
+		if err := c.wrapNsenter(viaNsenter); err != nil {
+			return err
+		}
+	}
+	if err := c.startOnThread(thread); err != nil {
+		c.release()
+		return err
+	}
+	return nil
+}
+
+// splitKinds separates thread-joinable kinds (plus mnt when no nsenter is
+// needed) from the ones nsenter must enter.
+func (c *Cmd) splitKinds() (thread, nsenter []Kind) {
+	kinds := c.Namespaces.Kinds()
+	needNsenter := c.Namespaces.Get(User) != nil || c.Namespaces.Get(Time) != nil
+	for _, k := range kinds {
+		switch {
+		case k.ThreadJoinable():
+			thread = append(thread, k)
+		case k == Mount && !needNsenter:
+			thread = append(thread, k)
+		default:
+			nsenter = append(nsenter, k)
+		}
+	}
+	return thread, nsenter
+}
+
+// setupCgroup opens IntoCgroup for CLONE_INTO_CGROUP.
+func (c *Cmd) setupCgroup() (func(), error) {
+	if c.IntoCgroup == "" {
+		return func() {}, nil
+	}
+	fd, err := unix.Open(c.IntoCgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &Error{Op: "start", Path: c.IntoCgroup, Err: err}
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil || sfs.Type != unix.CGROUP2_SUPER_MAGIC {
+		unix.Close(fd)
+		return nil, &Error{Op: "start", Path: c.IntoCgroup, Err: both(ErrNotCgroup2, err)}
+	}
+	c.SysProcAttr.UseCgroupFD = true
+	c.SysProcAttr.CgroupFD = fd
+	return func() { unix.Close(fd) }, nil
+}
+
+// startOnThread forks the process from a throwaway thread inside kinds.
+func (c *Cmd) startOnThread(kinds []Kind) error {
+	if len(kinds) == 0 {
+		return c.Cmd.Start()
+	}
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the goroutine exits locked and the runtime
+		// terminates the thread (its fs_struct may be unshared).
+		ch <- c.forkInside(kinds)
+	}()
+	return <-ch
+}
+
+func (c *Cmd) forkInside(kinds []Kind) error {
+	var joinable []Kind
+	var mnt *Handle
+	for _, k := range kinds {
+		if k == Mount {
+			mnt = c.Namespaces.Get(Mount)
+		} else {
+			joinable = append(joinable, k)
+		}
+	}
+	back, err := enterSet(c.Namespaces, joinable)
+	if err != nil {
+		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
+	}
+	defer leaveSet(back) // best effort, in case this is the main thread, which Go parks instead of ending
+	if mnt != nil {
+		origMnt, err := Current(Mount)
+		if err != nil {
+			return err
+		}
+		defer origMnt.Close()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return &Error{Op: "start", Kind: Mount, Err: err}
+		}
+		err = mnt.use("start", func(fd int) error { return unix.Setns(fd, unix.CLONE_NEWNS) })
+		if err != nil {
+			return err
+		}
+		defer unix.Setns(origMnt.fd, unix.CLONE_NEWNS)
+	}
+	if err := c.Cmd.Start(); err != nil {
+		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+//go:build linux
+
+package nsjoin
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+func TestMain(m *testing.M) { testharness.Main(m) }
+
+func init() {
+	// holder: says "ready", then lives until its stdin is closed.
+	testharness.RegisterHelper("holder", func() int {
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		return 0
+	})
+	// nsinfo: prints "<kind> <link>" for each kind given, then "cwd <dir>"
+	// and "host <hostname>".
+	testharness.RegisterHelper("nsinfo", func() int {
+		for _, k := range os.Args[1:] {
+			link, err := os.Readlink("/proc/self/ns/" + k)
+			if err != nil {
+				fmt.Println(k, "error", err)
+				continue
+			}
+			fmt.Println(k, link)
+		}
+		wd, _ := os.Getwd()
+		host, _ := os.Hostname()
+		fmt.Println("cwd", wd)
+		fmt.Println("host", host)
+		fmt.Println("uid", os.Getuid())
+		return 0
+	})
+}
+
+// holder is a helper process kept alive until stop.
+type holder struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// startHolder starts the holder helper in new namespaces (cloneflags) and
+// registers its stop as cleanup.
+func startHolder(t testing.TB, cloneflags uintptr) *holder {
+	t.Helper()
+	cmd := testharness.HelperCmd("holder")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
+	return runHolder(t, cmd)
+}
+
+func runHolder(t testing.TB, cmd *exec.Cmd) *holder {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	must(t, err)
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	cmd.Stderr = os.Stderr
+	must(t, cmd.Start())
+	h := &holder{cmd: cmd, stdin: stdin}
+	t.Cleanup(h.stop)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("holder did not start: %q %v", line, err)
+	}
+	return h
+}
+
+func (h *holder) pid() int { return h.cmd.Process.Pid }
+
+func (h *holder) stop() {
+	if h.stdin != nil {
+		h.stdin.Close()
+		h.stdin = nil
+		h.cmd.Wait()
+	}
+}
+
+// newPinDir prepares a pin directory private to the test; cleanup unpins
+// what is left and tears the directory (and its mount) down.
+func newPinDir(t testing.TB) *PinDir {
+	t.Helper()
+	d, err := OpenPinDir(filepath.Join(t.TempDir(), "ns"))
+	must(t, err)
+	t.Cleanup(func() {
+		names, _ := d.Names()
+		for _, n := range names {
+			d.Unpin(n)
+		}
+		if err := d.Teardown(); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	return d
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nsLink reads /proc/<pid>/ns/<kind>.
+func nsLink(t testing.TB, pid int, kind string) string {
+	t.Helper()
+	l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
+	must(t, err)
+	return l
+}
+
+// mountsUnder lists mountinfo mount points under dir.
+func mountsUnder(t testing.TB, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	must(t, err)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
