@@ -1,0 +1,68 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+
+	"github.com/podkit/podkit/pause/internal/cli"
+)
+
+// version is set with -ldflags=-X=main.version=...
+var version = "0.1.0"
+
+func main() {
+	// The pause allocates (almost) nothing after start-up: no GC cycles, but
+	// a memory limit as a safety net in case something does.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(16 << 20)
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := cli.Parse(args)
+	switch {
+	case err != nil:
+		say(2, "podkit-pause: "+err.Error()+"\n"+cli.Usage)
+		return cli.CodeUsage
+	case cfg.Help:
+		say(1, cli.Usage)
+		return 0
+	case cfg.Version:
+		say(1, "podkit-pause "+version+"\n")
+		return 0
+	}
+	// Relay every catchable signal to the queue before anything can send one.
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+	if pid := syscall.Getpid(); pid != 1 {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+			say(2, "podkit-pause: PR_SET_CHILD_SUBREAPER: "+e.Error()+"\n")
+			return 1
+		}
+		say(2, "podkit-pause: not PID 1 (pid "+strconv.Itoa(pid)+"): registered as child subreaper\n")
+	}
+	for _, fd := range []int{cfg.ReadyFD, cfg.EventsFD} {
+		if fd > 2 {
+			syscall.CloseOnExec(fd) // never leak them into CMD
+		}
+	}
+	p := &pauser{cfg: cfg, events: cfg.EventsFD, cmdPid: -1}
+	if len(cfg.Command) > 0 {
+		if code, ok := p.startCommand(); !ok {
+			return code
+		}
+	}
+	if cfg.ReadyFD >= 0 {
+		syscall.Write(cfg.ReadyFD, []byte{'R'})
+		syscall.Close(cfg.ReadyFD)
+	}
+	return p.loop(sigs)
+}
+
+// say writes s to fd, ignoring errors: there is nobody to tell.
+func say(fd int, s string) { syscall.Write(fd, []byte(s)) }

@@ -1,0 +1,169 @@
+//go:build linux
+
+package pause_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"github.com/podkit/podkit/pause"
+)
+
+// runInPidNS runs cmd as a member of the pause's PID namespace (setns to
+// pid_for_children on a throwaway locked thread) and waits for it.
+func runInPidNS(t *testing.T, p *pause.Process, cmd *exec.Cmd) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Setns(p.PidFD(), unix.CLONE_NEWPID); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatalf("start %v in the pause's PID namespace: %v", cmd.Args, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %v", cmd.Args, err)
+	}
+}
+
+func TestPID1ReapsTenThousandOrphans(t *testing.T) {
+	testharness.Privileged(t)
+	const n = 10000
+	evw, evDone, events := eventPipe(t)
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw})
+	evDone()
+	if nspid := strings.Fields(procStatus(t, p.Pid, "NSpid")); nspid[len(nspid)-1] != "1" {
+		t.Fatalf("pause is not PID 1 in its namespace: NSpid %v", nspid)
+	}
+	reaped := make(chan int, 1)
+	go func() {
+		c := 0
+		for e := range events {
+			if e.Event == "orphan" {
+				if c++; c == n {
+					break
+				}
+			}
+		}
+		reaped <- c
+	}()
+	var out bytes.Buffer
+	maker := testharness.HelperCmd("orphans", "10000")
+	maker.Stdout = &out
+	runInPidNS(t, p, maker)
+	if got := strings.TrimSpace(out.String()); got != "done 10000" {
+		t.Fatalf("orphan maker said %q", got)
+	}
+	if c := <-reaped; c != n {
+		t.Fatalf("pause reported %d reaped orphans, want %d", c, n)
+	}
+	eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
+	st, err := p.Stop(bgCtx())
+	if err != nil || !st.Success() {
+		t.Fatalf("Stop: %v, %v; want exit 0", st, err)
+	}
+}
+
+func TestTermAndIntExitZero(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			testharness.Privileged(t)
+			p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
+			if err := p.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			st, err := p.Wait()
+			if err != nil || st.Code != 0 || st.Signal != 0 {
+				t.Fatalf("after %v: %v, %v; want exit status 0", sig, st, err)
+			}
+			if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
+				t.Fatalf("Signal after Wait: %v, want os.ErrProcessDone", err)
+			}
+		})
+	}
+}
+
+func TestOtherSignalsIgnored(t *testing.T) {
+	testharness.Privileged(t)
+	evw, evDone, events := eventPipe(t)
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw})
+	evDone()
+	sigs := map[syscall.Signal]string{
+		syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT", syscall.SIGUSR1: "SIGUSR1",
+		syscall.SIGUSR2: "SIGUSR2", syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM",
+		syscall.SIGCONT: "SIGCONT", syscall.SIGTSTP: "SIGTSTP", syscall.SIGTTIN: "SIGTTIN",
+		syscall.SIGTTOU: "SIGTTOU", syscall.SIGWINCH: "SIGWINCH", syscall.SIGURG: "SIGURG",
+		// Sent with kill(2) these are not faults: the runtime relays them.
+		syscall.SIGSEGV: "SIGSEGV", syscall.SIGBUS: "SIGBUS", syscall.SIGABRT: "SIGABRT",
+		syscall.Signal(40): "SIGRTMIN+6",
+	}
+	for sig, name := range sigs {
+		if err := p.Signal(sig); err != nil {
+			t.Fatalf("Signal(%v): %v", sig, err)
+		}
+		waitEvent(t, events, name+" ignored", func(e event) bool {
+			return e.Event == "signal" && e.Signal == name && e.Action == "ignored"
+		})
+		if state := procStatus(t, p.Pid, "State"); !strings.HasPrefix(state, "S") {
+			t.Fatalf("after %s the pause is %q, want sleeping", name, state)
+		}
+	}
+	st, err := p.Stop(bgCtx())
+	if err != nil || !st.Success() {
+		t.Fatalf("Stop: %v, %v", st, err)
+	}
+}
+
+func TestSubreaperWhenNotPID1(t *testing.T) {
+	testharness.Privileged(t)
+	evw, evDone, events := eventPipe(t)
+	stderrR, stderrW := pipe(t)
+	p := start(t, pause.Options{
+		Args:    []string{testharness.HelperBinary(), "100"},
+		Env:     append(environ(), testharness.HelperEnv("orphans")),
+		Orphans: pause.WaitForDescendants,
+		Events:  evw,
+		Stderr:  stderrW,
+	})
+	evDone()
+	stderrW.Close()
+	errLines := lines(stderrR)
+	orphans := 0
+	for e := range events {
+		switch e.Event {
+		case "orphan":
+			orphans++
+		case "exit":
+			if e.Code != 0 {
+				t.Errorf("orphan maker exit event %+v", e)
+			}
+		}
+	}
+	if orphans != 100 {
+		t.Fatalf("pause reaped %d orphans, want 100 (it must be their subreaper)", orphans)
+	}
+	st, err := p.Wait()
+	if err != nil || !st.Success() {
+		t.Fatalf("Wait: %v, %v", st, err)
+	}
+	var said []string
+	for l := range errLines {
+		said = append(said, l)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "subreaper") {
+		t.Fatalf("stderr %q: want one line about being a subreaper", said)
+	}
+}

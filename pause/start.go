@@ -1,0 +1,175 @@
+//go:build linux
+
+package pause
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Start starts the pause in the namespaces chosen by o.Cloneflags and returns
+// once it has written its readiness byte: signal handlers are installed, it
+// is a subreaper if not PID 1, and in init mode the command has been started.
+// If the pause exits first, the error wraps ErrExited and carries its status
+// (127/126 in init mode when the command cannot be run). If ctx ends first,
+// the pause is killed and reaped and the error wraps ctx.Err(). Bad options
+// give an error wrapping ErrInvalidOptions and start nothing.
+func Start(ctx context.Context, o Options) (*Process, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	path := o.Path
+	if path == "" {
+		var err error
+		if path, err = Find(); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Op: "start", Path: path, Err: err}
+	}
+	p, ready, err := spawn(path, &o)
+	if err != nil {
+		return nil, err
+	}
+	if err := awaitReady(ctx, ready); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = ErrExited // the pipe closed: the pause is gone
+		} else {
+			p.Signal(syscall.SIGKILL)
+		}
+		st, werr := p.Wait()
+		p.Close()
+		if werr != nil {
+			err = errors.Join(err, werr)
+		}
+		return nil, &Error{Op: "start", Path: path, Pid: p.Pid, Status: &st, Err: err}
+	}
+	return p, nil
+}
+
+// spawn forks and execs the pause with the ready pipe on fd 3. It returns
+// the read end of that pipe.
+func spawn(path string, o *Options) (*Process, int, error) {
+	files, closeNull, err := stdio(o.Stdin, o.Stdout, o.Stderr)
+	if err != nil {
+		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+	}
+	defer closeNull()
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+	}
+	files = append(files, uintptr(pipe[1]))
+	if o.Events != nil {
+		files = append(files, rawFd(o.Events))
+	}
+	pidfd := -1
+	sys := &syscall.SysProcAttr{
+		Cloneflags:  o.Cloneflags,
+		PidFD:       &pidfd,
+		UseCgroupFD: o.UseCgroupFD,
+		CgroupFD:    o.CgroupFD,
+	}
+	if o.DieWithParent {
+		sys.Pdeathsig = syscall.SIGKILL
+	}
+	attr := &syscall.ProcAttr{Env: o.env(), Files: files, Sys: sys}
+	var pid int
+	fork := func() { pid, err = syscall.ForkExec(path, o.argv(path), attr) }
+	if o.DieWithParent {
+		onSpawnerThread(fork)
+	} else {
+		fork()
+	}
+	runtime.KeepAlive(o)
+	unix.Close(pipe[1])
+	if err != nil {
+		unix.Close(pipe[0])
+		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+	}
+	return &Process{Pid: pid, Path: path, pidfd: pidfd}, pipe[0], nil
+}
+
+// awaitReady reads the readiness byte from fd (and closes fd). io.EOF means
+// the writer is gone without writing.
+func awaitReady(ctx context.Context, fd int) error {
+	if ctx.Done() == nil { // cannot be cancelled: a plain blocking read
+		defer unix.Close(fd)
+		var b [1]byte
+		for {
+			n, err := unix.Read(fd, b[:])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return err
+			case n == 0:
+				return io.EOF
+			}
+			return nil
+		}
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	f := os.NewFile(uintptr(fd), "pause-ready") // pollable: deadlines work
+	defer f.Close()
+	if d, ok := ctx.Deadline(); ok {
+		f.SetReadDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var b [1]byte
+	_, err := f.Read(b[:])
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// stdio returns the descriptors for fds 0-2: the caller's files (switched to
+// blocking mode, as os/exec does) or /dev/null, opened here when needed. The
+// returned closer releases the /dev/null descriptor after the fork.
+func stdio(files ...*os.File) ([]uintptr, func(), error) {
+	fds := make([]uintptr, 0, 5)
+	null := -1
+	for _, f := range files {
+		if f != nil {
+			fds = append(fds, f.Fd())
+			continue
+		}
+		if null < 0 {
+			var err error
+			if null, err = unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+				return nil, nil, err
+			}
+		}
+		fds = append(fds, uintptr(null))
+	}
+	return fds, func() {
+		if null >= 0 {
+			unix.Close(null)
+		}
+	}, nil
+}
+
+// rawFd returns f's descriptor without switching it to blocking mode (which
+// f.Fd() would do).
+func rawFd(f *os.File) uintptr {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return f.Fd()
+	}
+	var fd uintptr
+	rc.Control(func(u uintptr) { fd = u })
+	return fd
+}
