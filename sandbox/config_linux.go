@@ -1,0 +1,223 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// MaxIDLen is the longest sandbox ID or container name accepted.
+const MaxIDLen = 64
+
+// Defaults used when Config fields are zero.
+const (
+	DefaultRunDir       = "/run/podkit"
+	DefaultCgroupParent = "podkit"
+)
+
+// Config describes a sandbox. It is validated by Create before anything is
+// created on the host.
+type Config struct {
+	// ID names the sandbox; it becomes a directory and cgroup name, so it
+	// must be 1..MaxIDLen characters of [A-Za-z0-9_.-], starting with a
+	// letter or digit.
+	ID string
+	// Hostname of the pod (its UTS namespace). Defaults to ID.
+	Hostname string
+	// SharePID puts every container in the pod's PID namespace, with the
+	// pause process as PID 1 reaping orphans (Kubernetes'
+	// shareProcessNamespace). Net, IPC and UTS are always shared.
+	SharePID bool
+	// NoPause pins fresh namespaces without any process (CRI-O style).
+	// Not allowed together with SharePID.
+	NoPause bool
+	// PauseBinary is the pause executable (required unless NoPause).
+	PauseBinary string
+	// Sysctls are namespaced sysctls applied in the pod: net.* and the IPC
+	// ones (kernel.shm*, kernel.msg*, kernel.sem).
+	Sysctls map[string]string
+	// Resources are pod-level cgroup limits.
+	Resources Resources
+	// CgroupParent is the cgroup path (in every hierarchy) under which the
+	// pod cgroup <CgroupParent>/<ID> is created. Default DefaultCgroupParent.
+	CgroupParent string
+	// RunDir holds one directory per sandbox (state, pins, logs, volumes,
+	// libcontainer state). Default DefaultRunDir.
+	RunDir string
+	// DNS and HostAliases feed the generated /etc/resolv.conf and /etc/hosts.
+	DNS         DNSConfig
+	HostAliases []HostAlias
+	// Volumes are pod-level volumes containers can mount by name.
+	Volumes []Volume
+	// Backoff configures container restart back-off; zero means Kubernetes'
+	// values (10s doubling to 5m, reset after 10m of running).
+	Backoff Backoff
+	// DieWithParent kills the pause (and with it a shared PID namespace)
+	// when the creating thread's process dies. Pinned namespaces and
+	// containers in their own PID namespace are not affected.
+	DieWithParent bool
+}
+
+// Resources are cgroup limits; zero values mean unlimited/default.
+type Resources struct {
+	MemoryLimit int64  // bytes
+	PidsLimit   int64  // maximum number of tasks
+	CPUShares   uint64 // relative weight (v1 shares)
+	CPUQuota    int64  // microseconds per CPUPeriod
+	CPUPeriod   uint64 // microseconds
+}
+
+// DNSConfig is written to the pod's /etc/resolv.conf.
+type DNSConfig struct {
+	Servers  []string
+	Searches []string
+	Options  []string
+}
+
+// HostAlias adds lines to the pod's /etc/hosts.
+type HostAlias struct {
+	IP        string
+	Hostnames []string
+}
+
+// VolumeMedium selects where a pod volume lives.
+type VolumeMedium string
+
+const (
+	// MediumDisk is a directory under the sandbox run dir (emptyDir).
+	MediumDisk VolumeMedium = ""
+	// MediumMemory is a tmpfs (emptyDir with medium: Memory).
+	MediumMemory VolumeMedium = "Memory"
+)
+
+// Volume is a pod-level volume shared by the containers that mount it.
+type Volume struct {
+	Name      string
+	Medium    VolumeMedium
+	SizeLimit int64 // tmpfs size in bytes (MediumMemory only)
+}
+
+// Backoff configures the restart back-off.
+type Backoff struct {
+	Initial time.Duration // first delay, default 10s
+	Max     time.Duration // cap, default 5m
+	Reset   time.Duration // running this long resets the delay, default 10m
+}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = 10 * time.Second
+	}
+	if b.Max <= 0 {
+		b.Max = 5 * time.Minute
+	}
+	if b.Reset <= 0 {
+		b.Reset = 10 * time.Minute
+	}
+	return b
+}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// ValidateID checks a sandbox ID or container name.
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: empty", ErrInvalidID)
+	case len(id) > MaxIDLen:
+		return fmt.Errorf("%w: %d characters, max %d", ErrInvalidID, len(id), MaxIDLen)
+	case !idRE.MatchString(id) || strings.Contains(id, ".."):
+		return fmt.Errorf("%w: %q (allowed: [A-Za-z0-9_.-], starting alphanumeric)", ErrInvalidID, id)
+	}
+	return nil
+}
+
+var sysctlRE = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`)
+
+func validSysctl(k string) bool {
+	if !sysctlRE.MatchString(k) {
+		return false
+	}
+	if strings.HasPrefix(k, "net.") {
+		return true
+	}
+	switch {
+	case k == "kernel.sem", strings.HasPrefix(k, "kernel.shm"), strings.HasPrefix(k, "kernel.msg"):
+		return true
+	}
+	return false
+}
+
+// withDefaults returns a copy of c with defaults filled in.
+func (c Config) withDefaults() Config {
+	if c.Hostname == "" {
+		c.Hostname = c.ID
+	}
+	if c.RunDir == "" {
+		c.RunDir = DefaultRunDir
+	}
+	if c.CgroupParent == "" {
+		c.CgroupParent = DefaultCgroupParent
+	}
+	c.Backoff = c.Backoff.withDefaults()
+	return c
+}
+
+// Validate checks the configuration without touching the host.
+func (c Config) Validate() error {
+	if err := ValidateID(c.ID); err != nil {
+		return newErr("validate", c.ID, "", "", err)
+	}
+	bad := func(format string, a ...any) error {
+		return newErr("validate", c.ID, "", "", fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...))
+	}
+	c = c.withDefaults()
+	if len(c.Hostname) > 64 || strings.ContainsAny(c.Hostname, "/\x00 ") {
+		return bad("hostname %q", c.Hostname)
+	}
+	if c.SharePID && c.NoPause {
+		return bad("SharePID needs a pause process (NoPause set)")
+	}
+	if !c.NoPause && !filepath.IsAbs(c.PauseBinary) {
+		return bad("PauseBinary must be an absolute path, got %q", c.PauseBinary)
+	}
+	if !filepath.IsAbs(c.RunDir) {
+		return bad("RunDir must be absolute")
+	}
+	for _, p := range strings.Split(c.CgroupParent, "/") {
+		if p == ".." || strings.ContainsRune(p, 0) {
+			return bad("CgroupParent %q", c.CgroupParent)
+		}
+	}
+	for k := range c.Sysctls {
+		if !validSysctl(k) {
+			return bad("sysctl %q is not namespaced (net.* or IPC kernel.*)", k)
+		}
+	}
+	for _, s := range c.DNS.Servers {
+		if net.ParseIP(s) == nil {
+			return bad("DNS server %q", s)
+		}
+	}
+	for _, h := range c.HostAliases {
+		if net.ParseIP(h.IP) == nil {
+			return bad("host alias IP %q", h.IP)
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range c.Volumes {
+		if err := ValidateID(v.Name); err != nil {
+			return bad("volume: %v", err)
+		}
+		if seen[v.Name] {
+			return bad("duplicate volume %q", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	return nil
+}

@@ -1,0 +1,247 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+	// Device rules need the devices controller implementation registered.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// ContainerPhase is the Kubernetes container state.
+type ContainerPhase string
+
+// Container phases.
+const (
+	ContainerWaiting    ContainerPhase = "Waiting"    // created, not started (or backing off)
+	ContainerRunning    ContainerPhase = "Running"    // started, not exited
+	ContainerTerminated ContainerPhase = "Terminated" // exited
+)
+
+// container is one libcontainer container of the sandbox. A restart
+// destroys the libcontainer object and creates a fresh one.
+type container struct {
+	sb   *Sandbox
+	spec ContainerSpec
+	init  bool // init container
+	added bool // fully created and listed in sb.order (guarded by sb.mu)
+
+	mu         sync.Mutex
+	libct      *libcontainer.Container
+	proc       *libcontainer.Process
+	phase      ContainerPhase
+	pid        int
+	created    time.Time
+	started    time.Time
+	exit       *ExitStatus
+	restarts   int
+	killedHard bool          // SIGKILLed at the end of a grace period
+	done       chan struct{} // closed when the current init is reaped
+	waitReason string        // reason while Waiting (e.g. CrashLoopBackOff)
+}
+
+func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
+func (c *container) logPath() string   { return filepath.Join(c.sb.dir, "logs", c.spec.Name+".log") }
+
+// create builds the libcontainer container and spawns its init, which
+// waits on the exec fifo: namespaces, mounts, cgroup and rootfs are all set
+// up, only the user process has not been exec'd yet.
+func (c *container) create() (retErr error) {
+	sb := c.sb
+	cgPath := path.Join(sb.cg.rel, c.spec.Name)
+	spec := ociSpec(&c.spec, sb.dir, sb.pins, cgPath)
+	cfg, err := libcontainerConfig(spec, c.spec.Name)
+	if err != nil {
+		return err
+	}
+	if sb.cfg.DieWithParent {
+		cfg.ParentDeathSignal = int(unix.SIGKILL)
+	}
+	lc, err := libcontainer.Create(c.libctRoot(), c.spec.Name, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = lc.Destroy()
+		}
+	}()
+	log, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		return err
+	}
+	defer log.Close() // the child has its own copy
+	uid, gid := int(c.spec.UID), int(c.spec.GID)
+	var groups []int
+	for _, g := range c.spec.AdditionalGIDs {
+		groups = append(groups, int(g))
+	}
+	p := &libcontainer.Process{
+		Args: c.spec.Args, Env: c.spec.env(), Cwd: c.spec.cwd(),
+		UID: uid, GID: gid, AdditionalGroups: groups,
+		Stdout: log, Stderr: log, Init: true,
+	}
+	if err := lc.Start(p); err != nil {
+		return err
+	}
+	pid, _ := p.Pid()
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.libct, c.proc, c.pid, c.done = lc, p, pid, done
+	c.phase, c.created, c.exit, c.killedHard = ContainerWaiting, time.Now(), nil, false
+	c.mu.Unlock()
+	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
+	// block on anything that needs it reaped first.
+	go c.reap(p, lc, done)
+	return nil
+}
+
+// start lets the created init exec the user process.
+func (c *container) start() error {
+	c.mu.Lock()
+	lc, phase := c.libct, c.phase
+	c.mu.Unlock()
+	if lc == nil || phase != ContainerWaiting {
+		return ErrInvalidState
+	}
+	if err := lc.Exec(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.phase, c.started = ContainerRunning, time.Now()
+	attempt := c.restarts
+	c.mu.Unlock()
+	c.sb.events.emit(Event{Type: EventContainerStarted, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Pid: c.pid, Attempt: attempt})
+	return nil
+}
+
+func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, done chan struct{}) {
+	ps, _ := p.Wait()
+	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
+	if ps != nil {
+		ws := ps.Sys().(syscall.WaitStatus)
+		switch {
+		case ws.Signaled():
+			es.Signal = ws.Signal()
+			es.ExitCode = 128 + int(es.Signal)
+			es.Reason = ReasonError
+		default:
+			es.ExitCode = ws.ExitStatus()
+			if es.ExitCode != 0 {
+				es.Reason = ReasonError
+			}
+		}
+	}
+	if oomKilled(lc) {
+		es.Reason = ReasonOOMKilled
+	}
+	if !c.sb.cfg.SharePID {
+		// nothing: the kernel killed the rest of the private PID namespace
+	} else {
+		_ = lc.Signal(unix.SIGKILL) // kill leftovers through the cgroup
+	}
+	c.mu.Lock()
+	if c.killedHard && es.Reason != ReasonOOMKilled {
+		es.Reason = ReasonKilledAfterGrace
+	}
+	c.exit, c.phase = es, ContainerTerminated
+	c.mu.Unlock()
+	close(done)
+	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: c.pid})
+	c.sb.containerExited(c)
+}
+
+// oomKilled reports whether the kernel OOM killer fired in the container's
+// memory cgroup.
+func oomKilled(lc *libcontainer.Container) bool {
+	st, err := lc.State()
+	if err != nil {
+		return false
+	}
+	cfg := lc.Config()
+	m, err := manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
+	if err != nil {
+		return false
+	}
+	n, err := m.OOMKillCount()
+	return err == nil && n > 0
+}
+
+// signal sends sig to the container init; SIGKILL kills the whole
+// container cgroup.
+func (c *container) signal(sig unix.Signal) error {
+	c.mu.Lock()
+	lc, phase := c.libct, c.phase
+	if sig == unix.SIGKILL && phase == ContainerRunning {
+		c.killedHard = true
+	}
+	c.mu.Unlock()
+	if lc == nil || phase == ContainerTerminated {
+		return nil
+	}
+	if sig == unix.SIGKILL {
+		return killCgroup(lc)
+	}
+	err := lc.Signal(sig)
+	if errors.Is(err, libcontainer.ErrNotRunning) {
+		return nil
+	}
+	return err
+}
+
+// killCgroup SIGKILLs every process in the container's cgroup (freezing it
+// first so nothing forks away).
+func killCgroup(lc *libcontainer.Container) error {
+	st, err := lc.State()
+	if err != nil {
+		return err
+	}
+	cfg := lc.Config()
+	m, err := manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
+	if err != nil {
+		return err
+	}
+	_ = m.Freeze(cgroups.Frozen)
+	pids, _ := m.GetAllPids()
+	for _, p := range pids {
+		_ = unix.Kill(p, unix.SIGKILL)
+	}
+	_ = m.Freeze(cgroups.Thawed)
+	return nil
+}
+
+// destroy kills the container if needed, waits for the reaper and removes
+// the libcontainer state and cgroup. Safe to call repeatedly.
+func (c *container) destroy() error {
+	c.mu.Lock()
+	lc, done := c.libct, c.done
+	c.mu.Unlock()
+	if lc == nil {
+		return nil
+	}
+	_ = killCgroup(lc)
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("container %s: init not reaped", c.spec.Name)
+		}
+	}
+	err := lc.Destroy()
+	c.mu.Lock()
+	c.libct = nil
+	c.mu.Unlock()
+	return err
+}

@@ -1,0 +1,202 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// CreateContainer validates spec and creates the container (the CRI's
+// CreateContainer): everything is prepared and the init process waits in
+// the container; the user process is not running until StartContainer.
+// On failure nothing of the container is left behind.
+func (s *Sandbox) CreateContainer(ctx context.Context, spec ContainerSpec) error {
+	return s.addContainer(ctx, spec, false)
+}
+
+func (s *Sandbox) addContainer(ctx context.Context, spec ContainerSpec, isInit bool) error {
+	spec = cloneSpec(spec)
+	if err := spec.validate(&s.cfg); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return newErr("create container", s.cfg.ID, spec.Name, "", err)
+	}
+	s.mu.Lock()
+	if s.state != StateReady {
+		st := s.state
+		s.mu.Unlock()
+		return newErr("create container", s.cfg.ID, spec.Name, "", fmt.Errorf("%w: sandbox %s", ErrInvalidState, st))
+	}
+	if _, dup := s.containers[spec.Name]; dup {
+		s.mu.Unlock()
+		return newErr("create container", s.cfg.ID, spec.Name, "", ErrExist)
+	}
+	c := &container{sb: s, spec: spec, init: isInit, phase: ContainerWaiting}
+	s.containers[spec.Name] = c // reserve the name
+	s.mu.Unlock()
+	if err := c.create(); err != nil {
+		s.mu.Lock()
+		delete(s.containers, spec.Name)
+		s.mu.Unlock()
+		return newErr("create container", s.cfg.ID, spec.Name, "", err)
+	}
+	s.mu.Lock()
+	s.order = append(s.order, spec.Name)
+	c.added = true
+	err := s.save()
+	s.mu.Unlock()
+	return newErr("create container: state", s.cfg.ID, spec.Name, "", err)
+}
+
+func cloneSpec(s ContainerSpec) ContainerSpec {
+	s.Args = append([]string(nil), s.Args...)
+	s.Env = append([]string(nil), s.Env...)
+	s.Mounts = append([]Mount(nil), s.Mounts...)
+	return s
+}
+
+func (s *Sandbox) container(op, name string) (*container, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[name]
+	if !ok || !c.added {
+		return nil, newErr(op, s.cfg.ID, name, "", ErrNotFound)
+	}
+	return c, nil
+}
+
+// StartContainer starts a created container (the CRI's StartContainer).
+func (s *Sandbox) StartContainer(ctx context.Context, name string) error {
+	c, err := s.container("start", name)
+	if err != nil {
+		return err
+	}
+	if err := c.start(); err != nil {
+		return newErr("start", s.cfg.ID, name, "", err)
+	}
+	return nil
+}
+
+// StopContainer sends SIGTERM, waits up to grace, then kills the
+// container's cgroup.
+func (s *Sandbox) StopContainer(ctx context.Context, name string, grace time.Duration) error {
+	c, err := s.container("stop container", name)
+	if err != nil {
+		return err
+	}
+	return newErr("stop container", s.cfg.ID, name, "", c.stop(ctx, time.Now().Add(grace)))
+}
+
+// Wait blocks until the current run of the container has exited (or ctx
+// is done) and returns its exit status.
+func (s *Sandbox) Wait(ctx context.Context, name string) (*ExitStatus, error) {
+	c, err := s.container("wait", name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if done == nil {
+		return nil, newErr("wait", s.cfg.ID, name, "", ErrInvalidState)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, newErr("wait", s.cfg.ID, name, "", ctx.Err())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := *c.exit
+	return &e, nil
+}
+
+// ExecSpec is a process to run inside a running container.
+type ExecSpec struct {
+	Args   []string
+	Env    []string // default: the container's environment
+	Cwd    string   // default: the container's working directory
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Exec runs an extra process inside a running container (probes,
+// debugging) and returns its exit status. The process is killed if ctx is
+// done first.
+func (s *Sandbox) Exec(ctx context.Context, name string, spec ExecSpec) (*ExitStatus, error) {
+	c, err := s.container("exec", name)
+	if err != nil {
+		return nil, err
+	}
+	es, err := c.exec(ctx, spec)
+	return es, newErr("exec", s.cfg.ID, name, "", err)
+}
+
+func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error) {
+	c.mu.Lock()
+	lc, phase := c.libct, c.phase
+	c.mu.Unlock()
+	if lc == nil || phase != ContainerRunning {
+		return nil, ErrInvalidState
+	}
+	if len(spec.Args) == 0 {
+		return nil, fmt.Errorf("%w: empty exec command", ErrInvalidConfig)
+	}
+	env, cwd := spec.Env, spec.Cwd
+	if env == nil {
+		env = c.spec.env()
+	}
+	if cwd == "" {
+		cwd = c.spec.cwd()
+	}
+	p := &libcontainer.Process{
+		Args: spec.Args, Env: env, Cwd: cwd, UID: int(c.spec.UID), GID: int(c.spec.GID),
+		Stdout: spec.Stdout, Stderr: spec.Stderr,
+	}
+	if err := lc.Run(p); err != nil {
+		return nil, err
+	}
+	waited := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = p.Signal(unix.SIGKILL)
+		case <-waited:
+		}
+	}()
+	ps, err := p.Wait()
+	close(waited)
+	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
+	if ps == nil {
+		return nil, err
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		es.Signal, es.ExitCode, es.Reason = ws.Signal(), 128+int(ws.Signal()), ReasonError
+	} else if es.ExitCode = ws.ExitStatus(); es.ExitCode != 0 {
+		es.Reason = ReasonError
+	}
+	var ee interface{ ExitCode() int }
+	if err != nil && !errors.As(err, &ee) {
+		return es, err
+	}
+	return es, nil
+}
+
+// containerExited is called by the reaper after every exit.
+func (s *Sandbox) containerExited(c *container) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != StateDestroying && s.state != StateDestroyed {
+		_ = s.save()
+	}
+}

@@ -1,0 +1,161 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// writeFileAtomic writes data to a temp file in the same directory and
+// renames it over name, so readers see the old or the new content, never a
+// torn one. There is no fsync: the state must survive a crash of the
+// managing process (the page cache does), not of the machine (the run dir
+// is normally a tmpfs, and after a reboot nothing it describes exists).
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// writeEtc generates the pod's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf, kubelet style.
+func (s *Sandbox) writeEtc() error {
+	c := s.cfg
+	var hosts strings.Builder
+	hosts.WriteString("# Kubernetes-managed hosts file (podkit).\n")
+	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	hosts.WriteString("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
+	hosts.WriteString("127.0.1.1\t" + c.Hostname + "\n")
+	for _, a := range c.HostAliases {
+		hosts.WriteString(a.IP + "\t" + strings.Join(a.Hostnames, " ") + "\n")
+	}
+	var rc strings.Builder
+	for _, ns := range c.DNS.Servers {
+		rc.WriteString("nameserver " + ns + "\n")
+	}
+	if len(c.DNS.Searches) > 0 {
+		rc.WriteString("search " + strings.Join(c.DNS.Searches, " ") + "\n")
+	}
+	if len(c.DNS.Options) > 0 {
+		rc.WriteString("options " + strings.Join(c.DNS.Options, " ") + "\n")
+	}
+	etc := filepath.Join(s.dir, "etc")
+	for name, data := range map[string]string{"hosts": hosts.String(), "hostname": c.Hostname + "\n", "resolv.conf": rc.String()} {
+		if err := writeFileAtomic(filepath.Join(etc, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeVolumes creates the pod volumes: directories, with a tmpfs mounted
+// on the Memory ones.
+func (s *Sandbox) makeVolumes() error {
+	for _, v := range s.cfg.Volumes {
+		p := filepath.Join(s.dir, "volumes", v.Name)
+		if err := os.Mkdir(p, 0o777); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o777); err != nil {
+			return err
+		}
+		if v.Medium == MediumMemory {
+			data := "mode=1777"
+			if v.SizeLimit > 0 {
+				data += ",size=" + strconv.FormatInt(v.SizeLimit, 10)
+			}
+			if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
+				return &os.PathError{Op: "mount tmpfs", Path: p, Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// unmountVolumes detaches every mount under dir/volumes (idempotent).
+func unmountVolumes(dir string) error {
+	ents, err := os.ReadDir(filepath.Join(dir, "volumes"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		p := filepath.Join(dir, "volumes", e.Name())
+		for {
+			err := unix.Unmount(p, unix.MNT_DETACH)
+			if err == nil {
+				continue // stacked mounts
+			}
+			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, &os.PathError{Op: "umount", Path: p, Err: err})
+			}
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// persisted is the on-disk state of a sandbox (state.json).
+type persisted struct {
+	Config     Config            `json:"config"`
+	State      State             `json:"state"`
+	Pause      *procRef          `json:"pause,omitempty"`
+	Pins       map[string]string `json:"pins,omitempty"`
+	Containers []ContainerSpec   `json:"containers,omitempty"`
+	Created    int64             `json:"created_unix_nano"`
+}
+
+func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
+
+// save writes state.json atomically (write + fsync + rename).
+func (s *Sandbox) save() error {
+	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano()}
+	for _, n := range s.order {
+		p.Containers = append(p.Containers, s.containers[n].spec)
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.statePath(), b, 0o600)
+}
+
+func readState(dir string) (*persisted, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, err
+	}
+	var p persisted
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("state.json: %w", err)
+	}
+	return &p, nil
+}

@@ -1,0 +1,113 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"path"
+	"path/filepath"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+var (
+	maskedPaths = []string{
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+	readonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
+)
+
+func baseMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}
+}
+
+// ociSpec translates a ContainerSpec into an OCI runtime spec joining the
+// sandbox's pinned namespaces. The same document is what runc/crun would
+// get in config.json, which keeps the benchmark comparison honest.
+func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath string) *specs.Spec {
+	caps := DefaultCapabilities
+	if s.Capabilities != nil {
+		caps = s.Capabilities
+	}
+	mounts := baseMounts()
+	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
+		mounts = append(mounts, specs.Mount{
+			Destination: "/etc/" + f, Type: "bind", Source: filepath.Join(sbDir, "etc", f),
+			Options: []string{"rbind", "rprivate", "ro"},
+		})
+	}
+	for _, m := range s.Mounts {
+		src := m.Source
+		if m.Volume != "" {
+			src = filepath.Join(sbDir, "volumes", m.Volume)
+		}
+		opts := []string{"rbind", "rprivate"}
+		if m.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		mounts = append(mounts, specs.Mount{Destination: path.Clean(m.Destination), Type: "bind", Source: src, Options: opts})
+	}
+	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	for _, k := range []string{"net", "ipc", "uts"} {
+		ns = append(ns, specs.LinuxNamespace{Type: ociNS[k], Path: pins[k]})
+	}
+	ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
+	res := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
+	r := s.Resources
+	if r.MemoryLimit > 0 {
+		res.Memory = &specs.LinuxMemory{Limit: &r.MemoryLimit}
+	}
+	if r.PidsLimit > 0 {
+		res.Pids = &specs.LinuxPids{Limit: &r.PidsLimit}
+	}
+	if r.CPUShares > 0 || r.CPUQuota > 0 {
+		res.CPU = &specs.LinuxCPU{}
+		if r.CPUShares > 0 {
+			res.CPU.Shares = &r.CPUShares
+		}
+		if r.CPUQuota > 0 {
+			res.CPU.Quota = &r.CPUQuota
+			res.CPU.Period = &r.CPUPeriod
+		}
+	}
+	return &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},
+		Process: &specs.Process{
+			Args: s.Args, Env: s.env(), Cwd: s.cwd(),
+			User:            specs.User{UID: s.UID, GID: s.GID, AdditionalGids: s.AdditionalGIDs},
+			NoNewPrivileges: !s.AllowNewPrivileges,
+			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}},
+		},
+		Mounts: mounts,
+		Linux: &specs.Linux{
+			CgroupsPath:   cgroupsPath,
+			Namespaces:    ns,
+			Resources:     res,
+			MaskedPaths:   maskedPaths,
+			ReadonlyPaths: readonlyPaths,
+		},
+	}
+}
+
+var ociNS = map[string]specs.LinuxNamespaceType{
+	"net": specs.NetworkNamespace, "ipc": specs.IPCNamespace, "uts": specs.UTSNamespace, "pid": specs.PIDNamespace,
+}
+
+// libcontainerConfig converts the OCI spec to libcontainer's config.
+func libcontainerConfig(spec *specs.Spec, name string) (*configs.Config, error) {
+	return specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: name, Spec: spec})
+}

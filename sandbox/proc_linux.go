@@ -1,0 +1,133 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// procRef identifies a process by pidfd plus its start time (field 22 of
+// /proc/<pid>/stat), never by a bare PID. It works both for our own child
+// (pause started by this process) and for a process re-attached after a
+// restart of the manager.
+type procRef struct {
+	Pid       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"`
+
+	pidfd  int
+	cmd    *exec.Cmd // set when we are the parent
+	done   chan struct{}
+	mu     sync.Mutex
+	status syscall.WaitStatus
+}
+
+// procStartTime reads the start time (clock ticks since boot) of pid.
+func procStartTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := bytes.Fields(b[i+1:])
+	// after ")" the fields start at field 3 (state); starttime is field 22.
+	if len(f) < 20 {
+		return 0, errors.New("short stat")
+	}
+	return strconv.ParseUint(string(f[19]), 10, 64)
+}
+
+// startProc starts cmd (which must have SysProcAttr set) and returns a
+// reference whose done channel closes when the process is reaped.
+func startProc(cmd *exec.Cmd) (*procRef, error) {
+	pidfd := -1
+	cmd.SysProcAttr.PidFD = &pidfd
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	st, err := procStartTime(cmd.Process.Pid)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		unix.Close(pidfd)
+		return nil, err
+	}
+	p := &procRef{Pid: cmd.Process.Pid, StartTime: st, pidfd: pidfd, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		p.mu.Lock()
+		if ps := cmd.ProcessState; ps != nil {
+			p.status = ps.Sys().(syscall.WaitStatus)
+		}
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// attachProc re-attaches to a process that is not our child. It fails with
+// ErrPauseDied if the PID is gone or now belongs to a different process.
+func attachProc(pid int, startTime uint64) (*procRef, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pidfd_open %d: %v", ErrPauseDied, pid, err)
+	}
+	// Compare start time after opening the pidfd: if it matches now, the
+	// pidfd refers to the original process.
+	if st, err := procStartTime(pid); err != nil || st != startTime {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%w: pid %d was reused or exited", ErrPauseDied, pid)
+	}
+	p := &procRef{Pid: pid, StartTime: startTime, pidfd: fd, done: make(chan struct{})}
+	go func() {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// alive reports whether the process has not exited yet.
+func (p *procRef) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// signal sends sig through the pidfd (safe against PID reuse).
+func (p *procRef) signal(sig unix.Signal) error {
+	err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// release closes the pidfd once the process is gone.
+func (p *procRef) release() {
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}

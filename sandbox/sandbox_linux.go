@@ -1,0 +1,252 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is the sandbox lifecycle state. Transitions:
+//
+//	Creating -> Ready -> Stopping -> Stopped -> Destroying -> Destroyed
+//
+// with Destroying reachable from every state, and Ready -> Unknown when the
+// pause process dies.
+type State string
+
+// Sandbox lifecycle states.
+const (
+	StateCreating   State = "Creating"
+	StateReady      State = "Ready"
+	StateStopping   State = "Stopping"
+	StateStopped    State = "Stopped"
+	StateDestroying State = "Destroying"
+	StateDestroyed  State = "Destroyed"
+	StateUnknown    State = "Unknown" // pause died or state could not be verified
+)
+
+// Sandbox is a running pod: pinned shared namespaces (held by a pause
+// process or by bind mounts only), a pod cgroup, and its containers.
+type Sandbox struct {
+	cfg    Config
+	dir    string
+	events eventHub
+
+	mu         sync.Mutex
+	state      State
+	pins       map[string]string
+	cg         *podCgroup
+	pause      *procRef
+	containers map[string]*container
+	order      []string
+	created    time.Time
+	runCancel  context.CancelFunc
+	runWG      sync.WaitGroup
+	podFailed  bool
+}
+
+// ID returns the sandbox ID.
+func (s *Sandbox) ID() string { return s.cfg.ID }
+
+// Dir returns the sandbox's run directory.
+func (s *Sandbox) Dir() string { return s.dir }
+
+// Config returns the (defaulted) configuration.
+func (s *Sandbox) Config() Config { return s.cfg }
+
+// State returns the lifecycle state.
+func (s *Sandbox) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Namespaces returns the pin paths of the shared namespaces by kind.
+func (s *Sandbox) Namespaces() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]string, len(s.pins))
+	for k, v := range s.pins {
+		m[k] = v
+	}
+	return m
+}
+
+// PausePid returns the pause PID (0 in pinned-only mode).
+func (s *Sandbox) PausePid() int {
+	if s.pause == nil {
+		return 0
+	}
+	return s.pause.Pid
+}
+
+// Events returns a new subscription to the sandbox's event stream. The
+// channel is closed when the sandbox is destroyed. A subscriber that falls
+// more than buf events behind loses events.
+func (s *Sandbox) Events(buf int) <-chan Event { return s.events.subscribe(buf) }
+
+// Create validates cfg and builds the sandbox: pod cgroup, pause in new
+// namespaces in its own leaf (or pinned-only namespaces), pins, loopback
+// up, sysctls, hostname, /etc files, volumes, then writes the state file.
+// On any failure everything done so far is undone in reverse order.
+func Create(ctx context.Context, cfg Config) (*Sandbox, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Sandbox{cfg: cfg, dir: filepath.Join(cfg.RunDir, cfg.ID), state: StateCreating, containers: map[string]*container{}}
+	if err := s.build(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) build(ctx context.Context) (retErr error) {
+	fail := func(step, path string, err error) error { return newErr("create: "+step, s.cfg.ID, "", path, err) }
+	if err := os.MkdirAll(s.cfg.RunDir, 0o711); err != nil {
+		return fail("mkdir", s.cfg.RunDir, err)
+	}
+	if err := os.Mkdir(s.dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			err = ErrExist
+		}
+		return fail("mkdir", s.dir, err)
+	}
+	defer func() {
+		if retErr != nil {
+			s.teardown()
+		}
+	}()
+	for _, d := range []string{"ns", "logs", "etc", "volumes", "libct"} {
+		if err := os.Mkdir(filepath.Join(s.dir, d), 0o711); err != nil {
+			return fail("mkdir", d, err)
+		}
+	}
+	s.created = time.Now()
+	// Intent record first: a crash from here on is finished by Reconcile.
+	if err := s.save(); err != nil {
+		return fail("state", s.dir, err)
+	}
+	cg, err := newPodCgroup(cgroupRel(s.cfg.CgroupParent, s.cfg.ID), s.cfg.Resources)
+	if err != nil {
+		return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err)
+	}
+	s.cg = cg
+	if err := ctx.Err(); err != nil {
+		return fail("cancelled", "", err)
+	}
+	if err := s.makeNamespaces(); err != nil {
+		return fail("namespaces", "", err)
+	}
+	if err := s.writeEtc(); err != nil {
+		return fail("etc", "", err)
+	}
+	if err := s.makeVolumes(); err != nil {
+		return fail("volumes", "", err)
+	}
+	s.state = StateReady
+	if err := s.save(); err != nil {
+		return fail("state", s.dir, err)
+	}
+	if s.pause != nil {
+		go s.watchPause(s.pause)
+	}
+	ids := map[string]uint64{}
+	for k, p := range s.pins {
+		ids[k] = nsInode(p)
+	}
+	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: ids, Pid: s.PausePid()})
+	return nil
+}
+
+func (s *Sandbox) kinds() []string {
+	k := []string{"net", "ipc", "uts"}
+	if s.cfg.SharePID {
+		k = append(k, "pid")
+	}
+	return k
+}
+
+// setupInside runs in the new namespaces: loopback, hostname, sysctls.
+func (s *Sandbox) setupInside() error {
+	if err := loopbackUp(); err != nil {
+		return err
+	}
+	if err := unix.Sethostname([]byte(s.cfg.Hostname)); err != nil {
+		return os.NewSyscallError("sethostname", err)
+	}
+	return writeSysctls(s.cfg.Sysctls)
+}
+
+func (s *Sandbox) makeNamespaces() error {
+	nsDir := filepath.Join(s.dir, "ns")
+	if s.cfg.NoPause {
+		pins, err := unshareAndPin(nsDir, s.kinds(), s.setupInside)
+		s.pins = pins
+		return err
+	}
+	flags := 0
+	for _, k := range s.kinds() {
+		flags |= nsKinds[k]
+	}
+	cmd := exec.Command(s.cfg.PauseBinary)
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: uintptr(flags), Setpgid: true}
+	if s.cfg.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	}
+	p, err := startProc(cmd)
+	if err != nil {
+		return err
+	}
+	s.pause = p
+	if err := s.cg.addPause(p.Pid); err != nil {
+		return err
+	}
+	s.pins = map[string]string{}
+	for _, k := range s.kinds() {
+		dst := filepath.Join(nsDir, k)
+		if err := pinNS(filepath.Join("/proc", itoa(p.Pid), "ns", k), dst); err != nil {
+			return err
+		}
+		s.pins[k] = dst
+	}
+	if !p.alive() {
+		return ErrPauseDied
+	}
+	return inPinnedNamespaces(s.pins, s.setupInside)
+}
+
+// teardown removes everything the sandbox owns, in reverse creation
+// order, tolerating parts that were never built or are already gone.
+func (s *Sandbox) teardown() error {
+	var errs []error
+	for i := len(s.order) - 1; i >= 0; i-- {
+		if c := s.containers[s.order[i]]; c != nil {
+			errs = append(errs, c.destroy())
+		}
+	}
+	if s.cg != nil {
+		errs = append(errs, s.cg.killAll())
+	}
+	if s.pause != nil {
+		_ = s.pause.signal(unix.SIGKILL)
+		s.pause.release()
+	}
+	errs = append(errs, unmountVolumes(s.dir))
+	for _, k := range []string{"pid", "uts", "ipc", "net"} {
+		errs = append(errs, unpinNS(filepath.Join(s.dir, "ns", k)))
+	}
+	if s.cg != nil {
+		errs = append(errs, s.cg.destroy())
+	}
+	errs = append(errs, os.RemoveAll(s.dir))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,171 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+)
+
+// RestartPolicy is the Kubernetes pod restart policy.
+type RestartPolicy string
+
+// Restart policies.
+const (
+	RestartAlways    RestartPolicy = "Always"
+	RestartOnFailure RestartPolicy = "OnFailure"
+	RestartNever     RestartPolicy = "Never"
+)
+
+// ContainerSpec describes one container.
+//
+// The root filesystem is a directory (Rootfs) prepared by the caller, for
+// example an unpacked image; podkit does not offer a host-root mode. Inside
+// it the container gets private /proc, /dev (tmpfs with the default device
+// nodes), /dev/pts, /dev/shm, /dev/mqueue and a read-only /sys, plus the
+// pod's generated /etc/hosts, /etc/hostname and /etc/resolv.conf.
+type ContainerSpec struct {
+	Name string   // path-safe, unique in the pod
+	Args []string // Args[0] is looked up in Rootfs (absolute, or via PATH in Env)
+	Env  []string
+	Cwd  string // default "/"
+	UID  uint32
+	GID  uint32
+	// AdditionalGIDs are supplementary groups.
+	AdditionalGIDs []uint32
+	Rootfs         string // absolute host path of the root directory
+	ReadOnlyRootfs bool
+	Mounts         []Mount
+	Resources      Resources
+	// Capabilities replaces the default set (DefaultCapabilities) when
+	// non-nil. An empty non-nil slice drops all capabilities.
+	Capabilities []string
+	// AllowNewPrivileges turns no_new_privs off (it is on by default).
+	AllowNewPrivileges bool
+	// PreStop runs inside the container (as Exec) before SIGTERM in Stop.
+	PreStop []string
+	// RestartPolicy for this container; empty means Never for init
+	// containers run by Run, the pod's policy otherwise.
+	RestartPolicy RestartPolicy
+}
+
+// Mount is a bind mount of a host path or a pod volume.
+type Mount struct {
+	Destination string // absolute path in the container
+	Source      string // absolute host path (exclusive with Volume)
+	Volume      string // name of a Config.Volumes entry
+	ReadOnly    bool
+}
+
+// DefaultCapabilities is the container-runtime default capability set
+// (the one containerd and CRI-O give unprivileged containers).
+var DefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// validate checks the spec against the sandbox configuration. It reads the
+// rootfs (to find the command) but creates nothing.
+func (s *ContainerSpec) validate(cfg *Config) error {
+	bad := func(sentinel error, format string, a ...any) error {
+		return newErr("validate", cfg.ID, s.Name, "", fmt.Errorf("%w: "+format, append([]any{sentinel}, a...)...))
+	}
+	if err := ValidateID(s.Name); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if len(s.Args) == 0 || s.Args[0] == "" {
+		return bad(ErrInvalidConfig, "no command")
+	}
+	if !filepath.IsAbs(s.Rootfs) {
+		return bad(ErrRootfs, "rootfs %q is not absolute", s.Rootfs)
+	}
+	if st, err := os.Stat(s.Rootfs); err != nil || !st.IsDir() {
+		return newErr("validate", cfg.ID, s.Name, s.Rootfs, fmt.Errorf("%w: not a directory", ErrRootfs))
+	}
+	if s.Cwd != "" && !path.IsAbs(s.Cwd) {
+		return bad(ErrInvalidConfig, "cwd %q is not absolute", s.Cwd)
+	}
+	switch s.RestartPolicy {
+	case "", RestartAlways, RestartOnFailure, RestartNever:
+	default:
+		return bad(ErrInvalidConfig, "restart policy %q", s.RestartPolicy)
+	}
+	vols := map[string]bool{}
+	for _, v := range cfg.Volumes {
+		vols[v.Name] = true
+	}
+	for _, m := range s.Mounts {
+		if !path.IsAbs(m.Destination) || strings.Contains(m.Destination, "\x00") {
+			return bad(ErrInvalidConfig, "mount destination %q", m.Destination)
+		}
+		switch {
+		case m.Volume != "" && m.Source != "":
+			return bad(ErrInvalidConfig, "mount %s: both Source and Volume", m.Destination)
+		case m.Volume != "" && !vols[m.Volume]:
+			return bad(ErrInvalidConfig, "mount %s: no volume %q", m.Destination, m.Volume)
+		case m.Volume == "" && !filepath.IsAbs(m.Source):
+			return bad(ErrInvalidConfig, "mount %s: source %q not absolute", m.Destination, m.Source)
+		}
+	}
+	if _, err := s.resolveCommand(); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	return nil
+}
+
+// env returns the process environment with a default PATH.
+func (s *ContainerSpec) env() []string {
+	for _, e := range s.Env {
+		if strings.HasPrefix(e, "PATH=") {
+			return s.Env
+		}
+	}
+	return append([]string{defaultPath}, s.Env...)
+}
+
+// resolveCommand finds Args[0] inside the rootfs (following symlinks
+// within it) and returns its in-container path.
+func (s *ContainerSpec) resolveCommand() (string, error) {
+	name := s.Args[0]
+	var candidates []string
+	if strings.Contains(name, "/") {
+		p := name
+		if !path.IsAbs(p) {
+			p = path.Join(s.cwd(), p)
+		}
+		candidates = []string{p}
+	} else {
+		for _, e := range s.env() {
+			if v, ok := strings.CutPrefix(e, "PATH="); ok {
+				for _, dir := range filepath.SplitList(v) {
+					candidates = append(candidates, path.Join(dir, name))
+				}
+			}
+		}
+	}
+	for _, c := range candidates {
+		host, err := securejoin.SecureJoin(s.Rootfs, c)
+		if err != nil {
+			continue
+		}
+		if st, err := os.Stat(host); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %q in %s", ErrCommandNotFound, name, s.Rootfs)
+}
+
+func (s *ContainerSpec) cwd() string {
+	if s.Cwd == "" {
+		return "/"
+	}
+	return s.Cwd
+}
