@@ -33,8 +33,8 @@ const (
 // container is one libcontainer container of the sandbox. A restart
 // destroys the libcontainer object and creates a fresh one.
 type container struct {
-	sb   *Sandbox
-	spec ContainerSpec
+	sb    *Sandbox
+	spec  ContainerSpec
 	init  bool // init container
 	added bool // fully created and listed in sb.order (guarded by sb.mu)
 
