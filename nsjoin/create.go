@@ -110,4 +110,3 @@ func createLocked(kinds []Kind, flags int) (s *Set, restored bool, err error) {
 	}
 	return s, flags&unix.CLONE_NEWTIME == 0, nil
 }
-

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/podkit/podkit/internal/testharness"
 )
@@ -133,4 +134,16 @@ func mountsUnder(t testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// waitFor polls cond with a generous deadline (not a timing assertion).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
