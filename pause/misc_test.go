@@ -4,6 +4,7 @@ package pause_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -18,3 +19,8 @@ func pipe(t *testing.T) (*os.File, *os.File) {
 }
 
 func environ() []string { return os.Environ() }
+
+// isAlive reports a /proc status State of a live process (not a zombie).
+func isAlive(state string) bool {
+	return state != "" && strings.IndexByte("RSD", state[0]) >= 0
+}

@@ -117,7 +117,7 @@ func TestOtherSignalsIgnored(t *testing.T) {
 		waitEvent(t, events, name+" ignored", func(e event) bool {
 			return e.Event == "signal" && e.Signal == name && e.Action == "ignored"
 		})
-		if state := procStatus(t, p.Pid, "State"); !strings.HasPrefix(state, "S") {
+		if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
 			t.Fatalf("after %s the pause is %q, want sleeping", name, state)
 		}
 	}

@@ -130,7 +130,8 @@ func awaitReady(ctx context.Context, fd int) error {
 	defer stop()
 	var b [1]byte
 	_, err := f.Read(b[:])
-	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() != nil {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		<-ctx.Done() // the deadline is ctx's: it is done or about to be
 		return ctx.Err()
 	}
 	return err

@@ -1,0 +1,190 @@
+//go:build linux
+
+package pause_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"github.com/podkit/podkit/pause"
+)
+
+func TestReadyMeansSignalHandlersInstalled(t *testing.T) {
+	testharness.Privileged(t)
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
+	caught, err := strconv.ParseUint(procStatus(t, p.Pid, "SigCgt"), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD, syscall.SIGHUP} {
+		if caught&(1<<(sig-1)) == 0 {
+			t.Errorf("%v not caught when Start returned (SigCgt %x)", sig, caught)
+		}
+	}
+	for _, ns := range []string{"net", "ipc", "uts", "pid"} {
+		mine, _ := os.Readlink("/proc/self/ns/" + ns)
+		theirs, err := os.Readlink(p.NamespacePath(ns))
+		if err != nil || mine == theirs {
+			t.Errorf("%s namespace of the pause %q (err %v), ours %q: want a new one", ns, theirs, err, mine)
+		}
+	}
+}
+
+func TestStartExitedBeforeReady(t *testing.T) {
+	testharness.Privileged(t)
+	_, err := pause.Start(bgCtx(), pause.Options{
+		Path: testharness.HelperBinary(),
+		Env:  []string{testharness.HelperEnv("exit3")},
+	})
+	var pe *pause.Error
+	if !errors.Is(err, pause.ErrExited) || !errors.As(err, &pe) || pe.Status == nil || pe.Status.Code != 3 {
+		t.Fatalf("Start: %v; want ErrExited with exit status 3", err)
+	}
+}
+
+func TestStartContextExpiresKillsIt(t *testing.T) {
+	testharness.Privileged(t)
+	ctx, cancel := context.WithTimeout(bgCtx(), 200*time.Millisecond)
+	defer cancel()
+	_, err := pause.Start(ctx, pause.Options{
+		Path: testharness.HelperBinary(),
+		Env:  []string{testharness.HelperEnv("hang")},
+	})
+	var pe *pause.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pe) || pe.Status == nil ||
+		pe.Status.Signal != syscall.SIGKILL {
+		t.Fatalf("Start: %v; want DeadlineExceeded and a SIGKILLed process", err)
+	}
+	// Already cancelled: nothing is started at all.
+	_, err = pause.Start(ctx, pause.Options{Path: testharness.PauseBinary(t)})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Start with an expired context: %v", err)
+	}
+}
+
+func TestStartInvalidOptions(t *testing.T) {
+	testharness.Privileged(t)
+	bin := testharness.PauseBinary(t)
+	for name, o := range map[string]pause.Options{
+		"clone-flags":       {Path: bin, Cloneflags: unix.CLONE_VM},
+		"cgroup-fd":         {Path: bin, UseCgroupFD: true, CgroupFD: -1},
+		"policy-needs-args": {Path: bin, Orphans: pause.WaitForDescendants},
+		"bad-policy":        {Path: bin, Args: []string{"true"}, Orphans: 7},
+		"empty-command":     {Path: bin, Args: []string{""}},
+	} {
+		if _, err := pause.Start(bgCtx(), o); !errors.Is(err, pause.ErrInvalidOptions) {
+			t.Errorf("%s: %v; want ErrInvalidOptions", name, err)
+		}
+	}
+}
+
+func TestStartIntoCgroup(t *testing.T) {
+	testharness.Privileged(t)
+	const root = "/sys/fs/cgroup/unified" // cgroup v2 (hybrid); /sys/fs/cgroup when unified
+	dir := root
+	if _, err := os.Stat(root + "/cgroup.procs"); err != nil {
+		dir = "/sys/fs/cgroup"
+		if _, err := os.Stat(dir + "/cgroup.subtree_control"); err != nil {
+			t.Skip("no cgroup v2 hierarchy mounted")
+		}
+	}
+	name := fmt.Sprintf("podkit-pause-test-%d", os.Getpid())
+	cg := filepath.Join(dir, name)
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(cg) })
+	fd, err := unix.Open(cg, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, UseCgroupFD: true, CgroupFD: fd})
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Pid))
+	if err != nil || !strings.Contains(string(b), "0::/"+name+"\n") {
+		t.Fatalf("pause cgroups %q (%v): want 0::/%s", b, err, name)
+	}
+	if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
+		t.Fatalf("Stop: %v, %v", st, err)
+	}
+}
+
+func TestStopEscalatesToKill(t *testing.T) {
+	testharness.Privileged(t)
+	outR, outW := pipe(t)
+	p := start(t, pause.Options{
+		Cloneflags: pause.PodNamespaces,
+		Args:       []string{testharness.HelperBinary()},
+		Env:        append(environ(), testharness.HelperEnv("ignore-term")),
+		Stdout:     outW,
+	})
+	outW.Close()
+	expectLines(t, lines(outR), "ready")
+	ctx, cancel := context.WithTimeout(bgCtx(), 300*time.Millisecond)
+	defer cancel()
+	st, err := p.Stop(ctx)
+	if err != nil || st.Signal != syscall.SIGKILL {
+		t.Fatalf("Stop: %v, %v; want killed by SIGKILL", st, err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(); err != nil {
+		t.Fatalf("Wait after Close returns the cached status, got %v", err)
+	}
+	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, pause.ErrClosed) {
+		t.Fatalf("Signal after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestDieWithParent(t *testing.T) {
+	testharness.Privileged(t)
+	inR, inW := pipe(t)
+	outR, outW := pipe(t)
+	helper := testharness.HelperCmd("die-with-parent", testharness.PauseBinary(t))
+	helper.Stdin, helper.Stdout = inR, outW
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	inR.Close()
+	outW.Close()
+	var pid int
+	select {
+	case l := <-lines(outR):
+		pid, _ = strconv.Atoi(l)
+	case <-time.After(deadline):
+	}
+	if pid <= 0 {
+		inW.Close()
+		helper.Wait()
+		t.Fatal("helper did not report the pause's pid")
+	}
+	// The goroutine that called Start has ended and its thread with it; the
+	// pause must still be running.
+	if state := procStatus(t, pid, "State"); !isAlive(state) {
+		t.Errorf("pause state %q after the starting thread ended", state)
+	}
+	inW.Close() // the helper exits; the kernel kills the pause
+	if err := helper.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// We are the subreaper the pause is re-parented to.
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatalf("wait for the orphaned pause: %v", err)
+	}
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("pause status %v, want killed by SIGKILL", ws)
+	}
+}
