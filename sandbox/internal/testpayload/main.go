@@ -42,7 +42,7 @@ func main() {
 	case "pause":
 		pause()
 	case "sleep":
-		select {}
+		sleepForever()
 	case "hostname":
 		h, _ := os.Hostname()
 		fmt.Println(h)
@@ -75,6 +75,13 @@ func main() {
 	default:
 		fmt.Fprintln(os.Stderr, "unknown command", os.Args[1])
 		os.Exit(2)
+	}
+}
+
+// sleepForever blocks without tripping the runtime's deadlock detector.
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
 	}
 }
 
@@ -197,7 +204,7 @@ func forkbomb() {
 	}
 	fmt.Println("forked", n)
 	os.Stdout.Sync()
-	select {}
+	sleepForever()
 }
 
 // term: mode "graceful" exits 0 shortly after SIGTERM, "ignore" ignores it.
@@ -209,6 +216,9 @@ func term(mode string) {
 		signal.Notify(ch, syscall.SIGTERM)
 	}
 	fmt.Println("ready")
+	if mode == "ignore" {
+		sleepForever()
+	}
 	<-ch
 	fmt.Println("got SIGTERM")
 	time.Sleep(100 * time.Millisecond)
