@@ -1,0 +1,187 @@
+//go:build linux
+
+package nsjoin
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	// mntholder DIR: in its own mount namespace, mounts a tmpfs on DIR with
+	// a file "marker" in it, says ready and lives until stdin closes.
+	testharness.RegisterHelper("mntholder", func() int {
+		dir := os.Args[1]
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		os.WriteFile(filepath.Join(dir, "marker"), nil, 0o644)
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		return 0
+	})
+}
+
+// runInfo runs the nsinfo helper inside s and parses its report.
+func runInfo(t *testing.T, s *Set, setup func(*Cmd), kinds ...string) map[string]string {
+	t.Helper()
+	c := Command(s, testharness.HelperBinary(), kinds...)
+	c.Env = append(os.Environ(), testharness.HelperEnv("nsinfo"))
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, os.Stderr
+	if setup != nil {
+		setup(c)
+	}
+	must(t, c.Start())
+	if c.PidFD() < 0 {
+		t.Error("no pidfd after Start")
+	}
+	must(t, c.Wait())
+	if c.PidFD() != -1 {
+		t.Error("pidfd not released by Wait")
+	}
+	info := map[string]string{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		info[k] = v
+	}
+	return info
+}
+
+func TestCommandInHolderNamespaces(t *testing.T) {
+	testharness.Privileged(t)
+	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
+	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
+	must(t, err)
+	defer s.Close()
+	all := []string{"net", "ipc", "uts", "pid", "mnt", "cgroup", "user"}
+	info := runInfo(t, s, nil, all...)
+	for _, k := range all {
+		want := nsLink(t, os.Getpid(), k) // not asked for: ours
+		if s.Get(mustKind(t, k)) != nil {
+			want = nsLink(t, ho.pid(), k)
+		}
+		if info[k] != want {
+			t.Errorf("%s: child in %s, want %s", k, info[k], want)
+		}
+	}
+}
+
+func mustKind(t *testing.T, name string) Kind {
+	k, err := ParseKind(name)
+	must(t, err)
+	return k
+}
+
+func TestCommandMountNamespace(t *testing.T) {
+	testharness.Privileged(t)
+	dir := t.TempDir()
+	cmd := testharness.HelperCmd("mntholder", dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	ho := runHolder(t, cmd)
+	s, err := OpenSetPid(ho.pid(), Mount, UTS)
+	must(t, err)
+	defer s.Close()
+	info := runInfo(t, s, func(c *Cmd) { c.Dir = dir }, "mnt", "uts")
+	if info["mnt"] != nsLink(t, ho.pid(), "mnt") {
+		t.Errorf("mnt: child in %s, want %s", info["mnt"], nsLink(t, ho.pid(), "mnt"))
+	}
+	// The helper checks nothing itself; look for the tmpfs through the child:
+	// run ls on the marker inside the namespace.
+	c := Command(s, "/bin/ls", filepath.Join(dir, "marker"))
+	must(t, c.Run())
+	if _, err := os.Stat(filepath.Join(dir, "marker")); !os.IsNotExist(err) {
+		t.Errorf("the holder's tmpfs is visible outside: %v", err)
+	}
+	if err := Command(s, "ls").Start(); err == nil || !strings.Contains(err.Error(), "absolute") {
+		t.Errorf("relative path with mnt: %v", err)
+	}
+}
+
+func TestCommandUserAndTimeViaNsenter(t *testing.T) {
+	testharness.Privileged(t)
+	cmd := testharness.HelperCmd("holder")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWTIME,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	ho := runHolder(t, cmd)
+	s, err := OpenSetPid(ho.pid(), User, Net, Time)
+	must(t, err)
+	defer s.Close()
+	info := runInfo(t, s, nil, "user", "net", "time", "mnt")
+	for _, k := range []string{"user", "net", "time"} {
+		if info[k] != nsLink(t, ho.pid(), k) {
+			t.Errorf("%s: child in %s, want %s", k, info[k], nsLink(t, ho.pid(), k))
+		}
+	}
+	if info["mnt"] != nsLink(t, os.Getpid(), "mnt") || info["uid"] != "0" {
+		t.Errorf("mnt %s uid %s", info["mnt"], info["uid"])
+	}
+}
+
+func TestCommandIntoCgroup(t *testing.T) {
+	testharness.Privileged(t)
+	v1 := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(v1); err == nil {
+		c := Command(nil, "/bin/true")
+		c.IntoCgroup = v1
+		if err := c.Run(); !errors.Is(err, ErrNotCgroup2) {
+			t.Errorf("v1 cgroup: %v", err)
+		}
+	}
+	root := findCgroup2(t)
+	cg := filepath.Join(root, fmt.Sprintf("podkit-nsjoin-%d", os.Getpid()))
+	must(t, os.Mkdir(cg, 0o755))
+	t.Cleanup(func() { os.Remove(cg) })
+	s, err := Create(Net)
+	must(t, err)
+	defer s.Close()
+	c := Command(s, "/bin/cat", "/proc/self/cgroup")
+	c.IntoCgroup = cg
+	var out bytes.Buffer
+	c.Stdout = &out
+	must(t, c.Run())
+	if !strings.Contains(out.String(), "0::/"+filepath.Base(cg)+"\n") {
+		t.Errorf("child not born in %s:\n%s", cg, out.String())
+	}
+}
+
+func findCgroup2(t *testing.T) string {
+	for _, p := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		var sfs unix.Statfs_t
+		if unix.Statfs(p, &sfs) == nil && sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+			return p
+		}
+	}
+	t.Skip("no cgroup2 hierarchy mounted")
+	return ""
+}
+
+func TestCommandStartTwice(t *testing.T) {
+	testharness.Privileged(t)
+	c := Command(nil, "/bin/true")
+	must(t, c.Run())
+	if err := c.Start(); !errors.Is(err, ErrStarted) {
+		t.Errorf("second Start: %v", err)
+	}
+}
