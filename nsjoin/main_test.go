@@ -147,3 +147,5 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func itoa(i int) string { return fmt.Sprint(i) }
