@@ -133,3 +133,5 @@ func hasLine(out, want string) bool {
 	}
 	return false
 }
+
+func nowNano() int64 { return time.Now().UnixNano() }
