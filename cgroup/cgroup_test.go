@@ -1,0 +1,285 @@
+//go:build linux
+
+package cgroup
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// TestPodLayout: pod, pause leaf and container leaves exist in every
+// hierarchy the mode needs, limits land in the right files, processes can
+// be added and listed, Destroy leaves nothing anywhere.
+func TestPodLayout(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			pod := newTestPod(t, s, "layout", nil)
+			app, err := pod.AddContainer("app", nil)
+			if err != nil {
+				t.Fatalf("AddContainer: %v", err)
+			}
+			if got, want := app.Path(), testParent+"/layout/app"; got != want {
+				t.Fatalf("Path = %q, want %q", got, want)
+			}
+			if pod.Pause().Path() != testParent+"/layout/"+PauseName {
+				t.Fatalf("pause path %q", pod.Pause().Path())
+			}
+			for ctrl, dir := range app.Paths() {
+				if _, err := os.Stat(dir); err != nil {
+					t.Errorf("%s dir: %v", ctrl, err)
+				}
+			}
+			h := startHelper(t, "sleeper")
+			if err := app.AddProcess(h.pid()); err != nil {
+				t.Fatalf("AddProcess: %v", err)
+			}
+			procs, err := pod.Cgroup().Procs()
+			if err != nil || !slices.Contains(procs, h.pid()) {
+				t.Fatalf("pod Procs = %v, %v; want %d", procs, err, h.pid())
+			}
+			if _, err := pod.AddContainer("app", nil); !errors.Is(err, ErrExist) {
+				t.Fatalf("duplicate container: %v", err)
+			}
+			if _, err := pod.AddContainer(PauseName, nil); !errors.Is(err, ErrInvalidName) {
+				t.Fatalf("container named pause: %v", err)
+			}
+			ctx := ctx30(t)
+			if err := pod.Destroy(ctx); err != nil {
+				t.Fatalf("Destroy: %v", err)
+			}
+			_ = h.cmd.Wait()
+			assertGone(t, s, pod.Cgroup().Path())
+			if err := pod.Destroy(ctx); err != nil {
+				t.Fatalf("second Destroy: %v", err)
+			}
+		})
+	}
+}
+
+// assertGone checks that path exists in no hierarchy at all.
+func assertGone(t *testing.T, s *System, path string) {
+	t.Helper()
+	for _, root := range s.l.roots {
+		if _, err := os.Stat(root + path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s%s still there (%v)", root, path, err)
+		}
+	}
+}
+
+// TestDeleteEveryHierarchy: a directory a runtime created in a named v1
+// hierarchy or the unified tree (as libcontainer does) is removed too, and
+// Delete retries while the last process is still exiting.
+func TestDeleteEveryHierarchy(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	pod := newTestPod(t, s, "del", nil)
+	app, err := pod.AddContainer("app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range s.l.roots {
+		if err := os.MkdirAll(root+app.Path()+"/extra", 0o755); err != nil {
+			t.Fatalf("mkdir in %s: %v", root, err)
+		}
+	}
+	h := startHelper(t, "sleeper")
+	if err := app.AddProcess(h.pid()); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.cmd.Process.Kill() // exiting while Delete runs
+	ctx := ctx30(t)
+	if err := app.KillAll(ctx); err != nil {
+		t.Fatalf("KillAll: %v", err)
+	}
+	if err := app.Delete(ctx); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	_ = h.cmd.Wait()
+	assertGone(t, s, app.Path())
+	if err := app.Delete(ctx); err != nil {
+		t.Fatalf("Delete twice: %v", err)
+	}
+	if err := pod.Destroy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, s, pod.Cgroup().Path())
+}
+
+// TestDeleteBusy: deleting a cgroup that still has a process fails with
+// ErrBusy within the bounded retry, and leaves the cgroup usable.
+func TestDeleteBusy(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	pod := newTestPod(t, s, "busy", nil)
+	h := startHelper(t, "sleeper")
+	if err := pod.Pause().AddProcess(h.pid()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := pod.Pause().Delete(ctx)
+	if !errors.Is(err, ErrBusy) || !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("Delete of a busy cgroup = %v, want ErrBusy/EBUSY", err)
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Path != pod.Pause().Path() {
+		t.Fatalf("error %v does not name the cgroup", err)
+	}
+	if err := pod.Destroy(ctx30(t)); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+}
+
+// TestKillAllStubborn: processes that ignore SIGTERM and keep forking are
+// all killed, and the cgroup is empty afterwards.
+func TestKillAllStubborn(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			r := &Resources{Pids: &Pids{Max: 64}}
+			if name == "unified-empty" {
+				r = nil
+			}
+			pod := newTestPod(t, s, "stubborn", nil)
+			app, err := pod.AddContainer("app", r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := startHelper(t, "stubborn")
+			if r == nil {
+				boundWithV1Pids(t, h.pid(), 64)
+			}
+			if err := app.AddProcess(h.pid()); err != nil {
+				t.Fatal(err)
+			}
+			h.goNow(t)
+			eventually(t, "the helper to fork", func() bool {
+				p, _ := app.Procs()
+				return len(p) >= 8
+			})
+			pids, _ := app.Procs()
+			for _, pid := range pids {
+				_ = unix.Kill(pid, unix.SIGTERM)
+			}
+			time.Sleep(50 * time.Millisecond)
+			if after, _ := app.Procs(); len(after) < len(pids) {
+				t.Fatalf("SIGTERM killed processes: %d -> %d", len(pids), len(after))
+			}
+			if err := app.KillAll(ctx30(t)); err != nil {
+				t.Fatalf("KillAll: %v", err)
+			}
+			if left, err := app.Procs(); err != nil || len(left) != 0 {
+				t.Fatalf("after KillAll: %v, %v", left, err)
+			}
+			_ = h.cmd.Wait()
+			reapOrphans()
+			if err := pod.Destroy(ctx30(t)); err != nil {
+				t.Fatalf("Destroy: %v", err)
+			}
+			assertGone(t, s, pod.Cgroup().Path())
+		})
+	}
+}
+
+// TestFreezeThaw: a frozen cgroup's process does not run; thaw resumes it.
+func TestFreezeThaw(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			pod := newTestPod(t, s, "freeze", nil)
+			h := startHelper(t, "sleeper")
+			if err := pod.Pause().AddProcess(h.pid()); err != nil {
+				t.Fatal(err)
+			}
+			ctx := ctx30(t)
+			if err := pod.Pause().Freeze(ctx); err != nil {
+				t.Fatalf("Freeze: %v", err)
+			}
+			if st := procState(t, h.pid()); st != "S" && st != "D" && st != "T" {
+				t.Logf("frozen state %q", st)
+			}
+			if err := pod.Pause().Thaw(ctx); err != nil {
+				t.Fatalf("Thaw: %v", err)
+			}
+			if err := pod.Destroy(ctx); err != nil {
+				t.Fatalf("Destroy: %v", err)
+			}
+			_ = h.cmd.Wait()
+		})
+	}
+}
+
+func procState(t *testing.T, pid int) string {
+	b, err := os.ReadFile("/proc/" + itoa(int64(pid)) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return f[0]
+}
+
+// TestCloneIntoCgroup (v2): a process started with the cgroup's directory
+// fd is born inside the cgroup.
+func TestCloneIntoCgroup(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			pod := newTestPod(t, s, "clone", nil)
+			app, err := pod.AddContainer("app", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := OpenDir(app)
+			if s.Mode() != ModeUnified {
+				if !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("OpenDir on v1 = %v, want ErrUnsupported", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("OpenDir: %v", err)
+			}
+			defer f.Close()
+			cmd := testharness.HelperCmd("selfcgroup")
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helper: %v", err)
+			}
+			if got := strings.TrimSpace(string(out)); got != "0::"+app.Path() {
+				t.Fatalf("helper cgroup = %q, want 0::%s", got, app.Path())
+			}
+		})
+	}
+}
+
+// boundWithV1Pids puts pid into a host (v1) pids cgroup with a limit, so a
+// forking helper tested in the controller-less v2 tree stays bounded.
+func boundWithV1Pids(t *testing.T, pid int, limit int64) {
+	t.Helper()
+	host := hostSystem(t)
+	t.Cleanup(func() {
+		reapOrphans()
+		if err := host.Remove(context.Background(), testParent); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	lim, err := host.Create(testParent+"/limit", &Resources{Pids: &Pids{Max: limit}})
+	if err != nil {
+		t.Fatalf("pids limiter: %v", err)
+	}
+	if err := lim.AddProcess(pid); err != nil {
+		t.Fatalf("pids limiter: %v", err)
+	}
+}

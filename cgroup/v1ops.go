@@ -1,0 +1,163 @@
+//go:build linux
+
+package cgroup
+
+import (
+	"context"
+	"maps"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (c *cgroupV1) Path() string             { return c.path }
+func (c *cgroupV1) Paths() map[string]string { return maps.Clone(c.dirs) }
+
+// distinctDirs returns the cgroup's directories, one per hierarchy, in a
+// stable order.
+func (c *cgroupV1) distinctDirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range c.dirs {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AddProcess writes pid to cgroup.procs in every hierarchy of the cgroup.
+func (c *cgroupV1) AddProcess(pid int) error {
+	v := strconv.Itoa(pid)
+	for _, d := range c.distinctDirs() {
+		if err := writeFile(d+"/cgroup.procs", v); err != nil {
+			return fsErr("add", c.path, err)
+		}
+	}
+	return nil
+}
+
+// procsDir is the directory whose cgroup.procs lists the cgroup's
+// processes: freezer first (kill-all freezes there), else any.
+func (c *cgroupV1) procsDir() string {
+	for _, ctrl := range []string{"freezer", "pids", "memory"} {
+		if d := c.dirs[ctrl]; d != "" {
+			return d
+		}
+	}
+	return c.distinctDirs()[0]
+}
+
+func (c *cgroupV1) Procs() ([]int, error) {
+	pids, err := procsTree(c.procsDir())
+	return pids, fsErr("procs", c.path, err)
+}
+
+func (c *cgroupV1) Update(r *Resources) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.procsDir()); err != nil {
+		return fsErr("update", c.path, err)
+	}
+	return c.apply("update", r)
+}
+
+// setFreezer writes freezer.state and waits until the kernel reports it
+// (FREEZING turns into FROZEN once every task has stopped).
+func (c *cgroupV1) setFreezer(ctx context.Context, op, state string) error {
+	d := c.dirs["freezer"]
+	if d == "" {
+		return &Error{Op: op, Path: c.path, Err: ErrUnsupported}
+	}
+	sleep := 50 * time.Microsecond
+	for {
+		if err := writeFile(d+"/freezer.state", state); err != nil {
+			return fsErr(op, c.path, err)
+		}
+		cur, err := readFile(d + "/freezer.state")
+		if err != nil {
+			return fsErr(op, c.path, err)
+		}
+		if strings.TrimSpace(cur) == state {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Op: op, Path: c.path, Err: ctx.Err()}
+		case <-time.After(sleep):
+		}
+		sleep = min(sleep*2, 10*time.Millisecond)
+	}
+}
+
+func (c *cgroupV1) Freeze(ctx context.Context) error { return c.setFreezer(ctx, "freeze", "FROZEN") }
+func (c *cgroupV1) Thaw(ctx context.Context) error   { return c.setFreezer(ctx, "thaw", "THAWED") }
+
+// KillAll runs the freeze, SIGKILL, thaw loop until cgroup.procs of the
+// subtree is empty. v1 has no populated notification, so emptiness is
+// checked by listing.
+func (c *cgroupV1) KillAll(ctx context.Context) error {
+	var freeze, thaw func(context.Context) error
+	if c.dirs["freezer"] != "" {
+		freeze, thaw = c.Freeze, c.Thaw
+	}
+	if err := killLoop(ctx, freeze, thaw, c.Procs); err != nil {
+		return fsErr("killall", c.path, err)
+	}
+	return nil
+}
+
+func (c *cgroupV1) Delete(ctx context.Context) error {
+	return c.sys.removeAll(ctx, c.path)
+}
+
+// Stats reads the few v1 files that carry the numbers Stats reports.
+func (c *cgroupV1) Stats() (*Stats, error) {
+	if _, err := os.Stat(c.procsDir()); err != nil {
+		return nil, fsErr("stats", c.path, err)
+	}
+	st := &Stats{}
+	num := func(ctrl, file string) uint64 {
+		if c.dirs[ctrl] == "" {
+			return 0
+		}
+		s, err := readFile(c.dirs[ctrl] + "/" + file)
+		if err != nil {
+			return 0
+		}
+		s = strings.TrimSpace(s)
+		if s == "max" || s == "-1" {
+			return NoLimit
+		}
+		n, _ := strconv.ParseUint(s, 10, 64)
+		return n
+	}
+	kv := func(ctrl, file, key string) uint64 {
+		if c.dirs[ctrl] == "" {
+			return 0
+		}
+		n, _, _ := readKV(c.dirs[ctrl]+"/"+file, key)
+		return n
+	}
+	st.Memory = MemoryStats{
+		Usage: num("memory", "memory.usage_in_bytes"),
+		Peak:  num("memory", "memory.max_usage_in_bytes"),
+		Limit: noLimit(num("memory", "memory.limit_in_bytes")),
+	}
+	st.OOMKills = kv("memory", "memory.oom_control", "oom_kill")
+	st.CPU = CPUStats{
+		Usage:         time.Duration(num("cpuacct", "cpuacct.usage")),
+		User:          time.Duration(num("cpuacct", "cpuacct.usage_user")),
+		System:        time.Duration(num("cpuacct", "cpuacct.usage_sys")),
+		Periods:       kv("cpu", "cpu.stat", "nr_periods"),
+		Throttled:     kv("cpu", "cpu.stat", "nr_throttled"),
+		ThrottledTime: time.Duration(kv("cpu", "cpu.stat", "throttled_time")),
+	}
+	st.Pids = PidsStats{Current: num("pids", "pids.current"), Max: num("pids", "pids.max")}
+	return st, nil
+}

@@ -1,0 +1,131 @@
+//go:build linux
+
+package cgroup
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"golang.org/x/sys/unix"
+)
+
+// waitEvents waits until the "key" line of dir/cgroup.events reads want,
+// woken by inotify (the kernel notifies cgroup.events on every change) and
+// re-checking every 50ms as a safety net.
+func waitEvents(ctx context.Context, dir, key string, want uint64) error {
+	path := dir + "/cgroup.events"
+	check := func() (bool, error) {
+		v, _, err := readKV(path, key)
+		return err == nil && v == want, err
+	}
+	if ok, err := check(); ok || err != nil {
+		return err
+	}
+	ifd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return os.NewSyscallError("inotify_init1", err)
+	}
+	defer unix.Close(ifd)
+	if _, err := unix.InotifyAddWatch(ifd, path, unix.IN_MODIFY); err != nil {
+		return &os.PathError{Op: "inotify_add_watch", Path: path, Err: err}
+	}
+	var buf [4096]byte
+	for {
+		if ok, err := check(); ok || err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fds := []unix.PollFd{{Fd: int32(ifd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, 50); err != nil && err != unix.EINTR {
+			return os.NewSyscallError("poll", err)
+		}
+		_, _ = unix.Read(ifd, buf[:]) // drain; EAGAIN is fine
+	}
+}
+
+func (c *cgroupV2) freeze(ctx context.Context, op string, v uint64) error {
+	if err := writeFile(c.dir+"/cgroup.freeze", map[uint64]string{0: "0", 1: "1"}[v]); err != nil {
+		return fsErr(op, c.path, err)
+	}
+	return fsErr(op, c.path, waitEvents(ctx, c.dir, "frozen", v))
+}
+
+func (c *cgroupV2) Freeze(ctx context.Context) error { return c.freeze(ctx, "freeze", 1) }
+func (c *cgroupV2) Thaw(ctx context.Context) error   { return c.freeze(ctx, "thaw", 0) }
+
+// KillAll writes cgroup.kill (kernel 5.14+), which SIGKILLs every process
+// of the subtree and keeps new forks from escaping, then waits until
+// cgroup.events reports populated 0. Without cgroup.kill it falls back to
+// the freeze, kill, thaw loop.
+func (c *cgroupV2) KillAll(ctx context.Context) error {
+	err := writeFile(c.dir+"/cgroup.kill", "1")
+	if err != nil && isNotExist(err) {
+		if _, serr := os.Stat(c.dir); serr == nil {
+			err = killLoop(ctx, c.Freeze, c.Thaw, c.Procs)
+		}
+	}
+	if err != nil {
+		return fsErr("killall", c.path, err)
+	}
+	return fsErr("killall", c.path, waitEvents(ctx, c.dir, "populated", 0))
+}
+
+// Stats reads the v2 interface files through containerd/cgroups' cgroup2
+// manager (memory, CPU, pids, memory.events), plus memory.events.local for
+// this cgroup's own OOM kills.
+func (c *cgroupV2) Stats() (*Stats, error) {
+	m, err := cgroup2.Load(c.path, cgroup2.WithMountpoint(c.sys.l.unified))
+	if err != nil {
+		return nil, &Error{Op: "stats", Path: c.path, Err: err}
+	}
+	if _, err := os.Stat(c.dir); err != nil {
+		return nil, fsErr("stats", c.path, err)
+	}
+	mt, err := m.StatFiltered(cgroup2.StatPids | cgroup2.StatCPU | cgroup2.StatMemory | cgroup2.StatMemoryEvents)
+	if err != nil {
+		return nil, fsErr("stats", c.path, err)
+	}
+	st := &Stats{}
+	if mem := mt.Memory; mem != nil {
+		st.Memory = MemoryStats{Usage: mem.Usage, Peak: mem.MaxUsage, Limit: noLimit(mem.UsageLimit)}
+	}
+	if cpu := mt.CPU; cpu != nil {
+		st.CPU = CPUStats{
+			Usage:         usec(cpu.UsageUsec),
+			User:          usec(cpu.UserUsec),
+			System:        usec(cpu.SystemUsec),
+			Periods:       cpu.NrPeriods,
+			Throttled:     cpu.NrThrottled,
+			ThrottledTime: usec(cpu.ThrottledUsec),
+		}
+	}
+	if p := mt.Pids; p != nil {
+		st.Pids = PidsStats{Current: p.Current, Max: noLimit(p.Limit)}
+	}
+	if ev := mt.MemoryEvents; ev != nil {
+		st.OOM, st.OOMKills = ev.Oom, ev.OomKill
+	}
+	if s, err := readFile(c.dir + "/memory.events.local"); err == nil {
+		st.OOM, _, _ = lookupKV(s, "oom")
+		st.OOMKills, _, _ = lookupKV(s, "oom_kill")
+	} else if !errors.Is(err, unix.ENOENT) {
+		return nil, fsErr("stats", c.path, err)
+	}
+	return st, nil
+}
+
+func usec(n uint64) time.Duration { return time.Duration(n) * time.Microsecond }
+
+// noLimit maps the kernel's "no limit" spellings to NoLimit.
+func noLimit(n uint64) uint64 {
+	if n == math.MaxUint64 || n >= 1<<62 {
+		return NoLimit
+	}
+	return n
+}
