@@ -75,7 +75,7 @@ log "booting (timeout $VM_TIMEOUT); console follows, full logs in $VM_WORK"
 t=$(date +%s.%N)
 set +e
 timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp "${PODKIT_VM_CPUS:-2}" -m "${PODKIT_VM_MEM:-4G}" \
+	-accel tcg,thread=multi -cpu "${PODKIT_VM_CPU:-max}" -smp "${PODKIT_VM_CPUS:-2}" -m "${PODKIT_VM_MEM:-4G}" \
 	-machine "${PODKIT_VM_MACHINE:-pc}" -nodefaults -no-user-config -nographic -no-reboot "${VM_BIOS[@]}" \
 	-kernel "$VM_KERNEL" -initrd "$VM_WORK/initramfs.cpio" -append "$VM_CMDLINE" \
 	-chardev "stdio,id=console,signal=off,logfile=$VM_WORK/console.log" -serial chardev:console \
@@ -87,7 +87,7 @@ VM_RUN_SECS=$(since "$t")
 
 # --- results ---------------------------------------------------------------------
 collect_events "$VM_WORK/manifest" "$VM_WORK/results.raw" "$VM_WORK/results" >"$VM_WORK/events.json"
-VM_BOOT_SECS=$(cat "$VM_WORK/results/booted" 2>/dev/null || echo "?")
+read -r VM_BOOT_SECS VM_INIT_SECS _ <"$VM_WORK/results/booted" 2>/dev/null || true
 set +e
 go run ./internal/cmd/testsummary -title "cgroup v2 VM" <"$VM_WORK/events.json"
 VM_SUMMARY_RC=$?
@@ -114,6 +114,6 @@ for p in "${problems[@]}"; do
 	log "FAIL: $p"
 	verdict=1
 done
-log "kernel $VM_KVER, booted in ${VM_BOOT_SECS}s (guest uptime), VM ran ${VM_RUN_SECS}s," \
+log "kernel $VM_KVER, boot ${VM_BOOT_SECS:-?}s (kernel ${VM_INIT_SECS:-?}s + init), VM ran ${VM_RUN_SECS}s," \
 	"build ${VM_BUILD_SECS}s, total $(since "$VM_START")s; logs in $VM_WORK"
 exit "$verdict"

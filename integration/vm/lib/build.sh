@@ -37,7 +37,7 @@ build_tests() {
 	done
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	awk '{ print $2, $4 }' "$out/manifest" |
-		xargs -P "${VM_JOBS:-2}" -L 1 sh -c '
+		xargs -P "${PODKIT_VM_JOBS:-2}" -L 1 sh -c '
 			CGO_ENABLED=1 go test -c -tags "$VM_GO_TAGS" -ldflags "-s -w $VM_STATIC_LDFLAGS" \
 				-o "$0/tests/$2" "$1" 2>"$0/tests/$2.log" ||
 				{ echo "build of $1 failed:" >&2; cat "$0/tests/$2.log" >&2; exit 255; }

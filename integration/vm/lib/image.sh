@@ -3,41 +3,81 @@
 #
 # Layout of the guest root:
 #   /init, /podkit/runtests        guest/init and guest/runtests
-#   /bin/busybox (+ applet links)  from busybox-static
+#   /{usr/,}{s,}bin/               host coreutils, util-linux, iproute2, dash...
+#                                  with their ldd closure; busybox fills gaps
+#   /podkit/busybox/               busybox applet links (init's PATH)
 #   /lib/modules/<kver>/...        the modules in VM_MODULES and their deps,
 #   /lib/modules/podkit.load       in load order
 #   /podkit/tests/<n>.test         static test binaries, /podkit/manifest
 #   /podkit/prebuilt/              static main packages (PODKIT_PREBUILT)
-#   /podkit/src/<pkg dir>/testdata each package's testdata, tests run there
+#   /podkit/src/                   the module's source tree (with testdata);
+#                                  each test binary runs in its package's dir
 #   /podkit/env                    environment of the test binaries
 #
 # The archive is an uncompressed newc cpio: unpacking it is cheaper under TCG
 # than decompressing it.
 
 VM_MODULES=${PODKIT_VM_MODULES:-veth bridge overlay}
+VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash}
 
 # stage_root fills directory $1 (the build dir holds tests/, prebuilt/ and
 # manifest already) for kernel VM_KVER.
 stage_root() {
 	local root=$1 here
 	here=$(dirname "${BASH_SOURCE[0]}")/..
-	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,root,podkit/src}
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,root,var/tmp,podkit/src}
+	ln -s /run "$root/var/run"
 	mknod -m 600 "$root/dev/console" c 5 1
 	mknod -m 666 "$root/dev/null" c 1 3
 	install -m 755 "$here/guest/init" "$root/init"
 	install -m 755 "$here/guest/runtests" "$root/podkit/runtests"
+	stage_host_tools "$root"
 	stage_busybox "$root"
 	stage_modules "$root"
 	stage_etc "$root"
 	stage_testdata "$root"
 }
 
+# stage_busybox installs busybox with every applet linked in /podkit/busybox
+# (init's PATH: always busybox) and, where no host program took the place, in
+# the usual bin directories.
 stage_busybox() {
 	local root=$1 applet
 	install -m 755 /bin/busybox "$root/bin/busybox"
-	for applet in $(/bin/busybox --list-full); do
-		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	mkdir -p "$root/podkit/busybox"
+	for applet in $(/bin/busybox --list); do
+		ln -s /bin/busybox "$root/podkit/busybox/$applet"
 	done
+	for applet in $(/bin/busybox --list-full); do
+		[ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	done
+}
+
+# stage_host_tools copies every program of the host packages in
+# VM_HOST_PACKAGES to the same path in the guest, with its ldd closure: tests
+# may rely on GNU coreutils, util-linux, iproute2 and dash behaviour that
+# busybox lacks (readlink of two files, nsenter --net=FILE, lsns, ip netns;
+# busybox sh even runs its own applets before PATH).
+stage_host_tools() {
+	local root=$1 progs prog lib
+	# shellcheck disable=SC2086 # a list of package names
+	progs=$(dpkg -L $VM_HOST_PACKAGES 2>/dev/null | grep -E '^/(usr/)?s?bin/[^/]+$' |
+		while read -r f; do [ -f "$f" ] && [ -x "$f" ] && echo "$f"; done | sort -u)
+	[ -n "$progs" ] || {
+		log "none of the host packages $VM_HOST_PACKAGES is installed; the VM has busybox only"
+		return 0
+	}
+	for prog in $progs; do
+		cp -L "$prog" "$root$prog"
+	done
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	for lib in $(ldd $progs 2>/dev/null | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	[ -d /etc/iproute2 ] && cp -a /etc/iproute2 "$root/etc/"
+	[ -d /usr/share/iproute2 ] && mkdir -p "$root/usr/share" && cp -a /usr/share/iproute2 "$root/usr/share/"
+	return 0
 }
 
 stage_modules() {
@@ -71,16 +111,22 @@ stage_etc() {
 	: >"$root/etc/resolv.conf"
 }
 
-# stage_testdata copies each manifest package's testdata/ next to where its
-# binary will run.
+# stage_testdata copies the module's source tree (tracked and untracked
+# files git does not ignore: testdata, and the relative source paths some
+# tests look at) to /podkit/src; each binary runs in its package's directory.
 stage_testdata() {
 	local root=$1 idx pkg dir bin modroot
 	modroot=$(go list -m -f '{{.Dir}}')
+	if git -C "$modroot" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$modroot" && git ls-files -z -co --exclude-standard |
+			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+			cpio --null -pdm --quiet "$root/podkit/src") || return 1
+	else
+		(cd "$modroot" && find . -name .git -prune -o -type f -print0 |
+			cpio --null -pdm --quiet "$root/podkit/src") || return 1
+	fi
 	while read -r idx pkg dir bin; do
 		mkdir -p "$root/podkit/src/$dir"
-		if [ -d "$modroot/$dir/testdata" ]; then
-			cp -a "$modroot/$dir/testdata" "$root/podkit/src/$dir/"
-		fi
 	done <"$root/podkit/manifest"
 }
 
@@ -93,7 +139,7 @@ write_env() {
 	flags+=" -test.timeout=${PODKIT_VM_TEST_TIMEOUT:-10m}"
 	[ -n "${PODKIT_VM_TESTFLAGS:-}" ] && flags+=" $PODKIT_VM_TESTFLAGS"
 	{
-		echo "export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp"
+		echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp"
 		echo "export PODKIT_VM=1"
 		echo "export PODKIT_PREBUILT=/podkit/prebuilt"
 		[ -x "$root/podkit/prebuilt/podkit-pause" ] && echo "export PODKIT_PAUSE=/podkit/prebuilt/podkit-pause"

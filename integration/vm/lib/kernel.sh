@@ -17,13 +17,16 @@ apt_update_once() {
 	VM_APT_UPDATED=1
 }
 
-# ensure_tools installs qemu-system-x86, busybox-static and cpio when missing.
+# ensure_tools installs qemu-system-x86, busybox-static, cpio and libc6-dev
+# when missing.
 ensure_tools() {
 	local missing=()
 	command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 		missing+=(busybox-static)
 	command -v cpio >/dev/null || missing+=(cpio)
+	# Static cgo test binaries link glibc's static archive.
+	[ -f "/usr/lib/$(uname -m)-linux-gnu/libc.a" ] || missing+=(libc6-dev)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "need root to install ${missing[*]}"
 	apt_update_once

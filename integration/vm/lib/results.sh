@@ -14,7 +14,7 @@
 split_results() {
 	awk -v dir="$2" '
 	function flush() { if (held) { print "" >> file; held = 0 } }
-	/^@@PODKIT-BOOTED / { print $2 > (dir "/booted"); next }
+	/^@@PODKIT-BOOTED / { print $2, $3, $4 > (dir "/booted"); next }
 	/^@@PODKIT-BEGIN / { file = dir "/pkg-" $2 ".log"; printf "" > file; inpkg = 1; held = 0; next }
 	/^@@PODKIT-END / {
 		close(file); inpkg = 0; held = 0
