@@ -62,12 +62,16 @@ type eventHub struct {
 	subs    []chan Event
 	dropped uint64
 	closed  bool
+	ready   *Event // replayed to late subscribers
 }
 
 func (h *eventHub) subscribe(buf int) <-chan Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ch := make(chan Event, buf)
+	ch := make(chan Event, max(buf, 1))
+	if h.ready != nil {
+		ch <- *h.ready
+	}
 	if h.closed {
 		close(ch)
 		return ch
@@ -82,6 +86,9 @@ func (h *eventHub) emit(e Event) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e.Type == EventSandboxReady {
+		h.ready = &e
+	}
 	for _, ch := range h.subs {
 		select {
 		case ch <- e:

@@ -129,17 +129,27 @@ type persisted struct {
 	State      State             `json:"state"`
 	Pause      *procRef          `json:"pause,omitempty"`
 	Pins       map[string]string `json:"pins,omitempty"`
-	Containers []ContainerSpec   `json:"containers,omitempty"`
+	Containers []savedContainer  `json:"containers,omitempty"`
+	PodFailed  bool              `json:"pod_failed,omitempty"`
 	Created    int64             `json:"created_unix_nano"`
+}
+
+type savedContainer struct {
+	Spec     ContainerSpec `json:"spec"`
+	Init     bool          `json:"init,omitempty"`
+	Restarts int           `json:"restarts,omitempty"`
 }
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
 
 // save writes state.json atomically (write + fsync + rename).
 func (s *Sandbox) save() error {
-	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano()}
+	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(), PodFailed: s.podFailed}
 	for _, n := range s.order {
-		p.Containers = append(p.Containers, s.containers[n].spec)
+		c := s.containers[n]
+		c.mu.Lock()
+		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts})
+		c.mu.Unlock()
 	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

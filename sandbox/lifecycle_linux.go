@@ -63,12 +63,13 @@ func (s *Sandbox) snapshotContainers() []*container {
 // Containers are stopped concurrently. The sandbox stays (Stopped) until
 // Destroy; its namespaces stay pinned.
 func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
-	if err := s.transition("stop", StateStopping, StateReady, StateUnknown); err != nil {
+	if err := s.transition("stop", StateStopping, StateReady, StateUnknown, StateStopping); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	_ = s.save()
 	s.mu.Unlock()
+	hook("stop:stopping")
 	s.stopSupervisors()
 	deadline := time.Now().Add(grace)
 	errc := make(chan error, len(s.order))

@@ -33,6 +33,16 @@ const (
 	StateUnknown    State = "Unknown" // pause died or state could not be verified
 )
 
+// testHook, when set by tests, is called at named points of Create and
+// Stop so a test can crash the process at a deterministic place.
+var testHook func(point string)
+
+func hook(point string) {
+	if testHook != nil {
+		testHook(point)
+	}
+}
+
 // Sandbox is a running pod: pinned shared namespaces (held by a pause
 // process or by bind mounts only), a pod cgroup, and its containers.
 type Sandbox struct {
@@ -146,6 +156,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.makeNamespaces(); err != nil {
 		return fail("namespaces", "", err)
 	}
+	hook("create:namespaces")
 	if err := s.writeEtc(); err != nil {
 		return fail("etc", "", err)
 	}
@@ -207,6 +218,11 @@ func (s *Sandbox) makeNamespaces() error {
 		return err
 	}
 	s.pause = p
+	// Record the pause before anything else can fail, so that Reconcile
+	// can kill it after a crash right here.
+	if err := s.save(); err != nil {
+		return err
+	}
 	if err := s.cg.addPause(p.Pid); err != nil {
 		return err
 	}

@@ -1,0 +1,178 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// ReasonUnknown is the exit reason of a container that exited while no
+// manager was attached: its exit code cannot be collected any more.
+const ReasonUnknown = "Unknown"
+
+// Load re-attaches to a sandbox created by an earlier (possibly crashed)
+// process. The pause and container inits are found by PID plus start time
+// and watched through pidfds. A pause found dead puts the sandbox in
+// StateUnknown and kills its containers. A sandbox whose Create or Destroy
+// was interrupted is refused with ErrInvalidState: Reconcile finishes it.
+// Restart supervision is not resumed (call Run's policy again if needed);
+// exits of re-attached containers are reported with ReasonUnknown because
+// only the original parent could collect their exit code.
+func Load(runDir, id string) (*Sandbox, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, newErr("load", id, "", "", err)
+	}
+	dir := filepath.Join(runDir, id)
+	p, err := readState(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = ErrNotFound
+		}
+		return nil, newErr("load", id, "", dir, err)
+	}
+	if p.State == StateCreating || p.State == StateDestroying {
+		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
+	}
+	s := discover(dir, p)
+	if s.state == StateReady && s.pause != nil {
+		go s.watchPause(s.pause)
+	} else if s.state == StateReady && !s.cfg.NoPause {
+		// The pause is gone: namespaces may be gone with it.
+		s.state = StateUnknown
+		for _, c := range s.snapshotContainers() {
+			_ = c.signal(unix.SIGKILL)
+		}
+		_ = s.save()
+		s.events.emit(Event{Type: EventPauseDied, Sandbox: s.cfg.ID})
+	}
+	return s, nil
+}
+
+// discover rebuilds the in-memory sandbox from its state file and what
+// exists on the host (pause, libcontainer containers, cgroup).
+func discover(dir string, p *persisted) *Sandbox {
+	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins, podFailed: p.PodFailed,
+		containers: map[string]*container{}, created: time.Unix(0, p.Created)}
+	if cg, err := loadPodCgroup(cgroupRel(s.cfg.CgroupParent, s.cfg.ID)); err == nil {
+		s.cg = cg
+	}
+	if p.Pause != nil {
+		if ref, err := attachProc(p.Pause.Pid, p.Pause.StartTime); err == nil {
+			s.pause = ref
+		}
+	}
+	known := map[string]bool{}
+	for _, sc := range p.Containers {
+		known[sc.Spec.Name] = true
+		s.attachContainer(sc)
+	}
+	// Containers whose creation was interrupted before the state was saved.
+	ents, _ := os.ReadDir(filepath.Join(dir, "libct"))
+	for _, e := range ents {
+		if !known[e.Name()] && ValidateID(e.Name()) == nil {
+			s.attachContainer(savedContainer{Spec: ContainerSpec{Name: e.Name()}})
+		}
+	}
+	return s
+}
+
+func (s *Sandbox) attachContainer(sc savedContainer) {
+	c := &container{sb: s, spec: sc.Spec, init: sc.Init, restarts: sc.Restarts, added: true,
+		phase: ContainerTerminated, exit: &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}}
+	s.containers[sc.Spec.Name] = c
+	s.order = append(s.order, sc.Spec.Name)
+	lc, err := libcontainer.Load(filepath.Join(s.dir, "libct"), sc.Spec.Name)
+	if err != nil {
+		return
+	}
+	c.libct = lc
+	done := make(chan struct{})
+	c.done = done
+	st, err := lc.State()
+	status, _ := lc.Status()
+	if err != nil || (status != libcontainer.Running && status != libcontainer.Created) {
+		close(done)
+		return
+	}
+	ref, err := attachProc(st.InitProcessPid, st.InitProcessStartTime)
+	if err != nil {
+		close(done)
+		return
+	}
+	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
+	c.phase = ContainerRunning
+	if status == libcontainer.Created {
+		c.phase = ContainerWaiting
+	}
+	go func() {
+		<-ref.done
+		ref.release()
+		c.mu.Lock()
+		c.phase, c.exit = ContainerTerminated, &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
+		if c.killedHard {
+			c.exit.Reason = ReasonKilledAfterGrace
+		}
+		c.mu.Unlock()
+		close(done)
+		s.events.emit(Event{Type: EventContainerExited, Sandbox: s.cfg.ID, Container: c.spec.Name, Exit: c.exit, Pid: c.pid})
+	}()
+}
+
+// Reconcile scans runDir after a crash or restart of the managing process.
+// Sandboxes whose Create or Destroy was interrupted, and leftovers without
+// a readable state file, are torn down completely; every other sandbox is
+// re-attached with Load and returned.
+func Reconcile(ctx context.Context, runDir string) ([]*Sandbox, error) {
+	ents, err := os.ReadDir(runDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, newErr("reconcile", "", "", runDir, err)
+	}
+	var live []*Sandbox
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() || ValidateID(e.Name()) != nil {
+			continue
+		}
+		dir := filepath.Join(runDir, e.Name())
+		p, err := readState(dir)
+		switch {
+		case err != nil:
+			errs = append(errs, newErr("reconcile", e.Name(), "", dir, removeLeftovers(dir)))
+		case p.State == StateCreating || p.State == StateDestroying:
+			s := discover(dir, p)
+			s.state = StateDestroying
+			errs = append(errs, s.Destroy(ctx))
+		default:
+			s, err := Load(runDir, e.Name())
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			live = append(live, s)
+		}
+	}
+	return live, errors.Join(errs...)
+}
+
+// removeLeftovers cleans a sandbox directory whose state file is gone
+// (teardown removes it last): only mounts and files can remain.
+func removeLeftovers(dir string) error {
+	var errs []error
+	errs = append(errs, unmountVolumes(dir))
+	for k := range nsKinds {
+		errs = append(errs, unpinNS(filepath.Join(dir, "ns", k)))
+	}
+	errs = append(errs, os.RemoveAll(dir))
+	return errors.Join(errs...)
+}

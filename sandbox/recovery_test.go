@@ -1,0 +1,195 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// The "manager" helper creates sandbox "rec" in RunDir os.Args[1] with the
+// pause os.Args[2] and a sleeping container from rootfs os.Args[3], then
+// crashes itself (SIGKILL) at point os.Args[4] or, with "running", after
+// everything is up.
+func init() {
+	testharness.RegisterHelper("manager", func() int {
+		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+		testHook = func(p string) {
+			if p == point {
+				unix.Kill(os.Getpid(), unix.SIGKILL)
+			}
+		}
+		ctx := context.Background()
+		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
+		if err != nil {
+			fmt.Println("create:", err)
+			return 1
+		}
+		for _, n := range []string{"a", "b"} {
+			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
+				fmt.Println("container:", err)
+				return 1
+			}
+			if err := sb.StartContainer(ctx, n); err != nil {
+				fmt.Println("start:", err)
+				return 1
+			}
+		}
+		fmt.Println("running")
+		if point == "stop:stopping" {
+			_ = sb.Stop(ctx, time.Minute)
+		}
+		for {
+			time.Sleep(time.Hour)
+		}
+	})
+}
+
+// reapOrphans reaps the processes re-parented to the test process (it is
+// a child subreaper) after a killed manager's pod was destroyed.
+func reapOrphans(t *testing.T) {
+	t.Helper()
+	eventually(t, "orphans reaped", func() bool {
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
+			if errors.Is(err, unix.ECHILD) {
+				return true
+			}
+			if pid <= 0 {
+				return false
+			}
+		}
+	})
+}
+
+func runManager(t *testing.T, point string) string {
+	t.Helper()
+	rootfs := testRootfs(t)
+	runDir := t.TempDir() + "/run"
+	cmd := testharness.HelperCmd("manager", runDir, testharness.PauseBinary(t), rootfs, point)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if point == "running" {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if strings.TrimSpace(line) != "running" {
+			t.Fatalf("manager said %q", line)
+		}
+		_ = cmd.Process.Kill()
+	} else if point == "stop:stopping" {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if strings.TrimSpace(line) != "running" {
+			t.Fatalf("manager said %q", line)
+		}
+	}
+	err = cmd.Wait()
+	var ee interface{ Sys() any }
+	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+		t.Fatalf("manager did not crash: %v", err)
+	}
+	return runDir
+}
+
+func TestRecoverAfterManagerKilledWhileRunning(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "running")
+	live, err := Reconcile(context.Background(), runDir)
+	if err != nil || len(live) != 1 {
+		t.Fatalf("reconcile: %v %d", err, len(live))
+	}
+	sb := live[0]
+	st := sb.Status()
+	if st.State != StateReady || st.Phase != PodRunning || len(st.Containers) != 2 {
+		t.Fatalf("status after reattach: %+v", st)
+	}
+	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "true"}})
+	if err != nil || es.ExitCode != 0 {
+		t.Fatalf("exec after reattach: %v %+v", err, es)
+	}
+	if err := sb.Stop(context.Background(), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if c := statusOf(sb, "a"); c.State != ContainerTerminated || c.Reason != ReasonKilledAfterGrace {
+		t.Fatalf("a: %+v", c)
+	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reapOrphans(t)
+}
+
+func TestRecoverAfterManagerKilledDuringCreate(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "create:namespaces")
+	if _, err := Load(runDir, "rec"); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("load of half-created sandbox: %v", err)
+	}
+	live, err := Reconcile(context.Background(), runDir)
+	if err != nil || len(live) != 0 {
+		t.Fatalf("reconcile: %v %d", err, len(live))
+	}
+	if ents, _ := os.ReadDir(runDir); len(ents) != 0 {
+		t.Fatalf("left in run dir: %v", ents)
+	}
+	reapOrphans(t)
+}
+
+func TestRecoverAfterManagerKilledDuringStop(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "stop:stopping")
+	live, err := Reconcile(context.Background(), runDir)
+	if err != nil || len(live) != 1 || live[0].State() != StateStopping {
+		t.Fatalf("reconcile: %v %d", err, len(live))
+	}
+	if err := live[0].Stop(context.Background(), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := live[0].Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reapOrphans(t)
+}
+
+func TestKillPauseAndContainer(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "kill9"))
+	ev := sb.Events(64)
+	if err := sb.Run(context.Background(), PodSpec{Containers: []ContainerSpec{ctr(rootfs, "app", "sleep")}}); err != nil {
+		t.Fatal(err)
+	}
+	pid := statusOf(sb, "app").Pid
+	unix.Kill(pid, unix.SIGKILL)
+	eventually(t, "app restarted", func() bool {
+		c := statusOf(sb, "app")
+		return c.RestartCount == 1 && c.State == ContainerRunning
+	})
+	unix.Kill(sb.PausePid(), unix.SIGKILL)
+	eventually(t, "pause death noticed", func() bool { return sb.Status().Phase == PodUnknown })
+	eventually(t, "app killed", func() bool { return statusOf(sb, "app").State == ContainerTerminated })
+	seen := map[EventType]bool{}
+	for len(ev) > 0 {
+		seen[(<-ev).Type] = true
+	}
+	for _, want := range []EventType{EventSandboxReady, EventContainerStarted, EventContainerExited, EventContainerRestart, EventPauseDied} {
+		if !seen[want] {
+			t.Errorf("no %s event", want)
+		}
+	}
+}
