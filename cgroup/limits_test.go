@@ -1,0 +1,171 @@
+//go:build linux
+
+package cgroup
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+// read returns the trimmed content of a controller file of c.
+func read(t *testing.T, c Cgroup, ctrl, file string) string {
+	t.Helper()
+	dir := c.Paths()[ctrl]
+	if dir == "" {
+		dir = c.Paths()[""]
+	}
+	s, err := readFile(dir + "/" + file)
+	if err != nil {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// TestLimitsWritten: Kubernetes-unit resources land in the kernel files of
+// the host's mode, converted as kubelet converts them, and Update changes
+// them live.
+func TestLimitsWritten(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	swap := int64(0)
+	r := &Resources{
+		Memory: &Memory{Limit: 256 << 20, Request: 64 << 20, Swap: &swap},
+		CPU:    &CPU{RequestMilli: 250, LimitMilli: 500},
+		CPUSet: &CPUSet{CPUs: "0"},
+		Pids:   &Pids{Max: 77},
+	}
+	pod := newTestPod(t, s, "limits", nil)
+	app, err := pod.AddContainer("app", r)
+	if err != nil {
+		t.Fatalf("AddContainer: %v", err)
+	}
+	v2 := s.Mode() == ModeUnified
+	want := map[[2]string]string{}
+	if v2 {
+		want = map[[2]string]string{
+			{"", "memory.max"}: "268435456", {"", "memory.low"}: "67108864", {"", "memory.swap.max"}: "0",
+			{"", "cpu.weight"}: "10", {"", "cpu.max"}: "50000 100000", {"", "cpuset.cpus"}: "0", {"", "pids.max"}: "77",
+		}
+	} else {
+		want = map[[2]string]string{
+			{"memory", "memory.limit_in_bytes"}: "268435456", {"memory", "memory.soft_limit_in_bytes"}: "67108864",
+			{"memory", "memory.memsw.limit_in_bytes"}: "268435456",
+			{"cpu", "cpu.shares"}: "256", {"cpu", "cpu.cfs_quota_us"}: "50000", {"cpu", "cpu.cfs_period_us"}: "100000",
+			{"cpuset", "cpuset.cpus"}: "0", {"pids", "pids.max"}: "77",
+		}
+	}
+	for k, v := range want {
+		if got := read(t, app, k[0], k[1]); got != v {
+			t.Errorf("%s = %q, want %q", k[1], got, v)
+		}
+	}
+	period := 50 * time.Millisecond
+	if err := app.Update(&Resources{CPU: &CPU{RequestMilli: 1000, LimitMilli: 2000, Period: &period}, Pids: &Pids{}}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if v2 {
+		want = map[[2]string]string{{"", "cpu.max"}: "100000 50000", {"", "cpu.weight"}: "39", {"", "pids.max"}: "max"}
+	} else {
+		want = map[[2]string]string{{"cpu", "cpu.cfs_quota_us"}: "100000", {"cpu", "cpu.cfs_period_us"}: "50000",
+			{"cpu", "cpu.shares"}: "1024", {"pids", "pids.max"}: "max"}
+	}
+	for k, v := range want {
+		if got := read(t, app, k[0], k[1]); got != v {
+			t.Errorf("after Update %s = %q, want %q", k[1], got, v)
+		}
+	}
+	st, err := app.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.Memory.Limit != 256<<20 || st.Pids.Max != NoLimit {
+		t.Errorf("Stats limits: memory %d pids %d", st.Memory.Limit, st.Pids.Max)
+	}
+}
+
+// TestBadInput: invalid resources, escaping paths and deleted cgroups give
+// typed errors and leave nothing behind.
+func TestBadInput(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.NewPod(PodConfig{Parent: testParent, ID: "..", Resources: nil}); !errors.Is(err, ErrEscape) {
+				t.Errorf("pod ..: %v", err)
+			}
+			if _, err := s.NewPod(PodConfig{Parent: testParent + "/../../sys", ID: "x"}); !errors.Is(err, ErrEscape) {
+				t.Errorf("parent with ..: %v", err)
+			}
+			if _, err := s.Create(testParent+"/a/../../../etc", nil); !errors.Is(err, ErrEscape) {
+				t.Errorf("Create with ..: %v", err)
+			}
+			if _, err := s.Open(testParent + "/../x"); !errors.Is(err, ErrEscape) {
+				t.Errorf("Open with ..: %v", err)
+			}
+			bad := &Resources{Memory: &Memory{Limit: 10 << 20, Request: 20 << 20}}
+			var re *ResourceError
+			if _, err := s.NewPod(PodConfig{Parent: testParent, ID: "p", Resources: bad}); !errors.As(err, &re) || !errors.Is(err, ErrInvalidResources) {
+				t.Errorf("limit below request: %v", err)
+			}
+			assertGone(t, s, testParent)
+			pod := newTestPod(t, s, "bad", nil)
+			if _, err := pod.AddContainer("../escape", nil); !errors.Is(err, ErrInvalidName) {
+				t.Errorf("container ../escape: %v", err)
+			}
+			if _, err := pod.AddContainer("..", nil); !errors.Is(err, ErrEscape) {
+				t.Errorf("container ..: %v", err)
+			}
+			if s.Mode() != ModeUnified || name != "unified-empty" {
+				_, err := pod.AddContainer("cpus", &Resources{CPUSet: &CPUSet{CPUs: "0-4095"}})
+				if !errors.Is(err, ErrInvalidResources) && !errors.Is(err, ErrUnsupported) {
+					t.Errorf("unknown cpuset: %v", err)
+				}
+				if _, err := s.Open(pod.Cgroup().Path() + "/cpus"); !errors.Is(err, ErrNotExist) {
+					t.Errorf("failed container left behind: %v", err)
+				}
+			}
+			app, err := pod.AddContainer("app", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := app.Update(&Resources{Pids: &Pids{Max: -1}}); !errors.Is(err, ErrInvalidResources) {
+				t.Errorf("Update negative pids: %v", err)
+			}
+			ctx := ctx30(t)
+			if err := app.Delete(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h := startHelper(t, "sleeper")
+			var ce *Error
+			if err := app.AddProcess(h.pid()); !errors.Is(err, ErrNotExist) || !errors.As(err, &ce) {
+				t.Errorf("AddProcess to deleted: %v", err)
+			}
+			if err := app.Update(&Resources{}); !errors.Is(err, ErrNotExist) {
+				t.Errorf("Update deleted: %v", err)
+			}
+			if _, err := app.Stats(); !errors.Is(err, ErrNotExist) {
+				t.Errorf("Stats deleted: %v", err)
+			}
+			if _, err := s.Open(app.Path()); !errors.Is(err, ErrNotExist) {
+				t.Errorf("Open deleted: %v", err)
+			}
+			if _, err := s.Create(pod.Cgroup().Path(), nil); !errors.Is(err, ErrExist) {
+				t.Errorf("Create existing: %v", err)
+			}
+			w, err := NewOOMWatcher()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Add(app); !errors.Is(err, ErrNotExist) && !errors.Is(err, ErrUnsupported) {
+				t.Errorf("watch deleted: %v", err)
+			}
+			w.Close()
+			if err := w.Add(pod.Pause()); !errors.Is(err, ErrClosed) {
+				t.Errorf("Add after Close: %v", err)
+			}
+		})
+	}
+}
