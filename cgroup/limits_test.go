@@ -54,7 +54,7 @@ func TestLimitsWritten(t *testing.T) {
 		want = map[[2]string]string{
 			{"memory", "memory.limit_in_bytes"}: "268435456", {"memory", "memory.soft_limit_in_bytes"}: "67108864",
 			{"memory", "memory.memsw.limit_in_bytes"}: "268435456",
-			{"cpu", "cpu.shares"}: "256", {"cpu", "cpu.cfs_quota_us"}: "50000", {"cpu", "cpu.cfs_period_us"}: "100000",
+			{"cpu", "cpu.shares"}:                     "256", {"cpu", "cpu.cfs_quota_us"}: "50000", {"cpu", "cpu.cfs_period_us"}: "100000",
 			{"cpuset", "cpuset.cpus"}: "0", {"pids", "pids.max"}: "77",
 		}
 	}
