@@ -148,8 +148,10 @@ func (s *summary) printPackages(w io.Writer) bool {
 	green := true
 	for _, n := range names {
 		p := s.pkgs[n]
-		status := map[string]string{"pass": "ok  ", "fail": "FAIL", "skip": "----", "": "????"}[p.action]
-		if p.action == "fail" || p.action == "" && p.passed+p.failed > 0 {
+		// "" means the package never reported an end: its binary was
+		// killed or the run was cut short, which is a failure too.
+		status := map[string]string{"pass": "ok  ", "fail": "FAIL", "skip": "----", "": "CUT "}[p.action]
+		if p.action == "fail" || p.action == "" {
 			green = false
 		}
 		fmt.Fprintf(w, "%s %-55s %6.2fs  %d passed, %d failed, %d skipped\n", status, n, p.elapsed, p.passed, p.failed, p.skipped)
