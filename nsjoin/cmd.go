@@ -38,6 +38,10 @@ import (
 //     itself, replaced by Path via exec (nsenter forks only for --pid,
 //     which is never passed). Credential becomes nsenter -S/-G
 //     (supplementary groups are refused), Dir becomes --wd.
+//
+// SysProcAttr.Pdeathsig is delivered when the thread that forked the
+// process exits. With namespaces that thread is a throwaway one, so when
+// Pdeathsig is set it is kept parked until Wait returns (call Wait).
 type Cmd struct {
 	*exec.Cmd
 
@@ -53,7 +57,8 @@ type Cmd struct {
 
 	pidfd   int
 	started bool
-	dups    *Set // duplicated handles nsenter opens via /proc/<us>/fd
+	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
+	park    chan struct{} // closed by Wait: lets a Pdeathsig thread end
 }
 
 // Command returns a Cmd that runs name with args inside s. Like
@@ -98,6 +103,10 @@ func (c *Cmd) release() {
 	if c.dups != nil {
 		c.dups.Close()
 		c.dups = nil
+	}
+	if c.park != nil {
+		close(c.park)
+		c.park = nil
 	}
 }
 
@@ -178,11 +187,22 @@ func (c *Cmd) startOnThread(kinds []Kind) error {
 		return c.Cmd.Start()
 	}
 	ch := make(chan error, 1)
+	var park chan struct{}
+	if c.SysProcAttr.Pdeathsig != 0 {
+		// Pdeathsig fires when the forking *thread* exits, so that
+		// thread must live as long as the process: it parks until Wait.
+		park = make(chan struct{})
+		c.park = park
+	}
 	go func() {
 		runtime.LockOSThread()
 		// Never unlocked: the goroutine exits locked and the runtime
 		// terminates the thread (its fs_struct may be unshared).
-		ch <- c.forkInside(kinds)
+		err := c.forkInside(kinds)
+		ch <- err
+		if err == nil && park != nil {
+			<-park
+		}
 	}()
 	return <-ch
 }
@@ -203,11 +223,10 @@ func (c *Cmd) forkInside(kinds []Kind) error {
 	}
 	defer leaveSet(back) // best effort, in case this is the main thread, which Go parks instead of ending
 	if mnt != nil {
-		origMnt, err := Current(Mount)
+		origMnt, err := homeNS(Mount)
 		if err != nil {
 			return err
 		}
-		defer origMnt.Close()
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
 			return &Error{Op: "start", Kind: Mount, Err: err}
 		}

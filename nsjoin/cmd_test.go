@@ -94,7 +94,7 @@ func TestCommandMountNamespace(t *testing.T) {
 	testharness.Privileged(t)
 	dir := t.TempDir()
 	cmd := testharness.HelperCmd("mntholder", dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
 	ho := runHolder(t, cmd)
 	s, err := OpenSetPid(ho.pid(), Mount, UTS)
 	must(t, err)
@@ -122,7 +122,6 @@ func TestCommandUserAndTimeViaNsenter(t *testing.T) {
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWTIME,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
 	}
 	ho := runHolder(t, cmd)
 	s, err := OpenSetPid(ho.pid(), User, Net, Time)
@@ -184,4 +183,16 @@ func TestCommandStartTwice(t *testing.T) {
 	if err := c.Start(); !errors.Is(err, ErrStarted) {
 		t.Errorf("second Start: %v", err)
 	}
+}
+
+// TestCommandPdeathsig: the throwaway thread a process is forked from must
+// not end while the process runs, or Pdeathsig would kill it at once.
+func TestCommandPdeathsig(t *testing.T) {
+	testharness.Privileged(t)
+	s, err := Create(Net)
+	must(t, err)
+	defer s.Close()
+	c := Command(s, "/bin/sleep", "0.3")
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	must(t, c.Run()) // a SIGKILL would make Run fail with "signal: killed"
 }

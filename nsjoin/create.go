@@ -79,20 +79,17 @@ func createFlags(kinds []Kind) (int, error) {
 
 // createLocked runs on a locked thread.
 func createLocked(kinds []Kind, flags int) (s *Set, restored bool, err error) {
-	var back []joined
+	var back []Kind
 	for _, k := range kinds {
 		if !k.ThreadJoinable() {
 			continue // time: cannot be restored anyway
 		}
-		cur, err := Current(k)
-		if err != nil {
-			leaveSet(back)
-			return nil, true, &Error{Op: "create", Kind: k, Err: err}
+		if _, err := homeNS(k); err != nil {
+			return nil, true, err
 		}
-		back = append(back, joined{kind: k, orig: cur})
+		back = append(back, k)
 	}
 	if err := unix.Unshare(flags); err != nil {
-		leaveSet(back) // only closes: nothing changed
 		return nil, true, &Error{Op: "create", Err: err}
 	}
 	s = &Set{}

@@ -106,56 +106,35 @@ func doLocked(s *Set, kinds []Kind, fn func() error) (restored bool, err error) 
 	return true, ferr
 }
 
-// joined remembers where a thread came from for one kind.
-type joined struct {
-	kind Kind
-	orig *Handle // nil when the thread already was in the target namespace
-}
-
-// enterSet moves the calling (locked) thread into the namespaces of s. On
-// error it moves back what it moved and returns the error; if even that
-// fails the error wraps ErrRestore and the thread must be discarded.
-func enterSet(s *Set, kinds []Kind) ([]joined, error) {
-	done := make([]joined, 0, len(kinds))
-	for _, k := range kinds {
-		cur, err := Current(k)
+// enterSet moves the calling (locked) thread into the namespaces of s and
+// returns the kinds it entered. On error it moves back what it moved and
+// returns the error; if even that fails the error wraps ErrRestore and the
+// thread must be discarded.
+func enterSet(s *Set, kinds []Kind) ([]Kind, error) {
+	for i, k := range kinds {
+		if _, err := homeNS(k); err != nil {
+			return nil, errors.Join(err, leaveSet(kinds[:i]))
+		}
+		err := s.Get(k).use("setns", func(fd int) error { return unix.Setns(fd, int(k)) })
 		if err != nil {
-			return nil, errors.Join(err, leaveSet(done))
+			return nil, errors.Join(err, leaveSet(kinds[:i]))
 		}
-		target := s.Get(k)
-		same := cur.Equal(target)
-		err = target.use("setns", func(fd int) error {
-			if same {
-				return nil // already there: nothing to do or undo
-			}
-			return unix.Setns(fd, int(k))
-		})
-		if err != nil || same {
-			cur.Close()
-		}
-		if err != nil {
-			return nil, errors.Join(err, leaveSet(done))
-		}
-		if same {
-			cur = nil
-		}
-		done = append(done, joined{kind: k, orig: cur})
 	}
-	return done, nil
+	return kinds, nil
 }
 
-// leaveSet moves the thread back, in reverse order, and closes the handles.
-func leaveSet(js []joined) error {
+// leaveSet moves the thread back into the home namespaces, in reverse order.
+func leaveSet(kinds []Kind) error {
 	var errs []error
-	for i := len(js) - 1; i >= 0; i-- {
-		j := js[i]
-		if j.orig == nil {
-			continue
+	for i := len(kinds) - 1; i >= 0; i-- {
+		k := kinds[i]
+		h, err := homeNS(k)
+		if err == nil {
+			err = unix.Setns(h.fd, int(k))
 		}
-		if err := unix.Setns(j.orig.fd, int(j.kind)); err != nil {
-			errs = append(errs, &Error{Op: "restore", Kind: j.kind, ID: j.orig.String(), Err: both(ErrRestore, err)})
+		if err != nil {
+			errs = append(errs, &Error{Op: "restore", Kind: k, ID: h.String(), Err: both(ErrRestore, err)})
 		}
-		j.orig.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -57,7 +57,7 @@ type holder struct {
 func startHolder(t testing.TB, cloneflags uintptr) *holder {
 	t.Helper()
 	cmd := testharness.HelperCmd("holder")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags}
 	return runHolder(t, cmd)
 }
 
@@ -149,3 +149,11 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+func init() {
+	// The home namespace descriptors live as long as the process; open
+	// them before any leak-check snapshot is taken.
+	for _, k := range []Kind{Net, IPC, UTS, Cgroup, PID, Mount} {
+		homeNS(k)
+	}
+}

@@ -1,0 +1,159 @@
+//go:build linux
+
+package nsjoin
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkDo compares Do with the floor: a bare setns into each namespace
+// and back on an already locked thread.
+func BenchmarkDo(b *testing.B) {
+	testharness.Privileged(b)
+	s, err := Create(Net, IPC, UTS)
+	must(b, err)
+	defer s.Close()
+	for _, kinds := range [][]Kind{{Net}, {Net, IPC, UTS}} {
+		sub := &Set{}
+		name := ""
+		for _, k := range kinds {
+			sub.Add(s.Get(k))
+			name += "+" + k.String()
+		}
+		name = name[1:]
+		b.Run("setns-roundtrip/"+name, func(b *testing.B) {
+			runtime.LockOSThread()
+			var orig []*Handle
+			for _, k := range kinds {
+				h, err := Current(k)
+				must(b, err)
+				orig = append(orig, h)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, k := range kinds {
+					if err := unix.Setns(sub.Get(k).Fd(), int(k)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for j := len(kinds) - 1; j >= 0; j-- {
+					if err := unix.Setns(orig[j].Fd(), int(kinds[j])); err != nil {
+						b.Fatal(err) // thread stays locked: discarded
+					}
+				}
+			}
+			b.StopTimer()
+			for _, h := range orig {
+				h.Close()
+			}
+			runtime.UnlockOSThread()
+		})
+		b.Run("Do/"+name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := Do(sub, func() error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStart compares starting /bin/true plainly (the floor) with
+// starting it inside net+ipc+uts and net+ipc+uts+pid of a holder process.
+func BenchmarkStart(b *testing.B) {
+	testharness.Privileged(b)
+	ho := startHolder(b, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
+	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
+	must(b, err)
+	defer s.Close()
+	noPid := &Set{}
+	for _, k := range []Kind{Net, IPC, UTS} {
+		noPid.Add(s.Get(k))
+	}
+	b.Run("plain-exec.Cmd", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for name, set := range map[string]*Set{"net+ipc+uts": noPid, "net+ipc+uts+pid": s} {
+		b.Run("nsjoin.Command/"+name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := Command(set, "/bin/true").Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCreatePinUnpin: a new netns pinned and unpinned, against the
+// floor of the bare unshare(CLONE_NEWNET) (+ setns back) on a locked thread.
+func BenchmarkCreatePinUnpin(b *testing.B) {
+	testharness.Privileged(b)
+	d := newPinDir(b)
+	b.Run("unshare-floor", func(b *testing.B) {
+		runtime.LockOSThread()
+		orig, err := Current(Net)
+		must(b, err)
+		for i := 0; i < b.N; i++ {
+			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+				b.Fatal(err)
+			}
+			if err := unix.Setns(orig.Fd(), unix.CLONE_NEWNET); err != nil {
+				b.Fatal(err)
+			}
+		}
+		orig.Close()
+		runtime.UnlockOSThread()
+	})
+	b.Run("Create", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s, err := Create(Net)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	b.Run("Create+Pin+Unpin", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s, err := Create(Net)
+			if err != nil {
+				b.Fatal(err)
+			}
+			name := fmt.Sprint("b", i)
+			if err := d.PinSet(name, s); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+			if err := d.Unpin(name); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Create(net+ipc+uts)+Pin+Unpin", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s, err := Create(Net, IPC, UTS)
+			if err != nil {
+				b.Fatal(err)
+			}
+			name := fmt.Sprint("p", i)
+			if err := d.PinSet(name, s); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+			if err := d.Unpin(name); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
