@@ -136,7 +136,7 @@ write_env() {
 	[ -n "${PODKIT_VM_RUN:-}" ] && flags+=" -test.run=$PODKIT_VM_RUN"
 	[ -n "${PODKIT_VM_SKIP:-}" ] && flags+=" -test.skip=$PODKIT_VM_SKIP"
 	[ -n "${PODKIT_VM_BENCH:-}" ] && flags+=" -test.bench=$PODKIT_VM_BENCH -test.benchtime=${PODKIT_VM_BENCHTIME:-1s}"
-	flags+=" -test.timeout=${PODKIT_VM_TEST_TIMEOUT:-10m}"
+	flags+=" -test.timeout=${PODKIT_VM_TEST_TIMEOUT:-20m}"
 	[ -n "${PODKIT_VM_TESTFLAGS:-}" ] && flags+=" $PODKIT_VM_TESTFLAGS"
 	{
 		echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp"

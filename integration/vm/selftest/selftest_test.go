@@ -185,3 +185,24 @@ func TestPrebuiltBinariesAreStatic(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestLaneModulesLoaded checks that the VM loaded the modules podkit's
+// network and rootfs tests need (veth, bridge, overlay).
+func TestLaneModulesLoaded(t *testing.T) {
+	testharness.Privileged(t)
+	if os.Getenv("PODKIT_VM") != "1" {
+		t.Skip("not in the VM lane (PODKIT_VM=1 unset): the host's modules are its own business")
+	}
+	for _, m := range []string{"veth", "bridge"} {
+		if _, err := os.Stat(filepath.Join("/sys/module", m)); err != nil {
+			t.Errorf("module %s not loaded: %v", m, err)
+		}
+	}
+	fs, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Fields(string(fs)), "overlay") {
+		t.Errorf("overlay not in /proc/filesystems:\n%s", fs)
+	}
+}
