@@ -36,7 +36,7 @@ type Config struct {
 	// NoPause pins fresh namespaces without any process (CRI-O style).
 	// Not allowed together with SharePID.
 	NoPause bool
-	// PauseBinary is the pause executable (required unless NoPause).
+	// PauseBinary is the podkit-pause executable; empty means pause.Find().
 	PauseBinary string
 	// Sysctls are namespaced sysctls applied in the pod: net.* and the IPC
 	// ones (kernel.shm*, kernel.msg*, kernel.sem).
@@ -183,7 +183,7 @@ func (c Config) Validate() error {
 	if c.SharePID && c.NoPause {
 		return bad("SharePID needs a pause process (NoPause set)")
 	}
-	if !c.NoPause && !filepath.IsAbs(c.PauseBinary) {
+	if !c.NoPause && c.PauseBinary != "" && !filepath.IsAbs(c.PauseBinary) {
 		return bad("PauseBinary must be an absolute path, got %q", c.PauseBinary)
 	}
 	if !filepath.IsAbs(c.RunDir) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +25,8 @@ type procRef struct {
 	StartTime uint64 `json:"start_time"`
 
 	pidfd  int
-	cmd    *exec.Cmd // set when we are the parent
+	cmd    *exec.Cmd      // set when we started it with os/exec
+	pp     *pause.Process // set when started through the pause package
 	done   chan struct{}
 	mu     sync.Mutex
 	status syscall.WaitStatus
@@ -76,6 +78,31 @@ func startProc(cmd *exec.Cmd) (*procRef, error) {
 	return p, nil
 }
 
+// fromPause wraps a pause started by pause.Start (our child); a goroutine
+// reaps it concurrently.
+func fromPause(pp *pause.Process) (*procRef, error) {
+	st, err := procStartTime(pp.Pid)
+	if err != nil {
+		_ = pp.Signal(unix.SIGKILL)
+		_, _ = pp.Wait()
+		pp.Close()
+		return nil, err
+	}
+	p := &procRef{Pid: pp.Pid, StartTime: st, pidfd: -1, pp: pp, done: make(chan struct{})}
+	go func() {
+		es, _ := pp.Wait()
+		p.mu.Lock()
+		if es.Signal != 0 {
+			p.status = syscall.WaitStatus(es.Signal)
+		} else {
+			p.status = syscall.WaitStatus(es.Code << 8)
+		}
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
 // attachProc re-attaches to a process that is not our child. It fails with
 // ErrPauseDied if the PID is gone or now belongs to a different process.
 func attachProc(pid int, startTime uint64) (*procRef, error) {
@@ -114,6 +141,12 @@ func (p *procRef) alive() bool {
 
 // signal sends sig through the pidfd (safe against PID reuse).
 func (p *procRef) signal(sig unix.Signal) error {
+	if p.pp != nil {
+		if !p.alive() {
+			return nil
+		}
+		return p.pp.Signal(sig)
+	}
 	err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return nil
@@ -126,6 +159,10 @@ func (p *procRef) release() {
 	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.pp != nil {
+		p.pp.Close()
+		p.pp = nil
+	}
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 		p.pidfd = -1

@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
 )
 
@@ -208,12 +208,13 @@ func (s *Sandbox) makeNamespaces() error {
 	for _, k := range s.kinds() {
 		flags |= nsKinds[k]
 	}
-	cmd := exec.Command(s.cfg.PauseBinary)
-	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: uintptr(flags), Setpgid: true}
-	if s.cfg.DieWithParent {
-		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	pp, err := pause.Start(context.Background(), pause.Options{
+		Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: s.cfg.DieWithParent,
+	})
+	if err != nil {
+		return err
 	}
-	p, err := startProc(cmd)
+	p, err := fromPause(pp)
 	if err != nil {
 		return err
 	}
