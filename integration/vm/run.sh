@@ -34,8 +34,8 @@ build_all() {
 	list_test_packages "$@" >"$VM_WORK/packages" || die "go list $* failed"
 	[ -s "$VM_WORK/packages" ] || die "no package matching $* has tests"
 	mkdir -p "$VM_ROOT/podkit"
-	build_tests "$VM_ROOT/podkit" <"$VM_WORK/packages" || die "building test binaries failed"
-	build_mains "$VM_ROOT/podkit/prebuilt" || die "building main packages failed"
+	build_tests "$VM_ROOT/podkit" "$VM_WORK/build-failures" <"$VM_WORK/packages"
+	build_mains "$VM_ROOT/podkit/prebuilt" "$VM_WORK/build-failures" || die "go list of main packages failed"
 	cp "$VM_ROOT/podkit/manifest" "$VM_WORK/manifest"
 	VM_BUILD_SECS=$(since "$t")
 	log "built $(wc -l <"$VM_WORK/manifest") test binaries and" \
@@ -55,7 +55,10 @@ build_image() {
 # report prints the test summary and the verdict, and returns the exit code.
 report() {
 	local summary_rc=0 verdict=0 boot init problem
-	collect_events "$VM_WORK/manifest" "$VM_WORK/results.raw" "$VM_WORK/results" >"$VM_WORK/events.json"
+	{
+		build_failure_events "$VM_WORK/build-failures"
+		collect_events "$VM_WORK/manifest" "$VM_WORK/results.raw" "$VM_WORK/results"
+	} >"$VM_WORK/events.json"
 	go build -o "$VM_WORK/testsummary" ./internal/cmd/testsummary || die "building testsummary failed"
 	"$VM_WORK/testsummary" -title "cgroup v2 VM" <"$VM_WORK/events.json" || summary_rc=$?
 	while read -r problem; do
@@ -92,11 +95,20 @@ main() {
 	[ $# -gt 0 ] || set -- ./...
 	VM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/podkit-vm.XXXXXX")
 	VM_ROOT="$VM_WORK/root"
+	VM_BUILDLOGS="$VM_WORK/buildlogs"
 	trap cleanup EXIT
-	export VM_GO_TAGS VM_STATIC_LDFLAGS
+	export VM_GO_TAGS VM_STATIC_LDFLAGS VM_BUILDLOGS
 
 	setup_host
 	build_all "$@"
+	if [ ! -s "$VM_WORK/manifest" ]; then
+		log "no test binary built: not booting"
+		VM_RUN_SECS=0 VM_QEMU_RC=0
+		mkdir -p "$VM_WORK/results" && echo "0 (nothing ran)" >"$VM_WORK/results/status"
+		: >"$VM_WORK/results.raw"
+		report
+		return
+	fi
 	build_image
 	log "booting (timeout $VM_TIMEOUT); console follows, full logs in $VM_WORK"
 	t=$(now)

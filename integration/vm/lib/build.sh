@@ -8,13 +8,14 @@
 
 VM_GO_TAGS=${PODKIT_VM_TAGS:-osusergo,netgo}
 VM_STATIC_LDFLAGS="-linkmode external -extldflags -static"
+# VM_BUILDLOGS (set by run.sh, outside the staged root) keeps build logs.
 
 # list_test_packages prints "<import path> <dir relative to the module root>"
 # for every package matching patterns $@ that has test files.
 list_test_packages() {
 	local root
 	root=$(go list -m -f '{{.Dir}}') || return 1
-	go list -tags "$VM_GO_TAGS" \
+	go list -e -tags "$VM_GO_TAGS" \
 		-f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "$@" |
 		while read -r pkg dir; do
 			[ -n "$pkg" ] || continue
@@ -25,26 +26,35 @@ list_test_packages() {
 }
 
 # build_tests builds the test binary of every "<pkg> <dir>" line on stdin into
-# $1/tests and writes $1/manifest; up to VM_JOBS builds run at once.
+# $1/tests and writes $1/manifest, up to PODKIT_VM_JOBS builds at once. Like
+# go test, a package that fails to build does not stop the others: it is left
+# out of the manifest and "<pkg> <build log>" is appended to file $2.
 build_tests() {
-	local out=$1 idx=0 pkg dir bin
-	mkdir -p "$out/tests"
-	: >"$out/manifest"
+	local out=$1 failures=$2 idx=0 pkg dir bin
+	mkdir -p "$out/tests" "$VM_BUILDLOGS"
+	: >"$out/manifest.all"
 	while read -r pkg dir; do
 		idx=$((idx + 1))
 		bin="$(printf '%03d' "$idx")-${pkg##*/}.test"
-		echo "$idx $pkg $dir $bin" >>"$out/manifest"
+		echo "$idx $pkg $dir $bin" >>"$out/manifest.all"
 	done
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	awk '{ print $2, $4 }' "$out/manifest" |
+	awk '{ print $2, $4 }' "$out/manifest.all" |
 		xargs -P "${PODKIT_VM_JOBS:-2}" -L 1 sh -c '
+			log="$VM_BUILDLOGS/$2.log"
 			CGO_ENABLED=1 go test -c -tags "$VM_GO_TAGS" -ldflags "-s -w $VM_STATIC_LDFLAGS" \
-				-o "$0/tests/$2" "$1" 2>"$0/tests/$2.log" ||
-				{ echo "build of $1 failed:" >&2; cat "$0/tests/$2.log" >&2; exit 255; }
-			[ -f "$0/tests/$2" ] || { echo "$1: no test binary built" >&2; exit 255; }
-			grep -v "statically linked applications requires at runtime" "$0/tests/$2.log" |
-				grep -v "^/usr/bin/ld: .*in function" | grep -v "^# " >&2
-			rm -f "$0/tests/$2.log"' "$out" || return 1
+				-o "$0/tests/$2" "$1" >"$log" 2>&1 && [ -f "$0/tests/$2" ] ||
+				{ echo "vm: build of $1 failed:" >&2; cat "$log" >&2; rm -f "$0/tests/$2"; }
+			exit 0' "$out"
+	: >"$out/manifest"
+	while read -r idx pkg dir bin; do
+		if [ -f "$out/tests/$bin" ]; then
+			echo "$idx $pkg $dir $bin" >>"$out/manifest"
+		else
+			echo "$pkg $VM_BUILDLOGS/$bin.log" >>"$failures"
+		fi
+	done <"$out/manifest.all"
+	rm -f "$out/manifest.all"
 }
 
 # needs_cgo reports whether main package $1 depends on non-standard cgo code.
@@ -54,20 +64,27 @@ needs_cgo() {
 }
 
 # build_mains builds every main package of the module statically into $1,
-# named after the last element of its import path.
+# named after the last element of its import path. A failed build is reported
+# like build_tests does, in file $2.
 build_mains() {
-	local out=$1 pkg name mains
+	local out=$1 failures=$2 pkg name mains log
 	mkdir -p "$out"
-	mains=$(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...) || return 1
+	mains=$(go list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...) || return 1
 	for pkg in $mains; do
 		name=${pkg##*/}
 		[ -e "$out/$name" ] && die "two main packages build to $name: $pkg"
+		log="$VM_BUILDLOGS/main-$name.log"
+		mkdir -p "$VM_BUILDLOGS"
 		if needs_cgo "$pkg"; then
-			CGO_ENABLED=1 go build -tags "$VM_GO_TAGS" -ldflags "$VM_STATIC_LDFLAGS" \
-				-o "$out/$name" "$pkg" 2>"$out/.log" || { cat "$out/.log" >&2; return 1; }
+			CGO_ENABLED=1 go build -tags "$VM_GO_TAGS" -ldflags "-s -w $VM_STATIC_LDFLAGS" \
+				-o "$out/$name" "$pkg" >"$log" 2>&1
 		else
-			CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg" || return 1
-		fi
-		rm -f "$out/.log"
+			CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg" >"$log" 2>&1
+		fi || {
+			echo "vm: build of $pkg failed:" >&2
+			cat "$log" >&2
+			echo "$pkg $log" >>"$failures"
+			rm -f "$out/$name"
+		}
 	done
 }

@@ -67,6 +67,16 @@ package_events() {
 	fi
 }
 
+# build_failure_events prints a failure for every "<pkg> <log>" line of
+# file $1 (packages whose test binary or main binary did not build).
+build_failure_events() {
+	local pkg log
+	[ -f "$1" ] || return 0
+	while read -r pkg log; do
+		synth_fail "$pkg" "podkit-vm: build failed:"$'\n'"$(cat "$log" 2>/dev/null)"
+	done <"$1"
+}
+
 # collect_events prints the events of every package of manifest $1 from
 # result port capture $2, splitting into directory $3.
 collect_events() {
