@@ -208,6 +208,36 @@ func mkdirParents(root, dir string) ([]string, error) {
 	return created, nil
 }
 
+// createErr maps a mkdir failure: EEXIST becomes ErrExist.
+func createErr(p string, err error) error {
+	if errors.Is(err, unix.EEXIST) {
+		return &Error{Op: "create", Path: p, Err: wrapBoth(ErrExist, err)}
+	}
+	return fsErr("create", p, err)
+}
+
+// mkdirLeaf creates dir and, if needed, its missing ancestors under root.
+// It returns every directory it created, outermost first; EEXIST for dir
+// itself is returned as the error.
+func mkdirLeaf(root, dir string) ([]string, error) {
+	err := unix.Mkdir(dir, 0o755)
+	if err == nil {
+		return []string{dir}, nil
+	}
+	if err != unix.ENOENT {
+		return nil, &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	created, err := mkdirParents(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		rmdirAll(created)
+		return nil, &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	return append(created, dir), nil
+}
+
 // rmdirAll removes directories in reverse creation order (rollback).
 func rmdirAll(dirs []string) {
 	for i := len(dirs) - 1; i >= 0; i-- {

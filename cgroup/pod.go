@@ -134,17 +134,29 @@ func (p *Pod) RemoveContainer(ctx context.Context, name string) error {
 	return nil
 }
 
+// Delete removes the container leaves, the pause leaf and the pod cgroup in
+// every hierarchy (known leaves first, so no directory listing is needed
+// in the common case). The pod must be empty: see Destroy. Idempotent.
+func (p *Pod) Delete(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, cg := range p.containers {
+		if err := cg.Delete(ctx); err != nil {
+			return err
+		}
+		delete(p.containers, name)
+	}
+	if err := p.pause.Delete(ctx); err != nil {
+		return err
+	}
+	return p.cg.Delete(ctx)
+}
+
 // Destroy kills every process of the pod (pause and containers) and
-// deletes the pod cgroup in every hierarchy. It is idempotent.
+// deletes it in every hierarchy. It is idempotent.
 func (p *Pod) Destroy(ctx context.Context) error {
 	if err := p.cg.KillAll(ctx); err != nil && !errors.Is(err, ErrNotExist) {
 		return err
 	}
-	if err := p.cg.Delete(ctx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	clear(p.containers)
-	p.mu.Unlock()
-	return nil
+	return p.Delete(ctx)
 }

@@ -51,14 +51,11 @@ type PidsStats struct {
 }
 
 // killLoop is the kill-all for hierarchies without cgroup.kill: freeze (so
-// nothing can fork), SIGKILL every process, thaw (so the signals are
-// delivered), and repeat until no process is left.
+// nothing can fork), list and SIGKILL every process, thaw (so the signals
+// are delivered), and repeat until no process is left. Without a freezer
+// (freeze nil) it only lists and kills.
 func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, procs func() ([]int, error)) error {
 	for round := 0; ; round++ {
-		pids, err := procs()
-		if err != nil || len(pids) == 0 {
-			return err
-		}
 		if err := ctx.Err(); err != nil {
 			return wrapBoth(ErrBusy, err)
 		}
@@ -66,23 +63,20 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 			if err := freeze(ctx); err != nil {
 				return err
 			}
-			if pids, err = procs(); err != nil {
-				_ = thaw(context.WithoutCancel(ctx))
-				return err
-			}
 		}
+		pids, err := procs()
 		for _, pid := range pids {
-			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-				if thaw != nil {
-					_ = thaw(context.WithoutCancel(ctx))
-				}
-				return err
+			if kerr := unix.Kill(pid, unix.SIGKILL); kerr != nil && !errors.Is(kerr, unix.ESRCH) && err == nil {
+				err = kerr
 			}
 		}
 		if thaw != nil {
-			if err := thaw(context.WithoutCancel(ctx)); err != nil {
-				return err
+			if terr := thaw(context.WithoutCancel(ctx)); terr != nil && err == nil {
+				err = terr
 			}
+		}
+		if err != nil || len(pids) == 0 {
+			return err
 		}
 		waitGone(procs, time.Duration(min(round+1, 10))*5*time.Millisecond)
 	}
@@ -92,7 +86,7 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 // spent; killLoop then starts another round for whatever is left.
 func waitGone(procs func() ([]int, error), budget time.Duration) {
 	deadline := time.Now().Add(budget)
-	for sleep := 50 * time.Microsecond; time.Now().Before(deadline); sleep = min(sleep*2, 2*time.Millisecond) {
+	for sleep := 20 * time.Microsecond; time.Now().Before(deadline); sleep = min(sleep*2, 200*time.Microsecond) {
 		if pids, err := procs(); err != nil || len(pids) == 0 {
 			return
 		}

@@ -67,20 +67,13 @@ func (s *System) createV1(p string, r *Resources) (Cgroup, error) {
 			continue
 		}
 		done[mnt] = true
-		parents, err := mkdirParents(mnt, dir)
-		created = append(created, parents...)
+		made, err := mkdirLeaf(mnt, dir)
+		created = append(created, made...)
 		if err != nil {
-			return fail(fsErr("create", p, err))
+			return fail(createErr(p, err))
 		}
-		if err := unix.Mkdir(dir, 0o755); err != nil {
-			if err == unix.EEXIST {
-				return fail(&Error{Op: "create", Path: p, Err: wrapBoth(ErrExist, err)})
-			}
-			return fail(fsErr("create", p, &os.PathError{Op: "mkdir", Path: dir, Err: err}))
-		}
-		created = append(created, dir)
 		if s.l.v1["cpuset"] == mnt {
-			if err := initCpuset(append(parents, dir)); err != nil {
+			if err := initCpuset(made); err != nil {
 				return fail(fsErr("create", p, err))
 			}
 		}

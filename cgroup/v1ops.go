@@ -74,7 +74,7 @@ func (c *cgroupV1) setFreezer(ctx context.Context, op, state string) error {
 	if d == "" {
 		return &Error{Op: op, Path: c.path, Err: ErrUnsupported}
 	}
-	sleep := 50 * time.Microsecond
+	sleep := 20 * time.Microsecond
 	for {
 		if err := writeFile(d+"/freezer.state", state); err != nil {
 			return fsErr(op, c.path, err)

@@ -86,22 +86,16 @@ func (s *System) createV2(p string, r *Resources) (Cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	created, err := mkdirParents(root, dir)
+	created, err := mkdirLeaf(root, dir)
 	if err != nil {
-		return nil, fsErr("create", p, err)
+		return nil, createErr(p, err)
 	}
+	// Enabling a controller in an ancestor's subtree_control also gives
+	// existing children its interface files, so this may follow the mkdir.
 	if err := enableV2(root, dir, need); err != nil {
 		rmdirAll(created)
 		return nil, fsErr("create", p, err)
 	}
-	if err := unix.Mkdir(dir, 0o755); err != nil {
-		rmdirAll(created)
-		if err == unix.EEXIST {
-			return nil, &Error{Op: "create", Path: p, Err: wrapBoth(ErrExist, err)}
-		}
-		return nil, fsErr("create", p, err)
-	}
-	created = append(created, dir)
 	c := &cgroupV2{sys: s, path: p, dir: dir}
 	if err := c.apply("create", r); err != nil {
 		rmdirAll(created)
