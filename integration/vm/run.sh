@@ -60,6 +60,10 @@ report() {
 		collect_events "$VM_WORK/manifest" "$VM_WORK/results.raw" "$VM_WORK/results"
 	} >"$VM_WORK/events.json"
 	go build -o "$VM_WORK/testsummary" ./internal/cmd/testsummary || die "building testsummary failed"
+	if [ -n "${PODKIT_VM_BENCH:-}" ]; then
+		echo "benchmarks (in the VM, under TCG):"
+		grep -ah -E '^Benchmark.*[0-9] [a-zA-Z/]+/op' "$VM_WORK"/results/pkg-*.log 2>/dev/null || echo "  (none)"
+	fi
 	"$VM_WORK/testsummary" -title "cgroup v2 VM" <"$VM_WORK/events.json" || summary_rc=$?
 	while read -r problem; do
 		[ -n "$problem" ] || continue
@@ -76,6 +80,7 @@ report() {
 	return "$verdict"
 }
 
+# shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
 	rm -rf "${VM_ROOT:?}"
 	[ -n "${PODKIT_VM_KEEP:-}" ] || rm -f "$VM_WORK/initramfs.cpio"
@@ -103,7 +108,9 @@ main() {
 	build_all "$@"
 	if [ ! -s "$VM_WORK/manifest" ]; then
 		log "no test binary built: not booting"
-		VM_RUN_SECS=0 VM_QEMU_RC=0
+		VM_RUN_SECS=0
+		# shellcheck disable=SC2034 # read by vm_problems
+		VM_QEMU_RC=0
 		mkdir -p "$VM_WORK/results" && echo "0 (nothing ran)" >"$VM_WORK/results/status"
 		: >"$VM_WORK/results.raw"
 		report

@@ -115,7 +115,7 @@ stage_etc() {
 # files git does not ignore: testdata, and the relative source paths some
 # tests look at) to /podkit/src; each binary runs in its package's directory.
 stage_testdata() {
-	local root=$1 idx pkg dir bin modroot
+	local root=$1 dir modroot
 	modroot=$(go list -m -f '{{.Dir}}')
 	if git -C "$modroot" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		(cd "$modroot" && git ls-files -z -co --exclude-standard |
@@ -125,7 +125,7 @@ stage_testdata() {
 		(cd "$modroot" && find . -name .git -prune -o -type f -print0 |
 			cpio --null -pdm --quiet "$root/podkit/src") || return 1
 	fi
-	while read -r idx pkg dir bin; do
+	while read -r _ _ dir _; do
 		mkdir -p "$root/podkit/src/$dir"
 	done <"$root/podkit/manifest"
 }
