@@ -124,6 +124,19 @@ func BenchmarkCreatePinUnpin(b *testing.B) {
 			s.Close()
 		}
 	})
+	b.Run("Pin+Unpin(existing)", func(b *testing.B) {
+		s, err := Create(Net)
+		must(b, err)
+		defer s.Close()
+		for i := 0; i < b.N; i++ {
+			if _, err := d.Pin("x", s.Get(Net)); err != nil {
+				b.Fatal(err)
+			}
+			if err := d.Unpin("x"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Create+Pin+Unpin", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			s, err := Create(Net)

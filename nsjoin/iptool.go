@@ -9,7 +9,8 @@ const IPNetnsDir = "/run/netns"
 
 // PinNetnsForIPTool pins the network namespace h as /run/netns/<name>, so
 // `ip netns exec <name> ...` and `ip netns list` see it. /run/netns is set
-// up the way ip-netns(8) sets it up (a shared self bind mount) if needed.
+// up as a shared mount point (see OpenPinDir) if it is not one yet; when it
+// is one already (ip netns add made it), it is only made shared, as ip does.
 func PinNetnsForIPTool(name string, h *Handle) (string, error) {
 	if err := ValidName(name); err != nil {
 		return "", err

@@ -25,7 +25,7 @@ type PinDir struct {
 }
 
 // OpenPinDir prepares dir ("" means DefaultPinDir) as a pin directory: it is
-// created if missing and made a self bind mount with shared propagation in a
+// created if missing and made a mount point (a tmpfs) with shared propagation in a
 // peer group of its own (see the package documentation). Calling it again
 // on a prepared directory is cheap and harmless.
 func OpenPinDir(dir string) (*PinDir, error) {
