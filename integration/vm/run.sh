@@ -98,6 +98,8 @@ main() {
 	cd "$VM_HERE/../.."
 	[ -f go.mod ] || die "cannot find the module root above $VM_HERE"
 	[ $# -gt 0 ] || set -- ./...
+	# Logs of earlier runs are kept for a day (no run lasts that long).
+	find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'podkit-vm.*' -type d -mtime +0 -exec rm -rf {} + 2>/dev/null || true
 	VM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/podkit-vm.XXXXXX")
 	VM_ROOT="$VM_WORK/root"
 	VM_BUILDLOGS="$VM_WORK/buildlogs"

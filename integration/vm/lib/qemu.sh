@@ -19,9 +19,11 @@ boot_vm() {
 		tail -n +1 -F "$work/results.raw" 2>/dev/null > >(sed -u 's/\x16//g') &
 		tail_pid=$!
 	fi
+	# -cpu qemu64 rather than max: process-heavy tests run about 25% faster
+	# under TCG (pause's 10000-orphan test: 63-69 s vs 81-91 s with max).
 	set +e
 	timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu "${PODKIT_VM_CPU:-max}" \
+		-accel tcg,thread=multi -cpu "${PODKIT_VM_CPU:-qemu64}" \
 		-smp "${PODKIT_VM_CPUS:-2}" -m "${PODKIT_VM_MEM:-4G}" \
 		-machine "${PODKIT_VM_MACHINE:-pc}" -nodefaults -no-user-config -nographic -no-reboot \
 		"${bios[@]}" -kernel "$VM_KERNEL" -initrd "$work/initramfs.cpio" -append "$cmdline" \
