@@ -1,8 +1,92 @@
-// Package nsjoin treats Linux namespaces as values.
+// Package nsjoin treats Linux namespaces as values: open them, compare
+// them, pin them, join them from Go code, and start processes inside them,
+// without ever leaving a goroutine in the wrong namespace.
 //
-// A namespace is held as a file descriptor with an identity (device, inode),
-// verified to be an nsfs file of the expected kind before use. Namespaces can
-// be compared, pinned with a bind mount so they outlive every process in them,
-// unpinned, joined by Go code on a throwaway locked OS thread, and used to
-// start processes inside a chosen set of namespaces.
+// # Handles and sets
+//
+// A Handle is a file descriptor verified to be an nsfs file (fstatfs
+// NSFS_MAGIC) of the expected kind (ioctl NS_GET_NSTYPE), with the
+// namespace's identity (device, inode). Handles compare by identity
+// (Equal), print like the /proc links ("net:[4026531840]") and close
+// idempotently; Close waits for in-flight users so a descriptor number is
+// never reused under a setns. Open takes any path (checked with O_PATH
+// first, so FIFOs and devices are never really opened), Current the calling
+// thread's namespaces, OpenPid and OpenPidfd those of a process. A Set holds
+// at most one handle per kind and prints as "net:[...] ipc:[...]".
+//
+// PID reuse (cri-o#2849): OpenPid pins the process with pidfd_open first
+// and then asks the pidfd for the namespace (PIDFD_GET_*_NAMESPACE, Linux
+// 6.11+); on older kernels it opens /proc/<pid>/ns/<kind> and re-checks the
+// pidfd with pidfd_send_signal(0), which fails once the process was reaped,
+// the precondition for reuse. Callers holding a pidfd (from clone or from
+// Cmd.PidFD) use OpenPidfd and never deal with a pid at all.
+//
+// # Creating and pinning
+//
+// Create makes net, ipc, uts, cgroup and time namespaces with no process:
+// unshare(2) on a throwaway locked thread. pid is not supported there
+// (unshare(CLONE_NEWPID) only sets pid_for_children; the namespace is born
+// with its first process: start one with Command and Cloneflags, or use the
+// pause process, then OpenPid); user needs a single-threaded caller; mnt is
+// left to whoever builds the container's mount tree (libcontainer).
+//
+// A PinDir (default /run/podkit/ns) keeps namespaces alive with no process
+// and no open descriptor: <dir>/<name>/<kind> is an empty file with the
+// nsfs file bind-mounted on it, usable by Open, nsenter --net=PATH and the
+// like. The directory is a mount of its own (a tmpfs) with shared
+// propagation in a private peer group: pins do not spread into the host's
+// other mount namespaces, mount namespaces created later get the directory
+// as a peer, and an unpin (umount2 MNT_DETACH, then unlink) propagates into
+// them instead of leaving copies that keep namespaces alive forever
+// (cri-o#273, kata runtime#2457, containerd/cri#568). Unpin is idempotent;
+// Sweep removes pin names that nobody keeps and whose namespaces no process
+// is in; Teardown removes the directory's mount once it is empty.
+// PinNetnsForIPTool pins a netns as /run/netns/NAME for ip-netns(8).
+//
+// # Joining from Go: Do
+//
+// Do(set, fn) runs fn on a fresh goroutine locked to its OS thread, setns'd
+// into the set, then moves the thread back into the process's home
+// namespaces. Only when that succeeded is the thread unlocked; otherwise
+// the goroutine exits locked, the runtime kills the thread, and Do returns
+// an error wrapping ErrRestore (vishvananda/netns#75,
+// containernetworking/cni#183, golang/go#28979). Do joins net, ipc, uts,
+// cgroup and pid (pid_for_children). mnt, user and time are refused with
+// ErrNotJoinable: the kernel lets a thread of a multi-threaded process join
+// a mount namespace only with an unshared fs_struct (which a pool thread
+// must never have), and user and time namespaces only when single-threaded
+// (EINVAL, EUSERS).
+//
+// The package keeps one descriptor per kind it has joined open for the life
+// of the process: the home namespaces, taken from a pool thread the first
+// time a kind is used. Moving back is a single setns into them.
+//
+// # Starting processes: Command
+//
+// Command returns a Cmd, an exec.Cmd plus a namespace set, an optional
+// cgroup v2 directory to be born in (CLONE_INTO_CGROUP) and a pidfd. The
+// process is forked from a throwaway locked thread that has joined the set
+// (children inherit the namespaces of the forking thread); for mnt the
+// thread first does unshare(CLONE_FS). The thread is never reused. user and
+// time namespaces are entered through nsenter(1), which is single-threaded.
+//
+//	| kind   | Open/Pin | Create | Do  | Command         |
+//	|--------|----------|--------|-----|-----------------|
+//	| net    | yes      | yes    | yes | thread          |
+//	| ipc    | yes      | yes    | yes | thread          |
+//	| uts    | yes      | yes    | yes | thread          |
+//	| cgroup | yes      | yes    | yes | thread          |
+//	| pid    | yes      | no     | yes | thread          |
+//	| mnt    | yes      | no     | no  | thread+CLONE_FS |
+//	| time   | yes      | yes    | no  | nsenter(1)      |
+//	| user   | yes      | no     | no  | nsenter(1)      |
+//
+// # Network helpers
+//
+// NetlinkHandle returns a vishvananda/netlink handle whose socket was
+// created inside Do: a netlink socket stays in the namespace it was made in,
+// so the caller's thread never switches (netlink.NewHandleAt would switch
+// and unlock it even if switching back failed). LoopbackUp brings lo up;
+// SetSysctl and Sysctl write and read validated net.* keys under
+// /proc/sys/net from a thread inside the namespace.
 package nsjoin
