@@ -7,12 +7,16 @@ VM_TIMEOUT=${PODKIT_VM_TIMEOUT:-40m}
 # (ttyS0) goes to the terminal and $1/console.log, the result port (ttyS1) to
 # $1/results.raw. Sets VM_QEMU_RC.
 boot_vm() {
-	local work=$1 cmdline tail_pid=""
+	local work=$1 cmdline tail_pid="" stdin=/dev/null
 	local bios=()
 	cmdline="console=ttyS0 cgroup_no_v1=all panic=-1 oops=panic quiet loglevel=4"
 	cmdline+=" mitigations=off rdinit=/init ${PODKIT_VM_CMDLINE:-}"
 	# qboot boots a -kernel faster than SeaBIOS and prints nothing.
 	[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+	if [ -n "${PODKIT_VM_SHELL:-}" ]; then
+		cmdline+=" podkit.shell=1"
+		stdin=/dev/stdin
+	fi
 	: >"$work/results.raw"
 	if [ -n "${PODKIT_VM_VERBOSE:-}" ]; then
 		# Stream the raw test output (minus test2json's framing bytes) live.
@@ -29,7 +33,7 @@ boot_vm() {
 		"${bios[@]}" -kernel "$VM_KERNEL" -initrd "$work/initramfs.cpio" -append "$cmdline" \
 		-chardev "stdio,id=console,signal=off,logfile=$work/console.log" -serial chardev:console \
 		-chardev "file,id=results,path=$work/results.raw" -serial chardev:results \
-		</dev/null
+		<"$stdin"
 	VM_QEMU_RC=$?
 	set -e
 	if [ -n "$tail_pid" ]; then
