@@ -41,8 +41,7 @@ func init() {
 // runInfo runs the nsinfo helper inside s and parses its report.
 func runInfo(t *testing.T, s *Set, setup func(*Cmd), kinds ...string) map[string]string {
 	t.Helper()
-	c := Command(s, testharness.HelperBinary(), kinds...)
-	c.Env = append(os.Environ(), testharness.HelperEnv("nsinfo"))
+	c := helperCommand(s, "nsinfo", kinds...)
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, os.Stderr
 	if setup != nil {
@@ -103,10 +102,9 @@ func TestCommandMountNamespace(t *testing.T) {
 	if info["mnt"] != nsLink(t, ho.pid(), "mnt") {
 		t.Errorf("mnt: child in %s, want %s", info["mnt"], nsLink(t, ho.pid(), "mnt"))
 	}
-	// The helper checks nothing itself; look for the tmpfs through the child:
-	// run ls on the marker inside the namespace.
-	c := Command(s, "/bin/ls", filepath.Join(dir, "marker"))
-	must(t, c.Run())
+	if info["marker"] != "true" || info["cwd"] != dir {
+		t.Errorf("child does not see the holder's tmpfs at its Dir: %v", info)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "marker")); !os.IsNotExist(err) {
 		t.Errorf("the holder's tmpfs is visible outside: %v", err)
 	}
@@ -117,6 +115,7 @@ func TestCommandMountNamespace(t *testing.T) {
 
 func TestCommandUserAndTimeViaNsenter(t *testing.T) {
 	testharness.Privileged(t)
+	requireTool(t, "nsenter", "--time", "--wd")
 	cmd := testharness.HelperCmd("holder")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWTIME,
@@ -142,7 +141,7 @@ func TestCommandIntoCgroup(t *testing.T) {
 	testharness.Privileged(t)
 	v1 := "/sys/fs/cgroup/pids"
 	if _, err := os.Stat(v1); err == nil {
-		c := Command(nil, "/bin/true")
+		c := helperCommand(nil, "nsinfo")
 		c.IntoCgroup = v1
 		if err := c.Run(); !errors.Is(err, ErrNotCgroup2) {
 			t.Errorf("v1 cgroup: %v", err)
@@ -155,13 +154,9 @@ func TestCommandIntoCgroup(t *testing.T) {
 	s, err := Create(Net)
 	must(t, err)
 	defer s.Close()
-	c := Command(s, "/bin/cat", "/proc/self/cgroup")
-	c.IntoCgroup = cg
-	var out bytes.Buffer
-	c.Stdout = &out
-	must(t, c.Run())
-	if !strings.Contains(out.String(), "0::/"+filepath.Base(cg)+"\n") {
-		t.Errorf("child not born in %s:\n%s", cg, out.String())
+	info := runInfo(t, s, func(c *Cmd) { c.IntoCgroup = cg })
+	if info["cgroup2"] != "/"+filepath.Base(cg) {
+		t.Errorf("child not born in %s: %v", cg, info)
 	}
 }
 
@@ -178,7 +173,7 @@ func findCgroup2(t *testing.T) string {
 
 func TestCommandStartTwice(t *testing.T) {
 	testharness.Privileged(t)
-	c := Command(nil, "/bin/true")
+	c := helperCommand(nil, "nsinfo")
 	must(t, c.Run())
 	if err := c.Start(); !errors.Is(err, ErrStarted) {
 		t.Errorf("second Start: %v", err)
@@ -192,7 +187,7 @@ func TestCommandPdeathsig(t *testing.T) {
 	s, err := Create(Net)
 	must(t, err)
 	defer s.Close()
-	c := Command(s, "/bin/sleep", "0.3")
+	c := helperCommand(s, "sleep")
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(t, c.Run()) // a SIGKILL would make Run fail with "signal: killed"
 }

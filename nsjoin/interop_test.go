@@ -17,6 +17,7 @@ import (
 // and `ip netns list`, and is gone after UnpinNetnsForIPTool.
 func TestInteropIPNetns(t *testing.T) {
 	testharness.Privileged(t)
+	requireTool(t, "ip")
 	wasMount, _ := isMountRoot(IPNetnsDir)
 	s, err := Create(Net)
 	must(t, err)
@@ -53,6 +54,7 @@ func TestInteropIPNetns(t *testing.T) {
 // namespaces whose creator is gone.
 func TestInteropNsenterPin(t *testing.T) {
 	testharness.Privileged(t)
+	requireTool(t, "nsenter")
 	d := newPinDir(t)
 	s, err := Create(Net, UTS)
 	must(t, err)
@@ -73,12 +75,12 @@ func TestInteropNsenterPin(t *testing.T) {
 // namespaces asked for (and in ours for the rest).
 func TestInteropLsns(t *testing.T) {
 	testharness.Privileged(t)
+	requireTool(t, "lsns")
 	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWUTS|syscall.CLONE_NEWIPC)
 	s, err := OpenSetPid(ho.pid(), Net, UTS)
 	must(t, err)
 	defer s.Close()
-	c := Command(s, testharness.HelperBinary())
-	c.Env = append(os.Environ(), testharness.HelperEnv("holder"))
+	c := helperCommand(s, "holder")
 	stdin, err := c.StdinPipe()
 	must(t, err)
 	stdout, err := c.StdoutPipe()

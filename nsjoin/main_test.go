@@ -26,6 +26,11 @@ func init() {
 		io.Copy(io.Discard, os.Stdin)
 		return 0
 	})
+	// sleep: sleeps 300ms and exits 0.
+	testharness.RegisterHelper("sleep", func() int {
+		time.Sleep(300 * time.Millisecond)
+		return 0
+	})
 	// nsinfo: prints "<kind> <link>" for each kind given, then "cwd <dir>"
 	// and "host <hostname>".
 	testharness.RegisterHelper("nsinfo", func() int {
@@ -39,6 +44,15 @@ func init() {
 		}
 		wd, _ := os.Getwd()
 		host, _ := os.Hostname()
+		_, err := os.Stat("marker")
+		fmt.Println("marker", err == nil)
+		if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "0::") {
+					fmt.Println("cgroup2", strings.TrimPrefix(l, "0::"))
+				}
+			}
+		}
 		fmt.Println("cwd", wd)
 		fmt.Println("host", host)
 		fmt.Println("uid", os.Getuid())
@@ -149,6 +163,31 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// helperCommand is Command running a registered helper of the test binary.
+func helperCommand(s *Set, name string, args ...string) *Cmd {
+	c := Command(s, testharness.HelperBinary(), args...)
+	c.Env = append(os.Environ(), testharness.HelperEnv(name))
+	return c
+}
+
+// requireTool skips, loudly, when an interop tool is not installed (the
+// test command installs iproute2 and util-linux; a minimal VM may lack them).
+func requireTool(t testing.TB, tool string, needs ...string) {
+	t.Helper()
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		t.Skipf("*** %s not installed: interop test skipped ***", tool)
+	}
+	if len(needs) > 0 {
+		out, _ := exec.Command(path, "--help").CombinedOutput()
+		for _, n := range needs {
+			if !strings.Contains(string(out), n) {
+				t.Skipf("*** %s lacks %s (not util-linux?): test skipped ***", tool, n)
+			}
+		}
+	}
+}
 
 func init() {
 	// The home namespace descriptors live as long as the process; open
