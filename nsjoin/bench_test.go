@@ -84,7 +84,15 @@ func BenchmarkStart(b *testing.B) {
 			}
 		}
 	})
-	for name, set := range map[string]*Set{"net+ipc+uts": noPid, "net+ipc+uts+pid": s} {
+	b.Run("nsjoin.Command/no-namespaces", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := Command(nil, "/bin/true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, name := range []string{"net+ipc+uts", "net+ipc+uts+pid"} {
+		set := map[string]*Set{"net+ipc+uts": noPid, "net+ipc+uts+pid": s}[name]
 		b.Run("nsjoin.Command/"+name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if err := Command(set, "/bin/true").Run(); err != nil {
