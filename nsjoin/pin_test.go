@@ -183,3 +183,48 @@ func TestPinPropagation(t *testing.T) {
 		t.Fatal("unpin did not propagate: the other mount namespace keeps the netns alive")
 	}
 }
+
+// TestPinConcurrent: many goroutines create, pin, re-open and unpin pod
+// namespaces at once, as a runtime starting many sandboxes does.
+func TestPinConcurrent(t *testing.T) {
+	testharness.Privileged(t)
+	d := newPinDir(t)
+	const n = 32
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			errs <- func() error {
+				name := fmt.Sprint("pod-", i)
+				s, err := Create(Net, IPC, UTS)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if err := d.PinSet(name, s); err != nil {
+					return err
+				}
+				again, err := d.OpenSet(name)
+				if err != nil {
+					return err
+				}
+				eq := again.Equal(s)
+				again.Close()
+				if !eq {
+					return fmt.Errorf("%s: pinned %s, re-opened another set", name, s)
+				}
+				if err := LoopbackUp(s.Get(Net)); err != nil {
+					return err
+				}
+				return d.Unpin(name)
+			}()
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if m := mountsUnder(t, d.Path()); len(m) != 1 {
+		t.Errorf("mounts left: %v", m)
+	}
+}
