@@ -1,0 +1,199 @@
+//go:build linux
+
+package manifest
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/podkit/podkit/sandbox"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func (c *converter) container(field string, in *corev1.Container, pod *corev1.PodSpec, out *Pod, init bool, names map[string]string) Container {
+	ct := Container{Init: init, Image: in.Image}
+	s := &ct.Spec
+	s.Name = in.Name
+	switch err := sandbox.ValidateID(in.Name); {
+	case in.Name == "":
+		c.bad(field+".name", "required")
+	case err != nil:
+		c.bad(field+".name", "%q: %v", in.Name, err)
+	case names[in.Name] != "":
+		c.bad(field+".name", "%q is also the name of %s", in.Name, names[in.Name])
+	default:
+		names[in.Name] = field
+	}
+	s.Rootfs, ct.HostImage = c.image(field+".image", in.Image)
+	s.Env = c.env(field, in.Env, out.Config.Hostname)
+	s.Args = c.command(field, in, s.Env)
+	if in.WorkingDir != "" {
+		if !path.IsAbs(in.WorkingDir) {
+			c.bad(field+".workingDir", "%q is not absolute", in.WorkingDir)
+		}
+		s.Cwd = in.WorkingDir
+		c.checkMountTarget(field+".workingDir", in.WorkingDir, ct.HostImage)
+	}
+	c.ports(field, in, &ct)
+	c.resources(field, &in.Resources, &s.Resources)
+	c.security(field, in.SecurityContext, pod.SecurityContext, &ct)
+	if ct.HostImage {
+		vol := TmpVolume(in.Name)
+		out.Config.Volumes = append(out.Config.Volumes, sandbox.Volume{Name: vol, Medium: sandbox.MediumMemory, SizeLimit: HostTmpSize})
+		s.Mounts = append(s.Mounts, sandbox.Mount{Destination: "/tmp", Volume: vol})
+	}
+	c.mounts(field, in.VolumeMounts, &ct)
+	if lc := in.Lifecycle; lc != nil && lc.PreStop != nil {
+		if lc.PreStop.Exec != nil {
+			if len(lc.PreStop.Exec.Command) == 0 {
+				c.bad(field+".lifecycle.preStop.exec.command", "empty")
+			}
+			s.PreStop = lc.PreStop.Exec.Command
+		}
+	}
+	if !init {
+		ct.Liveness = c.probe(field+".livenessProbe", in.LivenessProbe, &ct, true)
+		ct.Readiness = c.probe(field+".readinessProbe", in.ReadinessProbe, &ct, false)
+	}
+	return ct
+}
+
+// command applies Kubernetes' rules: command replaces the image entrypoint,
+// args its cmd; podrun knows no image metadata, so command is required.
+func (c *converter) command(field string, in *corev1.Container, env []string) []string {
+	if len(in.Command) == 0 {
+		msg := "required: podrun has no image metadata (no ENTRYPOINT/CMD)"
+		if len(in.Args) > 0 {
+			msg = "required with args: podrun has no image ENTRYPOINT to pass them to"
+		}
+		c.bad(field+".command", "%s", msg)
+		return nil
+	}
+	vars := envMap(env)
+	var argv []string
+	for _, a := range append(append([]string{}, in.Command...), in.Args...) {
+		argv = append(argv, expand(a, vars))
+	}
+	if argv[0] == "" {
+		c.bad(field+".command", "command[0] is empty")
+	}
+	return argv
+}
+
+func (c *converter) env(field string, vars []corev1.EnvVar, hostname string) []string {
+	env := []string{"HOSTNAME=" + hostname}
+	seen := map[string]bool{}
+	for i, e := range vars {
+		f := fmt.Sprintf("%s.env[%d]", field, i)
+		if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
+			c.bad(f+".name", "%q is not a valid variable name", e.Name)
+			continue
+		}
+		if e.ValueFrom != nil {
+			continue // reported by the field check
+		}
+		if strings.Contains(e.Value, "\x00") {
+			c.bad(f+".value", "contains NUL")
+			continue
+		}
+		v := expand(e.Value, envMap(env))
+		if seen[e.Name] || e.Name == "HOSTNAME" {
+			env = setEnv(env, e.Name, v)
+		} else {
+			env = append(env, e.Name+"="+v)
+		}
+		seen[e.Name] = true
+	}
+	return env
+}
+
+func envMap(env []string) map[string]string {
+	m := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func setEnv(env []string, name, value string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			env[i] = name + "=" + value
+		}
+	}
+	return env
+}
+
+// expand implements Kubernetes' $(VAR) references: $(NAME) becomes the
+// variable's value when it is defined, $$ is a literal $, anything else is
+// kept as written.
+func expand(s string, vars map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '(':
+			if end := strings.IndexByte(s[i+2:], ')'); end >= 0 {
+				name := s[i+2 : i+2+end]
+				if v, ok := vars[name]; ok {
+					b.WriteString(v)
+					i += 2 + end
+					continue
+				}
+			}
+		}
+		b.WriteByte('$')
+	}
+	return b.String()
+}
+
+func (c *converter) ports(field string, in *corev1.Container, ct *Container) {
+	for i, p := range in.Ports {
+		f := fmt.Sprintf("%s.ports[%d]", field, i)
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			c.bad(f+".containerPort", "%d out of range 1-65535", p.ContainerPort)
+		}
+		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP && p.Protocol != corev1.ProtocolUDP {
+			c.problems = append(c.problems, Problem{Field: f + ".protocol", Err: ErrUnsupported, Msg: string(p.Protocol)})
+		}
+		ct.Ports = append(ct.Ports, Port{Name: p.Name, Port: int(p.ContainerPort), Protocol: string(p.Protocol)})
+	}
+}
+
+func (c *converter) mounts(field string, vms []corev1.VolumeMount, ct *Container) {
+	dests := map[string]bool{}
+	for i, vm := range vms {
+		f := fmt.Sprintf("%s.volumeMounts[%d]", field, i)
+		if !path.IsAbs(vm.MountPath) || strings.Contains(vm.MountPath, "\x00") {
+			c.bad(f+".mountPath", "%q is not an absolute path", vm.MountPath)
+			continue
+		}
+		dest := path.Clean(vm.MountPath)
+		if dests[dest] {
+			c.bad(f+".mountPath", "%s is mounted twice", dest)
+		}
+		dests[dest] = true
+		v, ok := c.volumes[vm.Name]
+		if !ok {
+			c.bad(f+".name", "no volume %q in spec.volumes", vm.Name)
+			continue
+		}
+		c.checkMountTarget(f+".mountPath", dest, ct.HostImage)
+		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly}
+		if v.HostPath != nil {
+			m.Source = v.HostPath.Path
+		} else {
+			m.Volume = v.Name
+		}
+		ct.Spec.Mounts = append(ct.Spec.Mounts, m)
+	}
+}

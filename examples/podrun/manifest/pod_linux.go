@@ -1,0 +1,125 @@
+//go:build linux
+
+package manifest
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+)
+
+// HostImage is the image word meaning "the host's root filesystem,
+// read-only" (see package hostroot).
+const HostImage = "host"
+
+// DefaultGrace is Kubernetes' default terminationGracePeriodSeconds.
+const DefaultGrace = 30 * time.Second
+
+// HostTmpSize is the size of the private /tmp tmpfs of an image: host
+// container.
+const HostTmpSize = 64 << 20
+
+// Pod is a converted manifest: everything needed to run it with sandbox.
+type Pod struct {
+	Name        string
+	Namespace   string
+	Labels      map[string]string
+	Annotations map[string]string
+	// Config is the sandbox configuration without host-specific settings
+	// (RunDir, CgroupParent, PauseBinary are left for the runner).
+	Config         sandbox.Config
+	RestartPolicy  sandbox.RestartPolicy
+	Grace          time.Duration
+	InitContainers []Container
+	Containers     []Container
+	// Warnings name the fields that were ignored, and why.
+	Warnings []string
+}
+
+// Container is one converted container.
+type Container struct {
+	// Spec is ready for the sandbox except for host-image containers,
+	// whose Rootfs is empty and whose Mounts still lack the host
+	// directories (the runner prepends hostroot mounts and sets Rootfs).
+	Spec      sandbox.ContainerSpec
+	Init      bool
+	HostImage bool
+	Image     string
+	Ports     []Port
+	Liveness  *Probe
+	Readiness *Probe
+}
+
+// Port is a declared container port (informational, and the target of
+// named probe ports).
+type Port struct {
+	Name     string
+	Port     int
+	Protocol string
+}
+
+// ProbeKind is how a probe checks the container.
+type ProbeKind string
+
+// Probe kinds.
+const (
+	ProbeExec ProbeKind = "exec"
+	ProbeTCP  ProbeKind = "tcpSocket"
+	ProbeHTTP ProbeKind = "httpGet"
+)
+
+// Probe is a liveness or readiness probe with Kubernetes' defaults applied.
+type Probe struct {
+	Kind    ProbeKind
+	Command []string // exec
+	Host    string   // tcp/http; default 127.0.0.1 inside the pod
+	Port    int      // tcp/http, named ports resolved
+	Path    string   // http
+	Scheme  string   // http: HTTP or HTTPS
+	Headers map[string]string
+
+	InitialDelay     time.Duration
+	Period           time.Duration
+	Timeout          time.Duration
+	SuccessThreshold int
+	FailureThreshold int
+}
+
+// PodSpec returns the sandbox PodSpec of the containers' current specs.
+func (p *Pod) PodSpec() sandbox.PodSpec {
+	ps := sandbox.PodSpec{RestartPolicy: p.RestartPolicy}
+	for _, c := range p.InitContainers {
+		ps.InitContainers = append(ps.InitContainers, c.Spec)
+	}
+	for _, c := range p.Containers {
+		ps.Containers = append(ps.Containers, c.Spec)
+	}
+	return ps
+}
+
+// HasHostImage reports whether any container uses image: host.
+func (p *Pod) HasHostImage() bool {
+	for _, list := range [][]Container{p.InitContainers, p.Containers} {
+		for _, c := range list {
+			if c.HostImage {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TmpVolume is the name of the private /tmp volume of a host-image
+// container. The underscore cannot occur in a Kubernetes volume name, so it
+// never collides with the manifest's own volumes.
+func TmpVolume(container string) string {
+	name := "tmp_" + container
+	if len(name) > sandbox.MaxIDLen {
+		h := fnv.New32a()
+		h.Write([]byte(container))
+		name = fmt.Sprintf("tmp_%s_%08x", container[:40], h.Sum32())
+	}
+	return name
+}

@@ -1,0 +1,161 @@
+//go:build linux
+
+package manifest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/podkit/podkit/sandbox"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// cpuPeriod is the CFS period kubelet uses (100ms, in microseconds).
+const cpuPeriod = 100000
+
+func (c *converter) resources(field string, in *corev1.ResourceRequirements, out *sandbox.Resources) {
+	for _, kind := range []struct {
+		name string
+		list corev1.ResourceList
+	}{{"limits", in.Limits}, {"requests", in.Requests}} {
+		for name, q := range kind.list {
+			f := fmt.Sprintf("%s.resources.%s.%s", field, kind.name, name)
+			switch name {
+			case corev1.ResourceCPU, corev1.ResourceMemory:
+				if q.Sign() < 0 {
+					c.bad(f, "%s is negative", q.String())
+				}
+			default:
+				c.problems = append(c.problems, Problem{Field: f, Err: ErrUnsupported,
+					Msg: "podkit supports cpu and memory"})
+			}
+		}
+	}
+	cpuLim, hasCPULim := in.Limits[corev1.ResourceCPU]
+	cpuReq, hasCPUReq := in.Requests[corev1.ResourceCPU]
+	if !hasCPUReq && hasCPULim {
+		cpuReq, hasCPUReq = cpuLim, true // Kubernetes defaults requests to limits
+	}
+	if hasCPULim && hasCPUReq && cpuReq.Cmp(cpuLim) > 0 {
+		c.bad(field+".resources.requests.cpu", "%s is more than the limit %s", cpuReq.String(), cpuLim.String())
+	}
+	if hasCPUReq && cpuReq.Sign() > 0 {
+		out.CPUShares = uint64(max(cpuReq.MilliValue()*1024/1000, 2))
+	}
+	if hasCPULim && cpuLim.Sign() > 0 {
+		out.CPUPeriod = cpuPeriod
+		out.CPUQuota = max(cpuLim.MilliValue()*cpuPeriod/1000, 1000)
+	}
+	memLim, hasMemLim := in.Limits[corev1.ResourceMemory]
+	memReq, hasMemReq := in.Requests[corev1.ResourceMemory]
+	if hasMemLim && hasMemReq && memReq.Cmp(memLim) > 0 {
+		c.bad(field+".resources.requests.memory", "%s is more than the limit %s", memReq.String(), memLim.String())
+	}
+	if hasMemLim && memLim.Sign() > 0 {
+		out.MemoryLimit = memLim.Value()
+	}
+}
+
+
+// allCaps are the Linux capability names podkit accepts (without CAP_).
+var allCaps = strings.Fields(`CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
+	SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER
+	SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE
+	SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN
+	SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE`)
+
+func (c *converter) security(field string, sc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ct *Container) {
+	s := &ct.Spec
+	var nonRoot bool
+	if psc != nil {
+		s.UID, s.GID = uint32(ptrVal(psc.RunAsUser)), uint32(ptrVal(psc.RunAsGroup))
+		nonRoot = ptrVal(psc.RunAsNonRoot)
+		for _, g := range psc.SupplementalGroups {
+			s.AdditionalGIDs = append(s.AdditionalGIDs, uint32(g))
+		}
+	}
+	s.AllowNewPrivileges = true // Kubernetes' default: allowPrivilegeEscalation unset means true
+	if sc != nil {
+		if sc.RunAsUser != nil {
+			s.UID = uint32(*sc.RunAsUser)
+		}
+		if sc.RunAsGroup != nil {
+			s.GID = uint32(*sc.RunAsGroup)
+		}
+		if sc.RunAsNonRoot != nil {
+			nonRoot = *sc.RunAsNonRoot
+		}
+		s.ReadOnlyRootfs = ptrVal(sc.ReadOnlyRootFilesystem)
+		if sc.AllowPrivilegeEscalation != nil {
+			s.AllowNewPrivileges = *sc.AllowPrivilegeEscalation
+		}
+		if sc.Capabilities != nil {
+			s.Capabilities = c.capabilities(field+".securityContext.capabilities", sc.Capabilities)
+		}
+		c.seccomp(field+".securityContext.seccompProfile", sc.SeccompProfile)
+	}
+	c.idRange(field+".securityContext.runAsUser", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsUser },
+		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsUser })
+	c.idRange(field+".securityContext.runAsGroup", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsGroup },
+		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsGroup })
+	if nonRoot && s.UID == 0 {
+		c.bad(field+".securityContext.runAsNonRoot", "the container would run as root (set runAsUser; podrun has no image USER)")
+	}
+	if ct.HostImage {
+		s.ReadOnlyRootfs = true // the host view is always read-only
+	}
+}
+
+func (c *converter) idRange(field string, sc *corev1.SecurityContext, psc *corev1.PodSecurityContext,
+	get func(*corev1.SecurityContext) *int64, getPod func(*corev1.PodSecurityContext) *int64) {
+	var v *int64
+	if psc != nil {
+		v = getPod(psc)
+	}
+	if sc != nil && get(sc) != nil {
+		v = get(sc)
+	}
+	if v != nil && (*v < 0 || *v > 1<<32-2) {
+		c.bad(field, "%d out of range", *v)
+	}
+}
+
+// capabilities applies drop, then add, to the runtime default set.
+func (c *converter) capabilities(field string, caps *corev1.Capabilities) []string {
+	set := slices.Clone(sandbox.DefaultCapabilities)
+	norm := func(f string, list []corev1.Capability) []string {
+		var out []string
+		for i, cp := range list {
+			n := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(string(cp)), "CAP_"))
+			if n == "ALL" {
+				out = append(out, "ALL")
+				continue
+			}
+			if !slices.Contains(allCaps, n) {
+				c.bad(fmt.Sprintf("%s[%d]", f, i), "unknown capability %q", cp)
+				continue
+			}
+			out = append(out, "CAP_"+n)
+		}
+		return out
+	}
+	for _, d := range norm(field+".drop", caps.Drop) {
+		if d == "ALL" {
+			set = []string{}
+			continue
+		}
+		set = slices.DeleteFunc(set, func(s string) bool { return s == d })
+	}
+	for i, a := range norm(field+".add", caps.Add) {
+		if a == "ALL" {
+			c.problems = append(c.problems, Problem{Field: fmt.Sprintf("%s.add[%d]", field, i), Err: ErrUnsupported,
+				Msg: "ALL (privileged containers are not supported)"})
+			continue
+		}
+		if !slices.Contains(set, a) {
+			set = append(set, a)
+		}
+	}
+	return set
+}
