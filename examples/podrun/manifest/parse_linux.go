@@ -157,4 +157,3 @@ func checkQuantities(doc map[string]any) []Problem {
 	}
 	return ps
 }
-

@@ -57,7 +57,6 @@ func (c *converter) resources(field string, in *corev1.ResourceRequirements, out
 	}
 }
 
-
 // allCaps are the Linux capability names podkit accepts (without CAP_).
 var allCaps = strings.Fields(`CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
 	SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER
