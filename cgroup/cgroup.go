@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +68,10 @@ func OpenDir(c Cgroup) (*os.File, error) {
 // It creates and opens cgroups with the implementation the mode needs.
 type System struct {
 	l layout
+
+	availOnce sync.Once // v2: the root's cgroup.controllers
+	avail     map[string]bool
+	availErr  error
 }
 
 // Host returns the System for this host. The mount layout is detected

@@ -78,6 +78,14 @@ func TestLimitsWritten(t *testing.T) {
 			t.Errorf("after Update %s = %q, want %q", k[1], got, v)
 		}
 	}
+	// Raising the limit above the current memory+swap limit needs the v1
+	// write order reversed; v2 has independent files.
+	if err := app.Update(&Resources{Memory: &Memory{Limit: 512 << 20, Swap: &swap}}); err != nil {
+		t.Fatalf("Update memory up: %v", err)
+	}
+	if err := app.Update(&Resources{Memory: &Memory{Limit: 256 << 20, Swap: &swap}}); err != nil {
+		t.Fatalf("Update memory down: %v", err)
+	}
 	st, err := app.Stats()
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
@@ -167,5 +175,43 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("Add after Close: %v", err)
 			}
 		})
+	}
+}
+
+// TestHugePages: hugetlb limits land in hugetlb.<size>.max (v2) or
+// .limit_in_bytes (v1); without the controller (this v1 host has none) the
+// request fails with ErrUnsupported and leaves nothing behind.
+func TestHugePages(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	pod := newTestPod(t, s, "huge", nil)
+	r := &Resources{HugePages: map[string]int64{"2MB": 4 << 20}}
+	have := s.l.v1["hugetlb"] != ""
+	if s.v2() {
+		avail, err := s.v2Available()
+		if err != nil {
+			t.Fatal(err)
+		}
+		have = avail["hugetlb"]
+	}
+	app, err := pod.AddContainer("app", r)
+	if !have {
+		if !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("hugetlb without the controller: %v", err)
+		}
+		if _, err := s.Open(pod.Cgroup().Path() + "/app"); !errors.Is(err, ErrNotExist) {
+			t.Fatalf("failed container left behind: %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("AddContainer: %v", err)
+	}
+	file := "hugetlb.2MB.limit_in_bytes"
+	if s.v2() {
+		file = "hugetlb.2MB.max"
+	}
+	if got := read(t, app, "hugetlb", file); got != "4194304" {
+		t.Fatalf("%s = %q", file, got)
 	}
 }

@@ -15,6 +15,9 @@ type Resources struct {
 	CPUSet *CPUSet
 	Pids   *Pids
 	IO     *IO
+	// HugePages limits huge page usage in bytes per page size, keyed as the
+	// kernel names sizes ("2MB", "1GB"); like resources.limits.hugepages-2Mi.
+	HugePages map[string]int64
 }
 
 // Memory limits in bytes, like a container's resources.limits.memory and
@@ -168,7 +171,32 @@ func (r *Resources) Validate() error {
 	if r.IO != nil && r.IO.Weight != 0 && r.IO.Weight > MaxWeight {
 		return invalidRes("IO.Weight", r.IO.Weight, "outside 1..10000")
 	}
+	for size, n := range r.HugePages {
+		if !validPageSize(size) {
+			return invalidRes("HugePages", size, "page size must look like 2MB or 1GB")
+		}
+		if n < 0 {
+			return invalidRes("HugePages["+size+"]", n, "negative")
+		}
+	}
 	return nil
+}
+
+// validPageSize accepts the kernel's hugetlb size names: digits + KB/MB/GB.
+func validPageSize(s string) bool {
+	if len(s) < 3 {
+		return false
+	}
+	num, unit := s[:len(s)-2], s[len(s)-2:]
+	if unit != "KB" && unit != "MB" && unit != "GB" {
+		return false
+	}
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Memory) validate() error {
@@ -236,6 +264,9 @@ func (r *Resources) controllers() []string {
 	}
 	if r.IO != nil {
 		out = append(out, "io")
+	}
+	if len(r.HugePages) > 0 {
+		out = append(out, "hugetlb")
 	}
 	return out
 }

@@ -97,6 +97,10 @@ func TestValidate(t *testing.T) {
 		{"negative cpuset", &Resources{CPUSet: &CPUSet{Mems: "-1"}}, "CPUSet.Mems"},
 		{"negative pids", &Resources{Pids: &Pids{Max: -2}}, "Pids.Max"},
 		{"io weight too big", &Resources{IO: &IO{Weight: 10001}}, "IO.Weight"},
+		{"hugepages", &Resources{HugePages: map[string]int64{"2MB": 1 << 21, "1GB": 0}}, ""},
+		{"hugepage size", &Resources{HugePages: map[string]int64{"2M": 1}}, "HugePages"},
+		{"hugepage size path", &Resources{HugePages: map[string]int64{"../MB": 1}}, "HugePages"},
+		{"negative hugepages", &Resources{HugePages: map[string]int64{"2MB": -1}}, "HugePages[2MB]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.r.Validate()

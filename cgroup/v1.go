@@ -4,7 +4,9 @@ package cgroup
 
 import (
 	"errors"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -110,7 +112,7 @@ func initCpuset(dirs []string) error {
 
 func (s *System) openV1(p string) (Cgroup, error) {
 	c := &cgroupV1{sys: s, path: p, dirs: map[string]string{}}
-	for _, ctrl := range append(v1Baseline, "cpuset", "blkio") {
+	for _, ctrl := range append(v1Baseline, "cpuset", "blkio", "hugetlb") {
 		if mnt := s.l.v1[ctrl]; mnt != "" {
 			if _, err := os.Stat(mnt + p); err == nil {
 				c.dirs[ctrl] = mnt + p
@@ -176,6 +178,16 @@ func (c *cgroupV1) apply(op string, r *Resources) error {
 			w = strconv.FormatUint(IOWeightToBlkio(io.Weight), 10)
 		}
 		if err := c.writeAll(op, [][3]string{{d, file, w}}); err != nil {
+			return err
+		}
+	}
+	for _, size := range slices.Sorted(maps.Keys(r.HugePages)) {
+		limit := r.HugePages[size]
+		if limit <= 0 {
+			limit = -1
+		}
+		w := [3]string{c.dirs["hugetlb"], "hugetlb." + size + ".limit_in_bytes", strconv.FormatInt(limit, 10)}
+		if err := c.writeAll(op, [][3]string{w}); err != nil {
 			return err
 		}
 	}

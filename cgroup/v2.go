@@ -4,7 +4,9 @@ package cgroup
 
 import (
 	"context"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,16 +25,21 @@ type cgroupV2 struct {
 }
 
 // v2Available returns the controllers the v2 root offers.
+// v2Available returns the controllers the v2 root offers, read once per
+// System.
 func (s *System) v2Available() (map[string]bool, error) {
-	txt, err := readFile(s.l.unified + "/cgroup.controllers")
-	if err != nil {
-		return nil, &Error{Op: "create", Path: "/", Err: err}
-	}
-	avail := map[string]bool{}
-	for _, c := range strings.Fields(txt) {
-		avail[c] = true
-	}
-	return avail, nil
+	s.availOnce.Do(func() {
+		txt, err := readFile(s.l.unified + "/cgroup.controllers")
+		if err != nil {
+			s.availErr = &Error{Op: "create", Path: "/", Err: err}
+			return
+		}
+		s.avail = map[string]bool{}
+		for _, c := range strings.Fields(txt) {
+			s.avail[c] = true
+		}
+	})
+	return s.avail, s.availErr
 }
 
 // v2Need returns the controllers to enable for r: the available baseline
@@ -64,6 +71,18 @@ func (s *System) v2Need(r *Resources) ([]string, error) {
 func enableV2(root, dir string, need []string) error {
 	if len(need) == 0 {
 		return nil
+	}
+	// Common case: the parent already delegates everything (which implies
+	// every ancestor does): one read instead of a write per level.
+	if cur, err := readFile(parentDir(dir) + "/cgroup.subtree_control"); err == nil {
+		have := strings.Fields(cur)
+		missing := false
+		for _, c := range need {
+			missing = missing || !contains(have, c)
+		}
+		if !missing {
+			return nil
+		}
 	}
 	val := "+" + strings.Join(need, " +")
 	rel := strings.TrimPrefix(parentDir(dir), root)
@@ -144,6 +163,9 @@ func v2Writes(r *Resources) [][2]string {
 			weight = 100
 		}
 		w = append(w, [2]string{"io.weight", "default " + strconv.FormatUint(weight, 10)})
+	}
+	for _, size := range slices.Sorted(maps.Keys(r.HugePages)) {
+		w = append(w, [2]string{"hugetlb." + size + ".max", maxOr(r.HugePages[size])})
 	}
 	return w
 }
