@@ -79,8 +79,15 @@ func Command(s *Set, name string, args ...string) *Cmd {
 
 // PidFD returns the pidfd of the started process (owned by the Cmd, closed
 // by Wait), or -1. Signal the process through it, or via Process, which uses
-// a pidfd too, to be immune to PID reuse.
-func (c *Cmd) PidFD() int { return c.pidfd }
+// a pidfd too, to be immune to PID reuse. If the caller set
+// SysProcAttr.PidFD, that descriptor is the caller's and is returned here
+// but not closed by Wait.
+func (c *Cmd) PidFD() int {
+	if c.pidfd < 0 && c.SysProcAttr != nil && c.SysProcAttr.PidFD != nil && c.SysProcAttr.PidFD != &c.pidfd {
+		return *c.SysProcAttr.PidFD
+	}
+	return c.pidfd
+}
 
 // Run starts the command and waits for it.
 func (c *Cmd) Run() error {

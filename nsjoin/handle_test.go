@@ -16,7 +16,7 @@ import (
 
 func TestOpenCurrentAndPath(t *testing.T) {
 	testharness.Privileged(t)
-	for _, k := range Kinds {
+	for _, k := range AllKinds() {
 		h, err := Current(k)
 		must(t, err)
 		if h.Kind() != k {

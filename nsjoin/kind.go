@@ -24,16 +24,19 @@ const (
 	Time   Kind = unix.CLONE_NEWTIME
 )
 
-// Kinds lists every kind in the canonical order used for String and for
-// entering namespaces (user first, as nsenter(1) does; mnt last among the
-// thread-joinable ones is handled by the callers).
-var Kinds = []Kind{User, Mount, PID, Net, IPC, UTS, Cgroup, Time}
+// allKinds is the canonical order, used for String and for entering
+// namespaces.
+var allKinds = [numKinds]Kind{User, Mount, PID, Net, IPC, UTS, Cgroup, Time}
+
+// AllKinds returns the eight kinds in canonical order (user, mnt, pid, net,
+// ipc, uts, cgroup, time).
+func AllKinds() []Kind { k := allKinds; return k[:] }
 
 const numKinds = 8
 
 // index returns a dense index 0..7 for a valid kind, or -1.
 func (k Kind) index() int {
-	for i, c := range Kinds {
+	for i, c := range allKinds {
 		if c == k {
 			return i
 		}
@@ -69,7 +72,7 @@ func (k Kind) String() string {
 
 // ParseKind maps a /proc/<pid>/ns name ("net", "mnt", ...) to its Kind.
 func ParseKind(name string) (Kind, error) {
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		if k.String() == name {
 			return k, nil
 		}

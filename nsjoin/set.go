@@ -57,7 +57,7 @@ func (s *Set) Get(k Kind) *Handle {
 // Kinds lists the kinds present, in canonical order.
 func (s *Set) Kinds() []Kind {
 	var ks []Kind
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		if s.Get(k) != nil {
 			ks = append(ks, k)
 		}
@@ -70,7 +70,7 @@ func (s *Set) Len() int { return len(s.Kinds()) }
 
 // Equal reports whether both sets hold the same namespaces.
 func (s *Set) Equal(o *Set) bool {
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		a, b := s.Get(k), o.Get(k)
 		if (a == nil) != (b == nil) || (a != nil && !a.Equal(b)) {
 			return false
@@ -82,7 +82,7 @@ func (s *Set) Equal(o *Set) bool {
 // String lists the namespaces like "net:[4026531840] ipc:[4026531839]".
 func (s *Set) String() string {
 	var parts []string
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		if h := s.Get(k); h != nil {
 			parts = append(parts, h.String())
 		}

@@ -19,6 +19,11 @@ import (
 // with no nsfs mount on them, left by a crash between creating the file and
 // mounting on it) hold no namespace and are stale as well. Namespaces that
 // still have a process are never swept: the owner is presumably alive.
+//
+// Run it at startup or under the caller's own lock: a name that another
+// goroutine is pinning right now (file created, mount not yet made) looks
+// broken and could be swept; its Pin then fails with an error rather than
+// leaving anything behind.
 func (d *PinDir) Sweep(keep func(name string) bool) ([]string, error) {
 	names, err := d.Names()
 	if err != nil {
