@@ -200,3 +200,25 @@ func (s *Sandbox) containerExited(c *container) {
 		_ = s.save()
 	}
 }
+
+// RemoveContainer kills the container if it still runs and removes it
+// (libcontainer state, cgroup); its log file stays until Destroy.
+func (s *Sandbox) RemoveContainer(ctx context.Context, name string) error {
+	c, err := s.container("remove", name)
+	if err != nil {
+		return err
+	}
+	if err := c.destroy(); err != nil {
+		return newErr("remove", s.cfg.ID, name, "", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.containers, name)
+	for i, n := range s.order {
+		if n == name {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	return newErr("remove: state", s.cfg.ID, name, "", s.save())
+}

@@ -83,14 +83,14 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		}
 	}
 	return &specs.Spec{
-		Version: specs.Version,
+		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
 		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},
 		Process: &specs.Process{
 			Args: s.Args, Env: s.env(), Cwd: s.cwd(),
 			User:            specs.User{UID: s.UID, GID: s.GID, AdditionalGids: s.AdditionalGIDs},
 			NoNewPrivileges: !s.AllowNewPrivileges,
 			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
 		},
 		Mounts: mounts,
 		Linux: &specs.Linux{

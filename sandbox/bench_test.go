@@ -1,0 +1,195 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// go test -run XXX -bench . -benchtime 200x ./sandbox/
+//
+// Every benchmark reports its floor or the reference runtimes in the same
+// run as sub-benchmarks.
+
+func benchConfig(b *testing.B, id string) Config {
+	cfg := testConfig(b, id)
+	cfg.CgroupParent = "podkit-bench"
+	return cfg
+}
+
+func BenchmarkSandbox(b *testing.B) {
+	testharness.RequireRoot(b)
+	payload := testharness.BuildStatic(b, payloadPkg)
+	b.Run("floor-clone-static-true", func(b *testing.B) {
+		for range b.N {
+			cmd := exec.Command(payload, "true")
+			cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS}
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, mode := range []string{"pause", "pinned-only"} {
+		b.Run("create+destroy/"+mode, func(b *testing.B) {
+			cfg := benchConfig(b, "bench")
+			cfg.NoPause = mode == "pinned-only"
+			var create, destroy time.Duration
+			for i := range b.N {
+				cfg.ID = fmt.Sprintf("bench-%d", i)
+				t0 := time.Now()
+				sb, err := Create(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := sb.Destroy(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				create += t1.Sub(t0)
+				destroy += time.Since(t1)
+			}
+			b.ReportMetric(float64(create.Microseconds())/float64(b.N)/1000, "create-ms/op")
+			b.ReportMetric(float64(destroy.Microseconds())/float64(b.N)/1000, "destroy-ms/op")
+		})
+	}
+}
+
+func BenchmarkContainer(b *testing.B) {
+	testharness.RequireRoot(b)
+	rootfs := testRootfs(b)
+	cfg := benchConfig(b, "cbench")
+	cfg.NoPause = true
+	sb, err := Create(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Destroy(context.Background())
+	ctx := context.Background()
+
+	b.Run("podkit/create+start+exit+remove(true)", func(b *testing.B) {
+		var create, start, wait, remove time.Duration
+		for i := range b.N {
+			name := fmt.Sprintf("t%d", i)
+			t0 := time.Now()
+			if err := sb.CreateContainer(ctx, ctr(rootfs, name, "true")); err != nil {
+				b.Fatal(err)
+			}
+			t1 := time.Now()
+			if err := sb.StartContainer(ctx, name); err != nil {
+				b.Fatal(err)
+			}
+			t2 := time.Now()
+			if es, err := sb.Wait(ctx, name); err != nil || es.ExitCode != 0 {
+				b.Fatal(err, es)
+			}
+			t3 := time.Now()
+			if err := sb.RemoveContainer(ctx, name); err != nil {
+				b.Fatal(err)
+			}
+			create, start, wait, remove = create+t1.Sub(t0), start+t2.Sub(t1), wait+t3.Sub(t2), remove+time.Since(t3)
+		}
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / 1000 }
+		b.ReportMetric(ms(create), "create-ms/op")
+		b.ReportMetric(ms(start), "start-ms/op")
+		b.ReportMetric(ms(wait), "exit-ms/op")
+		b.ReportMetric(ms(remove), "remove-ms/op")
+	})
+
+	// The same OCI spec, written as config.json, for the reference runtimes.
+	spec := ctr(rootfs, "ref", "true")
+	oci := ociSpec(&spec, sb.Dir(), sb.Namespaces(), "/podkit-bench/ref")
+	bundle := b.TempDir()
+	data, _ := json.Marshal(oci)
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, rt := range []string{"crun", "runc"} {
+		path, err := exec.LookPath(rt)
+		if err != nil {
+			b.Logf("%s not installed (apt-get install %s): skipped", rt, rt)
+			continue
+		}
+		b.Run(rt+"/run(true)", func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), rt)
+			err := inPrivateMountNS(func() error {
+				for i := range b.N {
+					cmd := exec.Command(path, "--root", root, "run", "--bundle", bundle, fmt.Sprintf("%s-%d", rt, i))
+					if out, err := cmd.CombinedOutput(); err != nil {
+						return fmt.Errorf("%s: %v: %s", rt, err, out)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+	cleanBenchCgroups()
+
+	run(b, sb, ctr(rootfs, "execd", "sleep"))
+	b.Run("podkit/exec(true)", func(b *testing.B) {
+		for range b.N {
+			if es, err := sb.Exec(ctx, "execd", ExecSpec{Args: []string{"/payload", "true"}}); err != nil || es.ExitCode != 0 {
+				b.Fatal(err, es)
+			}
+		}
+	})
+	b.Run("exeseal/clone-self-exe", func(b *testing.B) {
+		dir := b.TempDir()
+		for range b.N {
+			f, err := exeseal.CloneSelfExe(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
+}
+
+// inPrivateMountNS runs fn on a throw-away thread in a private mount
+// namespace where /sys/fs/cgroup/unified is hidden under a tmpfs: crun
+// refuses a cgroup v1 host with a (empty) v2 hierarchy mounted.
+func inPrivateMountNS(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with us
+		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+			errc <- err
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			errc <- err
+			return
+		}
+		if cgroups.IsCgroup2HybridMode() {
+			if err := unix.Mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", 0, "size=4k"); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+func cleanBenchCgroups() {
+	ms, _ := cgroups.GetCgroupMounts(true)
+	for _, m := range ms {
+		_ = cgroups.RemovePath(filepath.Join(m.Mountpoint, "podkit-bench"))
+	}
+	_ = cgroups.RemovePath("/sys/fs/cgroup/unified/podkit-bench")
+}
