@@ -38,7 +38,8 @@ func notJoinable(op string, k Kind) error {
 // foreign namespace (the failure mode of vishvananda/netns#75,
 // containernetworking/cni#183 and golang/go#28979); the error then wraps
 // ErrRestore. A panic in fn is carried over and re-raised in the caller
-// after the thread has been dealt with.
+// after the thread has been dealt with. If fn calls runtime.Goexit (as
+// t.FailNow does) the thread is discarded and Do returns ErrGoexit.
 //
 // Goroutines started by fn do not inherit the namespaces. fn must not call
 // runtime.UnlockOSThread more often than it called LockOSThread.
@@ -55,8 +56,16 @@ func Do(s *Set, fn func() error) error {
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		var r result
-		var restored bool
+		// Preset for the case fn calls runtime.Goexit: then nothing after
+		// fn runs but this defer, and the thread, still inside s, dies.
+		r := result{err: &Error{Op: "do", ID: s.String(), Err: ErrGoexit}}
+		restored := false
+		defer func() {
+			if restored {
+				runtime.UnlockOSThread()
+			}
+			ch <- r
+		}()
 		restored, r.err = doLocked(s, kinds, func() (err error) {
 			defer func() {
 				if v := recover(); v != nil {
@@ -65,10 +74,6 @@ func Do(s *Set, fn func() error) error {
 			}()
 			return fn()
 		})
-		if restored {
-			runtime.UnlockOSThread()
-		}
-		ch <- r
 	}()
 	r := <-ch
 	if r.panicked {

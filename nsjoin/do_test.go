@@ -25,7 +25,9 @@ func TestDo(t *testing.T) {
 	hostName, _ := os.Hostname()
 	var inside string
 	err = Do(s, func() error {
-		must(t, unix.Sethostname([]byte("podkit-do")))
+		if err := unix.Sethostname([]byte("podkit-do")); err != nil {
+			return err
+		}
 		inside, _ = os.Hostname()
 		for _, k := range s.Kinds() {
 			cur, err := Current(k)
@@ -77,6 +79,26 @@ func TestDoPanicIsCarried(t *testing.T) {
 		}
 	}()
 	Do(s, func() error { panic("boom") })
+}
+
+func TestDoGoexit(t *testing.T) {
+	testharness.Privileged(t)
+	s, err := Create(Net)
+	must(t, err)
+	defer s.Close()
+	var tid int
+	err = Do(s, func() error {
+		tid = unix.Gettid()
+		runtime.Goexit()
+		return nil
+	})
+	if !errors.Is(err, ErrGoexit) {
+		t.Fatalf("Do: %v, want ErrGoexit", err)
+	}
+	waitFor(t, "thread exit", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
+		return os.IsNotExist(err)
+	})
 }
 
 // TestDoStress runs thousands of Do calls from many goroutines while other

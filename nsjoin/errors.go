@@ -35,6 +35,9 @@ var (
 	// ErrRestore: the thread could not be moved back into its original
 	// namespaces; the thread was left locked so the Go runtime destroys it.
 	ErrRestore = errors.New("could not restore the thread's namespaces; thread discarded")
+	// ErrGoexit: the function given to Do called runtime.Goexit (t.FailNow,
+	// say); its thread was discarded.
+	ErrGoexit = errors.New("function called runtime.Goexit; thread discarded")
 	// ErrInvalidName: a pin name or sysctl key failed validation.
 	ErrInvalidName = errors.New("invalid name")
 	// ErrExists: a pin with this name and kind already exists.
