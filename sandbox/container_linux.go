@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/cgroups"
 	// Device rules need the devices controller implementation registered.
 	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/fscommon"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -97,6 +98,10 @@ func (c *container) create() (retErr error) {
 		return err
 	}
 	pid, _ := p.Pid()
+	memCg := ""
+	if st, err := lc.State(); err == nil {
+		memCg = st.CgroupPaths["memory"]
+	}
 	done := make(chan struct{})
 	c.mu.Lock()
 	c.libct, c.proc, c.pid, c.done = lc, p, pid, done
@@ -104,7 +109,7 @@ func (c *container) create() (retErr error) {
 	c.mu.Unlock()
 	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
 	// block on anything that needs it reaped first.
-	go c.reap(p, lc, done)
+	go c.reap(p, lc, memCg, done)
 	return nil
 }
 
@@ -127,7 +132,7 @@ func (c *container) start() error {
 	return nil
 }
 
-func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, done chan struct{}) {
+func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, memCg string, done chan struct{}) {
 	ps, _ := p.Wait()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	if ps != nil {
@@ -144,7 +149,7 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, do
 			}
 		}
 	}
-	if oomKilled(lc) {
+	if oomKilled(memCg) {
 		es.Reason = ReasonOOMKilled
 	}
 	if !c.sb.cfg.SharePID {
@@ -164,19 +169,17 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, do
 }
 
 // oomKilled reports whether the kernel OOM killer fired in the container's
-// memory cgroup.
-func oomKilled(lc *libcontainer.Container) bool {
-	st, err := lc.State()
-	if err != nil {
+// memory cgroup (v1 memory.oom_control or v2 memory.events "oom_kill").
+func oomKilled(memCg string) bool {
+	if memCg == "" {
 		return false
 	}
-	cfg := lc.Config()
-	m, err := manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
-	if err != nil {
-		return false
+	for _, f := range []string{"memory.oom_control", "memory.events"} {
+		if n, err := fscommon.GetValueByKey(memCg, f, "oom_kill"); err == nil {
+			return n > 0
+		}
 	}
-	n, err := m.OOMKillCount()
-	return err == nil && n > 0
+	return false
 }
 
 // signal sends sig to the container init; SIGKILL kills the whole
@@ -212,6 +215,11 @@ func killCgroup(lc *libcontainer.Container) error {
 	m, err := manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
 	if err != nil {
 		return err
+	}
+	// An empty cgroup (the usual case once the init has exited in its own
+	// PID namespace) needs no freeze round trip.
+	if pids, err := m.GetAllPids(); err != nil || len(pids) == 0 {
+		return nil
 	}
 	_ = m.Freeze(cgroups.Frozen)
 	pids, _ := m.GetAllPids()
