@@ -1,0 +1,144 @@
+//go:build linux
+
+package runner
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/podkit/podkit/examples/podrun/manifest"
+	"github.com/podkit/podkit/sandbox"
+)
+
+// Exit codes of podrun.
+const (
+	ExitSucceeded   = 0   // the pod Succeeded (or became Ready with --until-ready)
+	ExitFailed      = 1   // the pod Failed
+	ExitUsage       = 2   // bad flags, unreadable or invalid manifest, setup error
+	ExitTimeout     = 124 // --timeout passed first; the pod was stopped
+	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM (or ctx cancelled)
+)
+
+// Options are podrun's flags.
+type Options struct {
+	Manifest     string
+	JSON         bool
+	Logs         bool
+	LogDir       string
+	RunDir       string
+	CgroupParent string
+	Timeout      time.Duration
+	UntilReady   bool
+	Check        bool
+	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+}
+
+const usage = `usage: podrun [flags] MANIFEST
+
+Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
+with podkit, as root: no kubelet, container runtime, network or registry.
+An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
+/tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
+(terminationGracePeriodSeconds); a second Ctrl-C kills it.
+
+Exit status: 0 pod Succeeded (or Ready, with --until-ready), 1 pod Failed,
+2 bad manifest or setup error, 124 --timeout, 130 interrupted.
+
+flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*Options, error) {
+	o := &Options{}
+	fs := flag.NewFlagSet("podrun", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&o.JSON, "json", false, "print status, events (and logs) as JSON lines instead of a table")
+	fs.BoolVar(&o.Logs, "logs", false, "also print container output, prefixed with [container]")
+	fs.StringVar(&o.LogDir, "log-dir", "/var/log/podrun", "CRI log files go to DIR/<namespace>_<pod>/<container>/<restart>.log")
+	fs.StringVar(&o.RunDir, "run-dir", sandbox.DefaultRunDir, "sandbox state directory")
+	fs.StringVar(&o.CgroupParent, "cgroup-parent", sandbox.DefaultCgroupParent, "cgroup under which the pod cgroup is created")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the pod after this long (0: run until it finishes or Ctrl-C)")
+	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
+	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
+	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, errors.New("podrun: exactly one MANIFEST argument is required")
+	}
+	if o.Backoff <= 0 {
+		return nil, errors.New("podrun: --backoff must be positive")
+	}
+	o.Manifest = fs.Arg(0)
+	return o, nil
+}
+
+// Main runs podrun with the given arguments (without the program name) and
+// returns the exit status. Cancelling ctx is the first Ctrl-C; every value
+// received on sigs is one more (a second one kills the pod at once). sigs
+// may be nil.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitSucceeded
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitUsage
+	}
+	data, err := os.ReadFile(o.Manifest)
+	if err != nil {
+		fmt.Fprintf(stderr, "podrun: %v\n", err)
+		return ExitUsage
+	}
+	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest})
+	if err != nil {
+		fmt.Fprintf(stderr, "podrun: %v\n", err)
+		return ExitUsage
+	}
+	for _, w := range pod.Warnings {
+		fmt.Fprintf(stderr, "podrun: warning: %s\n", w)
+	}
+	if o.Check {
+		printPlan(stdout, pod)
+		return ExitSucceeded
+	}
+	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name)}
+	return r.run(ctx, sigs)
+}
+
+// printPlan describes the converted pod (--check).
+func printPlan(w io.Writer, p *manifest.Pod) {
+	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v\n",
+		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID)
+	for _, v := range p.Config.Volumes {
+		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
+	}
+	for _, list := range [][]manifest.Container{p.InitContainers, p.Containers} {
+		for _, c := range list {
+			kind := "container"
+			if c.Init {
+				kind = "init container"
+			}
+			fmt.Fprintf(w, "  %s %s: image %s, uid %d, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, c.Spec.Args)
+			for _, m := range c.Spec.Mounts {
+				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)
+			}
+			for kind, pr := range map[string]*manifest.Probe{"liveness": c.Liveness, "readiness": c.Readiness} {
+				if pr != nil {
+					fmt.Fprintf(w, "    %s probe: %s %s\n", kind, pr.Kind, describeProbe(pr))
+				}
+			}
+		}
+	}
+}

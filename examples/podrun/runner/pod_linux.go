@@ -1,0 +1,281 @@
+//go:build linux
+
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/podkit/podkit/examples/internal/hostroot"
+	"github.com/podkit/podkit/examples/podrun/manifest"
+	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/sandbox"
+)
+
+// podRun is one podrun invocation's running pod.
+type podRun struct {
+	o   *Options
+	pod *manifest.Pod
+	out *printer
+
+	sb     *sandbox.Sandbox
+	root   *hostroot.Root
+	netns  *nsjoin.Set
+	logs   *logManager
+	start  time.Time
+	probes sync.WaitGroup
+
+	mu       sync.Mutex
+	ready    map[string]bool               // readiness of app containers
+	cancel   map[string]context.CancelFunc // probers of the current run
+	stopping bool
+}
+
+func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
+	r.start = time.Now()
+	if err := r.setup(ctx); err != nil {
+		fmt.Fprintf(r.out.stderr, "podrun: %v\n", err)
+		r.teardown()
+		return ExitUsage
+	}
+	defer r.teardown()
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.sb.Run(runCtx, r.pod.PodSpec()) }()
+	code, reason := r.supervise(ctx, sigs, runErr)
+	stopRun()
+	r.stopPod(sigs)
+	r.finalStatus()
+	phase := map[int]string{ExitSucceeded: "Succeeded", ExitFailed: "Failed"}[code]
+	if phase == "" {
+		phase = "Stopped"
+	}
+	r.out.result(resultRecord{Pod: r.pod.Name, Phase: phase, ExitCode: code, Reason: reason, LogDir: r.logs.dir})
+	return code
+}
+
+// setup creates everything; on error the caller runs teardown, which
+// undoes whatever part was done.
+func (r *podRun) setup(ctx context.Context) error {
+	cfg := r.pod.Config
+	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
+	cfg.Backoff = sandbox.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
+	pauseBin, err := findPause(r.out.stderr)
+	if err != nil {
+		return err
+	}
+	cfg.PauseBinary = pauseBin
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if r.pod.HasHostImage() {
+		if err := r.prepareHostRoot(); err != nil {
+			return err
+		}
+	}
+	logDir := filepath.Join(r.o.LogDir, r.pod.Namespace+"_"+r.pod.Name)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	r.logs = newLogManager(logDir, r.out, r.o.Logs)
+	sb, err := sandbox.Create(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r.sb = sb
+	r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())
+	if r.root != nil {
+		hm, err := r.root.Mounts(sb.Dir())
+		if err != nil {
+			return err
+		}
+		for _, list := range [][]manifest.Container{r.pod.InitContainers, r.pod.Containers} {
+			for i := range list {
+				if list[i].HostImage {
+					list[i].Spec.Mounts = append(append([]sandbox.Mount{}, hm...), list[i].Spec.Mounts...)
+				}
+			}
+		}
+	}
+	h, err := nsjoin.Open(sb.Namespaces()["net"], nsjoin.Net)
+	if err != nil {
+		return fmt.Errorf("open the pod's network namespace: %w", err)
+	}
+	if r.netns, err = nsjoin.NewSet(h); err != nil {
+		_ = h.Close()
+		return err
+	}
+	r.ready, r.cancel = map[string]bool{}, map[string]context.CancelFunc{}
+	for _, c := range r.pod.Containers {
+		if c.Readiness != nil {
+			r.ready[c.Spec.Name] = false
+		}
+	}
+	events := sb.Events(1024)
+	r.logs.start(sb.Dir(), r.allNames())
+	r.probes.Add(1)
+	go r.watchEvents(events)
+	return nil
+}
+
+// prepareHostRoot builds the skeleton root for image: host containers and
+// a placeholder for each of their commands.
+func (r *podRun) prepareHostRoot() error {
+	dir := filepath.Join(r.o.RunDir, "podrun", r.pod.Name+".root")
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return err
+	}
+	_ = os.RemoveAll(dir) // a leftover of a killed podrun: a plain directory tree, never mounts
+	root, err := hostroot.Prepare(dir)
+	if err != nil {
+		return err
+	}
+	r.root = root
+	for _, list := range [][]manifest.Container{r.pod.InitContainers, r.pod.Containers} {
+		for i := range list {
+			c := &list[i]
+			if !c.HostImage {
+				continue
+			}
+			c.Spec.Rootfs = root.Dir
+			if _, err := root.AddCommand(c.Spec.Args[0], c.Spec.Env, c.Spec.Cwd); err != nil {
+				return fmt.Errorf("container %s: %w", c.Spec.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *podRun) allNames() []string {
+	var names []string
+	for _, list := range [][]manifest.Container{r.pod.InitContainers, r.pod.Containers} {
+		for _, c := range list {
+			names = append(names, c.Spec.Name)
+		}
+	}
+	return names
+}
+
+// supervise waits for the pod to finish, a signal, the timeout or
+// readiness, and returns the exit code.
+func (r *podRun) supervise(ctx context.Context, sigs <-chan os.Signal, runErr <-chan error) (int, string) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var timeout <-chan time.Time
+	if r.o.Timeout > 0 {
+		t := time.NewTimer(r.o.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ExitInterrupted, "interrupted"
+		case <-sigs:
+			return ExitInterrupted, "interrupted"
+		case <-timeout:
+			return ExitTimeout, fmt.Sprintf("timeout %s", r.o.Timeout)
+		case err := <-runErr:
+			if err != nil {
+				r.out.event("", "Failed", "%v", err)
+				if errors.Is(err, sandbox.ErrInitFailed) {
+					r.printStatus()
+					return ExitFailed, "init container failed"
+				}
+				return ExitFailed, err.Error()
+			}
+			runErr = nil
+		case <-tick.C:
+		}
+		st := r.printStatus()
+		if done, code, reason := r.finished(st); done {
+			return code, reason
+		}
+	}
+}
+
+// finished reports whether the pod is over: every app container has
+// terminated and its restart policy will not restart it.
+func (r *podRun) finished(st sandbox.Status) (bool, int, string) {
+	if st.Phase == sandbox.PodUnknown {
+		return true, ExitFailed, "pause process died"
+	}
+	if r.o.UntilReady && len(st.Containers) == len(r.pod.Containers) && r.readyCount(st) == len(r.pod.Containers) {
+		return true, ExitSucceeded, "ready"
+	}
+	if len(st.Containers) < len(r.pod.Containers) {
+		return false, 0, ""
+	}
+	failed := false
+	for _, c := range st.Containers {
+		if c.State != sandbox.ContainerTerminated || c.Exit == nil {
+			return false, 0, ""
+		}
+		switch r.pod.RestartPolicy {
+		case sandbox.RestartAlways:
+			return false, 0, ""
+		case sandbox.RestartOnFailure:
+			if c.Exit.ExitCode != 0 {
+				return false, 0, ""
+			}
+		}
+		failed = failed || c.Exit.ExitCode != 0
+	}
+	if failed {
+		return true, ExitFailed, "a container failed"
+	}
+	return true, ExitSucceeded, "all containers completed"
+}
+
+// stopPod stops the pod with the grace period; one more signal kills it.
+func (r *podRun) stopPod(sigs <-chan os.Signal) {
+	r.mu.Lock()
+	r.stopping = true
+	for _, cancel := range r.cancel {
+		cancel()
+	}
+	r.mu.Unlock()
+	r.printStatus()
+	stopCtx, force := context.WithCancel(context.Background())
+	defer force()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			r.out.event("", "Killing", "second interrupt: killing the pod now")
+			force()
+		case <-done:
+		}
+	}()
+	r.out.event("", "Stopping", "stopping the pod (grace period %s; interrupt again to kill it now)", r.pod.Grace)
+	if err := r.sb.Stop(stopCtx, r.pod.Grace); err != nil {
+		r.out.event("", "StopFailed", "%v", err)
+	}
+	close(done)
+}
+
+// teardown destroys whatever setup built, in reverse order.
+func (r *podRun) teardown() {
+	if r.logs != nil {
+		r.logs.stop() // final drain while the sandbox's log files still exist
+	}
+	if r.sb != nil {
+		if err := r.sb.Destroy(context.Background()); err != nil {
+			fmt.Fprintf(r.out.stderr, "podrun: destroy: %v\n", err)
+		}
+	}
+	r.probes.Wait() // the event watcher ends when Destroy closes the event stream
+	if r.netns != nil {
+		_ = r.netns.Close()
+	}
+	if r.root != nil {
+		_ = r.root.Remove()
+		_ = os.Remove(filepath.Dir(r.root.Dir)) // only if no other pod uses it
+	}
+}

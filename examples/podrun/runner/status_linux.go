@@ -1,0 +1,104 @@
+//go:build linux
+
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+)
+
+// printStatus takes a snapshot, prints it if it changed, and returns it.
+func (r *podRun) printStatus() sandbox.Status {
+	st := r.sb.Status()
+	rec := statusRecord{Type: "status", Time: time.Now().UTC(), Pod: r.pod.Name, Phase: string(st.Phase)}
+	rec.Ready = fmt.Sprintf("%d/%d", r.readyCount(st), len(r.pod.Containers))
+	rec.Status = r.kubectlStatus(st)
+	for _, list := range [][]sandbox.ContainerStatus{st.InitContainers, st.Containers} {
+		for _, c := range list {
+			cr := containerRecord{Name: c.Name, Init: c.Init, State: string(c.State), Reason: c.Reason,
+				Ready: !c.Init && r.isReady(c), Restarts: c.RestartCount}
+			if c.Exit != nil && c.State == sandbox.ContainerTerminated {
+				code := c.Exit.ExitCode
+				cr.ExitCode = &code
+			}
+			if !c.Init {
+				rec.Restarts += c.RestartCount
+			}
+			rec.Containers = append(rec.Containers, cr)
+		}
+	}
+	r.out.status(rec)
+	return st
+}
+
+func (r *podRun) finalStatus() { r.printStatus() }
+
+func (r *podRun) readyCount(st sandbox.Status) int {
+	n := 0
+	for _, c := range st.Containers {
+		if r.isReady(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// isReady: running, and the readiness probe (if any) has passed.
+func (r *podRun) isReady(c sandbox.ContainerStatus) bool {
+	if c.State != sandbox.ContainerRunning {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping {
+		return false
+	}
+	ready, probed := r.ready[c.Name]
+	return !probed || ready
+}
+
+// kubectlStatus computes the STATUS column the way kubectl prints it.
+func (r *podRun) kubectlStatus(st sandbox.Status) string {
+	r.mu.Lock()
+	stopping := r.stopping
+	r.mu.Unlock()
+	if stopping && st.State != sandbox.StateStopped {
+		return "Terminating"
+	}
+	n := len(r.pod.InitContainers)
+	done := 0
+	for _, c := range st.InitContainers {
+		switch {
+		case c.State == sandbox.ContainerTerminated && c.Exit != nil && c.Exit.ExitCode == 0:
+			done++
+		case c.State == sandbox.ContainerTerminated:
+			return "Init:" + c.Reason
+		case c.State == sandbox.ContainerWaiting && c.Reason == "CrashLoopBackOff":
+			return "Init:CrashLoopBackOff"
+		}
+	}
+	if done < n {
+		return fmt.Sprintf("Init:%d/%d", done, n)
+	}
+	if len(st.Containers) < len(r.pod.Containers) {
+		if n > 0 {
+			return "PodInitializing"
+		}
+		return "ContainerCreating"
+	}
+	reason := ""
+	for _, c := range st.Containers {
+		switch {
+		case c.State == sandbox.ContainerWaiting && c.Reason != "":
+			return c.Reason
+		case c.State == sandbox.ContainerTerminated && c.Reason != "":
+			reason = c.Reason
+		}
+	}
+	if reason != "" && (reason != sandbox.ReasonCompleted || st.Phase != sandbox.PodRunning) {
+		return reason
+	}
+	return string(st.Phase)
+}
