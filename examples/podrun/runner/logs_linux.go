@@ -172,4 +172,3 @@ func (m *logManager) write(t *tailer, now time.Time, line []byte, tag string) {
 		m.out.log(now, t.name, "stdout", string(line))
 	}
 }
-
