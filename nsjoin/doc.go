@@ -41,6 +41,7 @@
 // (cri-o#273, kata runtime#2457, containerd/cri#568). Unpin is idempotent;
 // Sweep removes pin names that nobody keeps and whose namespaces no process
 // is in; Teardown removes the directory's mount once it is empty.
+// PinDir.Create creates and pins in one step.
 // PinNetnsForIPTool pins a netns as /run/netns/NAME for ip-netns(8).
 //
 // # Joining from Go: Do

@@ -230,3 +230,20 @@ func (d *PinDir) Names() ([]string, error) {
 // Teardown unmounts and removes the pin directory itself. It refuses with
 // ErrBusy while any entry is left, so live pins are never dropped.
 func (d *PinDir) Teardown() error { return teardownDir(d.dir) }
+
+// Create makes new namespaces of the given kinds (see Create) and pins them
+// under name in one step. On error nothing is left: no pin, no namespace.
+func (d *PinDir) Create(name string, kinds ...Kind) (*Set, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	s, err := Create(kinds...)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.PinSet(name, s); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
