@@ -30,7 +30,8 @@ func init() {
 			}
 		}
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
+		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp"})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
@@ -86,7 +87,7 @@ func runManager(t *testing.T, point string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if point == "running" {
+	if point == "running" || point == "running-dwp" {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		if strings.TrimSpace(line) != "running" {
 			t.Fatalf("manager said %q", line)
@@ -192,4 +193,27 @@ func TestKillPauseAndContainer(t *testing.T) {
 			t.Errorf("no %s event", want)
 		}
 	}
+}
+
+func TestDieWithParent(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "running-dwp")
+	live, err := Reconcile(context.Background(), runDir)
+	if err != nil || len(live) != 1 {
+		t.Fatalf("reconcile: %v %d", err, len(live))
+	}
+	sb := live[0]
+	eventually(t, "pod gone with its parent", func() bool {
+		st := sb.Status()
+		for _, c := range st.Containers {
+			if c.State != ContainerTerminated {
+				return false
+			}
+		}
+		return st.Phase == PodUnknown
+	})
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reapOrphans(t)
 }
