@@ -286,3 +286,34 @@ func boundWithV1Pids(t *testing.T, pid int, limit int64) {
 		t.Fatalf("pids limiter: %v", err)
 	}
 }
+
+// TestAddProcessRollbackV1: when one v1 hierarchy refuses the process (an
+// empty cpuset), the hierarchies already written are moved back.
+func TestAddProcessRollbackV1(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	if s.v2() {
+		t.Skip("v1 only: on v2 a process is moved with a single write")
+	}
+	pod := newTestPod(t, s, "rollback", nil)
+	app, err := pod.AddContainer("app", &Resources{CPUSet: &CPUSet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(app.Paths()["cpuset"]+"/cpuset.cpus", ""); err != nil {
+		t.Fatal(err)
+	}
+	h := startHelper(t, "sleeper")
+	before := procCgroups(h.pid())
+	err = app.AddProcess(h.pid())
+	var ce *Error
+	if !errors.As(err, &ce) || !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("AddProcess into an empty cpuset = %v, want ENOSPC", err)
+	}
+	after := procCgroups(h.pid())
+	for _, ctrl := range []string{"cpu", "cpuacct", "cpuset", "freezer", "memory", "pids"} {
+		if before[ctrl] != after[ctrl] {
+			t.Errorf("%s: %q -> %q, want unchanged", ctrl, before[ctrl], after[ctrl])
+		}
+	}
+}

@@ -14,8 +14,12 @@ import (
 )
 
 // writeFile writes val to an existing cgroupfs file with one open, one
-// write and one close (no O_CREAT/O_TRUNC, no fstat).
+// write and one close (no O_CREAT/O_TRUNC, no fstat). An empty value is
+// written as "\n": a zero-length write never reaches the kernel's handler.
 func writeFile(path, val string) error {
+	if val == "" {
+		val = "\n"
+	}
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}

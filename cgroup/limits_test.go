@@ -78,6 +78,17 @@ func TestLimitsWritten(t *testing.T) {
 			t.Errorf("after Update %s = %q, want %q", k[1], got, v)
 		}
 	}
+	// An empty cpuset means "the parent's": v2 inherits, v1 copies.
+	if err := app.Update(&Resources{CPUSet: &CPUSet{}}); err != nil {
+		t.Fatalf("Update cpuset: %v", err)
+	}
+	parentCPUs := ""
+	if !v2 {
+		parentCPUs, _ = readFile(parentDir(app.Paths()["cpuset"]) + "/cpuset.effective_cpus")
+	}
+	if got := read(t, app, "cpuset", "cpuset.cpus"); got != strings.TrimSpace(parentCPUs) {
+		t.Errorf("cpuset.cpus after reset = %q, want %q", got, strings.TrimSpace(parentCPUs))
+	}
 	// Raising the limit above the current memory+swap limit needs the v1
 	// write order reversed; v2 has independent files.
 	if err := app.Update(&Resources{Memory: &Memory{Limit: 512 << 20, Swap: &swap}}); err != nil {

@@ -78,17 +78,23 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 		if err != nil || len(pids) == 0 {
 			return err
 		}
-		waitGone(procs, time.Duration(min(round+1, 10))*5*time.Millisecond)
+		if waitGone(procs, time.Duration(min(round+1, 10))*5*time.Millisecond) {
+			return nil
+		}
 	}
 }
 
-// waitGone polls procs with growing sleeps until it is empty or budget is
-// spent; killLoop then starts another round for whatever is left.
-func waitGone(procs func() ([]int, error), budget time.Duration) {
+// waitGone polls procs with growing sleeps until it is empty (true) or
+// budget is spent (false); killLoop then starts another round for whatever
+// is left, such as a child forked just before the freeze.
+func waitGone(procs func() ([]int, error), budget time.Duration) bool {
 	deadline := time.Now().Add(budget)
-	for sleep := 20 * time.Microsecond; time.Now().Before(deadline); sleep = min(sleep*2, 200*time.Microsecond) {
-		if pids, err := procs(); err != nil || len(pids) == 0 {
-			return
+	for sleep := 20 * time.Microsecond; ; sleep = min(sleep*2, 200*time.Microsecond) {
+		if pids, err := procs(); err == nil && len(pids) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(sleep)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,14 +32,51 @@ func (c *cgroupV1) distinctDirs() []string {
 }
 
 // AddProcess writes pid to cgroup.procs in every hierarchy of the cgroup.
+// If a later hierarchy refuses, the hierarchies already written are moved
+// back to where /proc/<pid>/cgroup said the process was.
 func (c *cgroupV1) AddProcess(pid int) error {
 	v := strconv.Itoa(pid)
-	for _, d := range c.distinctDirs() {
-		if err := writeFile(d+"/cgroup.procs", v); err != nil {
+	old := procCgroups(pid)
+	type moved struct{ mnt, ctrl string }
+	var done []moved
+	seen := map[string]bool{}
+	for _, ctrl := range slices.Sorted(maps.Keys(c.dirs)) {
+		mnt := c.sys.l.v1[ctrl]
+		if seen[mnt] {
+			continue
+		}
+		seen[mnt] = true
+		if err := writeFile(c.dirs[ctrl]+"/cgroup.procs", v); err != nil {
+			for _, m := range done {
+				if p, ok := old[m.ctrl]; ok {
+					_ = writeFile(m.mnt+p+"/cgroup.procs", v)
+				}
+			}
 			return fsErr("add", c.path, err)
 		}
+		done = append(done, moved{mnt, ctrl})
 	}
 	return nil
+}
+
+// procCgroups maps each v1 controller to the process's cgroup path, from
+// /proc/<pid>/cgroup ("id:ctrl1,ctrl2:/path"). Nil if unreadable.
+func procCgroups(pid int) map[string]string {
+	s, err := readFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for line := range strings.Lines(s) {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		for _, ctrl := range strings.Split(parts[1], ",") {
+			out[ctrl] = parts[2]
+		}
+	}
+	return out
 }
 
 // procsDir is the directory whose cgroup.procs lists the cgroup's
@@ -151,12 +189,17 @@ func (c *cgroupV1) Stats() (*Stats, error) {
 	}
 	st.OOMKills = kv("memory", "memory.oom_control", "oom_kill")
 	st.CPU = CPUStats{
-		Usage:         time.Duration(num("cpuacct", "cpuacct.usage")),
-		User:          time.Duration(num("cpuacct", "cpuacct.usage_user")),
-		System:        time.Duration(num("cpuacct", "cpuacct.usage_sys")),
-		Periods:       kv("cpu", "cpu.stat", "nr_periods"),
-		Throttled:     kv("cpu", "cpu.stat", "nr_throttled"),
-		ThrottledTime: time.Duration(kv("cpu", "cpu.stat", "throttled_time")),
+		Usage:  time.Duration(num("cpuacct", "cpuacct.usage")),
+		User:   time.Duration(num("cpuacct", "cpuacct.usage_user")),
+		System: time.Duration(num("cpuacct", "cpuacct.usage_sys")),
+	}
+	if d := c.dirs["cpu"]; d != "" {
+		if s, err := readFile(d + "/cpu.stat"); err == nil {
+			st.CPU.Periods, _, _ = lookupKV(s, "nr_periods")
+			st.CPU.Throttled, _, _ = lookupKV(s, "nr_throttled")
+			ns, _, _ := lookupKV(s, "throttled_time")
+			st.CPU.ThrottledTime = time.Duration(ns)
+		}
 	}
 	st.Pids = PidsStats{Current: num("pids", "pids.current"), Max: num("pids", "pids.max")}
 	return st, nil
