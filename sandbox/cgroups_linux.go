@@ -76,14 +76,31 @@ func loadPodCgroup(rel string) (*podCgroup, error) {
 	return &podCgroup{rel: rel, mgr: m}, nil
 }
 
-// addPause moves pid into the pause leaf.
-func (pc *podCgroup) addPause(pid int) error {
-	m, err := manager.New(&cgroups.Cgroup{Path: path.Join(pc.rel, "pause"), Resources: &cgroups.Resources{SkipDevices: true}})
+// pauseLeafName cannot collide with a container: IDs start alphanumeric.
+const pauseLeafName = "_pause"
+
+// pauseLeaf creates the pause leaf without moving anything into it.
+func (pc *podCgroup) pauseLeaf() error {
+	m, err := manager.New(&cgroups.Cgroup{Path: path.Join(pc.rel, pauseLeafName), Resources: &cgroups.Resources{SkipDevices: true}})
 	if err != nil {
 		return err
 	}
 	pc.pause = m
-	return m.Apply(pid)
+	return m.Apply(-1)
+}
+
+// addPause moves pid into the pause leaf. On cgroup v1 this is a
+// migration, whose first write in a while waits for an RCU grace period
+// (cgroup_threadgroup_rwsem): a few milliseconds of Create's latency. On v2
+// the pause is cloned straight into the leaf instead (pause.Options
+// UseCgroupFD) and addPause is not needed.
+func (pc *podCgroup) addPause(pid int) error {
+	if pc.pause == nil {
+		if err := pc.pauseLeaf(); err != nil {
+			return err
+		}
+	}
+	return pc.pause.Apply(pid)
 }
 
 // killAll freezes the whole pod subtree, SIGKILLs everything in it and

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
 )
@@ -153,7 +154,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := ctx.Err(); err != nil {
 		return fail("cancelled", "", err)
 	}
-	if err := s.makeNamespaces(); err != nil {
+	if err := s.makeNamespaces(ctx); err != nil {
 		return fail("namespaces", "", err)
 	}
 	hook("create:namespaces")
@@ -197,7 +198,7 @@ func (s *Sandbox) setupInside() error {
 	return writeSysctls(s.cfg.Sysctls)
 }
 
-func (s *Sandbox) makeNamespaces() error {
+func (s *Sandbox) makeNamespaces(ctx context.Context) error {
 	nsDir := filepath.Join(s.dir, "ns")
 	if s.cfg.NoPause {
 		pins, err := unshareAndPin(nsDir, s.kinds(), s.setupInside)
@@ -208,9 +209,20 @@ func (s *Sandbox) makeNamespaces() error {
 	for _, k := range s.kinds() {
 		flags |= nsKinds[k]
 	}
-	pp, err := pause.Start(context.Background(), pause.Options{
-		Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: s.cfg.DieWithParent,
-	})
+	opts := pause.Options{Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: s.cfg.DieWithParent}
+	if cgroups.IsCgroup2UnifiedMode() {
+		// clone3(CLONE_INTO_CGROUP): no migration, no window outside the leaf.
+		if err := s.cg.pauseLeaf(); err != nil {
+			return err
+		}
+		fd, err := unix.Open(s.cg.pause.Path(""), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		opts.UseCgroupFD, opts.CgroupFD = true, fd
+	}
+	pp, err := pause.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -224,8 +236,10 @@ func (s *Sandbox) makeNamespaces() error {
 	if err := s.save(); err != nil {
 		return err
 	}
-	if err := s.cg.addPause(p.Pid); err != nil {
-		return err
+	if !opts.UseCgroupFD {
+		if err := s.cg.addPause(p.Pid); err != nil {
+			return err
+		}
 	}
 	s.pins = map[string]string{}
 	for _, k := range s.kinds() {
