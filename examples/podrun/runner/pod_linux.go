@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podkit/podkit/examples/internal/exkit"
 	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/podrun/manifest"
 	"github.com/podkit/podkit/nsjoin"
@@ -66,7 +67,7 @@ func (r *podRun) setup(ctx context.Context) error {
 	cfg := r.pod.Config
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
 	cfg.Backoff = sandbox.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
-	pauseBin, err := findPause(r.out.stderr)
+	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package runner
+package exkit
 
 import (
 	"errors"
@@ -14,10 +14,10 @@ import (
 	"github.com/podkit/podkit/pause"
 )
 
-// findPause returns the podkit-pause binary. When it is not installed and
+// FindPause returns the podkit-pause binary. When it is not installed and
 // podrun runs from a podkit source tree with Go available (the
 // `go run ./examples/podrun` case), it is built once into the user cache.
-func findPause(stderr io.Writer) (string, error) {
+func FindPause(stderr io.Writer) (string, error) {
 	p, err := pause.Find()
 	if err == nil || os.Getenv(pause.EnvPath) != "" {
 		return p, err
