@@ -228,7 +228,7 @@ func TestV2Writes(t *testing.T) {
 		IO:     &IO{},
 	}
 	got := map[string]string{}
-	for _, kv := range v2Writes(r) {
+	for _, kv := range v2Writes(r, false) {
 		got[kv[0]] = kv[1]
 	}
 	want := map[string]string{
@@ -238,6 +238,14 @@ func TestV2Writes(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestV2WritesFreshSkipsDefaults(t *testing.T) {
+	for _, kv := range v2Writes(&Resources{Memory: &Memory{Limit: 1 << 20}}, true) {
+		if kv[0] == "memory.low" {
+			t.Fatalf("fresh cgroup got %v", kv)
 		}
 	}
 }

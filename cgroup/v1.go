@@ -203,8 +203,10 @@ func (c *cgroupV1) applyMemory(op string, m *Memory) error {
 	if m.Request > 0 {
 		soft = m.Request
 	}
-	if err := c.writeAll(op, [][3]string{{d, "memory.soft_limit_in_bytes", strconv.FormatInt(soft, 10)}}); err != nil {
-		return err
+	if soft > 0 || op != "create" {
+		if err := c.writeAll(op, [][3]string{{d, "memory.soft_limit_in_bytes", strconv.FormatInt(soft, 10)}}); err != nil {
+			return err
+		}
 	}
 	lim := [3]string{d, "memory.limit_in_bytes", strconv.FormatInt(limit, 10)}
 	if m.Swap == nil {

@@ -85,6 +85,10 @@ func enableV2(root, dir string, need []string) error {
 		}
 	}
 	val := "+" + strings.Join(need, " +")
+	// Next most common: only the parent lacks them (a new pod cgroup).
+	if err := writeFile(parentDir(dir)+"/cgroup.subtree_control", val); err == nil {
+		return nil
+	}
 	rel := strings.TrimPrefix(parentDir(dir), root)
 	cur := root
 	for _, comp := range append([]string{""}, strings.Split(strings.Trim(rel, "/"), "/")...) {
@@ -131,11 +135,14 @@ func (s *System) openV2(p string) (Cgroup, error) {
 	return &cgroupV2{sys: s, path: p, dir: dir}, nil
 }
 
-// v2Writes converts resources to (file, value) pairs in write order.
-func v2Writes(r *Resources) [][2]string {
+// v2Writes converts resources to (file, value) pairs in write order. For a
+// fresh cgroup, values equal to the kernel default are skipped.
+func v2Writes(r *Resources, fresh bool) [][2]string {
 	var w [][2]string
 	if m := r.Memory; m != nil {
-		w = append(w, [2]string{"memory.low", strconv.FormatInt(m.Request, 10)})
+		if m.Request > 0 || !fresh {
+			w = append(w, [2]string{"memory.low", strconv.FormatInt(m.Request, 10)})
+		}
 		w = append(w, [2]string{"memory.max", maxOr(m.Limit)})
 		if m.Swap != nil {
 			w = append(w, [2]string{"memory.swap.max", strconv.FormatInt(*m.Swap, 10)})
@@ -188,7 +195,7 @@ func (c *cgroupV2) apply(op string, r *Resources) error {
 			return err
 		}
 	}
-	for _, kv := range v2Writes(r) {
+	for _, kv := range v2Writes(r, op == "create") {
 		if err := writeFile(c.dir+"/"+kv[0], kv[1]); err != nil {
 			return writeErr(op, c.path, c.dir, kv[0], kv[1], err)
 		}
