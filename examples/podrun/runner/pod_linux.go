@@ -44,7 +44,6 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 		r.teardown()
 		return ExitUsage
 	}
-	defer r.teardown()
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	runErr := make(chan error, 1)
@@ -53,6 +52,7 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 	stopRun()
 	r.stopPod(sigs)
 	r.finalStatus()
+	r.teardown() // before the result, so that it is the last line
 	phase := map[int]string{ExitSucceeded: "Succeeded", ExitFailed: "Failed"}[code]
 	if phase == "" {
 		phase = "Stopped"
