@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -122,7 +121,22 @@ func (b Backoff) withDefaults() Backoff {
 	return b
 }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// No regexp here: package initialisation also runs in every container's
+// libcontainer bootstrap, so it is kept free of work.
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !isAlnum(c) && !(i > 0 && (c == '_' || c == '.' || c == '-')) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateID checks a sandbox ID or container name.
 func ValidateID(id string) error {
@@ -131,17 +145,26 @@ func ValidateID(id string) error {
 		return fmt.Errorf("%w: empty", ErrInvalidID)
 	case len(id) > MaxIDLen:
 		return fmt.Errorf("%w: %d characters, max %d", ErrInvalidID, len(id), MaxIDLen)
-	case !idRE.MatchString(id) || strings.Contains(id, ".."):
+	case !validIDChars(id) || strings.Contains(id, ".."):
 		return fmt.Errorf("%w: %q (allowed: [A-Za-z0-9_.-], starting alphanumeric)", ErrInvalidID, id)
 	}
 	return nil
 }
 
-var sysctlRE = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`)
-
 func validSysctl(k string) bool {
-	if !sysctlRE.MatchString(k) {
+	parts := strings.Split(k, ".")
+	if len(parts) < 2 {
 		return false
+	}
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; !isAlnum(c) && c != '_' && c != '-' {
+				return false
+			}
+		}
 	}
 	if strings.HasPrefix(k, "net.") {
 		return true

@@ -18,6 +18,9 @@ import (
 func TestMain(m *testing.M) { testharness.Main(m) }
 
 func init() {
+	if IsInit() {
+		return // a container bootstrap of this test binary: no warm-up
+	}
 	// opencontainers/cgroups keeps one O_PATH handle on /sys/fs/cgroup open
 	// for the life of the process (opened lazily on first use). Open it
 	// before any test takes its leak snapshot so it is not reported.
