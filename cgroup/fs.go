@@ -97,6 +97,12 @@ func procsTree(dir string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	// cgroupfs (kernfs) keeps a directory's link count at 2 + its number
+	// of sub-directories: one stat spares listing a leaf.
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err == nil && st.Nlink <= 2 {
+		return pids, nil
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -183,6 +189,25 @@ func (s *System) removeAll(ctx context.Context, p string) error {
 	for _, root := range s.l.roots {
 		if err := removeTree(ctx, root+p); err != nil && first == nil {
 			first = &Error{Op: "delete", Path: p, Err: err}
+		}
+	}
+	return first
+}
+
+// removeKnown removes the leaves (known children of top) and then top in
+// every hierarchy, skipping hierarchies where top does not exist: one
+// failed lookup there instead of one per leaf. Unknown sub-cgroups are
+// still found by removeTree's listing.
+func (s *System) removeKnown(ctx context.Context, top string, leaves []string) error {
+	var first error
+	for _, root := range s.l.roots {
+		if err := unix.Access(root+top, unix.F_OK); err == unix.ENOENT {
+			continue
+		}
+		for _, l := range append(leaves, top) {
+			if err := removeTree(ctx, root+l); err != nil && first == nil {
+				first = &Error{Op: "delete", Path: l, Err: err}
+			}
 		}
 	}
 	return first

@@ -140,16 +140,15 @@ func (p *Pod) RemoveContainer(ctx context.Context, name string) error {
 func (p *Pod) Delete(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for name, cg := range p.containers {
-		if err := cg.Delete(ctx); err != nil {
-			return err
-		}
-		delete(p.containers, name)
+	leaves := []string{p.pause.Path()}
+	for _, cg := range p.containers {
+		leaves = append(leaves, cg.Path())
 	}
-	if err := p.pause.Delete(ctx); err != nil {
+	if err := p.sys.removeKnown(ctx, p.cg.Path(), leaves); err != nil {
 		return err
 	}
-	return p.cg.Delete(ctx)
+	clear(p.containers)
+	return nil
 }
 
 // Destroy kills every process of the pod (pause and containers) and
