@@ -20,6 +20,7 @@ func TestSharedPIDNamespace(t *testing.T) {
 	cfg := testConfig(t, "sharepid")
 	cfg.SharePID = true
 	sb := mustCreate(t, cfg)
+	ev := sb.Events(1024)
 	run(t, sb, ctr(rootfs, "sleeper", "sleep"))
 	run(t, sb, ctr(rootfs, "orphaner", "orphan"))
 	waitExit(t, sb, "orphaner")
@@ -48,6 +49,14 @@ func TestSharedPIDNamespace(t *testing.T) {
 		_ = sb.StartContainer(context.Background(), run.Name)
 		waitExit(t, sb, run.Name)
 		return !hasPidLine(logOf(t, sb, run.Name), orphan)
+	})
+	eventually(t, "OrphanReaped event", func() bool {
+		for len(ev) > 0 {
+			if e := <-ev; e.Type == EventOrphanReaped && e.Pid == orphan {
+				return true
+			}
+		}
+		return false
 	})
 }
 

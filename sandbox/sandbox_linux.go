@@ -60,8 +60,11 @@ type Sandbox struct {
 	order      []string
 	created    time.Time
 	runCancel  context.CancelFunc
-	runWG      sync.WaitGroup
-	podFailed  bool
+	// pauseEvents is closed when the reader of the pause's event pipe is
+	// done (the pause is gone).
+	pauseEvents chan struct{}
+	runWG       sync.WaitGroup
+	podFailed   bool
 }
 
 // ID returns the sandbox ID.
@@ -222,10 +225,19 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) error {
 		defer unix.Close(fd)
 		opts.UseCgroupFD, opts.CgroupFD = true, fd
 	}
-	pp, err := pause.Start(ctx, opts)
+	evr, evw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
+	opts.Events = evw
+	pp, err := pause.Start(ctx, opts)
+	evw.Close()
+	if err != nil {
+		evr.Close()
+		return err
+	}
+	s.pauseEvents = make(chan struct{})
+	go s.readPauseEvents(evr, s.pauseEvents)
 	p, err := fromPause(pp)
 	if err != nil {
 		return err
@@ -270,6 +282,9 @@ func (s *Sandbox) teardown() error {
 	if s.pause != nil {
 		_ = s.pause.signal(unix.SIGKILL)
 		s.pause.release()
+		if s.pauseEvents != nil {
+			<-s.pauseEvents
+		}
 	}
 	errs = append(errs, unmountVolumes(s.dir))
 	for _, k := range []string{"pid", "uts", "ipc", "net"} {
