@@ -15,7 +15,11 @@ import (
 
 func main() {
 	sandbox.Init()
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	// A demo never needs long: if something hangs, give up and clean up.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		cancel()
 		fmt.Fprintln(os.Stderr, "oomkill:", err)
 		os.Exit(1)
 	}
