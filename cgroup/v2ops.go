@@ -14,8 +14,10 @@ import (
 )
 
 // waitEvents waits until the "key" line of dir/cgroup.events reads want,
-// woken by inotify (the kernel notifies cgroup.events on every change) and
-// re-checking every 50ms as a safety net.
+// woken by inotify. The kernel rate-limits cgroup.events notifications to
+// one per 10ms per file (CGROUP_FILE_NOTIFY_MIN_INTV), so a change right
+// after another one (populated 0->1->0 within 10ms) is announced late; the
+// file is therefore also re-read on a short, growing timeout (1ms..50ms).
 func waitEvents(ctx context.Context, dir, key string, want uint64) error {
 	path := dir + "/cgroup.events"
 	check := func() (bool, error) {
@@ -34,7 +36,7 @@ func waitEvents(ctx context.Context, dir, key string, want uint64) error {
 		return &os.PathError{Op: "inotify_add_watch", Path: path, Err: err}
 	}
 	var buf [4096]byte
-	for {
+	for timeout := 1; ; timeout = min(timeout*2, 50) {
 		if ok, err := check(); ok || err != nil {
 			return err
 		}
@@ -42,7 +44,7 @@ func waitEvents(ctx context.Context, dir, key string, want uint64) error {
 			return err
 		}
 		fds := []unix.PollFd{{Fd: int32(ifd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, 50); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(fds, timeout); err != nil && err != unix.EINTR {
 			return os.NewSyscallError("poll", err)
 		}
 		_, _ = unix.Read(ifd, buf[:]) // drain; EAGAIN is fine
