@@ -99,7 +99,10 @@ func forkOrphan(holdFd int32) (uintptr, syscall.Errno) {
 	if gpid == 0 {
 		// Grandchild: wait for EOF (the middle child's exit, or the holder).
 		rfd := uintptr(holdFd)
-		if holdFd < 0 {
+		if holdFd >= 0 { // long-lived: do not hold the maker's stdout/stderr
+			syscall.RawSyscall(syscall.SYS_CLOSE, 1, 0, 0)
+			syscall.RawSyscall(syscall.SYS_CLOSE, 2, 0, 0)
+		} else {
 			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fds[1]), 0, 0)
 			rfd = uintptr(fds[0])
 		}

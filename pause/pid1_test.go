@@ -5,12 +5,15 @@ package pause_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,7 +23,7 @@ import (
 
 // runInPidNS runs cmd as a member of the pause's PID namespace (setns to
 // pid_for_children on a throwaway locked thread) and waits for it.
-func runInPidNS(t *testing.T, p *pause.Process, cmd *exec.Cmd) {
+func runInPidNS(t testing.TB, p *pause.Process, cmd *exec.Cmd) {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -35,7 +38,19 @@ func runInPidNS(t *testing.T, p *pause.Process, cmd *exec.Cmd) {
 		t.Fatalf("start %v in the pause's PID namespace: %v", cmd.Args, err)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("%v: %v", cmd.Args, err)
+		t.Fatalf("%v: %v (pause: %s)", cmd.Args, err, pauseState(p))
+	}
+}
+
+// pauseState describes whether the pause is still running, for failures.
+func pauseState(p *pause.Process) string {
+	ch := make(chan string, 1)
+	go func() { st, err := p.Wait(); ch <- fmt.Sprintf("exited: %v %v", st, err) }()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(time.Second):
+		return "still running"
 	}
 }
 
@@ -43,7 +58,17 @@ func TestPID1ReapsTenThousandOrphans(t *testing.T) {
 	testharness.Privileged(t)
 	const n = 10000
 	evw, evDone, events := eventPipe(t)
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw})
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	t.Cleanup(func() {
+		if b, _ := os.ReadFile(stderr.Name()); len(b) > 0 {
+			t.Logf("pause stderr:\n%s", b)
+		}
+	})
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw, Stderr: stderr})
 	evDone()
 	if nspid := strings.Fields(procStatus(t, p.Pid, "NSpid")); nspid[len(nspid)-1] != "1" {
 		t.Fatalf("pause is not PID 1 in its namespace: NSpid %v", nspid)
@@ -71,6 +96,7 @@ func TestPID1ReapsTenThousandOrphans(t *testing.T) {
 		t.Fatalf("pause reported %d reaped orphans, want %d", c, n)
 	}
 	eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
+	t.Logf("pause after %d reaps: RssAnon %s, Threads %s", n, procStatus(t, p.Pid, "RssAnon"), procStatus(t, p.Pid, "Threads"))
 	st, err := p.Stop(bgCtx())
 	if err != nil || !st.Success() {
 		t.Fatalf("Stop: %v, %v; want exit 0", st, err)
