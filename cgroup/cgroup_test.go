@@ -54,11 +54,21 @@ func TestPodLayout(t *testing.T) {
 				t.Fatalf("container named pause: %v", err)
 			}
 			ctx := ctx30(t)
-			if err := pod.Destroy(ctx); err != nil {
+			loaded, err := s.LoadPod(PodConfig{Parent: testParent, ID: "layout"})
+			if err != nil {
+				t.Fatalf("LoadPod: %v", err)
+			}
+			if c, err := loaded.Container("app"); err != nil || c.Path() != app.Path() {
+				t.Fatalf("loaded container: %v, %v", c, err)
+			}
+			if err := loaded.Destroy(ctx); err != nil {
 				t.Fatalf("Destroy: %v", err)
 			}
 			_ = h.cmd.Wait()
 			assertGone(t, s, pod.Cgroup().Path())
+			if _, err := s.LoadPod(PodConfig{Parent: testParent, ID: "layout"}); !errors.Is(err, ErrNotExist) {
+				t.Fatalf("LoadPod of a deleted pod: %v", err)
+			}
 			if err := pod.Destroy(ctx); err != nil {
 				t.Fatalf("second Destroy: %v", err)
 			}

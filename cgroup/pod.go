@@ -5,6 +5,7 @@ package cgroup
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 )
 
@@ -75,6 +76,51 @@ func (s *System) NewPod(cfg PodConfig) (*Pod, error) {
 		return nil, err
 	}
 	return &Pod{sys: s, cg: cg, pause: pause, containers: map[string]Cgroup{}}, nil
+}
+
+// LoadPod re-attaches to an existing pod cgroup (for example after a
+// restart of the caller): the pod, its pause leaf and every other leaf as a
+// container. ErrNotExist if the pod cgroup is not there.
+func (s *System) LoadPod(cfg PodConfig) (*Pod, error) {
+	cfg.Resources = nil
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	parent := cfg.Parent
+	if parent == "" {
+		parent = DefaultParent
+	}
+	parent, _ = cleanPath("pod", parent)
+	path, _ := child("pod", parent, cfg.ID)
+	cg, err := s.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	pause, err := s.Open(path + "/" + PauseName)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pod{sys: s, cg: cg, pause: pause, containers: map[string]Cgroup{}}
+	var dir string
+	for _, d := range cg.Paths() {
+		dir = d // every hierarchy of the pod holds the same leaves
+		break
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fsErr("load", path, err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == PauseName {
+			continue
+		}
+		c, err := s.Open(path + "/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		p.containers[e.Name()] = c
+	}
+	return p, nil
 }
 
 // Cgroup is the pod-level cgroup.
