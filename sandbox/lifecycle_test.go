@@ -84,6 +84,7 @@ func TestInitContainersAndRestartPolicies(t *testing.T) {
 	}
 	pod.Containers[0].RestartPolicy = RestartAlways
 	pod.Containers[2].RestartPolicy = RestartNever
+	ev := sb.Events(4096)
 	if err := sb.Run(context.Background(), pod); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +114,31 @@ func TestInitContainersAndRestartPolicies(t *testing.T) {
 	if c := statusOf(sb, "never"); c.RestartCount != 0 || c.State != ContainerTerminated || c.Exit.ExitCode != 3 || c.Reason != ReasonError {
 		t.Fatalf("never: %+v", c)
 	}
-	// Back-off doubles: with Initial 50ms, Max 400ms the 4 gaps of
-	// "always" add up to at least 50+100+200+400ms.
+	// Back-off doubles from Initial (50ms) up to Max (400ms): the gap
+	// between an exit of "always" and its restart is at least that long.
+	var exited time.Time
+	var gaps []time.Duration
+	for len(ev) > 0 && len(gaps) < 5 {
+		e := <-ev
+		if e.Container != "always" {
+			continue
+		}
+		switch e.Type {
+		case EventContainerExited:
+			exited = e.Exit.Finished
+		case EventContainerRestart:
+			gaps = append(gaps, e.Time.Sub(exited))
+		}
+	}
+	want := []time.Duration{50, 100, 200, 400, 400}
+	if len(gaps) < 4 {
+		t.Fatalf("only %d restarts seen", len(gaps))
+	}
+	for i, g := range gaps {
+		if g < want[i]*time.Millisecond {
+			t.Errorf("restart %d after %v, back-off should be >= %vms", i+1, g, want[i])
+		}
+	}
 	if st := sb.Status(); st.Phase != PodRunning {
 		t.Fatalf("phase %s", st.Phase)
 	}
