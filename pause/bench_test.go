@@ -162,7 +162,7 @@ func BenchmarkReapBurst(b *testing.B) {
 		b.Run(bin.name, func(b *testing.B) {
 			var reap, cpu time.Duration
 			for i := 0; i < b.N; i++ {
-				r, c := reapBurst(b, bin.path, n)
+				r, c := reapBurst(b, bin, n)
 				reap, cpu = reap+r, cpu+c
 			}
 			b.ReportMetric(float64(reap.Nanoseconds())/float64(b.N), "ns/op")
@@ -174,14 +174,14 @@ func BenchmarkReapBurst(b *testing.B) {
 
 // reapBurst returns the wall time of the burst and the CPU time (user+system)
 // the pause spent in it.
-func reapBurst(b *testing.B, path string, n int) (time.Duration, time.Duration) {
+func reapBurst(b *testing.B, bin binary, n int) (time.Duration, time.Duration) {
 	evR, evW, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer evR.Close()
 	p, err := pause.Start(context.Background(),
-		pause.Options{Path: path, Cloneflags: pause.PodNamespaces, Events: evW})
+		pause.Options{Path: bin.path, Env: bin.env, Cloneflags: pause.PodNamespaces, Events: evW})
 	evW.Close()
 	if err != nil {
 		b.Fatal(err)

@@ -6,5 +6,33 @@
 // zombie re-parented to it, exits 0 on SIGTERM or SIGINT and does nothing else.
 // The binary lives in pause/cmd/podkit-pause; it is static and CGO-free so it
 // can run inside any root filesystem. Start returns only once the pause has
-// reported readiness, so callers never race it.
+// reported readiness (a byte on an inherited pipe, written after its signal
+// handlers are installed), so callers never race it.
+//
+// A typical pod start:
+//
+//	p, err := pause.Start(ctx, pause.Options{
+//		Cloneflags:    pause.PodNamespaces,     // net+ipc+uts+pid; the pause is PID 1
+//		UseCgroupFD:   true, CgroupFD: podLeaf, // clone3 CLONE_INTO_CGROUP (cgroup v2)
+//		DieWithParent: true,                    // forked from a dedicated locked thread
+//	})
+//	// join its namespaces with setns(p.PidFD(), ...) or p.NamespacePath("net")
+//	st, err := p.Stop(ctx) // SIGTERM, SIGKILL if ctx ends; exit status 0
+//
+// The Process keeps a pidfd (SysProcAttr.PidFD), so Signal
+// (pidfd_send_signal) and Wait (waitid P_PIDFD) never hit a recycled pid.
+//
+// With Options.Args the pause runs in init mode, like tini: the command runs
+// in its own process group, every signal but SIGCHLD (and SIGURG, which the
+// Go runtime uses for preemption) is forwarded to that group, orphans are
+// reaped, and the pause exits with the command's status (128+N when killed by
+// signal N, 127 when not found, 126 when not executable). Options.Orphans
+// chooses whether it exits with the command or waits for every descendant.
+// Options.Events receives one JSON object per line for each process reaped,
+// the command's exit and each signal received.
+//
+// Find locates the binary: $PODKIT_PAUSE, next to the running executable,
+// $PATH, then LibexecDir. Its error says how to build the binary:
+//
+//	CGO_ENABLED=0 go build -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
 package pause
