@@ -168,7 +168,14 @@ func TestSubreaperWhenNotPID1(t *testing.T) {
 	stderrW.Close()
 	errLines := lines(stderrR)
 	orphans := 0
-	for e := range events {
+	timeout := time.After(deadline)
+	for open := true; open; {
+		var e event
+		select {
+		case e, open = <-events:
+		case <-timeout:
+			t.Fatalf("events still open after %v (%d orphans so far)", deadline, orphans)
+		}
 		switch e.Event {
 		case "orphan":
 			orphans++
