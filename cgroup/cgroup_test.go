@@ -297,13 +297,27 @@ func boundWithV1Pids(t *testing.T, pid int, limit int64) {
 	}
 }
 
-// TestAddProcessRollbackV1: when one v1 hierarchy refuses the process (an
-// empty cpuset), the hierarchies already written are moved back.
-func TestAddProcessRollbackV1(t *testing.T) {
+// TestAddProcessRefused: a refused move is a typed error and leaves the
+// process where it was. v1: one hierarchy refuses (an empty cpuset) after
+// others took the process, which are rolled back. v2: the pod cgroup has
+// children with controllers, so the no-internal-process rule refuses it.
+func TestAddProcessRefused(t *testing.T) {
 	testharness.Privileged(t)
 	s := hostSystem(t)
 	if s.v2() {
-		t.Skip("v1 only: on v2 a process is moved with a single write")
+		pod := newTestPod(t, s, "refused", nil)
+		h := startHelper(t, "sleeper")
+		before, _ := os.ReadFile("/proc/" + itoa(int64(h.pid())) + "/cgroup")
+		err := pod.Cgroup().AddProcess(h.pid())
+		var ce *Error
+		if !errors.As(err, &ce) || !errors.Is(err, unix.EBUSY) {
+			t.Fatalf("AddProcess into the pod cgroup = %v, want EBUSY", err)
+		}
+		after, _ := os.ReadFile("/proc/" + itoa(int64(h.pid())) + "/cgroup")
+		if string(before) != string(after) {
+			t.Fatalf("process moved: %q -> %q", before, after)
+		}
+		return
 	}
 	pod := newTestPod(t, s, "rollback", nil)
 	app, err := pod.AddContainer("app", &Resources{CPUSet: &CPUSet{}})
