@@ -37,7 +37,10 @@ func cBinaries(b *testing.B) (cpause, floor string) {
 		if err != nil {
 			return
 		}
-		if cDir, cErr = os.MkdirTemp("", "podkit-cbench-"); cErr != nil {
+		// One fixed directory, rebuilt each run, so runs leave no temp dirs behind.
+		cDir = filepath.Join(os.TempDir(), "podkit-cbench")
+		if cErr = os.MkdirAll(cDir, 0o755); cErr != nil {
+			cNote = "C baselines skipped: " + cErr.Error()
 			return
 		}
 		for _, n := range []string{"cpause", "floor"} {
