@@ -37,6 +37,7 @@ func TestLimitsWritten(t *testing.T) {
 		CPU:    &CPU{RequestMilli: 250, LimitMilli: 500},
 		CPUSet: &CPUSet{CPUs: "0"},
 		Pids:   &Pids{Max: 77},
+		IO:     &IO{Weight: 500},
 	}
 	pod := newTestPod(t, s, "limits", nil)
 	app, err := pod.AddContainer("app", r)
@@ -49,13 +50,14 @@ func TestLimitsWritten(t *testing.T) {
 		want = map[[2]string]string{
 			{"", "memory.max"}: "268435456", {"", "memory.low"}: "67108864", {"", "memory.swap.max"}: "0",
 			{"", "cpu.weight"}: "10", {"", "cpu.max"}: "50000 100000", {"", "cpuset.cpus"}: "0", {"", "pids.max"}: "77",
+			{"", "io.weight"}: "default 500",
 		}
 	} else {
 		want = map[[2]string]string{
 			{"memory", "memory.limit_in_bytes"}: "268435456", {"memory", "memory.soft_limit_in_bytes"}: "67108864",
 			{"memory", "memory.memsw.limit_in_bytes"}: "268435456",
 			{"cpu", "cpu.shares"}:                     "256", {"cpu", "cpu.cfs_quota_us"}: "50000", {"cpu", "cpu.cfs_period_us"}: "100000",
-			{"cpuset", "cpuset.cpus"}: "0", {"pids", "pids.max"}: "77",
+			{"cpuset", "cpuset.cpus"}: "0", {"pids", "pids.max"}: "77", {"blkio", "blkio.bfq.weight"}: "59",
 		}
 	}
 	for k, v := range want {
