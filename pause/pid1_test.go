@@ -131,7 +131,7 @@ func TestOtherSignalsIgnored(t *testing.T) {
 		syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT", syscall.SIGUSR1: "SIGUSR1",
 		syscall.SIGUSR2: "SIGUSR2", syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM",
 		syscall.SIGCONT: "SIGCONT", syscall.SIGTSTP: "SIGTSTP", syscall.SIGTTIN: "SIGTTIN",
-		syscall.SIGTTOU: "SIGTTOU", syscall.SIGWINCH: "SIGWINCH", syscall.SIGURG: "SIGURG",
+		syscall.SIGTTOU: "SIGTTOU", syscall.SIGWINCH: "SIGWINCH",
 		// Sent with kill(2) these are not faults: the runtime relays them.
 		syscall.SIGSEGV: "SIGSEGV", syscall.SIGBUS: "SIGBUS", syscall.SIGABRT: "SIGABRT",
 		syscall.Signal(40): "SIGRTMIN+6",
@@ -146,6 +146,14 @@ func TestOtherSignalsIgnored(t *testing.T) {
 		if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
 			t.Fatalf("after %s the pause is %q, want sleeping", name, state)
 		}
+	}
+	// SIGURG is the Go runtime's preemption signal: the pause does not even
+	// relay it to its loop. It must survive it all the same.
+	if err := p.Signal(syscall.SIGURG); err != nil {
+		t.Fatal(err)
+	}
+	if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
+		t.Fatalf("after SIGURG the pause is %q, want sleeping", state)
 	}
 	st, err := p.Stop(bgCtx())
 	if err != nil || !st.Success() {
@@ -198,5 +206,41 @@ func TestSubreaperWhenNotPID1(t *testing.T) {
 	}
 	if len(said) != 1 || !strings.Contains(said[0], "subreaper") {
 		t.Fatalf("stderr %q: want one line about being a subreaper", said)
+	}
+}
+
+// SIGTERM sent while a burst of orphans is exiting must not be lost:
+// os/signal drops signals for a full channel, so SIGCHLD must never be able
+// to fill the channel SIGTERM arrives on.
+func TestTermDuringOrphanBurst(t *testing.T) {
+	testharness.Privileged(t)
+	const n = 3000
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
+	holdR, holdW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holdW.Close()
+	var out bytes.Buffer
+	maker := testharness.HelperCmd("orphans", fmt.Sprint(n), "hold")
+	maker.Stdin, maker.Stdout = holdR, &out
+	runInPidNS(t, p, maker)
+	holdR.Close()
+	if got := strings.TrimSpace(out.String()); got != fmt.Sprintf("done %d", n) {
+		t.Fatalf("orphan maker said %q", got)
+	}
+	holdW.Close() // every orphan exits at once: a SIGCHLD storm
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() { st, err := p.Wait(); done <- fmt.Sprintf("%v %v", st, err) }()
+	select {
+	case got := <-done:
+		if st, err := p.Wait(); err != nil || !st.Success() {
+			t.Fatalf("after SIGTERM during the burst: %s; want exit 0", got)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("SIGTERM sent during an orphan burst was lost: the pause is still running")
 	}
 }

@@ -50,9 +50,14 @@ func isForegroundTTY() bool {
 	return e == 0 && int(pgrp) == syscall.Getpgrp()
 }
 
-func (p *pauser) loop(sigs <-chan os.Signal) int {
+func (p *pauser) loop(chld, sigs <-chan os.Signal) int {
 	initMode := p.cmdPid > 0
-	for s := range sigs {
+	for {
+		var s os.Signal
+		select {
+		case s = <-chld:
+		case s = <-sigs:
+		}
 		sig := s.(syscall.Signal)
 		act := cli.Decide(sig, initMode)
 		if sig == syscall.SIGPIPE && p.selfPipe > 0 {
@@ -75,7 +80,6 @@ func (p *pauser) loop(sigs <-chan os.Signal) int {
 		}
 		p.emit(cli.Event{Kind: cli.EventSignal, Signal: sig, Action: act})
 	}
-	return 1 // not reached: the channel is never closed
 }
 
 // reap collects every zombie child. In init mode it reports whether the

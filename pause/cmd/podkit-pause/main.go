@@ -37,8 +37,15 @@ func run(args []string) int {
 		return 0
 	}
 	// Relay every catchable signal to the queue before anything can send one.
+	// SIGCHLD has a channel of its own: os/signal drops a signal when the
+	// channel is full, so a burst of SIGCHLDs sharing one channel with
+	// SIGTERM could make the pause miss its SIGTERM. One pending SIGCHLD is
+	// enough (each one reaps until no zombie is left), so its channel holds
+	// one. SIGURG is the runtime's preemption signal: not relayed.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
 	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs)
+	signal.Notify(sigs, relayedSignals()...)
 	if pid := syscall.Getpid(); pid != 1 {
 		if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
 			say(2, "podkit-pause: PR_SET_CHILD_SUBREAPER: "+e.Error()+"\n")
@@ -61,8 +68,20 @@ func run(args []string) int {
 		syscall.Write(cfg.ReadyFD, []byte{'R'})
 		syscall.Close(cfg.ReadyFD)
 	}
-	return p.loop(sigs)
+	return p.loop(chld, sigs)
 }
 
 // say writes s to fd, ignoring errors: there is nobody to tell.
 func say(fd int, s string) { syscall.Write(fd, []byte(s)) }
+
+// relayedSignals is every signal but SIGCHLD and SIGURG (SIGKILL and SIGSTOP
+// cannot be caught; os/signal ignores them).
+func relayedSignals() []os.Signal {
+	var out []os.Signal
+	for n := syscall.Signal(1); n <= 64; n++ {
+		if n != syscall.SIGCHLD && n != syscall.SIGURG {
+			out = append(out, n)
+		}
+	}
+	return out
+}
