@@ -6,24 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
 	"github.com/podkit/podkit/sandbox"
 )
 
-func main() {
-	sandbox.Init()
-	// A demo never needs long: if something hangs, give up and clean up.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, "oomkill:", err)
-		os.Exit(1)
-	}
-}
+func main() { exkit.Main("oomkill", run) }
 
 const limit = 32 << 20
 

@@ -6,25 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
 	"github.com/podkit/podkit/sandbox"
 )
 
-func main() {
-	sandbox.Init()
-	// A demo never needs long: if something hangs, give up and clean up.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, "orphans:", err)
-		os.Exit(1)
-	}
-}
+func main() { exkit.Main("orphans", run) }
 
 // A short-lived shell starts "sleep 2" in the background and exits at once:
 // the sleep is an orphan. Its new parent is PID 1 of the pod's PID

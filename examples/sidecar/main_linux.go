@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,17 +13,7 @@ import (
 	"github.com/podkit/podkit/sandbox"
 )
 
-func main() {
-	sandbox.Init()
-	// A demo never needs long: if something hangs, give up and clean up.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, "sidecar:", err)
-		os.Exit(1)
-	}
-}
+func main() { exkit.Main("sidecar", run) }
 
 // The app writes numbered log lines into the shared volume; it knows
 // nothing about shipping.
