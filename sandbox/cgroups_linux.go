@@ -4,8 +4,10 @@ package sandbox
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -46,9 +48,11 @@ func cgroupRel(parent, id string) string { return path.Join("/", parent, id) }
 func newPodCgroup(rel string, r Resources) (*podCgroup, error) {
 	pc := &podCgroup{rel: rel}
 	var err error
-	// A concurrent Destroy may rmdir the shared parent between mkdir calls
-	// of different hierarchies; retry a few times on ENOENT.
-	for i := 0; i < 5; i++ {
+	// A concurrent Destroy may rmdir the shared parent (see destroy)
+	// between our mkdir of the parent and of the pod cgroup, in any
+	// hierarchy; mkdir then fails with ENOENT and the whole Apply is retried
+	// (it is idempotent: existing directories are kept).
+	for i := 0; i < 20; i++ {
 		if pc.mgr, err = manager.New(&cgroups.Cgroup{Path: rel, Resources: r.toCgroups()}); err != nil {
 			return nil, err
 		}
@@ -126,20 +130,40 @@ func (pc *podCgroup) killAll() error {
 	return errors.New("processes survive in pod cgroup")
 }
 
-// destroy removes the pod cgroup subtree in every hierarchy, then the
-// parent if it became empty. Missing directories are fine (idempotent).
+// destroy removes the pod cgroup subtree in every hierarchy, then every
+// directory of CgroupParent that became empty, deepest first. Missing
+// directories are fine (idempotent).
+//
+// The rule for the shared parent: the last pod to leave removes it. A
+// parent that still holds other pods fails rmdir with EBUSY/ENOTEMPTY and
+// stays; one already removed by a concurrent Destroy (ENOENT) is skipped.
+// A concurrent Create whose mkdir of the pod cgroup then hits ENOENT
+// retries from the top (newPodCgroup), recreating the parent.
 func (pc *podCgroup) destroy() error {
 	if pc.mgr == nil {
 		return nil
 	}
-	paths := pc.mgr.GetPaths()
-	err := cgroups.RemovePaths(paths)
+	// cgroups.RemovePaths deletes the entries it removed from the map it is
+	// given, and on v1 GetPaths returns the manager's own map: work on
+	// copies, or the parents below would never be seen.
+	paths := maps.Clone(pc.mgr.GetPaths())
+	err := cgroups.RemovePaths(maps.Clone(paths))
+	levels := strings.Count(strings.Trim(pc.rel, "/"), "/")
 	for _, p := range paths {
-		// Only the parent directly above the pod; ignore EBUSY/ENOTEMPTY,
-		// other pods may live there.
-		_ = unix.Rmdir(path.Dir(p))
+		removeEmptyParents(path.Dir(p), levels)
 	}
 	return err
+}
+
+// removeEmptyParents removes dir and up to levels-1 of its ancestors while
+// they are empty; it stops at the first one still in use.
+func removeEmptyParents(dir string, levels int) {
+	for ; levels > 0; levels-- {
+		if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+			return // EBUSY/ENOTEMPTY: other pods live there
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 func (pc *podCgroup) oomKillCount() uint64 {
