@@ -100,8 +100,11 @@ func (c *container) create() (retErr error) {
 	pid, _ := p.Pid()
 	memCg := ""
 	if st, err := lc.State(); err == nil {
-		memCg = st.CgroupPaths["memory"]
+		memCg = memoryCgroup(st.CgroupPaths)
 	}
+	// The OOM count before the user process runs (the init still waits on
+	// the exec fifo): only kills after this point are this attempt's.
+	oomBase, _ := oomKillCount(memCg)
 	done := make(chan struct{})
 	c.mu.Lock()
 	c.libct, c.proc, c.pid, c.done = lc, p, pid, done
@@ -109,7 +112,7 @@ func (c *container) create() (retErr error) {
 	c.mu.Unlock()
 	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
 	// block on anything that needs it reaped first.
-	go c.reap(p, lc, memCg, done)
+	go c.reap(p, lc, memCg, oomBase, done)
 	return nil
 }
 
@@ -132,7 +135,7 @@ func (c *container) start() error {
 	return nil
 }
 
-func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, memCg string, done chan struct{}) {
+func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, memCg string, oomBase uint64, done chan struct{}) {
 	ps, _ := p.Wait()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	if ps != nil {
@@ -149,7 +152,11 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, me
 			}
 		}
 	}
-	if oomKilled(memCg) {
+	// Read after the init is reaped and before anything can remove the
+	// cgroup (destroy waits for done). The kernel counts oom_kill before it
+	// sends the SIGKILL (mm/oom_kill.c __oom_kill_process), so a kill that
+	// caused this exit is always visible here: no polling, no race.
+	if n, err := oomKillCount(memCg); err == nil && n > oomBase {
 		es.Reason = ReasonOOMKilled
 	}
 	if !c.sb.cfg.SharePID {
@@ -168,18 +175,32 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, me
 	c.sb.containerExited(c)
 }
 
-// oomKilled reports whether the kernel OOM killer fired in the container's
-// memory cgroup (v1 memory.oom_control or v2 memory.events "oom_kill").
-func oomKilled(memCg string) bool {
-	if memCg == "" {
-		return false
+// memoryCgroup returns the directory of the memory controller among
+// libcontainer's cgroup paths: the "memory" hierarchy on v1, the unified
+// path (key "") on v2.
+func memoryCgroup(paths map[string]string) string {
+	if p := paths["memory"]; p != "" {
+		return p
 	}
-	for _, f := range []string{"memory.oom_control", "memory.events"} {
-		if n, err := fscommon.GetValueByKey(memCg, f, "oom_kill"); err == nil {
-			return n > 0
+	return paths[""]
+}
+
+// oomKillCount reads how many processes the kernel OOM killer has killed in
+// the memory cgroup dir: "oom_kill" of memory.oom_control on v1, of
+// memory.events on v2 (which also counts kills in descendants; the
+// container cgroup has none of its own).
+func oomKillCount(dir string) (uint64, error) {
+	if dir == "" {
+		return 0, os.ErrNotExist
+	}
+	var err error
+	for _, f := range []string{"memory.events", "memory.oom_control"} {
+		var n uint64
+		if n, err = fscommon.GetValueByKey(dir, f, "oom_kill"); err == nil {
+			return n, nil
 		}
 	}
-	return false
+	return 0, err
 }
 
 // signal sends sig to the container init; SIGKILL kills the whole
