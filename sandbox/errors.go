@@ -33,6 +33,10 @@ var (
 	// ErrInitFailed: an init container failed and the restart policy does
 	// not allow another attempt.
 	ErrInitFailed = errors.New("init container failed")
+	// ErrTimeout: a step that waits on another process (the pause
+	// signalling readiness) did not finish within its deadline; everything
+	// built so far was rolled back.
+	ErrTimeout = errors.New("timed out")
 )
 
 // Error describes a failed operation on a sandbox or one of its containers.

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -230,10 +231,19 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) error {
 		return err
 	}
 	opts.Events = evw
-	pp, err := pause.Start(ctx, opts)
+	// Never wait on the pause's ready pipe without a deadline: with a
+	// context that cannot be cancelled pause.Start does a plain blocking
+	// read, which hangs Create for good if the pause never writes and the
+	// pipe never reaches EOF. On expiry pause.Start kills and reaps it.
+	startCtx, cancel := context.WithTimeout(ctx, pauseReadyTimeout)
+	pp, err := pause.Start(startCtx, opts)
+	cancel()
 	evw.Close()
 	if err != nil {
 		evr.Close()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: pause not ready within %v: %w", ErrTimeout, pauseReadyTimeout, err)
+		}
 		return err
 	}
 	s.pauseEvents = make(chan struct{})
@@ -266,6 +276,10 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) error {
 	}
 	return inPinnedNamespaces(s.pins, s.setupInside)
 }
+
+// pauseReadyTimeout bounds how long Create waits for the pause to signal
+// readiness (it normally takes about a millisecond).
+const pauseReadyTimeout = 30 * time.Second
 
 // teardown removes everything the sandbox owns, in reverse creation
 // order, tolerating parts that were never built or are already gone.
