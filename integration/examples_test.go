@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -71,6 +72,9 @@ type record struct {
 	Restarts int    `json:"restarts"`
 	Reason   string `json:"reason"`
 	ExitCode int    `json:"exitCode"`
+	// Container and Message describe an event (probe failures, exits).
+	Container string `json:"container"`
+	Message   string `json:"message"`
 }
 
 // podrun runs podrun in-process with --json; onRecord may cancel the run
@@ -130,7 +134,7 @@ func TestPodrunHelloBecomesReady(t *testing.T) {
 	e := setup(t)
 	code, recs, stderr := podrun(t, e.args("--until-ready", "../examples/podrun/pods/hello.yaml"), nil)
 	if code != runner.ExitSucceeded {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+		t.Fatalf("exit %d, stderr:\n%s\nlast records:\n%s", code, stderr, lastRecords(recs, 15))
 	}
 	sawReady := false
 	for _, r := range recs {
@@ -249,11 +253,7 @@ func TestSmallExamples(t *testing.T) {
 	for _, name := range []string{"localhost", "sidecar", "orphans", "oomkill", "initvolume"} {
 		t.Run(name, func(t *testing.T) {
 			e := setup(t)
-			bin := filepath.Join(t.TempDir(), name)
-			build := exec.Command("go", "build", "-o", bin, "github.com/podkit/podkit/examples/"+name)
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("build: %v\n%s", err, out)
-			}
+			bin := testharness.BuildProgram(t, "github.com/podkit/podkit/examples/"+name)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "--run-dir", e.runDir, "--cgroup-parent", cgroupParent)
@@ -267,4 +267,13 @@ func TestSmallExamples(t *testing.T) {
 			t.Logf("%s output:\n%s", name, out)
 		})
 	}
+}
+
+// lastRecords formats the last n podrun JSON records, for failure messages.
+func lastRecords(recs []record, n int) string {
+	var b strings.Builder
+	for _, r := range recs[max(0, len(recs)-n):] {
+		fmt.Fprintf(&b, "  %+v\n", r)
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@
 package testharness
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -35,6 +36,19 @@ func PauseBinary(t testing.TB) string {
 // which has no Go toolchain) it returns $PODKIT_PREBUILT/<last element of pkg>.
 func BuildStatic(t testing.TB, pkg string) string {
 	t.Helper()
+	return build(t, pkg, false)
+}
+
+// BuildProgram builds the main package pkg with cgo on, as `go build` does
+// (programs that embed the sandbox package need cgo for libcontainer's
+// nsenter), once per test run. $PODKIT_PREBUILT is honoured as in BuildStatic.
+func BuildProgram(t testing.TB, pkg string) string {
+	t.Helper()
+	return build(t, pkg, true)
+}
+
+func build(t testing.TB, pkg string, cgo bool) string {
+	t.Helper()
 	name := path.Base(pkg)
 	if dir := os.Getenv("PODKIT_PREBUILT"); dir != "" {
 		p := filepath.Join(dir, name)
@@ -45,7 +59,8 @@ func BuildStatic(t testing.TB, pkg string) string {
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := built[pkg]; ok {
+	key := fmt.Sprintf("%s cgo=%v", pkg, cgo)
+	if p, ok := built[key]; ok {
 		return p
 	}
 	if buildDir == "" {
@@ -55,13 +70,16 @@ func BuildStatic(t testing.TB, pkg string) string {
 		}
 		buildDir = dir
 	}
-	out := filepath.Join(buildDir, name)
+	out := filepath.Join(buildDir, map[bool]string{true: "cgo", false: "static"}[cgo], name)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatalf("build dir: %v", err)
+	}
 	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[cgo])
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}
-	built[pkg] = out
+	built[key] = out
 	return out
 }
 
