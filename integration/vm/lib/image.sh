@@ -18,7 +18,10 @@
 # than decompressing it.
 
 VM_MODULES=${PODKIT_VM_MODULES:-veth bridge overlay}
-VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash}
+VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash hostname perl-base}
+# Packages copied whole (not just their programs): podrun's `image: host`
+# containers and the examples run perl scripts that need perl-base's modules.
+VM_HOST_TREES=${PODKIT_VM_HOST_TREES:-perl-base}
 
 # stage_root fills directory $1 (the build dir holds tests/, prebuilt/ and
 # manifest already) for kernel VM_KVER.
@@ -74,6 +77,12 @@ stage_host_tools() {
 	for lib in $(ldd $progs 2>/dev/null | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
+	done
+	# shellcheck disable=SC2086 # a list of package names
+	dpkg -L $VM_HOST_TREES 2>/dev/null | while read -r f; do
+		if [ -f "$f" ] && [ ! -e "$root$f" ]; then
+			mkdir -p "$root$(dirname "$f")" && cp -L "$f" "$root$f"
+		fi
 	done
 	[ -d /etc/iproute2 ] && cp -a /etc/iproute2 "$root/etc/"
 	[ -d /usr/share/iproute2 ] && mkdir -p "$root/usr/share" && cp -a /usr/share/iproute2 "$root/usr/share/"
