@@ -89,10 +89,17 @@ func (c *container) create() (retErr error) {
 	for _, g := range c.spec.AdditionalGIDs {
 		groups = append(groups, int(g))
 	}
+	stdout, stderr := log, log
+	if c.spec.Stdout != nil {
+		stdout = c.spec.Stdout
+	}
+	if c.spec.Stderr != nil {
+		stderr = c.spec.Stderr
+	}
 	p := &libcontainer.Process{
 		Args: c.spec.Args, Env: c.spec.env(), Cwd: c.spec.cwd(),
 		UID: uid, GID: gid, AdditionalGroups: groups,
-		Stdout: log, Stderr: log, Init: true,
+		Stdout: stdout, Stderr: stderr, Init: true,
 	}
 	if err := lc.Start(p); err != nil {
 		return err

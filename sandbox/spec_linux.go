@@ -52,6 +52,15 @@ type ContainerSpec struct {
 	// RestartPolicy for this container; empty means Never for init
 	// containers run by Run, the pod's policy otherwise.
 	RestartPolicy RestartPolicy
+	// Stdout and Stderr, when set, receive the container's output instead
+	// of the log file <sandbox dir>/logs/<name>.log (which gets both
+	// streams). The caller keeps ownership: every run of the container
+	// (restarts included) gets a duplicate, so a pipe or file may be
+	// shared across runs. Use pipes to tell the streams apart, as a CRI
+	// log writer needs to. They are not saved: after Load, containers
+	// started again write to the log file.
+	Stdout *os.File `json:"-"`
+	Stderr *os.File `json:"-"`
 }
 
 // Mount is a bind mount of a host path or a pod volume.
