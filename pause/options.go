@@ -49,6 +49,15 @@ type Options struct {
 	// the process, because the parent-death signal fires when the forking
 	// *thread* exits.
 	DieWithParent bool
+	// BeforeFork, if set, runs on the OS thread that forks the pause, right
+	// before the fork, for per-thread setup the pause must inherit: for
+	// example cgroup.JoinThread, so that on cgroup v1 the pause is born in
+	// its cgroup leaf instead of being migrated there by pid (which waits
+	// for an RCU grace period). That thread is a fresh locked one, thrown
+	// away afterwards, so whatever BeforeFork changes on it goes with it.
+	// An error aborts Start before anything is forked. Not allowed with
+	// DieWithParent, whose forks share one long-lived thread.
+	BeforeFork func() error
 	// Stdin, Stdout and Stderr of the pause (and of its command); nil means
 	// /dev/null. The pause itself writes to stderr only when it is not PID 1
 	// (one line) or when something fails.
@@ -86,6 +95,8 @@ func (o *Options) validate() error {
 		return bad("Orphans", strconv.Itoa(int(o.Orphans)), "unknown policy")
 	case o.Orphans != ExitWithCommand && len(o.Args) == 0:
 		return bad("Orphans", "WaitForDescendants", "only valid in init mode (Args set)")
+	case o.BeforeFork != nil && o.DieWithParent:
+		return bad("BeforeFork", "set", "not allowed with DieWithParent (the spawner thread is shared)")
 	case len(o.Args) > 0 && o.Args[0] == "":
 		return bad("Args[0]", `""`, "empty command")
 	}

@@ -30,3 +30,16 @@ func onSpawnerThread(fn func()) {
 	spawnerCh <- func() { fn(); close(done) }
 	<-done
 }
+
+// onThrowawayThread runs fn on a fresh goroutine locked to its OS thread
+// and never unlocked, so the runtime ends the thread when fn returns:
+// per-thread state fn changed (a cgroup joined with tasks) dies with it.
+func onThrowawayThread(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		fn()
+		close(done)
+	}()
+	<-done
+}

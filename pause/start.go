@@ -84,9 +84,16 @@ func spawn(path string, o *Options) (*Process, int, error) {
 	attr := &syscall.ProcAttr{Env: o.env(), Files: files, Sys: sys}
 	var pid int
 	fork := func() { pid, err = syscall.ForkExec(path, o.argv(path), attr) }
-	if o.DieWithParent {
+	switch {
+	case o.DieWithParent:
 		onSpawnerThread(fork)
-	} else {
+	case o.BeforeFork != nil:
+		onThrowawayThread(func() {
+			if err = o.BeforeFork(); err == nil {
+				fork()
+			}
+		})
+	default:
 		fork()
 	}
 	runtime.KeepAlive(o)

@@ -82,10 +82,36 @@ func TestStartInvalidOptions(t *testing.T) {
 		"policy-needs-args": {Path: bin, Orphans: pause.WaitForDescendants},
 		"bad-policy":        {Path: bin, Args: []string{"true"}, Orphans: 7},
 		"empty-command":     {Path: bin, Args: []string{""}},
+		"before-fork-die":   {Path: bin, DieWithParent: true, BeforeFork: func() error { return nil }},
 	} {
 		if _, err := pause.Start(bgCtx(), o); !errors.Is(err, pause.ErrInvalidOptions) {
 			t.Errorf("%s: %v; want ErrInvalidOptions", name, err)
 		}
+	}
+}
+
+// TestStartBeforeFork: what BeforeFork changes on the forking thread (here
+// a new UTS namespace) is what the pause inherits, and it stays off every
+// other thread; an error from it aborts Start with nothing started.
+func TestStartBeforeFork(t *testing.T) {
+	testharness.Privileged(t)
+	p := start(t, pause.Options{BeforeFork: func() error {
+		if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+			return err
+		}
+		return unix.Sethostname([]byte("before-fork"))
+	}})
+	own, _ := os.Readlink("/proc/self/ns/uts")
+	its, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", p.Pid))
+	if err != nil || its == own {
+		t.Fatalf("pause uts %q (%v), ours %q: want the thread's new namespace", its, err, own)
+	}
+	if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
+		t.Fatalf("Stop: %v, %v", st, err)
+	}
+	boom := errors.New("boom")
+	if _, err := pause.Start(bgCtx(), pause.Options{Path: testharness.PauseBinary(t), BeforeFork: func() error { return boom }}); !errors.Is(err, boom) {
+		t.Fatalf("failing BeforeFork: %v, want it wrapped", err)
 	}
 }
 
