@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -103,6 +104,10 @@ func Unified(mountpoint string) (*System, error) {
 
 // Mode reports the mode of the hierarchy this System manages.
 func (s *System) Mode() Mode { return s.l.mode }
+
+// Roots lists the mountpoint of every hierarchy this System manages (one
+// for v2; each v1 controller mount plus named and unified ones otherwise).
+func (s *System) Roots() []string { return slices.Clone(s.l.roots) }
 
 func (s *System) v2() bool { return s.l.mode == ModeUnified }
 

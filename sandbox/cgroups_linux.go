@@ -3,154 +3,154 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
-	"maps"
-	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
+	"github.com/podkit/podkit/cgroup"
 	"golang.org/x/sys/unix"
 )
 
-// podCgroup is the pod-level cgroup (limits for the whole pod) with the
-// pause process in its own leaf. Container leaves are created below it by
-// libcontainer. It works on cgroup v1 (every mounted hierarchy, including
-// the empty unified one of a hybrid host) and on v2.
-//
-// This is a small shim over github.com/opencontainers/cgroups; the podkit
-// cgroup package offers the same operations with a richer API.
+// podCgroup is the pod's cgroup, built on podkit's cgroup package: the pod
+// cgroup <CgroupParent>/<ID> with the pod-level limits, the pause leaf
+// (cgroup.PauseName) and one leaf per container with the container's
+// limits. libcontainer only joins a container's leaf (with device rules).
 type podCgroup struct {
-	rel   string // path inside every hierarchy, e.g. /podkit/<id>
-	mgr   cgroups.Manager
-	pause cgroups.Manager
+	sys *cgroup.System
+	rel string // path inside every hierarchy, e.g. /podkit/<id>
+	pod *cgroup.Pod
 }
 
-func (r Resources) toCgroups() *cgroups.Resources {
-	cr := &cgroups.Resources{
-		Memory:      r.MemoryLimit,
-		CpuShares:   r.CPUShares,
-		CpuQuota:    r.CPUQuota,
-		CpuPeriod:   r.CPUPeriod,
-		SkipDevices: true,
-	}
-	if r.PidsLimit > 0 {
-		cr.PidsLimit = &r.PidsLimit
-	}
-	return cr
+var (
+	hostCgroupsOnce sync.Once
+	hostCgroups     *cgroup.System
+	hostCgroupsErr  error
+)
+
+// cgroupSystem is the host's cgroup setup, detected once per process.
+func cgroupSystem() (*cgroup.System, error) {
+	hostCgroupsOnce.Do(func() { hostCgroups, hostCgroupsErr = cgroup.Host() })
+	return hostCgroups, hostCgroupsErr
 }
 
 // cgroupRel returns the in-hierarchy path of the pod cgroup.
 func cgroupRel(parent, id string) string { return path.Join("/", parent, id) }
 
-func newPodCgroup(rel string, r Resources) (*podCgroup, error) {
-	pc := &podCgroup{rel: rel}
-	var err error
-	// A concurrent Destroy may rmdir the shared parent (see destroy)
-	// between our mkdir of the parent and of the pod cgroup, in any
-	// hierarchy; mkdir then fails with ENOENT and the whole Apply is retried
-	// (it is idempotent: existing directories are kept).
+// toCgroup converts sandbox limits to the cgroup package's (Kubernetes
+// units); nil when nothing is limited.
+func (r Resources) toCgroup() *cgroup.Resources {
+	var cr cgroup.Resources
+	set := false
+	if r.MemoryLimit > 0 {
+		cr.Memory, set = &cgroup.Memory{Limit: r.MemoryLimit}, true
+	}
+	if r.CPURequestMilli > 0 || r.CPULimitMilli > 0 {
+		cr.CPU, set = &cgroup.CPU{RequestMilli: r.CPURequestMilli, LimitMilli: r.CPULimitMilli}, true
+	}
+	if r.PidsLimit > 0 {
+		cr.Pids, set = &cgroup.Pids{Max: r.PidsLimit}, true
+	}
+	if !set {
+		return nil
+	}
+	return &cr
+}
+
+// newPodCgroup creates the pod cgroup and its pause leaf. A concurrent
+// Destroy may rmdir the shared parent between our mkdir of the parent and
+// of the pod cgroup (see destroy); the creation is then retried.
+func newPodCgroup(parent, id string, r Resources) (*podCgroup, error) {
+	sys, err := cgroupSystem()
+	if err != nil {
+		return nil, err
+	}
+	cfg := cgroup.PodConfig{Parent: path.Join("/", parent), ID: id, Resources: r.toCgroup()}
+	var pod *cgroup.Pod
 	for i := 0; i < 20; i++ {
-		if pc.mgr, err = manager.New(&cgroups.Cgroup{Path: rel, Resources: r.toCgroups()}); err != nil {
-			return nil, err
-		}
-		if err = pc.mgr.Apply(-1); err == nil || !errors.Is(err, os.ErrNotExist) {
+		if pod, err = sys.NewPod(cfg); err == nil || !errors.Is(err, cgroup.ErrNotExist) {
 			break
 		}
 	}
-	if err == nil {
-		err = pc.mgr.Set(r.toCgroups())
-	}
 	if err != nil {
-		_ = pc.destroy()
 		return nil, err
 	}
+	return &podCgroup{sys: sys, rel: cgroupRel(parent, id), pod: pod}, nil
+}
+
+// loadPodCgroup reattaches to an existing pod cgroup. A half-built one
+// (crash during Create) still yields a podCgroup whose destroy removes
+// whatever exists.
+func loadPodCgroup(parent, id string) (*podCgroup, error) {
+	sys, err := cgroupSystem()
+	if err != nil {
+		return nil, err
+	}
+	pc := &podCgroup{sys: sys, rel: cgroupRel(parent, id)}
+	pc.pod, _ = sys.LoadPod(cgroup.PodConfig{Parent: path.Join("/", parent), ID: id})
 	return pc, nil
 }
 
-// loadPodCgroup reattaches to an existing pod cgroup (or one that may be
-// half-built) without creating anything.
-func loadPodCgroup(rel string) (*podCgroup, error) {
-	m, err := manager.New(&cgroups.Cgroup{Path: rel, Resources: &cgroups.Resources{SkipDevices: true}})
-	if err != nil {
-		return nil, err
+// container returns the leaf of a container, creating it with limits r
+// (a leftover from an earlier run of the container is removed first).
+func (pc *podCgroup) newContainer(ctx context.Context, name string, r Resources) (cgroup.Cgroup, error) {
+	if _, err := pc.pod.Container(name); err == nil {
+		if err := pc.pod.RemoveContainer(ctx, name); err != nil {
+			return nil, err
+		}
 	}
-	return &podCgroup{rel: rel, mgr: m}, nil
+	return pc.pod.AddContainer(name, r.toCgroup())
 }
 
-// pauseLeafName cannot collide with a container: IDs start alphanumeric.
-const pauseLeafName = "_pause"
+// removeContainer kills what is left in a container's leaf and deletes it;
+// a leaf that is already gone is fine.
+func (pc *podCgroup) removeContainer(ctx context.Context, name string) error {
+	if pc.pod == nil {
+		return nil
+	}
+	err := pc.pod.RemoveContainer(ctx, name)
+	if errors.Is(err, cgroup.ErrNotExist) {
+		return nil
+	}
+	return err
+}
 
-// pauseLeaf creates the pause leaf without moving anything into it.
-func (pc *podCgroup) pauseLeaf() error {
-	m, err := manager.New(&cgroups.Cgroup{Path: path.Join(pc.rel, pauseLeafName), Resources: &cgroups.Resources{SkipDevices: true}})
+// killAll SIGKILLs everything in the pod subtree and waits for it to be
+// empty (bounded).
+func (pc *podCgroup) killAll() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cg, err := pc.sys.Open(pc.rel)
+	if errors.Is(err, cgroup.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	pc.pause = m
-	return m.Apply(-1)
+	if err := cg.KillAll(ctx); err != nil && !errors.Is(err, cgroup.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
-// addPause moves pid into the pause leaf. On cgroup v1 this is a
-// migration, whose first write in a while waits for an RCU grace period
-// (cgroup_threadgroup_rwsem): a few milliseconds of Create's latency. On v2
-// the pause is cloned straight into the leaf instead (pause.Options
-// UseCgroupFD) and addPause is not needed.
-func (pc *podCgroup) addPause(pid int) error {
-	if pc.pause == nil {
-		if err := pc.pauseLeaf(); err != nil {
-			return err
-		}
-	}
-	return pc.pause.Apply(pid)
-}
-
-// killAll freezes the whole pod subtree, SIGKILLs everything in it and
-// waits (with a generous deadline) for it to be empty.
-func (pc *podCgroup) killAll() error {
-	_ = pc.mgr.Freeze(cgroups.Frozen)
-	pids, _ := pc.mgr.GetAllPids()
-	for _, p := range pids {
-		_ = unix.Kill(p, unix.SIGKILL)
-	}
-	_ = pc.mgr.Freeze(cgroups.Thawed)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		pids, err := pc.mgr.GetAllPids()
-		if err != nil || len(pids) == 0 {
-			return nil
-		}
-		for _, p := range pids {
-			_ = unix.Kill(p, unix.SIGKILL)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return errors.New("processes survive in pod cgroup")
-}
-
-// destroy removes the pod cgroup subtree in every hierarchy, then every
-// directory of CgroupParent that became empty, deepest first. Missing
-// directories are fine (idempotent).
+// destroy removes the pod cgroup subtree in every hierarchy (including
+// ones only libcontainer touched), then every directory of CgroupParent
+// that became empty, deepest first. Missing directories are fine.
 //
 // The rule for the shared parent: the last pod to leave removes it. A
 // parent that still holds other pods fails rmdir with EBUSY/ENOTEMPTY and
 // stays; one already removed by a concurrent Destroy (ENOENT) is skipped.
 // A concurrent Create whose mkdir of the pod cgroup then hits ENOENT
-// retries from the top (newPodCgroup), recreating the parent.
+// retries (newPodCgroup), recreating the parent.
 func (pc *podCgroup) destroy() error {
-	if pc.mgr == nil {
-		return nil
-	}
-	// cgroups.RemovePaths deletes the entries it removed from the map it is
-	// given, and on v1 GetPaths returns the manager's own map: work on
-	// copies, or the parents below would never be seen.
-	paths := maps.Clone(pc.mgr.GetPaths())
-	err := cgroups.RemovePaths(maps.Clone(paths))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := pc.sys.Remove(ctx, pc.rel)
 	levels := strings.Count(strings.Trim(pc.rel, "/"), "/")
-	for _, p := range paths {
-		removeEmptyParents(path.Dir(p), levels)
+	for _, root := range pc.sys.Roots() {
+		removeEmptyParents(root+path.Dir(pc.rel), levels)
 	}
 	return err
 }
@@ -164,9 +164,4 @@ func removeEmptyParents(dir string, levels int) {
 		}
 		dir = path.Dir(dir)
 	}
-}
-
-func (pc *podCgroup) oomKillCount() uint64 {
-	n, _ := pc.mgr.OOMKillCount()
-	return n
 }

@@ -62,13 +62,28 @@ type Config struct {
 	DieWithParent bool
 }
 
-// Resources are cgroup limits; zero values mean unlimited/default.
+// Resources are cgroup limits in Kubernetes terms and units; zero values
+// mean unlimited/default. They become the pod's or container's cgroup
+// settings through the podkit cgroup package, with kubelet's conversions
+// (requests.cpu -> cpu.shares / cpu.weight, limits.cpu -> CFS quota).
 type Resources struct {
-	MemoryLimit int64  // bytes
-	PidsLimit   int64  // maximum number of tasks
-	CPUShares   uint64 // relative weight (v1 shares)
-	CPUQuota    int64  // microseconds per CPUPeriod
-	CPUPeriod   uint64 // microseconds
+	MemoryLimit     int64 // bytes (limits.memory)
+	CPURequestMilli int64 // millicores (requests.cpu)
+	CPULimitMilli   int64 // millicores (limits.cpu)
+	PidsLimit       int64 // maximum number of tasks
+}
+
+// validate rejects negative limits and what the cgroup package refuses
+// (for example a CPU limit below its 1 ms-per-period floor is raised, not
+// refused; an impossible one is refused).
+func (r Resources) validate() error {
+	if r.MemoryLimit < 0 || r.CPURequestMilli < 0 || r.CPULimitMilli < 0 || r.PidsLimit < 0 {
+		return fmt.Errorf("%w: negative resource limit %+v", ErrInvalidConfig, r)
+	}
+	if err := r.toCgroup().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
 }
 
 // DNSConfig is written to the pod's /etc/resolv.conf.
@@ -205,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.SharePID && c.NoPause {
 		return bad("SharePID needs a pause process (NoPause set)")
+	}
+	if err := c.Resources.validate(); err != nil {
+		return newErr("validate", c.ID, "", "", err)
 	}
 	if !c.NoPause && c.PauseBinary != "" && !filepath.IsAbs(c.PauseBinary) {
 		return bad("PauseBinary must be an absolute path, got %q", c.PauseBinary)

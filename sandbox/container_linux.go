@@ -3,21 +3,19 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/cgroups"
 	// Device rules need the devices controller implementation registered.
 	_ "github.com/opencontainers/cgroups/devices"
-	"github.com/opencontainers/cgroups/fscommon"
-	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/podkit/podkit/cgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,6 +39,7 @@ type container struct {
 
 	mu         sync.Mutex
 	libct      *libcontainer.Container
+	cg         cgroup.Cgroup // the container's leaf in the pod cgroup
 	proc       *libcontainer.Process
 	phase      ContainerPhase
 	pid        int
@@ -61,8 +60,18 @@ func (c *container) logPath() string   { return filepath.Join(c.sb.dir, "logs", 
 // up, only the user process has not been exec'd yet.
 func (c *container) create() (retErr error) {
 	sb := c.sb
-	cgPath := path.Join(sb.cg.rel, c.spec.Name)
-	spec := ociSpec(&c.spec, sb.dir, sb.pins, cgPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cg, err := sb.cg.newContainer(ctx, c.spec.Name, c.spec.Resources)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = sb.cg.removeContainer(ctx, c.spec.Name)
+		}
+	}()
+	spec := ociSpec(&c.spec, sb.dir, sb.pins, cg.Path())
 	cfg, err := libcontainerConfig(spec, c.spec.Name)
 	if err != nil {
 		return err
@@ -105,21 +114,17 @@ func (c *container) create() (retErr error) {
 		return err
 	}
 	pid, _ := p.Pid()
-	memCg := ""
-	if st, err := lc.State(); err == nil {
-		memCg = memoryCgroup(st.CgroupPaths)
-	}
 	// The OOM count before the user process runs (the init still waits on
 	// the exec fifo): only kills after this point are this attempt's.
-	oomBase, _ := oomKillCount(memCg)
+	oomBase := oomKills(cg)
 	done := make(chan struct{})
 	c.mu.Lock()
-	c.libct, c.proc, c.pid, c.done = lc, p, pid, done
+	c.libct, c.cg, c.proc, c.pid, c.done = lc, cg, p, pid, done
 	c.phase, c.created, c.exit, c.killedHard = ContainerWaiting, time.Now(), nil, false
 	c.mu.Unlock()
 	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
 	// block on anything that needs it reaped first.
-	go c.reap(p, lc, memCg, oomBase, done)
+	go c.reap(p, cg, oomBase, done)
 	return nil
 }
 
@@ -142,7 +147,7 @@ func (c *container) start() error {
 	return nil
 }
 
-func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, memCg string, oomBase uint64, done chan struct{}) {
+func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
 	ps, _ := p.Wait()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	if ps != nil {
@@ -163,13 +168,13 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, me
 	// cgroup (destroy waits for done). The kernel counts oom_kill before it
 	// sends the SIGKILL (mm/oom_kill.c __oom_kill_process), so a kill that
 	// caused this exit is always visible here: no polling, no race.
-	if n, err := oomKillCount(memCg); err == nil && n > oomBase {
+	if oomKills(cg) > oomBase {
 		es.Reason = ReasonOOMKilled
 	}
-	if !c.sb.cfg.SharePID {
-		// nothing: the kernel killed the rest of the private PID namespace
-	} else {
-		_ = lc.Signal(unix.SIGKILL) // kill leftovers through the cgroup
+	if c.sb.cfg.SharePID {
+		// Leftovers of the container live on in the shared PID namespace
+		// (with a private one the kernel killed them with the init).
+		_ = killLeaf(cg)
 	}
 	c.mu.Lock()
 	if c.killedHard && es.Reason != ReasonOOMKilled {
@@ -182,32 +187,15 @@ func (c *container) reap(p *libcontainer.Process, lc *libcontainer.Container, me
 	c.sb.containerExited(c)
 }
 
-// memoryCgroup returns the directory of the memory controller among
-// libcontainer's cgroup paths: the "memory" hierarchy on v1, the unified
-// path (key "") on v2.
-func memoryCgroup(paths map[string]string) string {
-	if p := paths["memory"]; p != "" {
-		return p
+// oomKills reads how many processes the kernel OOM killer has killed in
+// the container's leaf (v1 memory.oom_control, v2 memory.events.local);
+// 0 when it cannot be read.
+func oomKills(cg cgroup.Cgroup) uint64 {
+	st, err := cg.Stats()
+	if err != nil {
+		return 0
 	}
-	return paths[""]
-}
-
-// oomKillCount reads how many processes the kernel OOM killer has killed in
-// the memory cgroup dir: "oom_kill" of memory.oom_control on v1, of
-// memory.events on v2 (which also counts kills in descendants; the
-// container cgroup has none of its own).
-func oomKillCount(dir string) (uint64, error) {
-	if dir == "" {
-		return 0, os.ErrNotExist
-	}
-	var err error
-	for _, f := range []string{"memory.events", "memory.oom_control"} {
-		var n uint64
-		if n, err = fscommon.GetValueByKey(dir, f, "oom_kill"); err == nil {
-			return n, nil
-		}
-	}
-	return 0, err
+	return st.OOMKills
 }
 
 // signal sends sig to the container init; SIGKILL kills the whole
@@ -223,7 +211,7 @@ func (c *container) signal(sig unix.Signal) error {
 		return nil
 	}
 	if sig == unix.SIGKILL {
-		return killCgroup(lc)
+		return killLeaf(c.leaf())
 	}
 	err := lc.Signal(sig)
 	if errors.Is(err, libcontainer.ErrNotRunning) {
@@ -232,29 +220,23 @@ func (c *container) signal(sig unix.Signal) error {
 	return err
 }
 
-// killCgroup SIGKILLs every process in the container's cgroup (freezing it
-// first so nothing forks away).
-func killCgroup(lc *libcontainer.Container) error {
-	st, err := lc.State()
-	if err != nil {
-		return err
-	}
-	cfg := lc.Config()
-	m, err := manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
-	if err != nil {
-		return err
-	}
-	// An empty cgroup (the usual case once the init has exited in its own
-	// PID namespace) needs no freeze round trip.
-	if pids, err := m.GetAllPids(); err != nil || len(pids) == 0 {
+func (c *container) leaf() cgroup.Cgroup {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cg
+}
+
+// killLeaf SIGKILLs every process in a container's cgroup leaf and waits
+// (bounded) until it is empty.
+func killLeaf(cg cgroup.Cgroup) error {
+	if cg == nil {
 		return nil
 	}
-	_ = m.Freeze(cgroups.Frozen)
-	pids, _ := m.GetAllPids()
-	for _, p := range pids {
-		_ = unix.Kill(p, unix.SIGKILL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cg.KillAll(ctx); err != nil && !errors.Is(err, cgroup.ErrNotExist) {
+		return err
 	}
-	_ = m.Freeze(cgroups.Thawed)
 	return nil
 }
 
@@ -262,12 +244,12 @@ func killCgroup(lc *libcontainer.Container) error {
 // the libcontainer state and cgroup. Safe to call repeatedly.
 func (c *container) destroy() error {
 	c.mu.Lock()
-	lc, done := c.libct, c.done
+	lc, cg, done := c.libct, c.cg, c.done
 	c.mu.Unlock()
-	if lc == nil {
+	if lc == nil && cg == nil {
 		return nil
 	}
-	_ = killCgroup(lc)
+	_ = killLeaf(cg)
 	if done != nil {
 		select {
 		case <-done:
@@ -275,9 +257,15 @@ func (c *container) destroy() error {
 			return fmt.Errorf("container %s: init not reaped", c.spec.Name)
 		}
 	}
-	err := lc.Destroy()
+	var errs []error
+	if lc != nil {
+		errs = append(errs, lc.Destroy())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs = append(errs, c.sb.cg.removeContainer(ctx, c.spec.Name))
 	c.mu.Lock()
-	c.libct = nil
+	c.libct, c.cg = nil, nil
 	c.mu.Unlock()
-	return err
+	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"github.com/podkit/podkit/nsjoin"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,9 @@ func init() {
 	// Same for the private procfs mount (an fsmount fd shown as "/") that
 	// libcontainer's path-safety layer caches process-wide.
 	_, _ = procfs.OpenProcRoot()
+	// And nsjoin's home namespace descriptors (Do and Cmd move threads back
+	// through them).
+	_ = nsjoin.Prepare()
 }
 
 const payloadPkg = "github.com/podkit/podkit/sandbox/internal/testpayload"

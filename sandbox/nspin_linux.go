@@ -7,114 +7,98 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/podkit/podkit/nsjoin"
 	"golang.org/x/sys/unix"
 )
 
-// nsKinds maps the namespace names used in pins to their clone flags.
-var nsKinds = map[string]int{
-	"net": unix.CLONE_NEWNET,
-	"ipc": unix.CLONE_NEWIPC,
-	"uts": unix.CLONE_NEWUTS,
-	"pid": unix.CLONE_NEWPID,
+// The shared namespaces are pinned with podkit's nsjoin package in a pin
+// directory of the sandbox's own, <sandbox dir>/ns (a small tmpfs, so a pin
+// costs ~0.1 ms instead of ~2 ms of file churn on the run directory's disk):
+// <sandbox dir>/ns/pod/<kind>. libcontainer joins them by path.
+const pinName = "pod"
+
+// nsKinds maps the namespace names used in pins and state to nsjoin kinds.
+var nsKinds = map[string]nsjoin.Kind{
+	"net": nsjoin.Net, "ipc": nsjoin.IPC, "uts": nsjoin.UTS, "pid": nsjoin.PID,
 }
 
-// pinNS bind-mounts the namespace file src (e.g. /proc/<pid>/ns/net) onto
-// dst, creating dst as an empty file. The pin keeps the namespace alive with
-// no process in it.
-func pinNS(src, dst string) error {
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_RDONLY|unix.O_CLOEXEC, 0o400)
+func pinDirPath(sbDir string) string { return filepath.Join(sbDir, "ns") }
+
+// pinSet pins every namespace of set and returns the pins by kind name.
+func pinSet(sbDir string, set *nsjoin.Set) (map[string]string, error) {
+	pd, err := nsjoin.OpenPinDir(pinDirPath(sbDir))
 	if err != nil {
-		return err
-	}
-	f.Close()
-	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
-		os.Remove(dst)
-		return &os.PathError{Op: "bind " + src, Path: dst, Err: err}
-	}
-	return nil
-}
-
-// unpinNS undoes pinNS; a missing pin is not an error.
-func unpinNS(dst string) error {
-	err := unix.Unmount(dst, unix.MNT_DETACH)
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return &os.PathError{Op: "umount", Path: dst, Err: err}
-	}
-	if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// onLockedThread runs fn on a fresh OS thread that is thrown away afterwards:
-// the goroutine never unlocks, so the Go runtime terminates the thread when it
-// exits and no thread is ever left in a foreign namespace.
-func onLockedThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-// unshareAndPin creates fresh namespaces of the given kinds with no process
-// in them (CRI-O style pinned-only mode), pins each one as dir/<kind>, then
-// runs setup inside them on the same thread.
-func unshareAndPin(dir string, kinds []string, setup func() error) (pins map[string]string, err error) {
-	flags := 0
-	for _, k := range kinds {
-		flags |= nsKinds[k]
-	}
-	pins = map[string]string{}
-	err = onLockedThread(func() error {
-		if err := unix.Unshare(flags); err != nil {
-			return os.NewSyscallError("unshare", err)
-		}
-		for _, k := range kinds {
-			p := filepath.Join(dir, k)
-			if err := pinNS("/proc/thread-self/ns/"+k, p); err != nil {
-				return err
-			}
-			pins[k] = p
-		}
-		return setup()
-	})
-	if err != nil {
-		for _, p := range pins {
-			_ = unpinNS(p)
-		}
 		return nil, err
 	}
-	return pins, nil
+	if err := pd.PinSet(pinName, set); err != nil {
+		return nil, err
+	}
+	return pinPaths(pd, set.Kinds()), nil
 }
 
-// inPinnedNamespaces runs fn on a throw-away thread joined to the pinned
-// namespaces (pid is skipped: setns(CLONE_NEWPID) affects only children).
-func inPinnedNamespaces(pins map[string]string, fn func() error) error {
-	return onLockedThread(func() error {
-		for k, p := range pins {
-			if k == "pid" {
-				continue
-			}
-			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return &os.PathError{Op: "open", Path: p, Err: err}
-			}
-			err = unix.Setns(fd, nsKinds[k])
-			unix.Close(fd)
-			if err != nil {
-				return &os.PathError{Op: "setns", Path: p, Err: err}
-			}
+func pinPaths(pd *nsjoin.PinDir, kinds []nsjoin.Kind) map[string]string {
+	pins := map[string]string{}
+	for _, k := range kinds {
+		pins[k.String()] = pd.PinPath(pinName, k)
+	}
+	return pins
+}
+
+// createPinned makes fresh namespaces of the given kinds with no process in
+// them (CRI-O style pinned-only mode) and pins them.
+func createPinned(sbDir string, kinds []nsjoin.Kind) (*nsjoin.Set, map[string]string, error) {
+	pd, err := nsjoin.OpenPinDir(pinDirPath(sbDir))
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := pd.Create(pinName, kinds...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return set, pinPaths(pd, kinds), nil
+}
+
+// unpinAll removes every pin of the sandbox and its pin directory's tmpfs.
+// Idempotent: a directory that is gone or was never a pin directory is
+// fine.
+func unpinAll(sbDir string) error {
+	dir := pinDirPath(sbDir)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	pd, err := nsjoin.OpenPinDir(dir)
+	if err != nil {
+		return err
+	}
+	if err := pd.Unpin(pinName); err != nil {
+		return err
+	}
+	return pd.Teardown()
+}
+
+// setupInside runs on a throwaway thread inside the sandbox's net, ipc
+// and uts namespaces (nsjoin.Do): loopback up, hostname, sysctls.
+func setupInside(set *nsjoin.Set, hostname string, sysctls map[string]string) error {
+	joined, err := nsjoin.NewSet(set.Get(nsjoin.Net), set.Get(nsjoin.IPC), set.Get(nsjoin.UTS))
+	if err != nil {
+		return err
+	}
+	return nsjoin.Do(joined, func() error {
+		if err := loopbackUp(); err != nil {
+			return err
 		}
-		return fn()
+		if err := unix.Sethostname([]byte(hostname)); err != nil {
+			return os.NewSyscallError("sethostname", err)
+		}
+		return writeSysctls(sysctls)
 	})
 }
 
-// loopbackUp sets IFF_UP on "lo" in the calling thread's network namespace.
+// loopbackUp sets IFF_UP on "lo" in the calling thread's network namespace
+// (one ioctl; nsjoin.LoopbackUp does the same through netlink at the cost
+// of a netlink socket and a second thread round trip).
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -147,11 +131,22 @@ func writeSysctls(sysctls map[string]string) error {
 	return nil
 }
 
-// nsInode returns the inode number identifying the namespace pinned at p.
-func nsInode(p string) uint64 {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
+// nsIdentities returns the namespace identity (inode) of every handle.
+func nsIdentities(set *nsjoin.Set) map[string]uint64 {
+	ids := map[string]uint64{}
+	for _, k := range set.Kinds() {
+		ids[k.String()] = set.Get(k).ID().Ino
+	}
+	return ids
+}
+
+// pinIdentity returns the namespace identity (inode) pinned at path, 0 if
+// it cannot be opened as a namespace of kind.
+func pinIdentity(kind, path string) uint64 {
+	h, err := nsjoin.Open(path, nsKinds[kind])
+	if err != nil {
 		return 0
 	}
-	return st.Ino
+	defer h.Close()
+	return h.ID().Ino
 }

@@ -64,24 +64,11 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		ns = append(ns, specs.LinuxNamespace{Type: ociNS[k], Path: pins[k]})
 	}
 	ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
+	// Limits live in the container's cgroup leaf, which podkit's cgroup
+	// package creates before libcontainer joins it; libcontainer only gets
+	// the device rules (deny all; its defaults then allow the standard
+	// nodes of /dev).
 	res := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
-	r := s.Resources
-	if r.MemoryLimit > 0 {
-		res.Memory = &specs.LinuxMemory{Limit: &r.MemoryLimit}
-	}
-	if r.PidsLimit > 0 {
-		res.Pids = &specs.LinuxPids{Limit: &r.PidsLimit}
-	}
-	if r.CPUShares > 0 || r.CPUQuota > 0 {
-		res.CPU = &specs.LinuxCPU{}
-		if r.CPUShares > 0 {
-			res.CPU.Shares = &r.CPUShares
-		}
-		if r.CPUQuota > 0 {
-			res.CPU.Quota = &r.CPUQuota
-			res.CPU.Period = &r.CPUPeriod
-		}
-	}
 	return &specs.Spec{
 		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
 		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},

@@ -61,7 +61,7 @@ func Load(runDir, id string) (*Sandbox, error) {
 func discover(dir string, p *persisted) *Sandbox {
 	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins, podFailed: p.PodFailed,
 		containers: map[string]*container{}, created: time.Unix(0, p.Created)}
-	if cg, err := loadPodCgroup(cgroupRel(s.cfg.CgroupParent, s.cfg.ID)); err == nil {
+	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg
 	}
 	if p.Pause != nil {
@@ -94,6 +94,9 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		return
 	}
 	c.libct = lc
+	if s.cg != nil && s.cg.pod != nil {
+		c.cg, _ = s.cg.pod.Container(sc.Spec.Name)
+	}
 	done := make(chan struct{})
 	c.done = done
 	st, err := lc.State()
@@ -170,9 +173,7 @@ func Reconcile(ctx context.Context, runDir string) ([]*Sandbox, error) {
 func removeLeftovers(dir string) error {
 	var errs []error
 	errs = append(errs, unmountVolumes(dir))
-	for k := range nsKinds {
-		errs = append(errs, unpinNS(filepath.Join(dir, "ns", k)))
-	}
+	errs = append(errs, unpinAll(dir))
 	errs = append(errs, os.RemoveAll(dir))
 	return errors.Join(errs...)
 }

@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opencontainers/cgroups"
+	"github.com/podkit/podkit/cgroup"
+	"github.com/podkit/podkit/nsjoin"
 	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
 )
@@ -150,7 +151,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.save(); err != nil {
 		return fail("state", s.dir, err)
 	}
-	cg, err := newPodCgroup(cgroupRel(s.cfg.CgroupParent, s.cfg.ID), s.cfg.Resources)
+	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources)
 	if err != nil {
 		return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err)
 	}
@@ -158,9 +159,11 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := ctx.Err(); err != nil {
 		return fail("cancelled", "", err)
 	}
-	if err := s.makeNamespaces(ctx); err != nil {
+	set, err := s.makeNamespaces(ctx)
+	if err != nil {
 		return fail("namespaces", "", err)
 	}
+	defer set.Close()
 	hook("create:namespaces")
 	if err := s.writeEtc(); err != nil {
 		return fail("etc", "", err)
@@ -175,60 +178,66 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if s.pause != nil {
 		go s.watchPause(s.pause)
 	}
-	ids := map[string]uint64{}
-	for k, p := range s.pins {
-		ids[k] = nsInode(p)
-	}
-	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: ids, Pid: s.PausePid()})
+	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: nsIdentities(set), Pid: s.PausePid()})
 	return nil
 }
 
-func (s *Sandbox) kinds() []string {
-	k := []string{"net", "ipc", "uts"}
+func (s *Sandbox) kinds() []nsjoin.Kind {
+	k := []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS}
 	if s.cfg.SharePID {
-		k = append(k, "pid")
+		k = append(k, nsjoin.PID)
 	}
 	return k
 }
 
-// setupInside runs in the new namespaces: loopback, hostname, sysctls.
-func (s *Sandbox) setupInside() error {
-	if err := loopbackUp(); err != nil {
-		return err
+// makeNamespaces creates the shared namespaces (held by a new pause, or
+// pinned with no process), pins them and sets them up inside. It returns
+// open handles of them for the caller to close.
+func (s *Sandbox) makeNamespaces(ctx context.Context) (*nsjoin.Set, error) {
+	var set *nsjoin.Set
+	var err error
+	if s.cfg.NoPause {
+		set, s.pins, err = createPinned(s.dir, s.kinds())
+	} else {
+		set, err = s.startPause(ctx)
+		if err == nil {
+			s.pins, err = pinSet(s.dir, set)
+		}
+		if err == nil && !s.pause.alive() {
+			err = ErrPauseDied
+		}
 	}
-	if err := unix.Sethostname([]byte(s.cfg.Hostname)); err != nil {
-		return os.NewSyscallError("sethostname", err)
+	if err == nil {
+		err = setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
 	}
-	return writeSysctls(s.cfg.Sysctls)
+	if err != nil && set != nil {
+		set.Close()
+	}
+	return set, err
 }
 
-func (s *Sandbox) makeNamespaces(ctx context.Context) error {
-	nsDir := filepath.Join(s.dir, "ns")
-	if s.cfg.NoPause {
-		pins, err := unshareAndPin(nsDir, s.kinds(), s.setupInside)
-		s.pins = pins
-		return err
-	}
+// startPause starts the pause in new namespaces, born in its cgroup leaf
+// (clone3 CLONE_INTO_CGROUP on v2; on v1 forked by a thread that joined
+// the leaf first), and opens its namespaces through its pidfd.
+func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
 	flags := 0
 	for _, k := range s.kinds() {
-		flags |= nsKinds[k]
+		flags |= int(k)
 	}
+	leaf := s.cg.pod.Pause()
 	opts := pause.Options{Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: s.cfg.DieWithParent}
-	if cgroups.IsCgroup2UnifiedMode() {
-		// clone3(CLONE_INTO_CGROUP): no migration, no window outside the leaf.
-		if err := s.cg.pauseLeaf(); err != nil {
-			return err
-		}
-		fd, err := unix.Open(s.cg.pause.Path(""), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		opts.UseCgroupFD, opts.CgroupFD = true, fd
+	migrate := false
+	if dir, err := cgroup.OpenDir(leaf); err == nil {
+		defer dir.Close()
+		opts.UseCgroupFD, opts.CgroupFD = true, int(dir.Fd())
+	} else if !s.cfg.DieWithParent {
+		opts.BeforeFork = func() error { return cgroup.JoinThread(leaf) }
+	} else {
+		migrate = true // die-with-parent forks share one thread: move by pid
 	}
 	evr, evw, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts.Events = evw
 	// Never wait on the pause's ready pipe without a deadline: with a
@@ -244,37 +253,26 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) error {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("%w: pause not ready within %v: %w", ErrTimeout, pauseReadyTimeout, err)
 		}
-		return err
+		return nil, err
 	}
 	s.pauseEvents = make(chan struct{})
 	go s.readPauseEvents(evr, s.pauseEvents)
 	p, err := fromPause(pp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.pause = p
 	// Record the pause before anything else can fail, so that Reconcile
 	// can kill it after a crash right here.
 	if err := s.save(); err != nil {
-		return err
+		return nil, err
 	}
-	if !opts.UseCgroupFD {
-		if err := s.cg.addPause(p.Pid); err != nil {
-			return err
+	if migrate {
+		if err := leaf.AddProcess(p.Pid); err != nil {
+			return nil, err
 		}
 	}
-	s.pins = map[string]string{}
-	for _, k := range s.kinds() {
-		dst := filepath.Join(nsDir, k)
-		if err := pinNS(filepath.Join("/proc", itoa(p.Pid), "ns", k), dst); err != nil {
-			return err
-		}
-		s.pins[k] = dst
-	}
-	if !p.alive() {
-		return ErrPauseDied
-	}
-	return inPinnedNamespaces(s.pins, s.setupInside)
+	return nsjoin.OpenSetPidfd(pp.PidFD(), s.kinds()...)
 }
 
 // pauseReadyTimeout bounds how long Create waits for the pause to signal
@@ -301,9 +299,7 @@ func (s *Sandbox) teardown() error {
 		}
 	}
 	errs = append(errs, unmountVolumes(s.dir))
-	for _, k := range []string{"pid", "uts", "ipc", "net"} {
-		errs = append(errs, unpinNS(filepath.Join(s.dir, "ns", k)))
-	}
+	errs = append(errs, unpinAll(s.dir))
 	if s.cg != nil {
 		errs = append(errs, s.cg.destroy())
 	}

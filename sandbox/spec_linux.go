@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/podkit/podkit/cgroup"
 )
 
 // RestartPolicy is the Kubernetes pod restart policy.
@@ -90,8 +91,14 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	if err := ValidateID(s.Name); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)
 	}
+	if s.Name == cgroup.PauseName {
+		return bad(ErrInvalidConfig, "container name %q is reserved for the pause's cgroup leaf", s.Name)
+	}
 	if len(s.Args) == 0 || s.Args[0] == "" {
 		return bad(ErrInvalidConfig, "no command")
+	}
+	if err := s.Resources.validate(); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
 	}
 	if !filepath.IsAbs(s.Rootfs) {
 		return bad(ErrRootfs, "rootfs %q is not absolute", s.Rootfs)

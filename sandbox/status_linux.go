@@ -68,7 +68,7 @@ func (c *container) status() ContainerStatus {
 func (s *Sandbox) Status() Status {
 	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{}}
 	for k, p := range s.Namespaces() {
-		st.Namespaces[k] = nsInode(p)
+		st.Namespaces[k] = pinIdentity(k, p)
 	}
 	for _, c := range s.snapshotContainers() {
 		cs := c.status()

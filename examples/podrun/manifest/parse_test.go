@@ -322,7 +322,7 @@ spec:
 	if !slices.Equal(s.Capabilities, []string{"CAP_NET_BIND_SERVICE"}) || !slices.Equal(s.PreStop, []string{"/bin/true"}) {
 		t.Errorf("caps %q prestop %q", s.Capabilities, s.PreStop)
 	}
-	wantRes := sandbox.Resources{MemoryLimit: 64 << 20, CPUShares: 256, CPUQuota: 50000, CPUPeriod: 100000}
+	wantRes := sandbox.Resources{MemoryLimit: 64 << 20, CPURequestMilli: 250, CPULimitMilli: 500}
 	if s.Resources != wantRes {
 		t.Errorf("resources %+v want %+v", s.Resources, wantRes)
 	}
@@ -355,7 +355,7 @@ func TestCPUDefaultsAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := p.Containers[0].Spec.Resources
-	if r.CPUShares != 2 || r.CPUQuota != 1000 || r.MemoryLimit != 1<<30 {
+	if r.CPURequestMilli != 1 || r.CPULimitMilli != 1 || r.MemoryLimit != 1<<30 {
 		t.Fatalf("resources %+v", r)
 	}
 	if p.Grace != DefaultGrace || p.RestartPolicy != sandbox.RestartAlways || p.Namespace != "default" || p.Config.Hostname != "j" {

@@ -11,9 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// cpuPeriod is the CFS period kubelet uses (100ms, in microseconds).
-const cpuPeriod = 100000
-
 func (c *converter) resources(field string, in *corev1.ResourceRequirements, out *sandbox.Resources) {
 	for _, kind := range []struct {
 		name string
@@ -40,12 +37,13 @@ func (c *converter) resources(field string, in *corev1.ResourceRequirements, out
 	if hasCPULim && hasCPUReq && cpuReq.Cmp(cpuLim) > 0 {
 		c.bad(field+".resources.requests.cpu", "%s is more than the limit %s", cpuReq.String(), cpuLim.String())
 	}
+	// The sandbox converts millicores as kubelet does (shares from the
+	// request, CFS quota over a 100 ms period from the limit).
 	if hasCPUReq && cpuReq.Sign() > 0 {
-		out.CPUShares = uint64(max(cpuReq.MilliValue()*1024/1000, 2))
+		out.CPURequestMilli = cpuReq.MilliValue()
 	}
 	if hasCPULim && cpuLim.Sign() > 0 {
-		out.CPUPeriod = cpuPeriod
-		out.CPUQuota = max(cpuLim.MilliValue()*cpuPeriod/1000, 1000)
+		out.CPULimitMilli = cpuLim.MilliValue()
 	}
 	memLim, hasMemLim := in.Limits[corev1.ResourceMemory]
 	memReq, hasMemReq := in.Requests[corev1.ResourceMemory]
