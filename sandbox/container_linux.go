@@ -47,6 +47,7 @@ type container struct {
 	started    time.Time
 	exit       *ExitStatus
 	restarts   int
+	policy     RestartPolicy // set while Run supervises the container
 	killedHard bool          // SIGKILLed at the end of a grace period
 	done       chan struct{} // closed when the current init is reaped
 	waitReason string        // reason while Waiting (e.g. CrashLoopBackOff)

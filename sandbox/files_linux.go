@@ -138,6 +138,9 @@ type savedContainer struct {
 	Spec     ContainerSpec `json:"spec"`
 	Init     bool          `json:"init,omitempty"`
 	Restarts int           `json:"restarts,omitempty"`
+	// Policy is set for an app container Run supervises: Load resumes
+	// its supervision.
+	Policy RestartPolicy `json:"policy,omitempty"`
 }
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
@@ -148,7 +151,7 @@ func (s *Sandbox) save() error {
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()
-		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts})
+		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts, Policy: c.policy})
 		c.mu.Unlock()
 	}
 	b, err := json.MarshalIndent(p, "", "  ")

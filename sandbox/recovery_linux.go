@@ -23,9 +23,12 @@ const ReasonUnknown = "Unknown"
 // and watched through pidfds. A pause found dead puts the sandbox in
 // StateUnknown and kills its containers. A sandbox whose Create or Destroy
 // was interrupted is refused with ErrInvalidState: Reconcile finishes it.
-// Restart supervision is not resumed (call Run's policy again if needed);
-// exits of re-attached containers are reported with ReasonUnknown because
-// only the original parent could collect their exit code.
+// Restart supervision of the app containers Run started is resumed with
+// their policies (a container that exited meanwhile is restarted at once,
+// with the back-off starting over); exits of re-attached containers are
+// reported with ReasonUnknown because only the original parent could
+// collect their exit code. The pause's orphan events are not re-wired:
+// the pause stops reporting when the pipe's reader is gone.
 func Load(runDir, id string) (*Sandbox, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, newErr("load", id, "", "", err)
@@ -42,8 +45,11 @@ func Load(runDir, id string) (*Sandbox, error) {
 		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
 	}
 	s := discover(dir, p)
-	if s.state == StateReady && s.pause != nil {
-		go s.watchPause(s.pause)
+	if s.state == StateReady && (s.pause != nil || s.cfg.NoPause) {
+		if s.pause != nil {
+			go s.watchPause(s.pause)
+		}
+		s.resumeSupervision()
 	} else if s.state == StateReady && !s.cfg.NoPause {
 		// The pause is gone: namespaces may be gone with it.
 		s.state = StateUnknown
@@ -85,7 +91,7 @@ func discover(dir string, p *persisted) *Sandbox {
 }
 
 func (s *Sandbox) attachContainer(sc savedContainer) {
-	c := &container{sb: s, spec: sc.Spec, init: sc.Init, restarts: sc.Restarts, added: true,
+	c := &container{sb: s, spec: sc.Spec, init: sc.Init, restarts: sc.Restarts, policy: sc.Policy, added: true,
 		phase: ContainerTerminated, exit: &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}}
 	s.containers[sc.Spec.Name] = c
 	s.order = append(s.order, sc.Spec.Name)
@@ -111,9 +117,9 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		return
 	}
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
-	c.phase = ContainerRunning
+	c.phase, c.started = ContainerRunning, st.Created
 	if status == libcontainer.Created {
-		c.phase = ContainerWaiting
+		c.phase, c.started = ContainerWaiting, time.Time{}
 	}
 	go func() {
 		<-ref.done

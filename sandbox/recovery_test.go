@@ -31,10 +31,22 @@ func init() {
 		}
 		ctx := context.Background()
 		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
-			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp"})
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp",
+			Backoff: Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
+		}
+		if point == "supervised" {
+			pod := PodSpec{Containers: []ContainerSpec{ctr(rootfs, "a", "term", "ignore")}}
+			if err := sb.Run(ctx, pod); err != nil {
+				fmt.Println("run:", err)
+				return 1
+			}
+			fmt.Println("running")
+			for {
+				time.Sleep(time.Hour)
+			}
 		}
 		for _, n := range []string{"a", "b"} {
 			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
@@ -87,7 +99,7 @@ func runManager(t *testing.T, point string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if point == "running" || point == "running-dwp" {
+	if point == "running" || point == "running-dwp" || point == "supervised" {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		if strings.TrimSpace(line) != "running" {
 			t.Fatalf("manager said %q", line)
@@ -216,4 +228,36 @@ func TestDieWithParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	reapOrphans(t)
+}
+
+// TestRecoverResumesSupervision: after the manager is killed, Load picks up
+// the restart policy of a container Run supervised: killing the container
+// afterwards gets it restarted by the new manager.
+func TestRecoverResumesSupervision(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "supervised")
+	sb, err := Load(runDir, "rec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reapOrphans(t)
+	defer sb.Destroy(context.Background())
+	a := statusOf(sb, "a")
+	if a.State != ContainerRunning || a.RestartCount != 0 {
+		t.Fatalf("a after Load: %+v", a)
+	}
+	if err := unix.Kill(a.Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a restarted by the new manager", func() bool {
+		c := statusOf(sb, "a")
+		return c.RestartCount == 1 && c.State == ContainerRunning && c.Pid != a.Pid
+	})
+	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "true"}})
+	if err != nil || es.ExitCode != 0 {
+		t.Fatalf("exec into the restarted container: %v %+v", err, es)
+	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -74,10 +74,45 @@ func (s *Sandbox) Run(ctx context.Context, pod PodSpec) error {
 			return err
 		}
 		c, _ := s.container("run", n)
-		s.runWG.Add(1)
-		go s.supervise(sctx, c, policyOf(pod.Containers[i], pod.RestartPolicy))
+		s.superviseFrom(sctx, c, policyOf(pod.Containers[i], pod.RestartPolicy))
 	}
+	s.mu.Lock()
+	_ = s.save() // records the policies, so that Load resumes supervision
+	s.mu.Unlock()
 	return nil
+}
+
+// superviseFrom records c's policy and starts its supervisor.
+func (s *Sandbox) superviseFrom(ctx context.Context, c *container, policy RestartPolicy) {
+	c.mu.Lock()
+	c.policy = policy
+	c.mu.Unlock()
+	s.runWG.Add(1)
+	go s.supervise(ctx, c, policy)
+}
+
+// resumeSupervision restarts the supervisors of a loaded sandbox: every
+// app container Run supervised before is restarted per its policy again,
+// including one that exited while no manager was attached.
+func (s *Sandbox) resumeSupervision() {
+	var supervised []*container
+	for _, c := range s.snapshotContainers() {
+		c.mu.Lock()
+		if c.policy != "" && !c.init {
+			supervised = append(supervised, c)
+		}
+		c.mu.Unlock()
+	}
+	if len(supervised) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.runCancel = cancel
+	s.mu.Unlock()
+	for _, c := range supervised {
+		s.superviseFrom(ctx, c, c.policy)
+	}
 }
 
 func policyOf(spec ContainerSpec, pod RestartPolicy) RestartPolicy {
