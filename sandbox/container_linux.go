@@ -72,6 +72,7 @@ func (c *container) create() (retErr error) {
 			_ = sb.cg.removeContainer(ctx, c.spec.Name)
 		}
 	}()
+	ensureEtcMountpoints(c.spec.Rootfs)
 	spec := ociSpec(&c.spec, sb.dir, sb.pins, cg.Path())
 	cfg, err := libcontainerConfig(spec, c.spec.Name)
 	if err != nil {

@@ -172,3 +172,27 @@ func readState(dir string) (*persisted, error) {
 	}
 	return &p, nil
 }
+
+// etcFiles are the pod files every container bind-mounts into /etc.
+var etcFiles = []string{"hosts", "hostname", "resolv.conf"}
+
+// ensureEtcMountpoints creates the empty files /etc/{hosts,hostname,
+// resolv.conf} in rootfs where they are missing, confined to rootfs
+// (openat2 RESOLVE_IN_ROOT). libcontainer would create them itself, but
+// with O_EXCL: two containers of a shared rootfs created at the same
+// moment then fail with EEXIST. Failures (a read-only rootfs, say) are
+// left for libcontainer to report.
+func ensureEtcMountpoints(rootfs string) {
+	root, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(root)
+	for _, f := range etcFiles {
+		how := &unix.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW, Mode: 0o644,
+			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+		if fd, err := unix.Openat2(root, "etc/"+f, how); err == nil {
+			unix.Close(fd)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/opencontainers/runc/libcontainer"
 	// nsenter is libcontainer's C constructor: it runs before the Go runtime
@@ -21,10 +22,21 @@ const InitArg = "init"
 // half-built container. Because libcontainer sets _LIBCONTAINER_INITPIPE in
 // the environment of every bootstrap it starts, both markers are checked so
 // that a program whose own argv[1] is "init" is never hijacked.
+//
+// Otherwise it locks the main goroutine to the main OS thread for the life
+// of the program. Throwaway threads that join a container's namespaces
+// (libcontainer's mount-source thread joins each new container's mount
+// namespace; nsjoin's threads join the pod's) end by returning while
+// locked, which makes Go terminate the thread — except the main thread,
+// which Go cannot end and wedges instead, still inside the container's
+// mount namespace and holding its rootfs. With the main goroutine holding
+// the main thread (a lock taken during package initialisation stays with
+// main), no such goroutine can ever run there.
 func init() {
 	if IsInit() {
 		libcontainer.Init() // never returns
 	}
+	runtime.LockOSThread()
 }
 
 // IsInit reports whether the current process is a libcontainer bootstrap.

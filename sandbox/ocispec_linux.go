@@ -42,7 +42,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		caps = s.Capabilities
 	}
 	mounts := baseMounts()
-	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
+	for _, f := range etcFiles {
 		mounts = append(mounts, specs.Mount{
 			Destination: "/etc/" + f, Type: "bind", Source: filepath.Join(sbDir, "etc", f),
 			Options: []string{"rbind", "rprivate", "ro"},

@@ -59,6 +59,11 @@ func HelperCmd(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// A lock taken during package initialisation keeps main (and TestMain,
+// which runs on main's goroutine) on the main thread; one taken later in
+// Main would pin whatever thread main happened to be on by then.
+func init() { runtime.LockOSThread() }
+
 // Main is TestMain for every podkit package with tests.
 //
 // Main keeps the main goroutine locked to the main OS thread. A goroutine
