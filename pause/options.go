@@ -73,6 +73,11 @@ type Options struct {
 	// Events, if set, receives one JSON object per line for each process
 	// reaped, the command's exit and each signal received.
 	Events *os.File
+	// DropEvents makes the pause never block on Events: an event that does
+	// not fit (the reader is slow or gone and the pipe is full) is dropped.
+	// Use it for a FIFO whose reader may go away and come back (a manager
+	// that restarts), where a blocked write would stop the pause reaping.
+	DropEvents bool
 }
 
 // pauseModeEnv keeps the Go runtime of an idle pause small: one P (fewer
@@ -95,6 +100,8 @@ func (o *Options) validate() error {
 		return bad("Orphans", strconv.Itoa(int(o.Orphans)), "unknown policy")
 	case o.Orphans != ExitWithCommand && len(o.Args) == 0:
 		return bad("Orphans", "WaitForDescendants", "only valid in init mode (Args set)")
+	case o.DropEvents && o.Events == nil:
+		return bad("DropEvents", "true", "needs Events")
 	case o.BeforeFork != nil && o.DieWithParent:
 		return bad("BeforeFork", "set", "not allowed with DieWithParent (the spawner thread is shared)")
 	case len(o.Args) > 0 && o.Args[0] == "":
@@ -107,7 +114,7 @@ func (o *Options) validate() error {
 func (o *Options) argv(path string) []string {
 	c := cli.Config{ReadyFD: 3, EventsFD: -1, Command: o.Args}
 	if o.Events != nil {
-		c.EventsFD = 4
+		c.EventsFD, c.EventsDrop = 4, o.DropEvents
 	}
 	if o.Orphans == WaitForDescendants {
 		c.Orphans = cli.OrphansWait

@@ -244,3 +244,43 @@ func TestTermDuringOrphanBurst(t *testing.T) {
 		t.Fatalf("SIGTERM sent during an orphan burst was lost: the pause is still running")
 	}
 }
+
+// TestDropEventsNeverStalls: with DropEvents and an events FIFO nobody
+// reads, the pause reaps 2,000 orphans (far more events than the pipe
+// holds) without blocking, stays responsive to SIGTERM, and a reader that
+// comes later gets the events that fitted.
+func TestDropEventsNeverStalls(t *testing.T) {
+	testharness.Privileged(t)
+	fifo := filepath.Join(t.TempDir(), "events")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0) // O_RDWR: opening never blocks
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: w, DropEvents: true})
+	w.Close()
+	var out bytes.Buffer
+	maker := testharness.HelperCmd("orphans", "2000")
+	maker.Stdout = &out
+	runInPidNS(t, p, maker)
+	if got := strings.TrimSpace(out.String()); got != "done 2000" {
+		t.Fatalf("orphan maker said %q", got)
+	}
+	eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
+	r, err := os.OpenFile(fifo, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]byte, 1<<20)
+	n, _ := r.Read(buf)
+	if lines := bytes.Count(buf[:n], []byte("\n")); lines == 0 || lines >= 2000 {
+		t.Fatalf("backlog of %d event lines; want some, not all 2000", lines)
+	}
+	st, err := p.Stop(bgCtx())
+	if err != nil || !st.Success() {
+		t.Fatalf("Stop: %v, %v; want exit 0", st, err)
+	}
+}

@@ -83,6 +83,7 @@ func TestStartInvalidOptions(t *testing.T) {
 		"bad-policy":        {Path: bin, Args: []string{"true"}, Orphans: 7},
 		"empty-command":     {Path: bin, Args: []string{""}},
 		"before-fork-die":   {Path: bin, DieWithParent: true, BeforeFork: func() error { return nil }},
+		"drop-no-events":    {Path: bin, DropEvents: true},
 	} {
 		if _, err := pause.Start(bgCtx(), o); !errors.Is(err, pause.ErrInvalidOptions) {
 			t.Errorf("%s: %v; want ErrInvalidOptions", name, err)

@@ -125,8 +125,11 @@ func (p *pauser) emit(e cli.Event) {
 		if err == syscall.EINTR {
 			continue
 		}
-		if err == syscall.EAGAIN { // a non-blocking fd from our starter
-			waitWritable(p.events)
+		if err == syscall.EAGAIN {
+			if p.cfg.EventsDrop {
+				return // full and nobody reading: drop, never stall reaping
+			}
+			waitWritable(p.events) // a non-blocking fd from our starter
 			continue
 		}
 		if err != nil {

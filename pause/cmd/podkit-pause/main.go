@@ -58,6 +58,9 @@ func run(args []string) int {
 			syscall.CloseOnExec(fd) // never leak them into CMD
 		}
 	}
+	if cfg.EventsDrop {
+		syscall.SetNonblock(cfg.EventsFD, true)
+	}
 	p := &pauser{cfg: cfg, events: cfg.EventsFD, cmdPid: -1}
 	if len(cfg.Command) > 0 {
 		if code, ok := p.startCommand(); !ok {

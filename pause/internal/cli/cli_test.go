@@ -26,6 +26,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-h"}, Config{Help: true, ReadyFD: -1, EventsFD: -1}},
 		{[]string{"--ready-fd=3"}, Config{ReadyFD: 3, EventsFD: -1}},
 		{[]string{"--ready-fd", "3", "-events-fd=4"}, Config{ReadyFD: 3, EventsFD: 4}},
+		{[]string{"--events-fd=4", "--events-drop"}, Config{ReadyFD: -1, EventsFD: 4, EventsDrop: true}},
 		{[]string{"--", "sh", "-c", "exit 1"}, Config{ReadyFD: -1, EventsFD: -1, Command: []string{"sh", "-c", "exit 1"}}},
 		{[]string{"--orphans=wait", "--", "x", "--ready-fd=9"},
 			Config{ReadyFD: -1, EventsFD: -1, Orphans: OrphansWait, Command: []string{"x", "--ready-fd=9"}}},
@@ -42,7 +43,7 @@ func TestParseErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"sh"}, {"--bogus"}, {"--ready-fd"}, {"--ready-fd=x"}, {"--ready-fd=-1"}, {"--ready-fd=99999999"},
 		{"--version=1"}, {"--orphans=sometimes", "--", "x"}, {"--orphans=wait"}, {"--"}, {"--", ""},
-		{"--ready-fd=3", "--events-fd=3"},
+		{"--ready-fd=3", "--events-fd=3"}, {"--events-drop"}, {"--events-fd=4", "--events-drop=1"},
 	} {
 		_, err := Parse(args)
 		var ue *UsageError
@@ -58,6 +59,7 @@ func TestArgsRoundTrip(t *testing.T) {
 		{ReadyFD: 3, EventsFD: -1},
 		{ReadyFD: 3, EventsFD: 4, Command: []string{"/bin/sh", "--", "-c"}},
 		{ReadyFD: -1, EventsFD: 7, Orphans: OrphansWait, Command: []string{"x"}},
+		{ReadyFD: 3, EventsFD: 4, EventsDrop: true},
 	} {
 		got, err := Parse(c.Args())
 		if err != nil || !reflect.DeepEqual(got, c) {

@@ -45,6 +45,9 @@ type Config struct {
 	Help     bool         // --help / -h: print usage and exit 0
 	ReadyFD  int          // --ready-fd=N: write one byte when ready, then close; -1 = none
 	EventsFD int          // --events-fd=N: JSON lines of reaps/exits/signals; -1 = none
+	// EventsDrop (--events-drop): never block on the events fd; an event
+	// that does not fit (reader slow or gone, pipe full) is dropped.
+	EventsDrop bool
 	Orphans  OrphanPolicy // --orphans=exit|wait (init mode only)
 	Command  []string     // after "--": init mode CMD ARGS...; empty = pause mode
 }
@@ -53,8 +56,8 @@ type Config struct {
 const MaxFD = 1 << 20
 
 // Usage is the help text.
-const Usage = `usage: podkit-pause [--ready-fd=N] [--events-fd=N]
-       podkit-pause [--ready-fd=N] [--events-fd=N] [--orphans=exit|wait] -- CMD [ARG...]
+const Usage = `usage: podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]]
+       podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]] [--orphans=exit|wait] -- CMD [ARG...]
        podkit-pause --version
 
 Pause mode (no CMD): reap every zombie, exit 0 on SIGTERM or SIGINT, ignore
@@ -67,6 +70,8 @@ child subreaper.
   --ready-fd=N     write one byte to fd N once ready, then close it
   --events-fd=N    write one JSON object per line to fd N for each reaped
                    process, CMD's exit and each signal received
+  --events-drop    never block on the events fd: drop an event that does not
+                   fit (for a FIFO whose reader may come and go)
   --orphans=exit   exit as soon as CMD exits (default)
   --orphans=wait   after CMD exits, wait until every descendant is gone
 `
@@ -87,6 +92,12 @@ func Parse(args []string) (Config, error) {
 		}
 		name, val, hasVal := strings.Cut(a, "=")
 		switch name {
+		case "--events-drop", "-events-drop":
+			if hasVal {
+				return Config{}, usageErr(a, "flag takes no value")
+			}
+			c.EventsDrop = true
+			continue
 		case "--version", "-version", "--help", "-help", "-h":
 			if hasVal {
 				return Config{}, usageErr(a, "flag takes no value")
@@ -132,6 +143,9 @@ func (c Config) check(orphansSet bool) error {
 	if c.ReadyFD >= 0 && c.ReadyFD == c.EventsFD {
 		return usageErr("--events-fd="+strconv.Itoa(c.EventsFD), "same fd as --ready-fd")
 	}
+	if c.EventsDrop && c.EventsFD < 0 {
+		return usageErr("--events-drop", "needs --events-fd")
+	}
 	if orphansSet && len(c.Command) == 0 {
 		return usageErr("--orphans="+c.Orphans.String(), "only valid with a command after --")
 	}
@@ -158,6 +172,9 @@ func (c Config) Args() []string {
 	}
 	if c.EventsFD >= 0 {
 		a = append(a, "--events-fd="+strconv.Itoa(c.EventsFD))
+		if c.EventsDrop {
+			a = append(a, "--events-drop")
+		}
 	}
 	if len(c.Command) > 0 {
 		if c.Orphans != OrphansExit {
