@@ -41,15 +41,15 @@ func ParseOrphanPolicy(s string) (OrphanPolicy, bool) {
 
 // Config is the parsed command line of podkit-pause.
 type Config struct {
-	Version  bool         // --version: print the version and exit 0
-	Help     bool         // --help / -h: print usage and exit 0
-	ReadyFD  int          // --ready-fd=N: write one byte when ready, then close; -1 = none
-	EventsFD int          // --events-fd=N: JSON lines of reaps/exits/signals; -1 = none
+	Version  bool // --version: print the version and exit 0
+	Help     bool // --help / -h: print usage and exit 0
+	ReadyFD  int  // --ready-fd=N: write one byte when ready, then close; -1 = none
+	EventsFD int  // --events-fd=N: JSON lines of reaps/exits/signals; -1 = none
 	// EventsDrop (--events-drop): never block on the events fd; an event
 	// that does not fit (reader slow or gone, pipe full) is dropped.
 	EventsDrop bool
-	Orphans  OrphanPolicy // --orphans=exit|wait (init mode only)
-	Command  []string     // after "--": init mode CMD ARGS...; empty = pause mode
+	Orphans    OrphanPolicy // --orphans=exit|wait (init mode only)
+	Command    []string     // after "--": init mode CMD ARGS...; empty = pause mode
 }
 
 // MaxFD bounds the fd numbers accepted on the command line.
