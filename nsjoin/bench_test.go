@@ -101,6 +101,24 @@ func BenchmarkStart(b *testing.B) {
 			}
 		})
 	}
+	// The same with a container's Security (runtime-default capabilities,
+	// no_new_privs, uid 0, RLIMIT_NOFILE), and as a non-root user (the
+	// rlimit then needs the thread's real-id switch).
+	for _, uid := range []uint32{0, 1000} {
+		sec := &Security{
+			UID: uid, GID: uid, Bounding: runtimeDefault, Effective: runtimeDefault, Permitted: runtimeDefault,
+			NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 1024}},
+		}
+		b.Run(fmt.Sprintf("nsjoin.Command/net+ipc+uts+pid+Security(uid%d)", uid), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c := Command(s, "/bin/true")
+				c.Security = sec
+				if err := c.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkCreatePinUnpin: a new netns pinned and unpinned, against the

@@ -57,6 +57,23 @@ type Cmd struct {
 	// v1 hierarchies are refused with ErrNotCgroup2.
 	IntoCgroup string
 
+	// BeforeFork, if set, runs on the forking thread after it entered the
+	// namespaces except mnt (so paths resolve as in the caller) and
+	// before Security is applied (it runs with the caller's privileges).
+	// It may change per-thread state the process must be born with, for
+	// example cgroup.JoinThread on cgroup v1: the thread is never handed
+	// back. An error aborts Start.
+	BeforeFork func() error
+
+	// Security, if set, is the identity and privilege the process starts
+	// with (capabilities, no_new_privs, uid/gid/groups, rlimits); see
+	// Security. It is validated by Start before anything else happens
+	// (errors wrap ErrInvalidSecurity). It cannot be combined with
+	// SysProcAttr.Credential or AmbientCaps, nor with user or time
+	// namespaces.
+	Security *Security
+
+	sec     *secPlan
 	pidfd   int
 	started bool
 	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
@@ -129,8 +146,15 @@ func (c *Cmd) Start() error {
 	if c.Namespaces.Get(Mount) != nil && !filepath.IsAbs(c.Path) {
 		return &Error{Op: "start", Kind: Mount, Path: c.Path, Err: errors.New("path must be absolute when joining a mount namespace")}
 	}
+	if err := c.planSecurity(viaNsenter); err != nil {
+		return err
+	}
 	if c.SysProcAttr == nil {
 		c.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if c.sec != nil {
+		// The child switches user and groups itself, after the fork.
+		c.SysProcAttr.Credential, c.SysProcAttr.AmbientCaps = c.sec.cred, c.sec.amb
 	}
 	if c.SysProcAttr.PidFD == nil {
 		c.pidfd = -1
@@ -192,7 +216,7 @@ func (c *Cmd) setupCgroup() (func(), error) {
 
 // startOnThread forks the process from a throwaway thread inside kinds.
 func (c *Cmd) startOnThread(kinds []Kind) error {
-	if len(kinds) == 0 {
+	if len(kinds) == 0 && c.sec == nil && c.BeforeFork == nil {
 		return c.Cmd.Start()
 	}
 	ch := make(chan error, 1)
@@ -203,17 +227,34 @@ func (c *Cmd) startOnThread(kinds []Kind) error {
 		park = make(chan struct{})
 		c.park = park
 	}
-	go func() {
-		runtime.LockOSThread()
-		// Never unlocked: the goroutine exits locked and the runtime
-		// terminates the thread, once the process no longer needs it.
-		err := c.forkInside(kinds)
-		ch <- err
-		if err == nil && park != nil {
-			<-park
-		}
-	}()
+	go c.forkThread(kinds, ch, park, nil)
 	return <-ch
+}
+
+// forkThread runs as its own goroutine, locks it to its OS thread and
+// forks from there. The thread is never unlocked: the goroutine exits
+// locked and the runtime terminates the thread, once the process no longer
+// needs it. The main thread is the exception (the runtime parks it instead
+// of ending it), so changes that cannot be undone (Security, BeforeFork)
+// are never made on it: the work moves to a goroutine started while the
+// main thread is held, which therefore gets another thread.
+func (c *Cmd) forkThread(kinds []Kind, ch chan<- error, park chan struct{}, locked chan<- struct{}) {
+	runtime.LockOSThread()
+	if locked != nil {
+		close(locked)
+	}
+	if (c.sec != nil || c.BeforeFork != nil) && unix.Gettid() == unix.Getpid() {
+		l := make(chan struct{})
+		go c.forkThread(kinds, ch, park, l)
+		<-l
+		runtime.UnlockOSThread() // nothing changed on this thread
+		return
+	}
+	err := c.forkInside(kinds)
+	ch <- err
+	if err == nil && park != nil {
+		<-park
+	}
 }
 
 // forkInside runs on a locked, throwaway thread: it enters the
@@ -234,7 +275,13 @@ func (c *Cmd) forkInside(kinds []Kind) error {
 	if err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
+	// Fails once Security took CAP_SYS_ADMIN: the thread dies anyway.
 	defer leaveSet(back)
+	if c.BeforeFork != nil {
+		if err := c.BeforeFork(); err != nil {
+			return &Error{Op: "start: before fork", Path: c.Path, Err: err}
+		}
+	}
 	if mnt != nil {
 		origMnt, err := homeNS(Mount)
 		if err != nil {
@@ -249,8 +296,33 @@ func (c *Cmd) forkInside(kinds []Kind) error {
 		}
 		defer unix.Setns(origMnt.fd, unix.CLONE_NEWNS)
 	}
+	if c.sec != nil {
+		return c.startSecure()
+	}
 	if err := c.Cmd.Start(); err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
+	}
+	return nil
+}
+
+// startSecure applies Security to the thread, forks with the manager
+// non-dumpable until the child has exec'd, and sets the rlimits.
+func (c *Cmd) startSecure() error {
+	if err := c.sec.applyThread(); err != nil {
+		return &Error{Op: "start: security", Path: c.Path, Err: err}
+	}
+	if err := holdUndumpable(); err != nil {
+		return &Error{Op: "start: security", Path: c.Path, Err: err}
+	}
+	err := c.Cmd.Start() // returns once the child exec'd (or failed to)
+	releaseUndumpable()
+	if err != nil {
+		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
+	}
+	if err := c.sec.applyRlimits(c.Process.Pid); err != nil {
+		_ = c.Process.Kill()
+		_ = c.Cmd.Wait()
+		return &Error{Op: "start: rlimits", Path: c.Path, Pid: c.Process.Pid, Err: err}
 	}
 	return nil
 }
