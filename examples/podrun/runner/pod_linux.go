@@ -85,6 +85,14 @@ func (r *podRun) setup(ctx context.Context) error {
 		return err
 	}
 	r.logs = newLogManager(logDir, r.out, r.o.Logs)
+	if err := r.logs.open(r.allNames()); err != nil {
+		return fmt.Errorf("create the output pipes: %w", err)
+	}
+	for _, list := range [][]manifest.Container{r.pod.InitContainers, r.pod.Containers} {
+		for i := range list {
+			list[i].Spec.Stdout, list[i].Spec.Stderr = r.logs.writers(list[i].Spec.Name)
+		}
+	}
 	sb, err := sandbox.Create(ctx, cfg)
 	if err != nil {
 		return err
@@ -119,7 +127,7 @@ func (r *podRun) setup(ctx context.Context) error {
 		}
 	}
 	events := sb.Events(1024)
-	r.logs.start(sb.Dir(), r.allNames())
+	r.logs.start()
 	r.probes.Add(1)
 	go r.watchEvents(events)
 	return nil
@@ -263,15 +271,17 @@ func (r *podRun) stopPod(sigs <-chan os.Signal) {
 
 // teardown destroys whatever setup built, in reverse order.
 func (r *podRun) teardown() {
-	if r.logs != nil {
-		r.logs.stop() // final drain while the sandbox's log files still exist
-	}
 	if r.sb != nil {
 		if err := r.sb.Destroy(context.Background()); err != nil {
 			fmt.Fprintf(r.out.stderr, "podrun: destroy: %v\n", err)
 		}
 	}
 	r.probes.Wait() // the event watcher ends when Destroy closes the event stream
+	if r.logs != nil {
+		// No container process is left to hold a copy of the write ends:
+		// closing podrun's own lets the readers drain to EOF.
+		r.logs.stop()
+	}
 	if r.netns != nil {
 		_ = r.netns.Close()
 	}

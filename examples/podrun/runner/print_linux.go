@@ -129,15 +129,20 @@ func (p *printer) event(container, reason, format string, a ...any) {
 	fmt.Fprintf(p.stderr, "  %-8s %-12s %-20s %s\n", age(time.Since(p.startAge)), reason, who, msg)
 }
 
-// log prints one container output line (--logs).
+// log prints one container output line (--logs): "[container] line" for
+// stdout, "[container] (stderr) line" for stderr.
 func (p *printer) log(t time.Time, container, stream, line string) {
 	if p.json {
 		p.emit(logRecord{Type: "log", Time: t.UTC(), Container: container, Stream: stream, Log: line})
 		return
 	}
+	mark := ""
+	if stream == streamStderr {
+		mark = "(stderr) "
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.stdout, "[%s] %s\n", container, line)
+	fmt.Fprintf(p.stdout, "[%s] %s%s\n", container, mark, line)
 }
 
 func (p *printer) result(rec resultRecord) {
