@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,61 @@ func TestPodrunLivenessFailureRestarts(t *testing.T) {
 			t.Errorf("%s: %q", f, msgs)
 		}
 	}
+}
+
+// TestPodrunLogStreams runs pods/streams.yaml: an init container writes
+// one line to stdout and one to stderr; the app container fails twice and
+// succeeds on its third run, each run writing "out N", "err N" and a tail
+// without newline. Every line must carry its own stream tag, the tail must
+// be a P entry, and each run's file must hold exactly its own run's lines.
+func TestPodrunLogStreams(t *testing.T) {
+	e := setup(t)
+	code, recs, stderr := podrun(t, e.args("../examples/podrun/pods/streams.yaml"), nil)
+	if code != runner.ExitSucceeded {
+		t.Fatalf("exit %d, stderr:\n%s\nlast records:\n%s", code, stderr, lastRecords(recs, 15))
+	}
+	dir := filepath.Join(e.logDir, "default_streams")
+	check := func(file string, want []string) {
+		t.Helper()
+		got := criEntries(t, filepath.Join(dir, file))
+		// Two pipes: the order is only kept within one stream.
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", file, got, want)
+		}
+	}
+	check("hello/0.log", []string{"stdout F out", "stderr F err"})
+	for n := range 3 {
+		check(fmt.Sprintf("count/%d.log", n), []string{
+			fmt.Sprintf("stdout F out %d", n), fmt.Sprintf("stderr F err %d", n), fmt.Sprintf("stdout P no newline %d", n),
+		})
+	}
+	if runs, _ := filepath.Glob(filepath.Join(dir, "count", "*.log")); len(runs) != 3 {
+		t.Errorf("want 3 run files, got %q", runs)
+	}
+}
+
+// criEntries checks every line of a CRI log file and returns them without
+// the timestamps: "<stream> <tag> <message>".
+func criEntries(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("CRI log: %v", err)
+	}
+	var entries []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		m := criLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("%s: not a CRI log line: %q", path, l)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
+			t.Fatalf("%s: bad timestamp in %q: %v", path, l, err)
+		}
+		entries = append(entries, m[2]+" "+m[3]+" "+m[4])
+	}
+	return entries
 }
 
 func TestPodrunReadinessFails(t *testing.T) {
