@@ -153,18 +153,7 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 	ps, _ := p.Wait()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	if ps != nil {
-		ws := ps.Sys().(syscall.WaitStatus)
-		switch {
-		case ws.Signaled():
-			es.Signal = ws.Signal()
-			es.ExitCode = 128 + int(es.Signal)
-			es.Reason = ReasonError
-		default:
-			es.ExitCode = ws.ExitStatus()
-			if es.ExitCode != 0 {
-				es.Reason = ReasonError
-			}
-		}
+		es = exitStatusOf(ps.Sys().(syscall.WaitStatus), es.Finished)
 	}
 	// Read after the init is reaped and before anything can remove the
 	// cgroup (destroy waits for done). The kernel counts oom_kill before it
@@ -187,6 +176,24 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 	close(done)
 	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: c.pid})
 	c.sb.containerExited(c)
+}
+
+// exitStatusOf turns a wait status into the Kubernetes terms: exit code
+// (128+N when killed by signal N) and reason Completed or Error.
+func exitStatusOf(ws syscall.WaitStatus, finished time.Time) *ExitStatus {
+	es := &ExitStatus{Finished: finished, Reason: ReasonCompleted}
+	switch {
+	case ws.Signaled():
+		es.Signal = ws.Signal()
+		es.ExitCode = 128 + int(es.Signal)
+		es.Reason = ReasonError
+	default:
+		es.ExitCode = ws.ExitStatus()
+		if es.ExitCode != 0 {
+			es.Reason = ReasonError
+		}
+	}
+	return es
 }
 
 // oomKills reads how many processes the kernel OOM killer has killed in

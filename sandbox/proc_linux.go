@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
@@ -30,6 +31,7 @@ type procRef struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	status syscall.WaitStatus
+	reaped bool // status is known (our child, or reaped by reapIfOurs)
 }
 
 // procStartTime reads the start time (clock ticks since boot) of pid.
@@ -124,9 +126,37 @@ func attachProc(pid int, startTime uint64) (*procRef, error) {
 				break
 			}
 		}
+		p.reapIfOurs()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// reapIfOurs reaps the exited process if it has become our child (this
+// process is a child subreaper, or the init of its PID namespace, and the
+// manager that started it died) and records its exit status. Otherwise
+// it is someone else's to reap (ECHILD) and the status stays unknown.
+// Reaping matters beyond the status: the init of a PID namespace cannot
+// finish exiting while a zombie of that namespace waits for its parent.
+func (p *procRef) reapIfOurs() {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PIDFD, p.pidfd, &info, unix.WEXITED|unix.WNOHANG, nil); err != nil {
+		return
+	}
+	code, status := siginfoStatus(&info)
+	if code == 0 {
+		return // not exited yet (WNOHANG)
+	}
+	p.mu.Lock()
+	p.status, p.reaped = status, true
+	p.mu.Unlock()
+}
+
+// exitStatus returns the wait status if this process reaped it.
+func (p *procRef) exitStatus() (syscall.WaitStatus, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status, p.reaped
 }
 
 // alive reports whether the process has not exited yet.
@@ -167,4 +197,28 @@ func (p *procRef) release() {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
 	}
+}
+
+// sigchldInfo is the SIGCHLD view of a siginfo_t on Linux (64-bit layout:
+// the union starts at byte 16 with si_pid, si_uid, si_status).
+type sigchldInfo struct {
+	Signo, Errno, Code, _ int32
+	Pid                   int32
+	UID                   uint32
+	Status                int32
+}
+
+// siginfoStatus turns a waitid result into the pid (0 when nothing was
+// reaped under WNOHANG) and a wait(2)-style status.
+func siginfoStatus(info *unix.Siginfo) (pid int, ws syscall.WaitStatus) {
+	ci := (*sigchldInfo)(unsafe.Pointer(info))
+	switch ci.Code {
+	case 1: // CLD_EXITED
+		ws = syscall.WaitStatus(ci.Status << 8)
+	case 2: // CLD_KILLED
+		ws = syscall.WaitStatus(ci.Status)
+	case 3: // CLD_DUMPED
+		ws = syscall.WaitStatus(ci.Status) | 0x80
+	}
+	return int(ci.Pid), ws
 }

@@ -27,8 +27,9 @@ const ReasonUnknown = "Unknown"
 // their policies (a container that exited meanwhile is restarted at once,
 // with the back-off starting over); exits of re-attached containers are
 // reported with ReasonUnknown because only the original parent could
-// collect their exit code. The pause's orphan events are not re-wired:
-// the pause stops reporting when the pipe's reader is gone.
+// collect their exit code. The pause's orphan events are read again from
+// its FIFO, including those that happened while no manager was attached
+// (up to the FIFO's 64 KiB).
 func Load(runDir, id string) (*Sandbox, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, newErr("load", id, "", "", err)
@@ -47,6 +48,7 @@ func Load(runDir, id string) (*Sandbox, error) {
 	s := discover(dir, p)
 	if s.state == StateReady && (s.pause != nil || s.cfg.NoPause) {
 		if s.pause != nil {
+			s.rewirePauseEvents()
 			go s.watchPause(s.pause)
 		}
 		s.resumeSupervision()
@@ -123,10 +125,14 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	}
 	go func() {
 		<-ref.done
+		es := &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
+		if ws, ok := ref.exitStatus(); ok { // it had become our child
+			es = exitStatusOf(ws, es.Finished)
+		}
 		ref.release()
 		c.mu.Lock()
-		c.phase, c.exit = ContainerTerminated, &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
-		if c.killedHard {
+		c.phase, c.exit = ContainerTerminated, es
+		if c.killedHard && es.Reason != ReasonOOMKilled {
 			c.exit.Reason = ReasonKilledAfterGrace
 		}
 		c.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,13 +32,13 @@ func init() {
 		}
 		ctx := context.Background()
 		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
-			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp",
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "supervised-pid",
 			Backoff: Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
 		}
-		if point == "supervised" {
+		if point == "supervised" || point == "supervised-pid" {
 			pod := PodSpec{Containers: []ContainerSpec{ctr(rootfs, "a", "term", "ignore")}}
 			if err := sb.Run(ctx, pod); err != nil {
 				fmt.Println("run:", err)
@@ -99,7 +100,7 @@ func runManager(t *testing.T, point string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if point == "running" || point == "running-dwp" || point == "supervised" {
+	if point == "running" || point == "running-dwp" || strings.HasPrefix(point, "supervised") {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		if strings.TrimSpace(line) != "running" {
 			t.Fatalf("manager said %q", line)
@@ -257,6 +258,40 @@ func TestRecoverResumesSupervision(t *testing.T) {
 	if err != nil || es.ExitCode != 0 {
 		t.Fatalf("exec into the restarted container: %v %+v", err, es)
 	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecoverRewiresPauseEvents: a new manager reads the pause's orphan
+// events again after Load (the events FIFO outlives the manager).
+func TestRecoverRewiresPauseEvents(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "supervised-pid")
+	sb, err := Load(runDir, "rec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reapOrphans(t)
+	defer sb.Destroy(context.Background())
+	ev := sb.Events(64)
+	var out strings.Builder
+	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "orphan-exit"}, Stdout: &out})
+	if err != nil || es.ExitCode != 0 {
+		t.Fatalf("exec: %v %+v", err, es)
+	}
+	orphan, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("orphan pid %q", out.String())
+	}
+	eventually(t, "OrphanReaped event after Load", func() bool {
+		for len(ev) > 0 {
+			if e := <-ev; e.Type == EventOrphanReaped && e.Pid == orphan && e.Exit != nil && e.Exit.ExitCode == 7 {
+				return true
+			}
+		}
+		return false
+	})
 	if err := sb.Destroy(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -235,11 +235,11 @@ func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
 	} else {
 		migrate = true // die-with-parent forks share one thread: move by pid
 	}
-	evr, evw, err := os.Pipe()
+	evr, evw, err := s.pauseEventsFIFO()
 	if err != nil {
 		return nil, err
 	}
-	opts.Events = evw
+	opts.Events, opts.DropEvents = evw, true
 	// Never wait on the pause's ready pipe without a deadline: with a
 	// context that cannot be cancelled pause.Start does a plain blocking
 	// read, which hangs Create for good if the pause never writes and the

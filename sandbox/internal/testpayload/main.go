@@ -64,6 +64,11 @@ func main() {
 		ps()
 	case "orphan":
 		orphan()
+	case "orphan-exit": // leaves an orphan that exits 7 at once
+		cmd := exec.Command("/proc/self/exe", "exit", "7")
+		check(cmd.Start())
+		fmt.Println(cmd.Process.Pid)
+		os.Exit(0)
 	case "oom":
 		oom()
 	case "forkbomb":
