@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,15 +154,73 @@ func BenchmarkContainer(b *testing.B) {
 		})
 	}
 	cleanBenchCgroups()
+}
 
+// BenchmarkExec: Exec into a running container, the fast path
+// (nsjoin.Command from a thread already in the container's namespaces,
+// cgroups and credentials) against the libcontainer exec it replaced, in
+// the same run, with the floor: the same binary started on the host with
+// no isolation at all. Two binaries: the static Go test payload (`true`
+// mode, whose own runtime start dominates) and, when gcc can build it, a
+// static C `true`.
+//
+//	go test ./sandbox -run '^$' -bench Exec -benchtime 200x
+func BenchmarkExec(b *testing.B) {
+	testharness.RequireRoot(b)
+	rootfs := testRootfs(b)
+	cfg := benchConfig(b, "ebench")
+	cfg.NoPause = true
+	sb, err := Create(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Destroy(context.Background())
+	ctx := context.Background()
 	run(b, sb, ctr(rootfs, "execd", "sleep"))
-	b.Run("podkit/exec(true)", func(b *testing.B) {
-		for range b.N {
-			if es, err := sb.Exec(ctx, "execd", ExecSpec{Args: []string{"/payload", "true"}}); err != nil || es.ExitCode != 0 {
-				b.Fatal(err, es)
+	c, err := sb.container("bench", "execd")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bins := [][]string{{"/payload", "true"}}
+	gcc := exec.Command("gcc", "-static", "-O2", "-o", rootfs+"/true", "-x", "c", "-")
+	gcc.Stdin = strings.NewReader("int main(void) { return 0; }\n")
+	if out, err := gcc.CombinedOutput(); err != nil {
+		b.Logf("no static C true (gcc -static: %v %s): rows skipped", err, out)
+	} else {
+		bins = append(bins, []string{"/true"})
+	}
+	for _, args := range bins {
+		spec := ExecSpec{Args: args}
+		name := strings.Join(args, "-")[1:]
+		b.Run(name+"/floor-host-exec", func(b *testing.B) {
+			for range b.N {
+				if err := exec.Command(rootfs+args[0], args[1:]...).Run(); err != nil {
+					b.Fatal(err)
+				}
 			}
+		})
+		perOp := map[string]time.Duration{}
+		for _, row := range []struct {
+			name string
+			exec func(context.Context, ExecSpec) (*ExitStatus, error)
+		}{
+			{"fast", func(ctx context.Context, s ExecSpec) (*ExitStatus, error) { return sb.Exec(ctx, "execd", s) }},
+			{"libcontainer", c.execLibcontainer},
+		} {
+			b.Run(name+"/"+row.name, func(b *testing.B) {
+				t0 := time.Now()
+				for range b.N {
+					if es, err := row.exec(ctx, spec); err != nil || es.ExitCode != 0 {
+						b.Fatal(err, es)
+					}
+				}
+				perOp[row.name] = time.Since(t0) / time.Duration(b.N)
+			})
 		}
-	})
+		if perOp["fast"] > 0 {
+			b.Logf("%s: fast %v/op, libcontainer %v/op: %.1fx", name, perOp["fast"], perOp["libcontainer"], float64(perOp["libcontainer"])/float64(perOp["fast"]))
+		}
+	}
 	b.Run("exeseal/clone-self-exe", func(b *testing.B) {
 		dir := b.TempDir()
 		for range b.N {

@@ -4,14 +4,9 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"syscall"
 	"time"
-
-	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
 )
 
 // CreateContainer validates spec and creates the container (the CRI's
@@ -139,57 +134,6 @@ func (s *Sandbox) Exec(ctx context.Context, name string, spec ExecSpec) (*ExitSt
 	}
 	es, err := c.exec(ctx, spec)
 	return es, newErr("exec", s.cfg.ID, name, "", err)
-}
-
-func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error) {
-	c.mu.Lock()
-	lc, phase := c.libct, c.phase
-	c.mu.Unlock()
-	if lc == nil || phase != ContainerRunning {
-		return nil, ErrInvalidState
-	}
-	if len(spec.Args) == 0 {
-		return nil, fmt.Errorf("%w: empty exec command", ErrInvalidConfig)
-	}
-	env, cwd := spec.Env, spec.Cwd
-	if env == nil {
-		env = c.spec.env()
-	}
-	if cwd == "" {
-		cwd = c.spec.cwd()
-	}
-	p := &libcontainer.Process{
-		Args: spec.Args, Env: env, Cwd: cwd, UID: int(c.spec.UID), GID: int(c.spec.GID),
-		Stdout: spec.Stdout, Stderr: spec.Stderr,
-	}
-	if err := lc.Run(p); err != nil {
-		return nil, err
-	}
-	waited := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = p.Signal(unix.SIGKILL)
-		case <-waited:
-		}
-	}()
-	ps, err := p.Wait()
-	close(waited)
-	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
-	if ps == nil {
-		return nil, err
-	}
-	ws := ps.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		es.Signal, es.ExitCode, es.Reason = ws.Signal(), 128+int(ws.Signal()), ReasonError
-	} else if es.ExitCode = ws.ExitStatus(); es.ExitCode != 0 {
-		es.Reason = ReasonError
-	}
-	var ee interface{ ExitCode() int }
-	if err != nil && !errors.As(err, &ee) {
-		return es, err
-	}
-	return es, nil
 }
 
 // containerExited is called by the reaper after every exit.
