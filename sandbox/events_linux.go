@@ -20,6 +20,9 @@ const (
 	EventContainerExited  EventType = "ContainerExited"
 	EventContainerRestart EventType = "ContainerRestarted"
 	EventOrphanReaped     EventType = "OrphanReaped"
+	// EventRestartFailed: a restart could not create or start the
+	// container (Err says why); it is retried after the next back-off.
+	EventRestartFailed EventType = "ContainerRestartFailed"
 )
 
 // Event is one entry of a sandbox's event stream.
@@ -37,6 +40,8 @@ type Event struct {
 	Attempt int
 	// Pid of the process concerned, when meaningful.
 	Pid int
+	// Err describes a failure (ContainerRestartFailed).
+	Err string
 }
 
 // ExitStatus describes how a process ended.

@@ -85,6 +85,15 @@ func TestInitContainersAndRestartPolicies(t *testing.T) {
 	pod.Containers[0].RestartPolicy = RestartAlways
 	pod.Containers[2].RestartPolicy = RestartNever
 	ev := sb.Events(4096)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for len(ev) > 0 {
+				if e := <-ev; e.Type == EventRestartFailed {
+					t.Logf("restart failed: %s: %s", e.Container, e.Err)
+				}
+			}
+		}
+	})
 	if err := sb.Run(context.Background(), pod); err != nil {
 		t.Fatal(err)
 	}

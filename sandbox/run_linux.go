@@ -174,8 +174,18 @@ func (s *Sandbox) supervise(ctx context.Context, c *container, policy RestartPol
 			return
 		}
 		delay = s.nextDelay(delay, c)
-		if err := c.restart(ctx, delay); err != nil {
-			return
+		for {
+			err := c.restart(ctx, delay)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			// Like the kubelet: report it and try again after the next
+			// back-off instead of giving the container up.
+			s.events.emit(Event{Type: EventRestartFailed, Sandbox: s.cfg.ID, Container: c.spec.Name, Err: err.Error()})
+			delay = min(delay*2, s.cfg.Backoff.Max)
 		}
 	}
 }
