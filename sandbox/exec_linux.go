@@ -29,8 +29,9 @@ import (
 // where the process must be: the container's namespaces (opened from its
 // init), its cgroup (see execCgroup), and its capabilities, no_new_privs,
 // user and groups (nsjoin.Security). No runtime binary is re-executed and
-// nothing is moved afterwards: ~0.7 ms instead of 10-15 ms through
-// libcontainer (BenchmarkExec).
+// nothing is moved afterwards: 0.8 ms for a static `true` (0.4 ms of
+// which is its plain fork/exec/wait on the host) instead of 6 ms through
+// libcontainer (BenchmarkExec, cgroup v1 host).
 func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error) {
 	c.mu.Lock()
 	lc, phase, pid := c.libct, c.phase, c.pid
