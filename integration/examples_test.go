@@ -30,14 +30,9 @@ func init() {
 	// open them before any leak snapshot (as the sandbox tests do).
 	_, _ = cgroups.ReadFile("/sys/fs/cgroup/pids", "cgroup.procs")
 	_, _ = procfs.OpenProcRoot()
-	// nsjoin keeps one handle per joined kind on the home namespace for
-	// the life of the process; podrun's probes join the pod's netns.
-	if h, err := nsjoin.Current(nsjoin.Net); err == nil {
-		if s, err := nsjoin.NewSet(h); err == nil {
-			_ = nsjoin.Do(s, func() error { return nil })
-			_ = s.Close()
-		}
-	}
+	// nsjoin keeps one handle per kind on the home namespace for the life
+	// of the process (probes and exec join the pod's namespaces).
+	_ = nsjoin.Prepare()
 }
 
 const cgroupParent = "podkit-podrun-test"

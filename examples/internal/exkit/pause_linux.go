@@ -27,18 +27,24 @@ func FindPause(stderr io.Writer) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(cache, "podkit", pause.BinaryName)
+	cached := false
 	if st, serr := os.Stat(bin); serr == nil && st.Mode()&0o111 != 0 {
-		return bin, nil
+		cached = true
 	}
 	goBin, lerr := exec.LookPath("go")
 	if lerr != nil {
-		return "", err
+		return cachedOr(bin, cached, err)
 	}
 	mod, merr := exec.Command(goBin, "list", "-m").Output()
 	if merr != nil || strings.TrimSpace(string(mod)) != "github.com/podkit/podkit" {
-		return "", err
+		return cachedOr(bin, cached, err)
 	}
-	fmt.Fprintf(stderr, "podrun: %s not installed; building it into %s (once)\n", pause.BinaryName, bin)
+	// In the podkit source tree: (re)build every time, so the cached pause
+	// always matches the sources (a stale one may lack a flag the sandbox
+	// passes). go build skips the link when nothing changed.
+	if !cached {
+		fmt.Fprintf(stderr, "podrun: %s not installed; building it into %s\n", pause.BinaryName, bin)
+	}
 	cmd := exec.Command(goBin, "build", "-o", bin, "./pause/cmd/podkit-pause")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir, _ = moduleDir(goBin)
@@ -46,6 +52,15 @@ func FindPause(stderr io.Writer) (string, error) {
 		return "", errors.Join(err, fmt.Errorf("building %s: %v: %s", pause.BinaryName, berr, out))
 	}
 	return bin, nil
+}
+
+// cachedOr returns the cached pause if there is one, else the error of
+// pause.Find.
+func cachedOr(bin string, cached bool, err error) (string, error) {
+	if cached {
+		return bin, nil
+	}
+	return "", err
 }
 
 func moduleDir(goBin string) (string, error) {
