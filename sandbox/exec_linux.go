@@ -44,15 +44,15 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	}
 	env, cwd := execDefaults(&c.spec, spec)
 	look := ContainerSpec{Args: spec.Args, Env: env, Cwd: cwd, Rootfs: c.spec.Rootfs}
-	path, err := look.resolveCommand()
-	if err != nil {
-		return nil, err
-	}
 	ns, cgPaths, err := c.execTarget(pid)
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
+	path, err := look.resolveCommandIn("/proc/" + strconv.Itoa(pid) + "/root")
+	if err != nil {
+		return nil, err
+	}
 	cfg := lc.Config()
 	cmd := nsjoin.Command(ns, path, spec.Args[1:]...)
 	cmd.Args[0] = spec.Args[0]

@@ -211,3 +211,28 @@ func TestExecBehaviour(t *testing.T) {
 		t.Errorf("Exec past its deadline: %+v %v", es, err)
 	}
 }
+
+// TestExecFindsCommandsBehindMounts: Exec looks the command up in the
+// container's mount namespace (its /proc/<init>/root), where bind mounts
+// are, not in the rootfs directory on the host (where a host-root image
+// is an empty skeleton).
+func TestExecFindsCommandsBehindMounts(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	tools := t.TempDir()
+	data, err := os.ReadFile(rootfs + "/payload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tools+"/tool", data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb := mustCreate(t, testConfig(t, "exec-mounted"))
+	spec := ctr(rootfs, "app", "sleep")
+	spec.Mounts = []Mount{{Destination: "/opt/tools", Source: tools, ReadOnly: true}}
+	run(t, sb, spec)
+	es, err := sb.Exec(context.Background(), "app", ExecSpec{Args: []string{"tool", "true"}, Env: []string{"PATH=/opt/tools"}})
+	if err != nil || es.ExitCode != 0 {
+		t.Fatalf("Exec of a command behind a bind mount: %+v %v", es, err)
+	}
+}

@@ -150,6 +150,14 @@ func (s *ContainerSpec) env() []string {
 // resolveCommand finds Args[0] inside the rootfs (following symlinks
 // within it) and returns its in-container path.
 func (s *ContainerSpec) resolveCommand() (string, error) {
+	return s.resolveCommandIn(s.Rootfs)
+}
+
+// resolveCommandIn is resolveCommand under root, which is the rootfs
+// before the container exists, and /proc/<init>/root once it runs: only
+// the container's mount namespace has its bind mounts (a host-root image
+// is an empty skeleton on the host side).
+func (s *ContainerSpec) resolveCommandIn(root string) (string, error) {
 	name := s.Args[0]
 	var candidates []string
 	if strings.Contains(name, "/") {
@@ -168,7 +176,7 @@ func (s *ContainerSpec) resolveCommand() (string, error) {
 		}
 	}
 	for _, c := range candidates {
-		host, err := securejoin.SecureJoin(s.Rootfs, c)
+		host, err := securejoin.SecureJoin(root, c)
 		if err != nil {
 			continue
 		}
