@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,10 +56,20 @@ type PidsStats struct {
 // nothing can fork), list and SIGKILL every process, thaw (so the signals
 // are delivered), and repeat until no process is left. Without a freezer
 // (freeze nil) it only lists and kills.
+//
+// Our own pid is never killed nor frozen: on v1 it is listed while a
+// thread of ours that joined the cgroup (JoinThread, to fork a process
+// into it) is still exiting. Freezing that thread could stop it holding a
+// Go runtime lock the thaw needs, so a round waits for it to leave first.
 func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, procs func() ([]int, error)) error {
+	self := os.Getpid()
 	for round := 0; ; round++ {
 		if err := ctx.Err(); err != nil {
 			return wrapBoth(ErrBusy, err)
+		}
+		if pids, err := procs(); err == nil && slices.Contains(pids, self) {
+			waitGone(func() ([]int, error) { return selfIn(procs, self) }, 10*time.Millisecond)
+			continue
 		}
 		if freeze != nil {
 			if err := freeze(ctx); err != nil {
@@ -66,6 +78,9 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 		}
 		pids, err := procs()
 		for _, pid := range pids {
+			if pid == self {
+				continue
+			}
 			if kerr := unix.Kill(pid, unix.SIGKILL); kerr != nil && !errors.Is(kerr, unix.ESRCH) && err == nil {
 				err = kerr
 			}
@@ -82,6 +97,16 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 			return nil
 		}
 	}
+}
+
+// selfIn lists self if procs does (for waitGone: "gone" once our exiting
+// thread has left).
+func selfIn(procs func() ([]int, error), self int) ([]int, error) {
+	pids, err := procs()
+	if err != nil || !slices.Contains(pids, self) {
+		return nil, err
+	}
+	return []int{self}, nil
 }
 
 // waitGone polls procs with growing sleeps until it is empty (true) or

@@ -8,35 +8,60 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
 )
 
-// forkFromJoinedThread starts /bin/sleep from a throwaway thread that
-// first joined c, the way the sandbox starts the pause on cgroup v1.
-func forkFromJoinedThread(c Cgroup) (*exec.Cmd, error) {
+// joinedThread is a throwaway OS thread of the test process that joined a
+// cgroup and forked /bin/sleep from there, the way the sandbox starts the
+// pause and exec'd processes on cgroup v1. It stays in the cgroup until
+// release lets it exit.
+type joinedThread struct {
+	tid     int
+	cmd     *exec.Cmd
+	release chan struct{}
+}
+
+func joinThreadAndFork(c Cgroup) (*joinedThread, error) {
 	type res struct {
-		cmd *exec.Cmd
+		j   *joinedThread
 		err error
 	}
 	ch := make(chan res, 1)
+	j := &joinedThread{tid: -1, release: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		j.tid = unix.Gettid()
 		if err := JoinThread(c); err != nil {
-			ch <- res{nil, err}
+			ch <- res{j, err}
 			return
 		}
-		cmd := exec.Command("/bin/sleep", "60")
-		ch <- res{cmd, cmd.Start()}
+		j.cmd = exec.Command("/bin/sleep", "60")
+		ch <- res{j, j.cmd.Start()}
+		<-j.release
 	}()
 	r := <-ch
-	return r.cmd, r.err
+	return r.j, r.err
+}
+
+// exit lets the thread go and waits until the kernel has it gone.
+func (j *joinedThread) exit(t *testing.T) {
+	close(j.release)
+	eventually(t, "the joined thread to exit", func() bool {
+		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(j.tid))
+		return errors.Is(err, os.ErrNotExist)
+	})
 }
 
 // TestJoinThread: on v1 a process forked by a thread that joined the
-// cgroup is born in it (every hierarchy), and the rest of the test process
-// stays where it was; on v2 JoinThread is refused with ErrUnsupported.
+// cgroup is born in it (every hierarchy), the rest of the test process
+// stays where it was, and once the thread is gone the child is the only
+// member; on v2 JoinThread is refused with ErrUnsupported.
 func TestJoinThread(t *testing.T) {
 	testharness.Privileged(t)
 	for name, s := range systems(t) {
@@ -46,30 +71,74 @@ func TestJoinThread(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd, err := forkFromJoinedThread(app)
+			j, err := joinThreadAndFork(app)
 			if s.v2() {
 				if !errors.Is(err, ErrUnsupported) {
 					t.Fatalf("v2 JoinThread: %v, want ErrUnsupported", err)
 				}
+				j.exit(t)
 				return
 			}
 			if err != nil {
+				j.exit(t)
 				t.Fatalf("JoinThread+fork: %v", err)
 			}
-			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-			procs, err := app.Procs()
-			if err != nil || !slices.Equal(procs, []int{cmd.Process.Pid}) {
-				t.Fatalf("app Procs = %v, %v; want [%d]", procs, err, cmd.Process.Pid)
+			defer func() { _ = j.cmd.Process.Kill(); _ = j.cmd.Wait() }()
+			if self := procCgroups(os.Getpid()); self["memory"] == app.Path() {
+				t.Fatalf("the test process itself moved into %s", app.Path())
 			}
-			got := procCgroups(cmd.Process.Pid)
+			j.exit(t)
+			procs, err := app.Procs()
+			if err != nil || !slices.Equal(procs, []int{j.cmd.Process.Pid}) {
+				t.Fatalf("app Procs = %v, %v; want [%d]", procs, err, j.cmd.Process.Pid)
+			}
+			got := procCgroups(j.cmd.Process.Pid)
 			for ctrl := range app.Paths() {
 				if got[ctrl] != app.Path() {
 					t.Errorf("%s: child in %q, want %q", ctrl, got[ctrl], app.Path())
 				}
 			}
-			if self := procCgroups(os.Getpid()); self["memory"] == app.Path() {
-				t.Fatalf("the test process itself moved into %s", app.Path())
-			}
 		})
+	}
+}
+
+// TestKillAllSparesAJoinedThread: while a thread of the manager sits in a
+// v1 cgroup (our pid is listed in its cgroup.procs), KillAll neither
+// kills nor freezes us: it waits for the thread to leave, then kills the
+// rest. (Were our pid killed, this test binary would die.)
+func TestKillAllSparesAJoinedThread(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	if s.v2() {
+		t.Log("cgroup v2: no per-thread membership in domain cgroups, so no thread of ours can be listed (TestJoinThread checks the refusal)")
+		return
+	}
+	pod := newTestPod(t, s, "spare", nil)
+	app, err := pod.AddContainer("app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := joinThreadAndFork(app)
+	if err != nil {
+		j.exit(t)
+		t.Fatal(err)
+	}
+	defer func() { _ = j.cmd.Process.Kill(); _ = j.cmd.Wait() }()
+	if procs, _ := app.Procs(); !slices.Contains(procs, os.Getpid()) {
+		t.Fatalf("app Procs = %v: the joined thread should list our pid %d", procs, os.Getpid())
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.KillAll(ctx30(t)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("KillAll returned (%v) while our thread was still in the cgroup", err)
+	case <-time.After(50 * time.Millisecond): // it waits, as it should
+	}
+	j.exit(t)
+	if err := <-done; err != nil {
+		t.Fatalf("KillAll: %v", err)
+	}
+	if err := j.cmd.Wait(); err == nil || j.cmd.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("child: %v, want killed by SIGKILL", err)
 	}
 }
