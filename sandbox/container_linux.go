@@ -37,6 +37,12 @@ type container struct {
 	init  bool // init container
 	added bool // fully created and listed in sb.order (guarded by sb.mu)
 
+	// startMu is held by start from the exec of the user process until
+	// the container is marked Running; the reaper takes it before
+	// recording an exit, so a process that exits at once is never marked
+	// Running after its exit (and Started precedes Exited).
+	startMu sync.Mutex
+
 	mu         sync.Mutex
 	libct      *libcontainer.Container
 	cg         cgroup.Cgroup // the container's leaf in the pod cgroup
@@ -132,6 +138,8 @@ func (c *container) create() (retErr error) {
 
 // start lets the created init exec the user process.
 func (c *container) start() error {
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
 	c.mu.Lock()
 	lc, phase := c.libct, c.phase
 	c.mu.Unlock()
@@ -152,6 +160,8 @@ func (c *container) start() error {
 func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
 	ps, _ := p.Wait()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
+	c.startMu.Lock() // a start in flight marks the container Running first
+	c.startMu.Unlock()
 	if ps != nil {
 		es = exitStatusOf(ps.Sys().(syscall.WaitStatus), es.Finished)
 	}
@@ -171,11 +181,23 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 	if c.killedHard && es.Reason != ReasonOOMKilled {
 		es.Reason = ReasonKilledAfterGrace
 	}
-	c.exit, c.phase = es, ContainerTerminated
+	c.setExited(es)
 	c.mu.Unlock()
 	close(done)
 	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: c.pid})
 	c.sb.containerExited(c)
+}
+
+// setExited records an exit (c.mu held). A container its supervisor will
+// restart goes straight to Waiting (CrashLoopBackOff), as the kubelet
+// reports it: a Terminated state in between would make the pod look
+// Failed for a moment (podPhase). stopSupervisors turns any left Waiting
+// back into Terminated.
+func (c *container) setExited(es *ExitStatus) {
+	c.exit, c.phase, c.waitReason = es, ContainerTerminated, ""
+	if !c.init && c.policy != "" && shouldRestart(c.policy, es) && c.sb.supervising.Load() {
+		c.phase, c.waitReason = ContainerWaiting, "CrashLoopBackOff"
+	}
 }
 
 // exitStatusOf turns a wait status into the Kubernetes terms: exit code

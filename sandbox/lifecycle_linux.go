@@ -158,6 +158,7 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 }
 
 func (s *Sandbox) stopSupervisors() {
+	s.supervising.Store(false)
 	s.mu.Lock()
 	cancel := s.runCancel
 	s.mu.Unlock()
@@ -165,4 +166,13 @@ func (s *Sandbox) stopSupervisors() {
 		cancel()
 	}
 	s.runWG.Wait()
+	// An exit recorded as "about to restart" (setExited) that no
+	// supervisor will act on any more is a plain termination.
+	for _, c := range s.snapshotContainers() {
+		c.mu.Lock()
+		if c.phase == ContainerWaiting && c.waitReason == "CrashLoopBackOff" && c.exit != nil {
+			c.phase, c.waitReason = ContainerTerminated, ""
+		}
+		c.mu.Unlock()
+	}
 }

@@ -119,7 +119,19 @@ func TestInitContainersAndRestartPolicies(t *testing.T) {
 	if n := count("onfail"); n != 3 {
 		t.Fatalf("onfail ran %d times", n)
 	}
-	eventually(t, "always restarted 4 times", func() bool { return count("always") >= 5 })
+	// While "always" crash-loops the pod stays Running: an exit its
+	// supervisor will restart is Waiting (CrashLoopBackOff) at once, never
+	// Terminated in between (that made the phase Failed for a moment).
+	var phases []PodPhase
+	eventually(t, "always restarted 4 times", func() bool {
+		if p := sb.Status().Phase; p != PodRunning {
+			phases = append(phases, p)
+		}
+		return count("always") >= 5
+	})
+	if len(phases) > 0 {
+		t.Errorf("pod phase left Running while a container crash-looped: %v", phases)
+	}
 	if c := statusOf(sb, "never"); c.RestartCount != 0 || c.State != ContainerTerminated || c.Exit.ExitCode != 3 || c.Reason != ReasonError {
 		t.Fatalf("never: %+v", c)
 	}

@@ -130,11 +130,13 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 			es = exitStatusOf(ws, es.Finished)
 		}
 		ref.release()
+		c.startMu.Lock() // see container.startMu
+		c.startMu.Unlock()
 		c.mu.Lock()
-		c.phase, c.exit = ContainerTerminated, es
 		if c.killedHard && es.Reason != ReasonOOMKilled {
-			c.exit.Reason = ReasonKilledAfterGrace
+			es.Reason = ReasonKilledAfterGrace
 		}
+		c.setExited(es)
 		c.mu.Unlock()
 		close(done)
 		s.events.emit(Event{Type: EventContainerExited, Sandbox: s.cfg.ID, Container: c.spec.Name, Exit: c.exit, Pid: c.pid})

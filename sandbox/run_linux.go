@@ -87,6 +87,7 @@ func (s *Sandbox) superviseFrom(ctx context.Context, c *container, policy Restar
 	c.mu.Lock()
 	c.policy = policy
 	c.mu.Unlock()
+	s.supervising.Store(true)
 	s.runWG.Add(1)
 	go s.supervise(ctx, c, policy)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podkit/podkit/cgroup"
@@ -66,6 +67,9 @@ type Sandbox struct {
 	// done (the pause is gone).
 	pauseEvents chan struct{}
 	runWG       sync.WaitGroup
+	// supervising is true while supervisors may restart containers
+	// (between Run or Load and stopSupervisors).
+	supervising atomic.Bool
 	podFailed   bool
 }
 
