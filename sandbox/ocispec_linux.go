@@ -3,12 +3,14 @@
 package sandbox
 
 import (
+	"fmt"
 	"path"
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -95,6 +97,24 @@ var ociNS = map[string]specs.LinuxNamespaceType{
 }
 
 // libcontainerConfig converts the OCI spec to libcontainer's config.
+// specconv leaves the process's rlimits to the caller (runc sets them
+// per process): podkit's are in the config, for the init and every exec.
 func libcontainerConfig(spec *specs.Spec, name string) (*configs.Config, error) {
-	return specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: name, Spec: spec})
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: name, Spec: spec})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range spec.Process.Rlimits {
+		typ, ok := rlimitTypes[r.Type]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidConfig, r.Type)
+		}
+		cfg.Rlimits = append(cfg.Rlimits, configs.Rlimit{Type: typ, Hard: r.Hard, Soft: r.Soft})
+	}
+	return cfg, nil
+}
+
+var rlimitTypes = map[string]int{
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
 }
