@@ -71,6 +71,18 @@
 // thread first does unshare(CLONE_FS). The thread is never reused. user and
 // time namespaces are entered through nsenter(1), which is single-threaded.
 //
+// Because the forking thread is thrown away, it may also be changed in ways
+// no pool thread may be: Cmd.BeforeFork runs on it after the namespaces
+// were joined (cgroup.JoinThread there makes the child born in a cgroup v1
+// hierarchy), and Cmd.Security gives the child a container's credentials
+// the way runc's init orders them: the thread drops the bounding set, sets
+// the other capability sets (kept across the uid switch) and no_new_privs;
+// the child switches uid, gid and groups as it forks; rlimits are set on
+// the child by prlimit(2) before it runs. While such a fork is in flight
+// the process is non-dumpable, so a process in the target namespaces
+// cannot ptrace or open the manager's /proc entries; the previous value
+// comes back when the last one finished.
+//
 //	| kind   | Open/Pin | Create | Do  | Command         |
 //	|--------|----------|--------|-----|-----------------|
 //	| net    | yes      | yes    | yes | thread          |

@@ -32,14 +32,52 @@
 // crash of the managing process, identifying processes by pidfd plus start
 // time, and finish interrupted Creates and Destroys.
 //
+// # Cgroups, the pause and Exec
+//
+// The pod cgroup and every container's leaf are made by podkit's cgroup
+// package; Resources use Kubernetes' units (bytes, millicores, tasks).
+// The pause lives in its own leaf named "pause" (a container may not take
+// that name): libcontainer refuses a cgroup that already has processes, so
+// it is given each container's leaf path and device rules only. The pause
+// is born in its leaf, never migrated: on cgroup v2 by CLONE_INTO_CGROUP,
+// on v1 by forking it from a throwaway thread that joined the leaf
+// (cgroup.JoinThread), which skips the 6-10 ms wait a by-pid move pays
+// for the kernel's cgroup_threadgroup_rwsem.
+//
+// Exec does not go through libcontainer: the process is forked by
+// nsjoin.Command from a throwaway thread that sits in the container's
+// namespaces (opened from its init by pidfd) and cgroups, with the
+// container's user, groups, capabilities, no_new_privs and rlimits
+// (nsjoin.Security). The command is looked up in the container's mount
+// namespace (/proc/<init>/root). It costs about 2x a plain fork/exec on the
+// host, against 15x through libcontainer (BENCHMARKS.md).
+//
+// # Events and recovery
+//
+// The pause reports reaped orphans on a FIFO in the run directory that it
+// holds open read-write and never blocks on (pause.Options.DropEvents): a
+// manager that exits loses events, not the pod. Load re-opens the FIFO,
+// re-attaches every process by pidfd plus start time, reaps those that
+// became its children (real exit status instead of Unknown), and resumes
+// restart supervision of the containers Run supervised, with their
+// policies as saved. A failed restart is reported (ContainerRestartFailed)
+// and retried after the next back-off, as the kubelet does.
+//
+// # Threads
+//
+// Importing the package locks the main goroutine to the main thread at
+// init: libcontainer and nsjoin move throwaway threads into container
+// namespaces and cgroups, and the main thread must never be one of them.
+//
 // # Root filesystems
 //
 // ContainerSpec.Rootfs is a directory prepared by the caller (an unpacked
 // image). Inside it every container gets private /proc, /dev (tmpfs with
 // the standard device nodes), /dev/pts, /dev/shm, /dev/mqueue and a
 // read-only /sys; masked and read-only /proc paths as runc/containerd set
-// them; the runtime-default capability set and no_new_privs. There is no
-// host-root mode.
+// them; the runtime-default capability set, no_new_privs and RLIMIT_NOFILE
+// 1024. There is no host-root mode in this package (podrun builds one
+// from read-only bind mounts: examples/internal/hostroot).
 //
 // # The libcontainer bootstrap
 //
