@@ -96,22 +96,15 @@ func (c *container) create() (retErr error) {
 			_ = lc.Destroy()
 		}
 	}()
-	log, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	stdout, stderr, err := c.outputs()
 	if err != nil {
 		return err
 	}
-	defer log.Close() // the child has its own copy
+	defer c.closeLog(stdout, stderr) // the child has its own copies
 	uid, gid := int(c.spec.UID), int(c.spec.GID)
 	var groups []int
 	for _, g := range c.spec.AdditionalGIDs {
 		groups = append(groups, int(g))
-	}
-	stdout, stderr := log, log
-	if c.spec.Stdout != nil {
-		stdout = c.spec.Stdout
-	}
-	if c.spec.Stderr != nil {
-		stderr = c.spec.Stderr
 	}
 	p := &libcontainer.Process{
 		Args: c.spec.Args, Env: c.spec.env(), Cwd: c.spec.cwd(),
@@ -134,6 +127,37 @@ func (c *container) create() (retErr error) {
 	// block on anything that needs it reaped first.
 	go c.reap(p, cg, oomBase, done)
 	return nil
+}
+
+// outputs returns the init's stdout and stderr: the caller's files where
+// the spec has them, else the container's log file (opened only if one of
+// the two needs it).
+func (c *container) outputs() (stdout, stderr *os.File, err error) {
+	stdout, stderr = c.spec.Stdout, c.spec.Stderr
+	if stdout != nil && stderr != nil {
+		return stdout, stderr, nil
+	}
+	log, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		return nil, nil, err
+	}
+	if stdout == nil {
+		stdout = log
+	}
+	if stderr == nil {
+		stderr = log
+	}
+	return stdout, stderr, nil
+}
+
+// closeLog closes the log file outputs opened (never the caller's files).
+func (c *container) closeLog(stdout, stderr *os.File) {
+	for _, f := range []*os.File{stdout, stderr} {
+		if f != c.spec.Stdout && f != c.spec.Stderr {
+			_ = f.Close()
+			return
+		}
+	}
 }
 
 // start lets the created init exec the user process.

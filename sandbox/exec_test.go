@@ -236,3 +236,43 @@ func TestExecFindsCommandsBehindMounts(t *testing.T) {
 		t.Fatalf("Exec of a command behind a bind mount: %+v %v", es, err)
 	}
 }
+
+// TestContainerOutputFiles: a container given its own stdout and stderr
+// writes each stream to its file, and no log file is created for it.
+func TestContainerOutputFiles(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "outputs"))
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errR.Close()
+	for _, spec := range []ContainerSpec{ctr(rootfs, "out", "hostname"), ctr(rootfs, "err", "cat", "/nope")} {
+		spec.Stdout, spec.Stderr = outW, errW
+		run(t, sb, spec)
+		waitExit(t, sb, spec.Name)
+	}
+	outW.Close()
+	errW.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdout.ReadFrom(outR); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stderr.ReadFrom(errR); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "outputs\n" || !strings.Contains(stderr.String(), "no such file") || strings.Contains(stderr.String(), "outputs") {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	for _, name := range []string{"out", "err"} {
+		if _, err := os.Stat(sb.Dir() + "/logs/" + name + ".log"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("log file of %s: %v, want none", name, err)
+		}
+	}
+}
