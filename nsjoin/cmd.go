@@ -155,6 +155,9 @@ func (c *Cmd) Start() error {
 	if c.sec != nil {
 		// The child switches user and groups itself, after the fork.
 		c.SysProcAttr.Credential, c.SysProcAttr.AmbientCaps = c.sec.cred, c.sec.amb
+		// Rlimits land while the child is stopped at its exec (see
+		// rlimitsAtExecStop), before it runs an instruction.
+		c.SysProcAttr.Ptrace = c.SysProcAttr.Ptrace || c.sec.stopAtExec()
 	}
 	if c.SysProcAttr.PidFD == nil {
 		c.pidfd = -1
@@ -319,7 +322,11 @@ func (c *Cmd) startSecure() error {
 	if err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
-	if err := c.sec.applyRlimits(c.Process.Pid); err != nil {
+	setRlimits := c.sec.applyRlimits
+	if c.sec.stopAtExec() {
+		setRlimits = c.sec.rlimitsAtExecStop
+	}
+	if err := setRlimits(c.Process.Pid); err != nil {
 		_ = c.Process.Kill()
 		_ = c.Cmd.Wait()
 		return &Error{Op: "start: rlimits", Path: c.Path, Pid: c.Process.Pid, Err: err}

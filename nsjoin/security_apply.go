@@ -79,6 +79,46 @@ func (p *secPlan) applyRlimits(pid int) error {
 	return wrapSyscall("prlimit", set())
 }
 
+// stopAtExec says whether the child is started traced (PTRACE_TRACEME),
+// so that it stops at its exec and rlimitsAtExecStop can set its rlimits
+// before it runs: whenever there are rlimits and no_new_privs is set. A
+// traced exec never raises privileges (setuid bits, file capabilities are
+// ignored, LSM_UNSAFE_PTRACE), which no_new_privs forbids anyway; without
+// no_new_privs the rlimits are set right after the exec instead
+// (applyRlimits), so a setuid binary keeps working, and the process runs
+// its first microseconds with the manager's limits.
+func (p *secPlan) stopAtExec() bool {
+	return p != nil && len(p.rlimits) > 0 && p.noNewPrivs
+}
+
+// cldTrapped is si_code CLD_TRAPPED: the child stopped under ptrace.
+const cldTrapped = 4
+
+// rlimitsAtExecStop waits (on the forking thread, its tracer) for the
+// traced child's stop at exec, sets the rlimits and detaches, which lets
+// it run. A child that died instead is left for Wait to reap (WNOWAIT).
+func (p *secPlan) rlimitsAtExecStop(pid int) error {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("waitid", err)
+		}
+		break
+	}
+	if info.Code != cldTrapped {
+		return nil
+	}
+	err := p.applyRlimits(pid)
+	if derr := unix.PtraceDetach(pid); derr != nil && err == nil {
+		err = os.NewSyscallError("ptrace detach", derr)
+	}
+	return err
+}
+
 func wrapSyscall(name string, err error) error {
 	if err == nil {
 		return nil

@@ -131,7 +131,13 @@ func compareProcs(t *testing.T, initPid, execPid int) {
 		}
 		return ""
 	}
-	if a, b := nofile(initPid), nofile(execPid); a != "Max open files 1024 1024 files" || a != b {
+	// With no_new_privs the limits are set before the exec'd process runs;
+	// without (non-root case) right after its exec (nsjoin stopAtExec).
+	want := "Max open files 1024 1024 files"
+	for deadline := time.Now().Add(10 * time.Second); nofile(execPid) != want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if a, b := nofile(initPid), nofile(execPid); a != want || b != want {
 		t.Errorf("open files limit: init %q, exec %q; want the runtime default 1024/1024 in both", a, b)
 	}
 }
