@@ -33,6 +33,10 @@ type Cgroup interface {
 	// Stats reads usage, limits and event counters.
 	Stats() (*Stats, error)
 	// Freeze stops every process in the cgroup and waits until frozen.
+	// A freeze can fail to complete (a task in an uninterruptible wait on
+	// a frozen one, such as an execve waiting for its sibling threads to
+	// die): when ctx ends first the cgroup is left freezing, and the
+	// caller must Thaw it.
 	Freeze(ctx context.Context) error
 	// Thaw resumes a frozen cgroup.
 	Thaw(ctx context.Context) error

@@ -71,11 +71,7 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 			waitGone(func() ([]int, error) { return selfIn(procs, self) }, 10*time.Millisecond)
 			continue
 		}
-		if freeze != nil {
-			if err := freeze(ctx); err != nil {
-				return err
-			}
-		}
+		frozen := freeze != nil && freezeBounded(ctx, freeze, thaw)
 		pids, err := procs()
 		for _, pid := range pids {
 			if pid == self {
@@ -85,7 +81,7 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 				err = kerr
 			}
 		}
-		if thaw != nil {
+		if frozen {
 			if terr := thaw(context.WithoutCancel(ctx)); terr != nil && err == nil {
 				err = terr
 			}
@@ -97,6 +93,25 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 			return nil
 		}
 	}
+}
+
+// freezeTimeout bounds one freeze of killLoop. A freeze normally takes
+// microseconds; one that cannot complete (a task in an uninterruptible
+// wait on another, frozen, task: an execve in de_thread waiting for its
+// frozen sibling threads to die) would otherwise hang the kill for good.
+const freezeTimeout = 100 * time.Millisecond
+
+// freezeBounded freezes for at most freezeTimeout. When the freeze does
+// not complete it thaws again and reports false: that round kills without
+// the freeze (SIGKILL ends the de_thread wait once the siblings run).
+func freezeBounded(ctx context.Context, freeze, thaw func(context.Context) error) bool {
+	fctx, cancel := context.WithTimeout(ctx, freezeTimeout)
+	defer cancel()
+	if freeze(fctx) == nil {
+		return true
+	}
+	_ = thaw(context.WithoutCancel(ctx))
+	return false
 }
 
 // selfIn lists self if procs does (for waitGone: "gone" once our exiting
