@@ -69,6 +69,11 @@ func (c *container) create() (retErr error) {
 	sb := c.sb
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	defer func() {
+		if retErr != nil { // runs last: after libcontainer's Destroy below
+			reapStrays()
+		}
+	}()
 	cg, err := sb.cg.newContainer(ctx, c.spec.Name, c.spec.Resources)
 	if err != nil {
 		return err
@@ -111,10 +116,16 @@ func (c *container) create() (retErr error) {
 		UID: uid, GID: gid, AdditionalGroups: groups,
 		Stdout: stdout, Stderr: stderr, Init: true,
 	}
-	if err := lc.Start(p); err != nil {
+	spawnMu.RLock()
+	err = lc.Start(p)
+	pid, _ := p.Pid()
+	if err == nil {
+		trackedInits.Store(pid, struct{}{})
+	}
+	spawnMu.RUnlock()
+	if err != nil {
 		return err
 	}
-	pid, _ := p.Pid()
 	// The OOM count before the user process runs (the init still waits on
 	// the exec fifo): only kills after this point are this attempt's.
 	oomBase := oomKills(cg)
@@ -183,6 +194,9 @@ func (c *container) start() error {
 
 func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
 	ps, _ := p.Wait()
+	if pid, err := p.Pid(); err == nil {
+		trackedInits.Delete(pid)
+	}
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	c.startMu.Lock() // a start in flight marks the container Running first
 	c.startMu.Unlock()

@@ -234,9 +234,17 @@ func (c *container) execLibcontainer(ctx context.Context, spec ExecSpec) (*ExitS
 		Args: spec.Args, Env: env, Cwd: cwd, UID: int(c.spec.UID), GID: int(c.spec.GID),
 		Stdout: spec.Stdout, Stderr: spec.Stderr,
 	}
-	if err := lc.Run(p); err != nil {
+	spawnMu.RLock()
+	err := lc.Run(p)
+	pid, _ := p.Pid()
+	if err == nil {
+		trackedInits.Store(pid, struct{}{})
+	}
+	spawnMu.RUnlock()
+	if err != nil {
 		return nil, err
 	}
+	defer trackedInits.Delete(pid)
 	stop := context.AfterFunc(ctx, func() { _ = p.Signal(unix.SIGKILL) })
 	ps, err := p.Wait()
 	stop()

@@ -87,7 +87,7 @@ func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
 		case <-s.pause.done:
 		case <-time.After(time.Until(deadline) + time.Second):
 			_ = s.pause.signal(unix.SIGKILL)
-			<-s.pause.done
+			s.pause.awaitExit()
 		}
 	}
 	s.mu.Lock()

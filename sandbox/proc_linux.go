@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/podkit/podkit/pause"
@@ -182,6 +183,22 @@ func (p *procRef) signal(sig unix.Signal) error {
 		return nil
 	}
 	return err
+}
+
+// awaitExit waits for the process to be gone, reaping libcontainer's stray
+// zombies meanwhile: one in the pod's PID namespace would keep a dying
+// pause (its PID 1) from ever finishing its exit (see reapStrays).
+func (p *procRef) awaitExit() {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+			reapStrays()
+		}
+	}
 }
 
 // release closes the pidfd once the process is gone.

@@ -118,6 +118,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		close(done)
 		return
 	}
+	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
 	c.phase, c.started = ContainerRunning, st.Created
 	if status == libcontainer.Created {
@@ -125,6 +126,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	}
 	go func() {
 		<-ref.done
+		trackedInits.Delete(ref.Pid)
 		es := &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
 		if ws, ok := ref.exitStatus(); ok { // it had become our child
 			es = exitStatusOf(ws, es.Finished)

@@ -297,6 +297,7 @@ func (s *Sandbox) teardown() error {
 	}
 	if s.pause != nil {
 		_ = s.pause.signal(unix.SIGKILL)
+		s.pause.awaitExit()
 		s.pause.release()
 		if s.pauseEvents != nil {
 			<-s.pauseEvents

@@ -153,6 +153,7 @@ write_env() {
 		echo "export PODKIT_PREBUILT=/podkit/prebuilt"
 		[ -x "$root/podkit/prebuilt/podkit-pause" ] && echo "export PODKIT_PAUSE=/podkit/prebuilt/podkit-pause"
 		printf 'export CI=%q\n' "${CI:-}"
+		[ -n "${PODKIT_CHURN_CYCLES:-}" ] && printf 'export PODKIT_CHURN_CYCLES=%q\n' "$PODKIT_CHURN_CYCLES"
 		printf 'export PODKIT_VM_FLAGS=%q\n' "$flags"
 	} >"$root/podkit/env"
 }
