@@ -145,8 +145,12 @@ type savedContainer struct {
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
 
-// save writes state.json atomically (write + fsync + rename).
+// save writes state.json atomically (write + fsync + rename); the caller
+// holds s.mu. Once teardown removes the run directory it does nothing.
 func (s *Sandbox) save() error {
+	if s.dirRemoved {
+		return nil
+	}
 	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(), PodFailed: s.podFailed}
 	for _, n := range s.order {
 		c := s.containers[n]

@@ -71,6 +71,7 @@ type Sandbox struct {
 	// (between Run or Load and stopSupervisors).
 	supervising atomic.Bool
 	podFailed   bool
+	dirRemoved  bool // teardown is removing the run directory: save is a no-op
 }
 
 // ID returns the sandbox ID.
@@ -308,6 +309,12 @@ func (s *Sandbox) teardown() error {
 	if s.cg != nil {
 		errs = append(errs, s.cg.destroy())
 	}
+	// From here on nothing may write into the directory: a watcher that
+	// saw the pause or a container die saves state concurrently (s.mu), and
+	// a file created during RemoveAll fails it with ENOTEMPTY.
+	s.mu.Lock()
+	s.dirRemoved = true
+	s.mu.Unlock()
 	errs = append(errs, os.RemoveAll(s.dir))
 	return errors.Join(errs...)
 }
