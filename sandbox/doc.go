@@ -63,6 +63,14 @@
 // policies as saved. A failed restart is reported (ContainerRestartFailed)
 // and retried after the next back-off, as the kubelet does.
 //
+// libcontainer makes its stage-1 child and each container init children of
+// the manager (CLONE_PARENT). The sandbox reaps every init concurrently,
+// and reaps the zombies a failed start leaves behind: one in the pod's PID
+// namespace would keep a dying pause (that namespace's PID 1) from ever
+// finishing its exit. KillAll never waits on a freeze that cannot complete
+// (an execve waiting for frozen sibling threads). sandbox's TestChurn runs
+// a thousand create/destroy cycles with processes killed at random points.
+//
 // # Threads
 //
 // Importing the package locks the main goroutine to the main thread at
