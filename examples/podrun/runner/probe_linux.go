@@ -115,7 +115,10 @@ func (r *podRun) probeOnce(ctx context.Context, name string, p *manifest.Probe) 
 		case err != nil:
 			return err
 		case es.ExitCode != 0:
-			return fmt.Errorf("command %q exited %d: %s", p.Command, es.ExitCode, strings.TrimSpace(out.String()))
+			if msg := strings.TrimSpace(out.String()); msg != "" {
+				return fmt.Errorf("command %q exited %d: %s", p.Command, es.ExitCode, msg)
+			}
+			return fmt.Errorf("command %q exited %d", p.Command, es.ExitCode)
 		}
 		return nil
 	case manifest.ProbeTCP:
