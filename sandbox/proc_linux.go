@@ -35,18 +35,28 @@ type procRef struct {
 	reaped bool // status is known (our child, or reaped by reapIfOurs)
 }
 
+// readProcStat reads /proc/<pid>/stat and returns the command name (field
+// 2, which may hold spaces and parentheses) and the fields after it, so
+// that fields[0] is field 3 (state).
+func readProcStat(pid int) (comm string, fields [][]byte, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", nil, err
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", nil, errors.New("malformed stat")
+	}
+	return string(b[open+1 : end]), bytes.Fields(b[end+1:]), nil
+}
+
 // procStartTime reads the start time (clock ticks since boot) of pid.
 func procStartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	_, f, err := readProcStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	f := bytes.Fields(b[i+1:])
-	// after ")" the fields start at field 3 (state); starttime is field 22.
+	// f[0] is field 3 (state); starttime is field 22.
 	if len(f) < 20 {
 		return 0, errors.New("short stat")
 	}

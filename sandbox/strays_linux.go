@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"sync"
@@ -60,17 +59,8 @@ func reapStrays() int {
 // isStray says whether pid is a zombie child of self named by
 // libcontainer's nsexec (stage 1, or an init that never exec'd).
 func isStray(pid, self int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || end < open {
-		return false
-	}
-	comm := string(b[open+1 : end])
-	f := bytes.Fields(b[end+1:]) // state, ppid, ...
-	if len(f) < 2 || string(f[0]) != "Z" || (comm != "runc:[1:CHILD]" && comm != "runc:[2:INIT]") {
+	comm, f, err := readProcStat(pid) // f: state, ppid, ...
+	if err != nil || len(f) < 2 || string(f[0]) != "Z" || (comm != "runc:[1:CHILD]" && comm != "runc:[2:INIT]") {
 		return false
 	}
 	ppid, err := strconv.Atoi(string(f[1]))
