@@ -29,7 +29,10 @@
 // signal N, 127 when not found, 126 when not executable). Options.Orphans
 // chooses whether it exits with the command or waits for every descendant.
 // Options.Events receives one JSON object per line for each process reaped,
-// the command's exit and each signal received.
+// the command's exit and each signal acted on. In pause mode every signal
+// but SIGTERM, SIGINT and SIGCHLD is ignored in the kernel (SIG_IGN), so it
+// is neither relayed nor reported: relaying the 60 others cost ~2.5 ms of
+// the pause's start.
 //
 // Find locates the binary: $PODKIT_PAUSE, next to the running executable,
 // $PATH, then LibexecDir. Its error says how to build the binary:

@@ -71,7 +71,8 @@ type Options struct {
 	// Orphans is the init-mode orphan policy.
 	Orphans OrphanPolicy
 	// Events, if set, receives one JSON object per line for each process
-	// reaped, the command's exit and each signal received.
+	// reaped, the command's exit and each signal acted on (forwarded in
+	// init mode; SIGTERM/SIGINT in pause mode, which ignores the others).
 	Events *os.File
 	// DropEvents makes the pause never block on Events: an event that does
 	// not fit (the reader is slow or gone and the pipe is full) is dropped.

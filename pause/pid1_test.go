@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,37 +128,61 @@ func TestOtherSignalsIgnored(t *testing.T) {
 	evw, evDone, events := eventPipe(t)
 	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw})
 	evDone()
-	sigs := map[syscall.Signal]string{
-		syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT", syscall.SIGUSR1: "SIGUSR1",
-		syscall.SIGUSR2: "SIGUSR2", syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM",
-		syscall.SIGCONT: "SIGCONT", syscall.SIGTSTP: "SIGTSTP", syscall.SIGTTIN: "SIGTTIN",
-		syscall.SIGTTOU: "SIGTTOU", syscall.SIGWINCH: "SIGWINCH",
-		// Sent with kill(2) these are not faults: the runtime relays them.
-		syscall.SIGSEGV: "SIGSEGV", syscall.SIGBUS: "SIGBUS", syscall.SIGABRT: "SIGABRT",
-		syscall.Signal(40): "SIGRTMIN+6",
+	// Ignored in the kernel (SIG_IGN), so listed in SigIgn.
+	kernelIgnored := []syscall.Signal{
+		syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE,
+		syscall.SIGALRM, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+		syscall.SIGWINCH, syscall.SIGABRT, syscall.Signal(40),
 	}
-	for sig, name := range sigs {
+	// Sent with kill(2) these are not faults: the runtime drops them.
+	runtimeIgnored := []syscall.Signal{syscall.SIGSEGV, syscall.SIGBUS}
+	ign, err := strconv.ParseUint(procStatus(t, p.Pid, "SigIgn"), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range kernelIgnored {
+		if ign&(1<<(sig-1)) == 0 {
+			t.Errorf("%v not in SigIgn %x", sig, ign)
+		}
+	}
+	// SIGURG is the Go runtime's preemption signal: caught, not relayed.
+	for _, sig := range append(append(kernelIgnored, runtimeIgnored...), syscall.SIGURG) {
 		if err := p.Signal(sig); err != nil {
 			t.Fatalf("Signal(%v): %v", sig, err)
 		}
-		waitEvent(t, events, name+" ignored", func(e event) bool {
-			return e.Event == "signal" && e.Signal == name && e.Action == "ignored"
-		})
-		if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
-			t.Fatalf("after %s the pause is %q, want sleeping", name, state)
-		}
 	}
-	// SIGURG is the Go runtime's preemption signal: the pause does not even
-	// relay it to its loop. It must survive it all the same.
-	if err := p.Signal(syscall.SIGURG); err != nil {
-		t.Fatal(err)
-	}
+	time.Sleep(20 * time.Millisecond) // let any of them act, if one would
 	if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
-		t.Fatalf("after SIGURG the pause is %q, want sleeping", state)
+		t.Fatalf("after the ignored signals the pause is %q, want sleeping", state)
 	}
 	st, err := p.Stop(bgCtx())
 	if err != nil || !st.Success() {
 		t.Fatalf("Stop: %v, %v", st, err)
+	}
+	// Nothing reported but the SIGTERM that made it exit.
+	for e := range events {
+		if e.Event == "signal" && e.Signal != "SIGTERM" {
+			t.Errorf("event for an ignored signal: %+v", e)
+		}
+	}
+}
+
+// TestSignalsRightAfterReady: in the window between the ready byte and the
+// relaying of ignored signals, a pause that is not PID 1 (where the default
+// action of SIGHUP and the like would kill it) must ignore them.
+func TestSignalsRightAfterReady(t *testing.T) {
+	testharness.Privileged(t)
+	for range 20 {
+		p := start(t, pause.Options{})
+		for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGQUIT, syscall.Signal(40)} {
+			if err := p.Signal(sig); err != nil {
+				t.Fatalf("Signal(%v): %v", sig, err)
+			}
+		}
+		st, err := p.Stop(bgCtx())
+		if err != nil || !st.Success() {
+			t.Fatalf("Stop after early signals: %v, %v; want exit status 0", st, err)
+		}
 	}
 }
 

@@ -27,9 +27,20 @@ func TestReadyMeansSignalHandlersInstalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD, syscall.SIGHUP} {
+	ignored, err := strconv.ParseUint(procStatus(t, p.Pid, "SigIgn"), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD} {
 		if caught&(1<<(sig-1)) == 0 {
 			t.Errorf("%v not caught when Start returned (SigCgt %x)", sig, caught)
+		}
+	}
+	// In pause mode the others are ignored, never left to their default
+	// action (which would kill a pause that is not PID 1).
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGALRM, syscall.Signal(40)} {
+		if ignored&(1<<(sig-1)) == 0 {
+			t.Errorf("%v not ignored when Start returned (SigIgn %x)", sig, ignored)
 		}
 	}
 	for _, ns := range []string{"net", "ipc", "uts", "pid"} {

@@ -69,7 +69,8 @@ child subreaper.
 
   --ready-fd=N     write one byte to fd N once ready, then close it
   --events-fd=N    write one JSON object per line to fd N for each reaped
-                   process, CMD's exit and each signal received
+                   process, CMD's exit and each signal acted on (pause
+                   mode ignores all but SIGTERM/SIGINT in the kernel)
   --events-drop    never block on the events fd: drop an event that does not
                    fit (for a FIFO whose reader may come and go)
   --orphans=exit   exit as soon as CMD exits (default)
