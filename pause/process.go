@@ -45,6 +45,10 @@ type Process struct {
 
 	waitMu sync.Mutex                 // serialises waiters
 	status atomic.Pointer[ExitStatus] // set once reaped
+
+	readyMu  sync.Mutex // serialises Ready
+	readyFd  int        // read end of the ready pipe; -1 once read
+	readyErr error      // Ready's result once readyFd is -1
 }
 
 // PidFD returns the pidfd (valid until Close); usable with setns(2) to
@@ -129,9 +133,16 @@ func (p *Process) Stop(ctx context.Context) (ExitStatus, error) {
 	return r.st, r.err
 }
 
-// Close releases the pidfd. It does not stop the pause; a pause that is
-// never waited for stays a zombie until the caller exits.
+// Close releases the pidfd, and the ready pipe of a pause spawned but never
+// awaited (a Ready in progress finishes first). It does not stop the pause;
+// a pause that is never waited for stays a zombie until the caller exits.
 func (p *Process) Close() error {
+	p.readyMu.Lock() // before mu, as in Ready
+	if p.readyFd >= 0 { // spawned, never awaited
+		unix.Close(p.readyFd)
+		p.readyFd, p.readyErr = -1, p.err("ready", ErrClosed)
+	}
+	p.readyMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pidfd < 0 {

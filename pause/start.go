@@ -22,6 +22,24 @@ import (
 // the pause is killed and reaped and the error wraps ctx.Err(). Bad options
 // give an error wrapping ErrInvalidOptions and start nothing.
 func Start(ctx context.Context, o Options) (*Process, error) {
+	p, err := Spawn(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Ready(ctx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Spawn is the first half of Start: it forks and execs the pause and
+// returns without waiting for it to be ready. Its namespaces exist as soon
+// as Spawn returns, so a caller can work on them (open, pin, configure)
+// while the pause's runtime boots, then call Ready. Until Ready returns nil
+// the pause may not have its signal handlers yet: do not signal it but to
+// kill it.
+func Spawn(ctx context.Context, o Options) (*Process, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -35,37 +53,49 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "start", Path: path, Err: err}
 	}
-	p, ready, err := spawn(path, &o)
-	if err != nil {
-		return nil, err
+	return spawn(path, &o)
+}
+
+// Ready waits for the readiness byte of a pause started with Spawn (for
+// one from Start it returns nil at once). If the pause exits first, the
+// error wraps ErrExited and carries its status; if ctx ends first, the
+// pause is killed and the error wraps ctx.Err(). On error the pause has
+// been reaped; the caller still Closes the Process. Later calls return the
+// same result.
+func (p *Process) Ready(ctx context.Context) error {
+	p.readyMu.Lock()
+	defer p.readyMu.Unlock()
+	if p.readyFd < 0 {
+		return p.readyErr
 	}
-	if err := awaitReady(ctx, ready); err != nil {
+	err := awaitReady(ctx, p.readyFd)
+	p.readyFd = -1
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = ErrExited // the pipe closed: the pause is gone
 		} else {
 			p.Signal(syscall.SIGKILL)
 		}
 		st, werr := p.Wait()
-		p.Close()
 		if werr != nil {
 			err = errors.Join(err, werr)
 		}
-		return nil, &Error{Op: "start", Path: path, Pid: p.Pid, Status: &st, Err: err}
+		p.readyErr = &Error{Op: "start", Path: p.Path, Pid: p.Pid, Status: &st, Err: err}
 	}
-	return p, nil
+	return p.readyErr
 }
 
-// spawn forks and execs the pause with the ready pipe on fd 3. It returns
-// the read end of that pipe.
-func spawn(path string, o *Options) (*Process, int, error) {
+// spawn forks and execs the pause with the ready pipe on fd 3, whose read
+// end the Process keeps for Ready.
+func spawn(path string, o *Options) (*Process, error) {
 	files, closeNull, err := stdio(o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
-		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+		return nil, &Error{Op: "start", Path: path, Err: err}
 	}
 	defer closeNull()
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
-		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+		return nil, &Error{Op: "start", Path: path, Err: err}
 	}
 	files = append(files, uintptr(pipe[1]))
 	if o.Events != nil {
@@ -100,9 +130,9 @@ func spawn(path string, o *Options) (*Process, int, error) {
 	unix.Close(pipe[1])
 	if err != nil {
 		unix.Close(pipe[0])
-		return nil, -1, &Error{Op: "start", Path: path, Err: err}
+		return nil, &Error{Op: "start", Path: path, Err: err}
 	}
-	return &Process{Pid: pid, Path: path, pidfd: pidfd}, pipe[0], nil
+	return &Process{Pid: pid, Path: path, pidfd: pidfd, readyFd: pipe[0]}, nil
 }
 
 // awaitReady reads the readiness byte from fd (and closes fd). io.EOF means

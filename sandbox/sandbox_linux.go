@@ -176,6 +176,9 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.makeVolumes(); err != nil {
 		return fail("volumes", "", err)
 	}
+	if err := s.awaitPause(ctx); err != nil {
+		return fail("pause", "", err)
+	}
 	s.state = StateReady
 	if err := s.save(); err != nil {
 		return fail("state", s.dir, err)
@@ -204,12 +207,12 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) (*nsjoin.Set, error) {
 	if s.cfg.NoPause {
 		set, s.pins, err = createPinned(s.dir, s.kinds())
 	} else {
+		// The pause's namespaces exist once it is forked: they are pinned
+		// and set up while its runtime boots; build waits for its
+		// readiness last (awaitPause).
 		set, err = s.startPause(ctx)
 		if err == nil {
 			s.pins, err = pinSet(s.dir, set)
-		}
-		if err == nil && !s.pause.alive() {
-			err = ErrPauseDied
 		}
 	}
 	if err == nil {
@@ -221,9 +224,10 @@ func (s *Sandbox) makeNamespaces(ctx context.Context) (*nsjoin.Set, error) {
 	return set, err
 }
 
-// startPause starts the pause in new namespaces, born in its cgroup leaf
+// startPause spawns the pause in new namespaces, born in its cgroup leaf
 // (clone3 CLONE_INTO_CGROUP on v2; on v1 forked by a thread that joined
-// the leaf first), and opens its namespaces through its pidfd.
+// the leaf first), and opens its namespaces through its pidfd. It does not
+// wait for the pause to be ready: awaitPause does.
 func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
 	flags := 0
 	for _, k := range s.kinds() {
@@ -245,19 +249,10 @@ func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
 		return nil, err
 	}
 	opts.Events, opts.DropEvents = evw, true
-	// Never wait on the pause's ready pipe without a deadline: with a
-	// context that cannot be cancelled pause.Start does a plain blocking
-	// read, which hangs Create for good if the pause never writes and the
-	// pipe never reaches EOF. On expiry pause.Start kills and reaps it.
-	startCtx, cancel := context.WithTimeout(ctx, pauseReadyTimeout)
-	pp, err := pause.Start(startCtx, opts)
-	cancel()
+	pp, err := pause.Spawn(ctx, opts)
 	evw.Close()
 	if err != nil {
 		evr.Close()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = fmt.Errorf("%w: pause not ready within %v: %w", ErrTimeout, pauseReadyTimeout, err)
-		}
 		return nil, err
 	}
 	s.pauseEvents = make(chan struct{})
@@ -278,6 +273,29 @@ func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
 		}
 	}
 	return nsjoin.OpenSetPidfd(pp.PidFD(), s.kinds()...)
+}
+
+// awaitPause waits for the pause (if any) to report readiness.
+func (s *Sandbox) awaitPause(ctx context.Context) error {
+	if s.pause == nil {
+		return nil
+	}
+	// Never wait on the pause's ready pipe without a deadline: with a
+	// context that cannot be cancelled Ready does a plain blocking read,
+	// which hangs Create for good if the pause never writes and the pipe
+	// never reaches EOF. On expiry Ready kills and reaps it.
+	readyCtx, cancel := context.WithTimeout(ctx, pauseReadyTimeout)
+	defer cancel()
+	if err := s.pause.pp.Ready(readyCtx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: pause not ready within %v: %w", ErrTimeout, pauseReadyTimeout, err)
+		}
+		return err
+	}
+	if !s.pause.alive() {
+		return ErrPauseDied
+	}
+	return nil
 }
 
 // pauseReadyTimeout bounds how long Create waits for the pause to signal
