@@ -137,7 +137,7 @@ func (p *Process) Stop(ctx context.Context) (ExitStatus, error) {
 // awaited (a Ready in progress finishes first). It does not stop the pause;
 // a pause that is never waited for stays a zombie until the caller exits.
 func (p *Process) Close() error {
-	p.readyMu.Lock() // before mu, as in Ready
+	p.readyMu.Lock()    // before mu, as in Ready
 	if p.readyFd >= 0 { // spawned, never awaited
 		unix.Close(p.readyFd)
 		p.readyFd, p.readyErr = -1, p.err("ready", ErrClosed)
