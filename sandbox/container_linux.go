@@ -57,6 +57,9 @@ type container struct {
 	killedHard bool          // SIGKILLed at the end of a grace period
 	done       chan struct{} // closed when the current init is reaped
 	waitReason string        // reason while Waiting (e.g. CrashLoopBackOff)
+
+	execMu  sync.Mutex  // guards execTgt and its refs
+	execTgt *execTarget // cached for execs into the current init
 }
 
 func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
@@ -197,6 +200,7 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 	if pid, err := p.Pid(); err == nil {
 		trackedInits.Delete(pid)
 	}
+	c.dropExecTarget()
 	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
 	c.startMu.Lock() // a start in flight marks the container Running first
 	c.startMu.Unlock()
@@ -326,6 +330,7 @@ func (c *container) destroy() error {
 			return fmt.Errorf("container %s: init not reaped", c.spec.Name)
 		}
 	}
+	c.dropExecTarget()
 	var errs []error
 	if lc != nil {
 		errs = append(errs, lc.Destroy())

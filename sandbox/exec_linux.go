@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +25,9 @@ import (
 // exec runs an extra process in a running container. It is forked
 // directly by nsjoin.Command from a throwaway thread that already sits
 // where the process must be: the container's namespaces (opened from its
-// init), its cgroup (see execCgroup), and its capabilities, no_new_privs,
-// user and groups (nsjoin.Security). No runtime binary is re-executed and
+// init), its cgroups (born in them: execTarget.joinCgroups on v1,
+// CLONE_INTO_CGROUP on v2), and its capabilities, no_new_privs, user and
+// groups (nsjoin.Security). No runtime binary is re-executed and
 // nothing is moved afterwards: 0.8 ms for a static `true` (0.4 ms of
 // which is its plain fork/exec/wait on the host) instead of 6 ms through
 // libcontainer (BenchmarkExec, cgroup v1 host).
@@ -44,25 +43,30 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	}
 	env, cwd := execDefaults(&c.spec, spec)
 	look := ContainerSpec{Args: spec.Args, Env: env, Cwd: cwd, Rootfs: c.spec.Rootfs}
-	ns, cgPaths, err := c.execTarget(pid)
+	path, err := look.resolveCommandIn(initRoot(pid))
 	if err != nil {
 		return nil, err
 	}
-	defer ns.Close()
-	path, err := look.resolveCommandIn("/proc/" + strconv.Itoa(pid) + "/root")
+	tgt, err := c.acquireExecTarget(pid)
 	if err != nil {
 		return nil, err
 	}
 	cfg := lc.Config()
-	cmd := nsjoin.Command(ns, path, spec.Args[1:]...)
+	cmd := nsjoin.Command(tgt.ns, path, spec.Args[1:]...)
 	cmd.Args[0] = spec.Args[0]
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, cwd, spec.Stdout, spec.Stderr
-	cmd.BeforeFork, cmd.IntoCgroup = execCgroup(cgPaths)
+	if len(tgt.tasks) > 0 {
+		cmd.BeforeFork = tgt.joinCgroups
+	}
+	cmd.IntoCgroup = tgt.v2dir
 	cmd.Security = execSecurity(&c.spec, &cfg)
 	if err := ctx.Err(); err != nil {
+		c.releaseExecTarget(tgt)
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	c.releaseExecTarget(tgt)
+	if err != nil {
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
@@ -73,33 +77,6 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 		return nil, err
 	}
 	return exitStatus(cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
-}
-
-// execTarget opens the namespaces of the container's init (net, ipc, uts
-// and pid, which are the pod's pins when shared, and its own mnt) through
-// a pidfd, and finds its cgroup directories. The init is our child and is
-// reaped only by c.reap, which marks the container terminated, so a pid
-// still Running after the pidfd was opened is the init's (reuse needs the
-// reap, then the whole pid space to wrap around between the reap and the
-// check).
-func (c *container) execTarget(pid int) (*nsjoin.Set, map[string]string, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: init pid %d: %w", ErrInvalidState, pid, err)
-	}
-	defer unix.Close(pidfd)
-	c.mu.Lock()
-	running := c.phase == ContainerRunning && c.pid == pid
-	c.mu.Unlock()
-	if !running {
-		return nil, nil, ErrInvalidState
-	}
-	paths, err := cgroupDirs(pid)
-	if err != nil {
-		return nil, nil, err
-	}
-	ns, err := nsjoin.OpenSetPidfd(pidfd, nsjoin.Net, nsjoin.IPC, nsjoin.UTS, nsjoin.PID, nsjoin.Mount)
-	return ns, paths, err
 }
 
 // cgroupDirs returns the cgroup directories process pid is in, by
@@ -148,36 +125,6 @@ var v1Mounts = sync.OnceValues(func() (map[string]cgroups.Mount, error) {
 	}
 	return m, err
 })
-
-// execCgroup says how an exec'd process is born in the container's
-// cgroups (paths from cgroupDirs), never running outside them: on cgroup
-// v1 the forking thread moves itself into the container's directory of
-// every hierarchy (writes 0 to tasks, as cgroup.JoinThread does: no by-pid
-// migration and its 6-10 ms cgroup_threadgroup_rwsem wait), on v2 (and the
-// unified hierarchy of a hybrid host) the process is cloned into the
-// directory (CLONE_INTO_CGROUP).
-func execCgroup(paths map[string]string) (beforeFork func() error, intoDir string) {
-	var dirs []string
-	for ctrl, dir := range paths {
-		switch {
-		case ctrl == "":
-			intoDir = dir
-		case !slices.Contains(dirs, dir):
-			dirs = append(dirs, dir)
-		}
-	}
-	if len(dirs) == 0 {
-		return nil, intoDir
-	}
-	return func() error {
-		for _, d := range dirs {
-			if err := os.WriteFile(filepath.Join(d, "tasks"), []byte("0"), 0); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, intoDir
-}
 
 // execSecurity is what libcontainer gives a process exec'd into the
 // container (its setns process): the capabilities, no_new_privs and

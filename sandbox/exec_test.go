@@ -282,3 +282,59 @@ func TestContainerOutputFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestExecFollowsRestarts: what Exec keeps open for a container's init
+// (its namespaces and cgroup files) is for that run only: after the init
+// is killed and restarted, execs land in the new init's namespaces, and
+// the old run's descriptors are closed (the harness's fd leak check).
+func TestExecFollowsRestarts(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "exec-restarts"))
+	pod := PodSpec{Containers: []ContainerSpec{ctr(rootfs, "app", "sleep")}, RestartPolicy: RestartAlways}
+	if err := sb.Run(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	c, err := sb.container("test", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPid := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.phase != ContainerRunning {
+			return 0
+		}
+		return c.pid
+	}
+	var first int
+	eventually(t, "app running", func() bool { first = initPid(); return first != 0 })
+	ctx := context.Background()
+	for run := range 2 {
+		pid := initPid()
+		if es, err := sb.Exec(ctx, "app", ExecSpec{Args: []string{"/payload", "true"}}); err != nil || es.ExitCode != 0 {
+			t.Fatalf("run %d: Exec true: %+v %v", run, es, err)
+		}
+		execCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sb.Exec(execCtx, "app", ExecSpec{Args: []string{"/payload", "sleep"}})
+		}()
+		compareProcs(t, pid, waitExecd(t, c, pid))
+		cancel()
+		<-done
+		if run == 0 {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "app restarted", func() bool { p := initPid(); return p != 0 && p != first })
+		}
+	}
+	c.execMu.Lock()
+	cached := c.execTgt
+	c.execMu.Unlock()
+	if cached == nil || cached.pid != initPid() {
+		t.Errorf("cached exec target %+v, want the current init %d's", cached, initPid())
+	}
+}
