@@ -76,6 +76,47 @@ func TestPodLayout(t *testing.T) {
 	}
 }
 
+// TestPodWithoutPauseLeaf: a pod whose namespaces are pinned with no
+// process gets no pause leaf, is loaded back without one, and is deleted
+// like any other.
+func TestPodWithoutPauseLeaf(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			newTestPod(t, s, "placeholder", nil) // registers the cleanup of testParent
+			pod, err := s.NewPod(PodConfig{Parent: testParent, ID: "nopause", NoPauseLeaf: true})
+			if err != nil {
+				t.Fatalf("NewPod: %v", err)
+			}
+			if pod.Pause() != nil {
+				t.Fatalf("Pause() = %v, want nil", pod.Pause().Path())
+			}
+			for ctrl, dir := range pod.Cgroup().Paths() {
+				if _, err := os.Stat(dir + "/" + PauseName); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s: pause leaf stat: %v, want it absent", ctrl, err)
+				}
+			}
+			if _, err := pod.AddContainer("app", nil); err != nil {
+				t.Fatalf("AddContainer: %v", err)
+			}
+			loaded, err := s.LoadPod(PodConfig{Parent: testParent, ID: "nopause"})
+			if err != nil {
+				t.Fatalf("LoadPod: %v", err)
+			}
+			if loaded.Pause() != nil {
+				t.Errorf("loaded Pause() = %v, want nil", loaded.Pause().Path())
+			}
+			if _, err := loaded.Container("app"); err != nil {
+				t.Errorf("loaded container: %v", err)
+			}
+			if err := loaded.Destroy(ctx30(t)); err != nil {
+				t.Fatalf("Destroy: %v", err)
+			}
+			assertGone(t, s, pod.Cgroup().Path())
+		})
+	}
+}
+
 // assertGone checks that path exists in no hierarchy at all.
 func assertGone(t *testing.T, s *System, path string) {
 	t.Helper()

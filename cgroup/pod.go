@@ -27,6 +27,10 @@ type PodConfig struct {
 	// Resources are pod-level limits (like the kubelet's pod cgroup:
 	// typically the sum of the containers' limits). May be nil.
 	Resources *Resources
+	// NoPauseLeaf: the pod has no pause process (its namespaces are pinned
+	// with no process in them), so no pause leaf is created and Pause
+	// returns nil.
+	NoPauseLeaf bool
 }
 
 // Validate checks the config without touching the host.
@@ -49,13 +53,13 @@ func (c *PodConfig) Validate() error {
 type Pod struct {
 	sys        *System
 	cg         Cgroup
-	pause      Cgroup
+	pause      Cgroup // nil with PodConfig.NoPauseLeaf
 	mu         sync.Mutex
 	containers map[string]Cgroup
 }
 
 // NewPod creates the pod cgroup <Parent>/<ID> with its limits and the pause
-// leaf. On error nothing is left behind.
+// leaf (unless cfg.NoPauseLeaf). On error nothing is left behind.
 func (s *System) NewPod(cfg PodConfig) (*Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -70,17 +74,20 @@ func (s *System) NewPod(cfg PodConfig) (*Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	pause, err := s.Create(path+"/"+PauseName, nil)
-	if err != nil {
-		_ = cg.Delete(context.Background())
-		return nil, err
+	var pause Cgroup
+	if !cfg.NoPauseLeaf {
+		if pause, err = s.Create(path+"/"+PauseName, nil); err != nil {
+			_ = cg.Delete(context.Background())
+			return nil, err
+		}
 	}
 	return &Pod{sys: s, cg: cg, pause: pause, containers: map[string]Cgroup{}}, nil
 }
 
 // LoadPod re-attaches to an existing pod cgroup (for example after a
-// restart of the caller): the pod, its pause leaf and every other leaf as a
-// container. ErrNotExist if the pod cgroup is not there.
+// restart of the caller): the pod, its pause leaf (if it has one: Pause is
+// nil otherwise) and every other leaf as a container. ErrNotExist if the
+// pod cgroup is not there.
 func (s *System) LoadPod(cfg PodConfig) (*Pod, error) {
 	cfg.Resources = nil
 	if err := cfg.Validate(); err != nil {
@@ -97,6 +104,9 @@ func (s *System) LoadPod(cfg PodConfig) (*Pod, error) {
 		return nil, err
 	}
 	pause, err := s.Open(path + "/" + PauseName)
+	if errors.Is(err, ErrNotExist) {
+		pause, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +136,8 @@ func (s *System) LoadPod(cfg PodConfig) (*Pod, error) {
 // Cgroup is the pod-level cgroup.
 func (p *Pod) Cgroup() Cgroup { return p.cg }
 
-// Pause is the leaf for the pause process.
+// Pause is the leaf for the pause process; nil for a pod created with
+// NoPauseLeaf (or loaded without one).
 func (p *Pod) Pause() Cgroup { return p.pause }
 
 // AddContainer creates the container leaf <pod>/<name>. The name PauseName
@@ -186,7 +197,10 @@ func (p *Pod) RemoveContainer(ctx context.Context, name string) error {
 func (p *Pod) Delete(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	leaves := []string{p.pause.Path()}
+	var leaves []string
+	if p.pause != nil {
+		leaves = append(leaves, p.pause.Path())
+	}
 	for _, cg := range p.containers {
 		leaves = append(leaves, cg.Path())
 	}

@@ -59,15 +59,16 @@ func (r Resources) toCgroup() *cgroup.Resources {
 	return &cr
 }
 
-// newPodCgroup creates the pod cgroup and its pause leaf. A concurrent
-// Destroy may rmdir the shared parent between our mkdir of the parent and
-// of the pod cgroup (see destroy); the creation is then retried.
-func newPodCgroup(parent, id string, r Resources) (*podCgroup, error) {
+// newPodCgroup creates the pod cgroup and, unless noPause (pinned-only
+// namespaces: no pause process), its pause leaf. A concurrent Destroy may
+// rmdir the shared parent between our mkdir of the parent and of the pod
+// cgroup (see destroy); the creation is then retried.
+func newPodCgroup(parent, id string, r Resources, noPause bool) (*podCgroup, error) {
 	sys, err := cgroupSystem()
 	if err != nil {
 		return nil, err
 	}
-	cfg := cgroup.PodConfig{Parent: path.Join("/", parent), ID: id, Resources: r.toCgroup()}
+	cfg := cgroup.PodConfig{Parent: path.Join("/", parent), ID: id, Resources: r.toCgroup(), NoPauseLeaf: noPause}
 	var pod *cgroup.Pod
 	for i := 0; i < 20; i++ {
 		if pod, err = sys.NewPod(cfg); err == nil || !errors.Is(err, cgroup.ErrNotExist) {

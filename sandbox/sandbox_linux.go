@@ -156,7 +156,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.save(); err != nil {
 		return fail("state", s.dir, err)
 	}
-	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources)
+	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources, s.cfg.NoPause)
 	if err != nil {
 		return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err)
 	}
