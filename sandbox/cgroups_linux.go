@@ -16,8 +16,9 @@ import (
 
 // podCgroup is the pod's cgroup, built on podkit's cgroup package: the pod
 // cgroup <CgroupParent>/<ID> with the pod-level limits, the pause leaf
-// (cgroup.PauseName) and one leaf per container with the container's
-// limits. libcontainer only joins a container's leaf (with device rules).
+// (cgroup.PauseName; none for a pinned-only pod) and one leaf per
+// container with the container's limits. libcontainer only joins a
+// container's leaf (with device rules).
 type podCgroup struct {
 	sys *cgroup.System
 	rel string // path inside every hierarchy, e.g. /podkit/<id>

@@ -42,15 +42,22 @@
 // is born in its leaf, never migrated: on cgroup v2 by CLONE_INTO_CGROUP,
 // on v1 by forking it from a throwaway thread that joined the leaf
 // (cgroup.JoinThread), which skips the 6-10 ms wait a by-pid move pays
-// for the kernel's cgroup_threadgroup_rwsem.
+// for the kernel's cgroup_threadgroup_rwsem. A pinned-only pod
+// (Config.NoPause) has no pause leaf. Create does not wait for the pause
+// while it works: the pause's namespaces exist once it is forked, so they
+// are pinned and set up (loopback, hostname, sysctls) while its Go runtime
+// boots, and its readiness is awaited last (pause.Spawn, then Ready).
 //
 // Exec does not go through libcontainer: the process is forked by
 // nsjoin.Command from a throwaway thread that sits in the container's
 // namespaces (opened from its init by pidfd) and cgroups, with the
 // container's user, groups, capabilities, no_new_privs and rlimits
 // (nsjoin.Security). The command is looked up in the container's mount
-// namespace (/proc/<init>/root). It costs about 2x a plain fork/exec on the
-// host, against 15x through libcontainer (BENCHMARKS.md).
+// namespace (/proc/<init>/root). The namespace handles, cgroup
+// directories and open cgroup v1 `tasks` files are kept per run of the
+// init, from its first exec until it is reaped. An exec costs about 2x a
+// plain fork/exec on the host, against 8x through libcontainer
+// (BENCHMARKS.md).
 //
 // # Events and recovery
 //

@@ -91,7 +91,7 @@ func startProc(cmd *exec.Cmd) (*procRef, error) {
 	return p, nil
 }
 
-// fromPause wraps a pause started by pause.Start (our child); a goroutine
+// fromPause wraps a pause started by pause.Spawn (our child); a goroutine
 // reaps it concurrently.
 func fromPause(pp *pause.Process) (*procRef, error) {
 	st, err := procStartTime(pp.Pid)

@@ -1,7 +1,8 @@
 // Command podkit-pause is the tiny PID 1 of a podkit pod.
 //
 // Pause mode (no command): it reaps every zombie as soon as SIGCHLD arrives,
-// exits 0 on SIGTERM or SIGINT, and ignores every other signal. Init mode
+// exits 0 on SIGTERM or SIGINT, and ignores every other signal (SIG_IGN,
+// set before it reports ready, so none can kill it). Init mode
 // (podkit-pause [flags] -- CMD ARGS...): like tini, it runs CMD in its own
 // process group, forwards signals to that group, reaps orphans and exits with
 // CMD's status. When it is not PID 1 it registers as a child subreaper and
