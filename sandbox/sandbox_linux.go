@@ -12,9 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/podkit/podkit/cgroup"
-	"github.com/podkit/podkit/nsjoin"
-	"github.com/podkit/podkit/pause"
 	"golang.org/x/sys/unix"
 )
 
@@ -156,17 +153,12 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.save(); err != nil {
 		return fail("state", s.dir, err)
 	}
-	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources, s.cfg.NoPause)
-	if err != nil {
-		return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err)
-	}
-	s.cg = cg
 	if err := ctx.Err(); err != nil {
 		return fail("cancelled", "", err)
 	}
-	set, err := s.makeNamespaces(ctx)
+	set, err := s.cgroupAndNamespaces(ctx, fail)
 	if err != nil {
-		return fail("namespaces", "", err)
+		return err
 	}
 	defer set.Close()
 	hook("create:namespaces")
@@ -188,91 +180,6 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	}
 	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: nsIdentities(set), Pid: s.PausePid()})
 	return nil
-}
-
-func (s *Sandbox) kinds() []nsjoin.Kind {
-	k := []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS}
-	if s.cfg.SharePID {
-		k = append(k, nsjoin.PID)
-	}
-	return k
-}
-
-// makeNamespaces creates the shared namespaces (held by a new pause, or
-// pinned with no process), pins them and sets them up inside. It returns
-// open handles of them for the caller to close.
-func (s *Sandbox) makeNamespaces(ctx context.Context) (*nsjoin.Set, error) {
-	var set *nsjoin.Set
-	var err error
-	if s.cfg.NoPause {
-		set, s.pins, err = createPinned(s.dir, s.kinds())
-	} else {
-		// The pause's namespaces exist once it is forked: they are pinned
-		// and set up while its runtime boots; build waits for its
-		// readiness last (awaitPause).
-		set, err = s.startPause(ctx)
-		if err == nil {
-			s.pins, err = pinSet(s.dir, set)
-		}
-	}
-	if err == nil {
-		err = setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
-	}
-	if err != nil && set != nil {
-		set.Close()
-	}
-	return set, err
-}
-
-// startPause spawns the pause in new namespaces, born in its cgroup leaf
-// (clone3 CLONE_INTO_CGROUP on v2; on v1 forked by a thread that joined
-// the leaf first), and opens its namespaces through its pidfd. It does not
-// wait for the pause to be ready: awaitPause does.
-func (s *Sandbox) startPause(ctx context.Context) (*nsjoin.Set, error) {
-	flags := 0
-	for _, k := range s.kinds() {
-		flags |= int(k)
-	}
-	leaf := s.cg.pod.Pause()
-	opts := pause.Options{Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: s.cfg.DieWithParent}
-	migrate := false
-	if dir, err := cgroup.OpenDir(leaf); err == nil {
-		defer dir.Close()
-		opts.UseCgroupFD, opts.CgroupFD = true, int(dir.Fd())
-	} else if !s.cfg.DieWithParent {
-		opts.BeforeFork = func() error { return cgroup.JoinThread(leaf) }
-	} else {
-		migrate = true // die-with-parent forks share one thread: move by pid
-	}
-	evr, evw, err := s.pauseEventsFIFO()
-	if err != nil {
-		return nil, err
-	}
-	opts.Events, opts.DropEvents = evw, true
-	pp, err := pause.Spawn(ctx, opts)
-	evw.Close()
-	if err != nil {
-		evr.Close()
-		return nil, err
-	}
-	s.pauseEvents = make(chan struct{})
-	go s.readPauseEvents(evr, s.pauseEvents)
-	p, err := fromPause(pp)
-	if err != nil {
-		return nil, err
-	}
-	s.pause = p
-	// Record the pause before anything else can fail, so that Reconcile
-	// can kill it after a crash right here.
-	if err := s.save(); err != nil {
-		return nil, err
-	}
-	if migrate {
-		if err := leaf.AddProcess(p.Pid); err != nil {
-			return nil, err
-		}
-	}
-	return nsjoin.OpenSetPidfd(pp.PidFD(), s.kinds()...)
 }
 
 // awaitPause waits for the pause (if any) to report readiness.
