@@ -43,10 +43,15 @@
 // on v1 by forking it from a throwaway thread that joined the leaf
 // (cgroup.JoinThread), which skips the 6-10 ms wait a by-pid move pays
 // for the kernel's cgroup_threadgroup_rwsem. A pinned-only pod
-// (Config.NoPause) has no pause leaf. Create does not wait for the pause
-// while it works: the pause's namespaces exist once it is forked, so they
-// are pinned and set up (loopback, hostname, sysctls) while its Go runtime
-// boots, and its readiness is awaited last (pause.Spawn, then Ready).
+// (Config.NoPause) has no pause leaf. Create builds the pod cgroup and
+// the namespaces at once, on two threads: net, ipc and uts are created
+// with no process and pinned (as for a pinned-only pod), then set up
+// (loopback, hostname, sysctls); the pause is forked into them, with a
+// PID namespace of its own when it is shared, and its readiness is
+// awaited last, after the /etc files and volumes (pause.Spawn, then
+// Ready), so its Go runtime boots while Create works. A DieWithParent
+// pause, forked by a long-lived thread that cannot join namespaces,
+// creates them itself.
 //
 // Exec does not go through libcontainer: the process is forked by
 // nsjoin.Command from a throwaway thread that sits in the container's
