@@ -19,6 +19,11 @@
 //	// join its namespaces with setns(p.PidFD(), ...) or p.NamespacePath("net")
 //	st, err := p.Stop(ctx) // SIGTERM, SIGKILL if ctx ends; exit status 0
 //
+// Spawn and Process.Ready are Start in two halves, for a caller with work
+// to do meanwhile: the namespaces exist as soon as Spawn returns, and the
+// pause's Go runtime boots (about a millisecond) while the caller pins and
+// configures them.
+//
 // The Process keeps a pidfd (SysProcAttr.PidFD), so Signal
 // (pidfd_send_signal) and Wait (waitid P_PIDFD) never hit a recycled pid.
 //
