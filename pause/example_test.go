@@ -74,3 +74,23 @@ func ExampleFind() {
 	}
 	fmt.Println(path)
 }
+
+// Spawn the pause, set its network namespace up while its runtime boots,
+// then wait for it to be ready.
+func ExampleSpawn() {
+	ctx := context.Background()
+	p, err := pause.Spawn(ctx, pause.Options{Cloneflags: pause.PodNamespaces})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	netns, err := unix.Open(p.NamespacePath("net"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer unix.Close(netns) // pin it, bring loopback up in it, ...
+	if err := p.Ready(ctx); err != nil {
+		log.Fatal(err) // the pause is dead and reaped
+	}
+	fmt.Println("pause ready, pid", p.Pid)
+}
