@@ -127,6 +127,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	go func() {
 		<-ref.done
 		trackedInits.Delete(ref.Pid)
+		c.dropExecTarget()
 		es := &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
 		if ws, ok := ref.exitStatus(); ok { // it had become our child
 			es = exitStatusOf(ws, es.Finished)
