@@ -22,7 +22,8 @@ func (s *Sandbox) kinds() []nsjoin.Kind {
 
 // cgroupAndNamespaces builds the pod cgroup and the shared namespaces,
 // pinned and set up inside (loopback, hostname, sysctls), with the pause
-// (if any) forked into them. It returns open handles of the namespaces for
+// (if any) forked into them before they are pinned and set up, so that it
+// boots meanwhile. It returns open handles of the namespaces for
 // the caller to close; the pause is not awaited (see awaitPause).
 //
 // The cgroup and the namespaces are independent kernel work (cgroupfs
@@ -46,19 +47,24 @@ func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path 
 	}
 	cgDone := make(chan error, 1)
 	go func() { cgDone <- s.makeCgroup() }()
-	set, pins, nsErr := createPinned(s.dir, []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS})
-	if nsErr == nil {
-		s.pins = pins
-		nsErr = setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
+	set, nsErr := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
+	if nsErr == nil && s.cfg.NoPause {
+		nsErr = s.pinAndSetUp(set)
 	}
 	cgErr := <-cgDone // s.cg is ours again
 	err := nsErr
-	if cgErr != nil {
+	switch {
+	case cgErr != nil:
 		err = cgFail(cgErr)
-	} else if nsErr != nil {
+	case nsErr != nil:
 		err = fail("namespaces", "", nsErr)
-	} else if !s.cfg.NoPause {
-		if err = s.startPauseIn(ctx, set); err != nil {
+	case !s.cfg.NoPause:
+		// The pause boots while its namespaces are pinned and set up.
+		err = s.startPauseIn(ctx, set)
+		if err == nil {
+			err = s.pinAndSetUp(set)
+		}
+		if err != nil {
 			err = fail("namespaces", "", err)
 		}
 	}
@@ -71,6 +77,17 @@ func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path 
 	return set, nil
 }
 
+// pinAndSetUp pins every namespace of set and sets them up inside
+// (loopback, hostname, sysctls).
+func (s *Sandbox) pinAndSetUp(set *nsjoin.Set) error {
+	pins, err := pinSet(s.dir, set)
+	if err != nil {
+		return err
+	}
+	s.pins = pins
+	return setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
+}
+
 // makeCgroup creates the pod cgroup (with a pause leaf unless NoPause).
 func (s *Sandbox) makeCgroup() error {
 	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources, s.cfg.NoPause)
@@ -80,12 +97,11 @@ func (s *Sandbox) makeCgroup() error {
 	return err
 }
 
-// startPauseIn forks the pause into the namespaces of set (created and
-// pinned already), born in its cgroup leaf: the forking thread joins
+// startPauseIn forks the pause into the namespaces of set (created
+// already), born in its cgroup leaf: the forking thread joins
 // set's namespaces and, on cgroup v1, the leaf (cgroup.JoinThread; on v2
 // the pause is cloned into it, CLONE_INTO_CGROUP). With SharePID the pause
-// is forked into a new PID namespace, which is then pinned and added to
-// set.
+// is forked into a new PID namespace, which is added to set.
 func (s *Sandbox) startPauseIn(ctx context.Context, set *nsjoin.Set) error {
 	leaf := s.cg.pod.Pause()
 	opts := pause.Options{Path: s.cfg.PauseBinary}
@@ -118,15 +134,6 @@ func (s *Sandbox) startPauseIn(ctx context.Context, set *nsjoin.Set) error {
 		h.Close()
 		return err
 	}
-	pd, err := nsjoin.OpenPinDir(pinDirPath(s.dir))
-	if err != nil {
-		return err
-	}
-	path, err := pd.Pin(pinName, h)
-	if err != nil {
-		return err
-	}
-	s.pins[nsjoin.PID.String()] = path
 	return nil
 }
 
@@ -148,17 +155,14 @@ func (s *Sandbox) startPauseCloning(ctx context.Context) (*nsjoin.Set, error) {
 		return nil, err
 	}
 	set, err := nsjoin.OpenSetPidfd(pp.PidFD(), s.kinds()...)
-	if err == nil {
-		s.pins, err = pinSet(s.dir, set)
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		err = setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
-	}
-	if err != nil && set != nil {
+	if err := s.pinAndSetUp(set); err != nil {
 		set.Close()
 		return nil, err
 	}
-	return set, err
+	return set, nil
 }
 
 // spawnPause forks the pause with its events FIFO and records it (state

@@ -46,20 +46,6 @@ func pinPaths(pd *nsjoin.PinDir, kinds []nsjoin.Kind) map[string]string {
 	return pins
 }
 
-// createPinned makes fresh namespaces of the given kinds with no process in
-// them (CRI-O style pinned-only mode) and pins them.
-func createPinned(sbDir string, kinds []nsjoin.Kind) (*nsjoin.Set, map[string]string, error) {
-	pd, err := nsjoin.OpenPinDir(pinDirPath(sbDir))
-	if err != nil {
-		return nil, nil, err
-	}
-	set, err := pd.Create(pinName, kinds...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return set, pinPaths(pd, kinds), nil
-}
-
 // unpinAll removes every pin of the sandbox and its pin directory's tmpfs.
 // Idempotent: a directory that is gone or was never a pin directory is
 // fine.
