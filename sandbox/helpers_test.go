@@ -60,9 +60,9 @@ func testRootfs(t testing.TB) string {
 	return root
 }
 
-// pauseBinary returns the pause to use: the project's pause if it builds,
-// else the payload's "pause" mode through a wrapper script is not possible
-// (no shell), so the payload itself is used with PauseArgs.
+// testConfig is a sandbox config for tests: the project's pause, a run
+// directory in the test's temporary directory, a test cgroup parent and
+// short restart back-offs.
 func testConfig(t testing.TB, id string) Config {
 	t.Helper()
 	return Config{
