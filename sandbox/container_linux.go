@@ -189,9 +189,9 @@ func (c *container) start() error {
 	}
 	c.mu.Lock()
 	c.phase, c.started = ContainerRunning, time.Now()
-	attempt := c.restarts
+	attempt, pid := c.restarts, c.pid
 	c.mu.Unlock()
-	c.sb.events.emit(Event{Type: EventContainerStarted, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Pid: c.pid, Attempt: attempt})
+	c.sb.events.emit(Event{Type: EventContainerStarted, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Pid: pid, Attempt: attempt})
 	return nil
 }
 
@@ -224,9 +224,10 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 		es.Reason = ReasonKilledAfterGrace
 	}
 	c.setExited(es)
+	pid := c.pid // read under c.mu: a restart rewrites it
 	c.mu.Unlock()
 	close(done)
-	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: c.pid})
+	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid})
 	c.sb.containerExited(c)
 }
 

@@ -140,9 +140,10 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 			es.Reason = ReasonKilledAfterGrace
 		}
 		c.setExited(es)
+		pid := c.pid // read under c.mu: a restart rewrites it
 		c.mu.Unlock()
 		close(done)
-		s.events.emit(Event{Type: EventContainerExited, Sandbox: s.cfg.ID, Container: c.spec.Name, Exit: c.exit, Pid: c.pid})
+		s.events.emit(Event{Type: EventContainerExited, Sandbox: s.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid})
 	}()
 }
 
