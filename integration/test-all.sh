@@ -27,6 +27,13 @@ host_pkgs=$(go list ./... | grep -v '/integration/vm/selftest$') || exit 1
 go test -json -count=1 -timeout 30m $host_pkgs 2>&1 | "$summary" -title "host cgroup $mode" || status=1
 
 echo
+echo "=== host lane, race detector: the library packages ==="
+# Their tests drive the concurrency (reapers, supervisors, churn); the
+# examples and integration tests run prebuilt binaries without -race.
+go test -race -json -count=1 -timeout 30m ./pause/... ./nsjoin/... ./cgroup/... ./sandbox/... 2>&1 |
+  "$summary" -title "host cgroup $mode race" || status=1
+
+echo
 echo "=== VM lane: pure cgroup v2 ==="
 ./integration/vm/run.sh ./... || status=1
 
