@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -105,14 +106,10 @@ func otherSignals() []os.Signal {
 
 func signalsExcept(skip ...syscall.Signal) []os.Signal {
 	var out []os.Signal
-next:
 	for n := syscall.Signal(1); n <= 64; n++ {
-		for _, s := range skip {
-			if n == s {
-				continue next
-			}
+		if !slices.Contains(skip, n) {
+			out = append(out, n)
 		}
-		out = append(out, n)
 	}
 	return out
 }
