@@ -32,6 +32,10 @@ type Cgroup interface {
 	Update(r *Resources) error
 	// Stats reads usage, limits and event counters.
 	Stats() (*Stats, error)
+	// OOMKills reads only the OOM-kill counter (Stats.OOMKills): one
+	// file, for callers that check it on every process exit. It fails
+	// with ErrUnsupported when the cgroup has no memory controller.
+	OOMKills() (uint64, error)
 	// Freeze stops every process in the cgroup and waits until frozen.
 	// A freeze can fail to complete (a task in an uninterruptible wait on
 	// a frozen one, such as an execve waiting for its sibling threads to

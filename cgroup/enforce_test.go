@@ -112,6 +112,12 @@ func TestOOMKillEvent(t *testing.T) {
 	if sst, _ := sibCg.Stats(); sst.OOMKills != 0 {
 		t.Fatalf("sibling stats %+v", sst)
 	}
+	if n, err := hogCg.OOMKills(); err != nil || n != st.OOMKills {
+		t.Fatalf("hog OOMKills() = %d, %v; Stats says %d", n, err, st.OOMKills)
+	}
+	if n, err := sibCg.OOMKills(); err != nil || n != 0 {
+		t.Fatalf("sibling OOMKills() = %d, %v", n, err)
+	}
 	select {
 	case ev := <-w.Events():
 		if ev.Path != hogCg.Path() {

@@ -170,6 +170,9 @@ func TestBadInput(t *testing.T) {
 			if _, err := app.Stats(); !errors.Is(err, ErrNotExist) {
 				t.Errorf("Stats deleted: %v", err)
 			}
+			if _, err := app.OOMKills(); !errors.Is(err, ErrNotExist) || !errors.As(err, &ce) || ce.Op != "oomkills" {
+				t.Errorf("OOMKills deleted: %v", err)
+			}
 			if _, err := s.Open(app.Path()); !errors.Is(err, ErrNotExist) {
 				t.Errorf("Open deleted: %v", err)
 			}

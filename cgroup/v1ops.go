@@ -154,6 +154,16 @@ func (c *cgroupV1) Delete(ctx context.Context) error {
 	return c.sys.removeAll(ctx, c.path)
 }
 
+// OOMKills reads oom_kill from memory.oom_control.
+func (c *cgroupV1) OOMKills() (uint64, error) {
+	d := c.dirs["memory"]
+	if d == "" {
+		return 0, &Error{Op: "oomkills", Path: c.path, Err: ErrUnsupported}
+	}
+	n, _, err := readKV(d+"/memory.oom_control", "oom_kill")
+	return n, fsErr("oomkills", c.path, err)
+}
+
 // Stats reads the few v1 files that carry the numbers Stats reports.
 func (c *cgroupV1) Stats() (*Stats, error) {
 	if _, err := os.Stat(c.procsDir()); err != nil {

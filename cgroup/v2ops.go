@@ -81,6 +81,20 @@ func (c *cgroupV2) KillAll(ctx context.Context) error {
 // Stats reads the v2 interface files through containerd/cgroups' cgroup2
 // manager (memory, CPU, pids, memory.events), plus memory.events.local for
 // this cgroup's own OOM kills.
+// OOMKills reads oom_kill from memory.events.local (memory.events on
+// kernels without it, which counts descendants too).
+func (c *cgroupV2) OOMKills() (uint64, error) {
+	n, _, err := readKV(c.dir+"/memory.events.local", "oom_kill")
+	if isNotExist(err) {
+		n, _, err = readKV(c.dir+"/memory.events", "oom_kill")
+		if _, derr := os.Stat(c.dir); isNotExist(err) && derr == nil {
+			// The cgroup is there, its memory controller is not.
+			return 0, &Error{Op: "oomkills", Path: c.path, Err: wrapBoth(ErrUnsupported, err)}
+		}
+	}
+	return n, fsErr("oomkills", c.path, err)
+}
+
 func (c *cgroupV2) Stats() (*Stats, error) {
 	m, err := cgroup2.Load(c.path, cgroup2.WithMountpoint(c.sys.l.unified))
 	if err != nil {

@@ -263,13 +263,14 @@ func exitStatusOf(ws syscall.WaitStatus, finished time.Time) *ExitStatus {
 
 // oomKills reads how many processes the kernel OOM killer has killed in
 // the container's leaf (v1 memory.oom_control, v2 memory.events.local);
-// 0 when it cannot be read.
+// 0 when it cannot be read. One file, not Stats: it is read twice per run
+// of every container, on the create and exit paths.
 func oomKills(cg cgroup.Cgroup) uint64 {
-	st, err := cg.Stats()
+	n, err := cg.OOMKills()
 	if err != nil {
 		return 0
 	}
-	return st.OOMKills
+	return n
 }
 
 // signal sends sig to the container init; SIGKILL kills the whole
