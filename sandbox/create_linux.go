@@ -4,6 +4,8 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -35,37 +37,100 @@ func (s *Sandbox) kinds() []nsjoin.Kind {
 // creates every namespace itself (startPauseCloning).
 func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path string, err error) error) (*nsjoin.Set, error) {
 	cgFail := func(err error) error { return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err) }
-	if s.cfg.DieWithParent && !s.cfg.NoPause {
+	nsFail := func(err error) error { return fail("namespaces", "", err) }
+	switch {
+	case s.cfg.NoPause:
+		return s.buildPinnedOnly(cgFail, nsFail)
+	case s.cfg.DieWithParent:
 		if err := s.makeCgroup(); err != nil {
 			return nil, cgFail(err)
 		}
 		set, err := s.startPauseCloning(ctx)
 		if err != nil {
-			return nil, fail("namespaces", "", err)
+			return nil, nsFail(err)
 		}
 		return set, nil
 	}
+	return s.buildWithPause(ctx, cgFail, nsFail)
+}
+
+// buildPinnedOnly creates the cgroup on one thread while the namespaces
+// are created, pinned and set up on another.
+func (s *Sandbox) buildPinnedOnly(cgFail, nsFail func(error) error) (*nsjoin.Set, error) {
 	cgDone := make(chan error, 1)
 	go func() { cgDone <- s.makeCgroup() }()
-	set, nsErr := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
-	if nsErr == nil && s.cfg.NoPause {
-		nsErr = s.pinAndSetUp(set)
+	set, err := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
+	if err == nil {
+		err = s.pinAndSetUp(set)
 	}
-	cgErr := <-cgDone // s.cg is ours again
-	err := nsErr
-	switch {
-	case cgErr != nil:
+	if err != nil {
+		err = nsFail(err)
+	}
+	if cgErr := <-cgDone; cgErr != nil { // s.cg is ours again
 		err = cgFail(cgErr)
-	case nsErr != nil:
-		err = fail("namespaces", "", nsErr)
-	case !s.cfg.NoPause:
-		// The pause boots while its namespaces are pinned and set up.
-		err = s.startPauseIn(ctx, set)
+	}
+	if err != nil {
+		if set != nil {
+			set.Close()
+		}
+		return nil, err
+	}
+	return set, nil
+}
+
+// pauseNamespaces is what the pause's forking thread needs from the
+// namespace side: the namespaces (nil when they failed) and the events
+// FIFO, which the forking thread then owns.
+type pauseNamespaces struct {
+	set      *nsjoin.Set
+	evr, evw *os.File
+}
+
+// buildWithPause forks the pause as early as it can be: a throwaway
+// thread builds the pod cgroup and joins the pause's leaf (cgroup v1)
+// while this goroutine creates the namespaces and the events FIFO; that
+// thread then joins the namespaces and forks the pause, which boots while
+// they are pinned and set up here.
+func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error) error) (*nsjoin.Set, error) {
+	nsReady := make(chan *pauseNamespaces, 1)
+	type forkResult struct {
+		pp           *pause.Process
+		cgErr, spErr error
+	}
+	forked := make(chan forkResult, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		pp, cgErr, spErr := s.forkPause(ctx, nsReady)
+		forked <- forkResult{pp, cgErr, spErr}
+	}()
+	set, err := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
+	var evr, evw *os.File
+	if err == nil {
+		evr, evw, err = s.pauseEventsFIFO()
+	}
+	if err != nil {
+		nsReady <- nil
+	} else {
+		nsReady <- &pauseNamespaces{set: set, evr: evr, evw: evw}
+	}
+	r := <-forked // s.cg is ours again
+	switch {
+	case r.cgErr != nil:
+		err = cgFail(r.cgErr)
+	case err != nil:
+		err = nsFail(err)
+	case r.spErr != nil:
+		err = nsFail(r.spErr)
+	default:
+		err = s.recordPause(r.pp, evr)
+		if err == nil {
+			err = s.addPausePID(set, r.pp)
+		}
 		if err == nil {
 			err = s.pinAndSetUp(set)
 		}
 		if err != nil {
-			err = fail("namespaces", "", err)
+			err = nsFail(err)
 		}
 	}
 	if err != nil {
@@ -75,6 +140,76 @@ func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path 
 		return nil, err
 	}
 	return set, nil
+}
+
+// forkPause runs on a locked thread that is thrown away afterwards. It
+// builds the pod cgroup, puts the thread in the pause's leaf (v1; on v2
+// the pause is cloned into it, CLONE_INTO_CGROUP), waits for the
+// namespaces, joins them and forks the pause there: born in its leaf and
+// its namespaces, with a new PID namespace if SharePID. It returns the
+// cgroup's error and the spawn's apart, for the caller to tell them.
+// Nothing else runs on the thread once it is in the leaf: memory it
+// touched would be charged to the pause's cgroup (the caller records the
+// pause).
+func (s *Sandbox) forkPause(ctx context.Context, nsReady <-chan *pauseNamespaces) (pp *pause.Process, cgErr, spErr error) {
+	opts := pause.Options{Path: s.cfg.PauseBinary}
+	if s.cfg.SharePID {
+		opts.Cloneflags = unix.CLONE_NEWPID
+	}
+	cgErr = s.makeCgroup()
+	if cgErr == nil {
+		var dir *os.File
+		dir, cgErr = s.joinPauseLeaf()
+		if dir != nil {
+			defer dir.Close()
+			opts.UseCgroupFD, opts.CgroupFD = true, int(dir.Fd())
+		}
+	}
+	ns := <-nsReady
+	if ns == nil || cgErr != nil {
+		if ns != nil {
+			ns.evr.Close()
+			ns.evw.Close()
+		}
+		return nil, cgErr, nil
+	}
+	for _, k := range []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS} {
+		if err := unix.Setns(ns.set.Get(k).Fd(), int(k)); err != nil {
+			ns.evr.Close()
+			ns.evw.Close()
+			return nil, nil, &nsjoin.Error{Op: "setns", Kind: k, Err: err}
+		}
+	}
+	pp, spErr = spawnPause(ctx, opts, ns.evr, ns.evw)
+	return pp, nil, spErr
+}
+
+// joinPauseLeaf prepares the calling (locked, throwaway) thread to fork
+// the pause into its leaf: on v1 the thread joins the leaf; on v2 it
+// returns the leaf's directory for CLONE_INTO_CGROUP.
+func (s *Sandbox) joinPauseLeaf() (*os.File, error) {
+	leaf := s.cg.pod.Pause()
+	if dir, err := cgroup.OpenDir(leaf); err == nil {
+		return dir, nil
+	}
+	return nil, cgroup.JoinThread(leaf)
+}
+
+// addPausePID adds the PID namespace of a pause that was forked into a
+// new one (SharePID) to set.
+func (s *Sandbox) addPausePID(set *nsjoin.Set, pp *pause.Process) error {
+	if !s.cfg.SharePID {
+		return nil
+	}
+	h, err := nsjoin.OpenPidfd(pp.PidFD(), nsjoin.PID)
+	if err != nil {
+		return err
+	}
+	if err := set.Add(h); err != nil {
+		h.Close()
+		return err
+	}
+	return nil
 }
 
 // pinAndSetUp pins every namespace of set and sets them up inside
@@ -97,46 +232,6 @@ func (s *Sandbox) makeCgroup() error {
 	return err
 }
 
-// startPauseIn forks the pause into the namespaces of set (created
-// already), born in its cgroup leaf: the forking thread joins
-// set's namespaces and, on cgroup v1, the leaf (cgroup.JoinThread; on v2
-// the pause is cloned into it, CLONE_INTO_CGROUP). With SharePID the pause
-// is forked into a new PID namespace, which is added to set.
-func (s *Sandbox) startPauseIn(ctx context.Context, set *nsjoin.Set) error {
-	leaf := s.cg.pod.Pause()
-	opts := pause.Options{Path: s.cfg.PauseBinary}
-	if s.cfg.SharePID {
-		opts.Cloneflags = unix.CLONE_NEWPID
-	}
-	joinLeaf := func() error { return cgroup.JoinThread(leaf) }
-	if dir, err := cgroup.OpenDir(leaf); err == nil {
-		defer dir.Close()
-		opts.UseCgroupFD, opts.CgroupFD = true, int(dir.Fd())
-		joinLeaf = func() error { return nil }
-	}
-	opts.BeforeFork = func() error {
-		for _, k := range []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS} {
-			if err := unix.Setns(set.Get(k).Fd(), int(k)); err != nil {
-				return &nsjoin.Error{Op: "setns", Kind: k, Err: err}
-			}
-		}
-		return joinLeaf()
-	}
-	pp, err := s.spawnPause(ctx, opts)
-	if err != nil || !s.cfg.SharePID {
-		return err
-	}
-	h, err := nsjoin.OpenPidfd(pp.PidFD(), nsjoin.PID)
-	if err != nil {
-		return err
-	}
-	if err := set.Add(h); err != nil {
-		h.Close()
-		return err
-	}
-	return nil
-}
-
 // startPauseCloning starts a die-with-parent pause that creates every
 // shared namespace itself (clone flags), moves it into its leaf by pid (its
 // forks share one long-lived thread, which must not join the leaf), then
@@ -147,8 +242,15 @@ func (s *Sandbox) startPauseCloning(ctx context.Context) (*nsjoin.Set, error) {
 		flags |= int(k)
 	}
 	opts := pause.Options{Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: true}
-	pp, err := s.spawnPause(ctx, opts)
+	evr, evw, err := s.pauseEventsFIFO()
 	if err != nil {
+		return nil, err
+	}
+	pp, err := spawnPause(ctx, opts, evr, evw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recordPause(pp, evr); err != nil {
 		return nil, err
 	}
 	if err := s.cg.pod.Pause().AddProcess(pp.Pid); err != nil {
@@ -165,30 +267,29 @@ func (s *Sandbox) startPauseCloning(ctx context.Context) (*nsjoin.Set, error) {
 	return set, nil
 }
 
-// spawnPause forks the pause with its events FIFO and records it (state
-// saved at once, so that Reconcile can kill it after a crash right here).
-// It does not wait for the pause to be ready: awaitPause does.
-func (s *Sandbox) spawnPause(ctx context.Context, opts pause.Options) (*pause.Process, error) {
-	evr, evw, err := s.pauseEventsFIFO()
-	if err != nil {
-		return nil, err
-	}
+// spawnPause forks the pause with the write end of its events FIFO,
+// which it closes (and the read end too if the fork fails). It does not
+// wait for the pause to be ready: awaitPause does.
+func spawnPause(ctx context.Context, opts pause.Options, evr, evw *os.File) (*pause.Process, error) {
 	opts.Events, opts.DropEvents = evw, true
 	pp, err := pause.Spawn(ctx, opts)
 	evw.Close()
 	if err != nil {
 		evr.Close()
-		return nil, err
 	}
+	return pp, err
+}
+
+// recordPause starts reading the pause's events from evr and records the
+// pause, with the state saved at once so that Reconcile can kill it after
+// a crash right here.
+func (s *Sandbox) recordPause(pp *pause.Process, evr *os.File) error {
 	s.pauseEvents = make(chan struct{})
 	go s.readPauseEvents(evr, s.pauseEvents)
-	p, err := fromPause(pp)
+	p, err := fromPause(pp) // kills pp if it fails
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.pause = p
-	if err := s.save(); err != nil {
-		return nil, err
-	}
-	return pp, nil
+	return s.save()
 }
