@@ -53,7 +53,8 @@
 // idempotent. An OOMWatcher reports each OOM kill with the cgroup it happened
 // in (v1: eventfd on memory.oom_control through cgroup.event_control; v2:
 // inotify on memory.events.local), telling kills from mere OOM by the
-// oom_kill counter.
+// oom_kill counter; OOMKills reads that counter alone (one file, where
+// Stats reads a dozen), for a runtime that checks it at every exit.
 //
 // Implementation: limits are raw cgroupfs writes (one open, write, close per
 // file, measured faster than containerd/cgroups' managers, see the

@@ -45,13 +45,14 @@
 // for the kernel's cgroup_threadgroup_rwsem. A pinned-only pod
 // (Config.NoPause) has no pause leaf. Create builds the pod cgroup and
 // the namespaces at once, on two threads: net, ipc and uts are created
-// with no process and pinned (as for a pinned-only pod), then set up
-// (loopback, hostname, sysctls); the pause is forked into them, with a
-// PID namespace of its own when it is shared, and its readiness is
-// awaited last, after the /etc files and volumes (pause.Spawn, then
-// Ready), so its Go runtime boots while Create works. A DieWithParent
-// pause, forked by a long-lived thread that cannot join namespaces,
-// creates them itself.
+// with no process (as for a pinned-only pod) while the other thread
+// builds the cgroup and joins the pause's leaf; that thread then joins
+// the namespaces and forks the pause there, with a PID namespace of its
+// own when it is shared. The namespaces are pinned and set up (loopback,
+// hostname, sysctls), the /etc files and volumes written, and the pause's
+// readiness awaited last (pause.Spawn, then Ready), so its Go runtime
+// boots while Create works. A DieWithParent pause, forked by a
+// long-lived thread that cannot join namespaces, creates them itself.
 //
 // Exec does not go through libcontainer: the process is forked by
 // nsjoin.Command from a throwaway thread that sits in the container's
