@@ -115,3 +115,20 @@ func ExampleCgroup_stats() {
 	}
 	fmt.Println(st.Memory.Usage, st.Memory.Peak, st.CPU.Usage, st.CPU.Throttled, st.Pids.Current, st.OOMKills)
 }
+
+// Did the OOM killer end the process that just exited? Read the counter
+// once before it runs and once after it is reaped: one file each time.
+func ExampleCgroup_oomKills() {
+	sys, _ := cgroup.Host()
+	c, err := sys.Open("/podkit/web-7f9c/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	before, _ := c.OOMKills()
+	// ... start the process in c, wait for it ...
+	after, err := c.OOMKills()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("OOMKilled:", after > before)
+}
