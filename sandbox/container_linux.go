@@ -104,28 +104,7 @@ func (c *container) create() (retErr error) {
 			_ = lc.Destroy()
 		}
 	}()
-	stdout, stderr, err := c.outputs()
-	if err != nil {
-		return err
-	}
-	defer c.closeLog(stdout, stderr) // the child has its own copies
-	uid, gid := int(c.spec.UID), int(c.spec.GID)
-	var groups []int
-	for _, g := range c.spec.AdditionalGIDs {
-		groups = append(groups, int(g))
-	}
-	p := &libcontainer.Process{
-		Args: c.spec.Args, Env: c.spec.env(), Cwd: c.spec.cwd(),
-		UID: uid, GID: gid, AdditionalGroups: groups,
-		Stdout: stdout, Stderr: stderr, Init: true,
-	}
-	spawnMu.RLock()
-	err = lc.Start(p)
-	pid, _ := p.Pid()
-	if err == nil {
-		trackedInits.Store(pid, struct{}{})
-	}
-	spawnMu.RUnlock()
+	p, pid, err := c.startInit(lc)
 	if err != nil {
 		return err
 	}
@@ -141,6 +120,33 @@ func (c *container) create() (retErr error) {
 	// block on anything that needs it reaped first.
 	go c.reap(p, cg, oomBase, done)
 	return nil
+}
+
+// startInit starts the init of lc (as the spec's user, with its output
+// wired) and tracks its pid as one of ours until it is reaped.
+func (c *container) startInit(lc *libcontainer.Container) (*libcontainer.Process, int, error) {
+	stdout, stderr, err := c.outputs()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.closeLog(stdout, stderr) // the child has its own copies
+	var groups []int
+	for _, g := range c.spec.AdditionalGIDs {
+		groups = append(groups, int(g))
+	}
+	p := &libcontainer.Process{
+		Args: c.spec.Args, Env: c.spec.env(), Cwd: c.spec.cwd(),
+		UID: int(c.spec.UID), GID: int(c.spec.GID), AdditionalGroups: groups,
+		Stdout: stdout, Stderr: stderr, Init: true,
+	}
+	spawnMu.RLock()
+	defer spawnMu.RUnlock()
+	if err := lc.Start(p); err != nil {
+		return nil, 0, err
+	}
+	pid, _ := p.Pid()
+	trackedInits.Store(pid, struct{}{})
+	return p, pid, nil
 }
 
 // outputs returns the init's stdout and stderr: the caller's files where
