@@ -69,6 +69,11 @@ func (s *Sandbox) buildPinnedOnly(cgFail, nsFail func(error) error) (*nsjoin.Set
 	if cgErr := <-cgDone; cgErr != nil { // s.cg is ours again
 		err = cgFail(cgErr)
 	}
+	return setOrClose(set, err)
+}
+
+// setOrClose returns set, or closes it (if any) and returns err.
+func setOrClose(set *nsjoin.Set, err error) (*nsjoin.Set, error) {
 	if err != nil {
 		if set != nil {
 			set.Close()
@@ -133,13 +138,7 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 			err = nsFail(err)
 		}
 	}
-	if err != nil {
-		if set != nil {
-			set.Close()
-		}
-		return nil, err
-	}
-	return set, nil
+	return setOrClose(set, err)
 }
 
 // forkPause runs on a locked thread that is thrown away afterwards. It
