@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
-	"syscall"
 	"testing"
 
 	"github.com/podkit/podkit/internal/testharness"
@@ -69,10 +68,7 @@ func BenchmarkDo(b *testing.B) {
 // starting it inside net+ipc+uts and net+ipc+uts+pid of a holder process.
 func BenchmarkStart(b *testing.B) {
 	testharness.Privileged(b)
-	ho := startHolder(b, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
-	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
-	must(b, err)
-	defer s.Close()
+	_, s := podHolder(b)
 	noPid := &Set{}
 	for _, k := range []Kind{Net, IPC, UTS} {
 		noPid.Add(s.Get(k))
@@ -203,10 +199,7 @@ func BenchmarkCreatePinUnpin(b *testing.B) {
 // more than the setns itself; this is the floor of an exec into a pod.
 func BenchmarkStartPerKind(b *testing.B) {
 	testharness.Privileged(b)
-	ho := startHolder(b, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
-	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
-	must(b, err)
-	defer s.Close()
+	_, s := podHolder(b)
 	home, err := Current(UTS)
 	must(b, err)
 	defer home.Close()

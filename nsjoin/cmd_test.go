@@ -66,10 +66,7 @@ func runInfo(t *testing.T, s *Set, setup func(*Cmd), kinds ...string) map[string
 
 func TestCommandInHolderNamespaces(t *testing.T) {
 	testharness.Privileged(t)
-	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
-	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
-	must(t, err)
-	defer s.Close()
+	ho, s := podHolder(t)
 	all := []string{"net", "ipc", "uts", "pid", "mnt", "cgroup", "user"}
 	info := runInfo(t, s, nil, all...)
 	for _, k := range all {

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/podkit/podkit/internal/testharness"
@@ -18,13 +17,10 @@ import (
 
 func TestDo(t *testing.T) {
 	testharness.Privileged(t)
-	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWUTS|syscall.CLONE_NEWIPC|syscall.CLONE_NEWPID)
-	s, err := OpenSetPid(ho.pid(), Net, UTS, IPC, PID)
-	must(t, err)
-	defer s.Close()
+	_, s := podHolder(t)
 	hostName, _ := os.Hostname()
 	var inside string
-	err = Do(s, func() error {
+	err := Do(s, func() error {
 		if err := unix.Sethostname([]byte("podkit-do")); err != nil {
 			return err
 		}

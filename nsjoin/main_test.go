@@ -75,6 +75,18 @@ func startHolder(t testing.TB, cloneflags uintptr) *holder {
 	return runHolder(t, cmd)
 }
 
+// podHolder starts a holder in new net, ipc, uts and pid namespaces (a
+// pod's shared set) and returns it with the set opened from it, closed
+// when the test ends.
+func podHolder(t testing.TB) (*holder, *Set) {
+	t.Helper()
+	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
+	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return ho, s
+}
+
 func runHolder(t testing.TB, cmd *exec.Cmd) *holder {
 	t.Helper()
 	stdin, err := cmd.StdinPipe()

@@ -108,10 +108,7 @@ var runtimeDefault = []string{
 
 func TestSecurityRootInNamespaces(t *testing.T) {
 	testharness.Privileged(t)
-	ho := startHolder(t, syscall.CLONE_NEWNET|syscall.CLONE_NEWIPC|syscall.CLONE_NEWUTS|syscall.CLONE_NEWPID)
-	s, err := OpenSetPid(ho.pid(), Net, IPC, UTS, PID)
-	must(t, err)
-	defer s.Close()
+	ho, s := podHolder(t)
 	sec := &Security{
 		Bounding: runtimeDefault, Effective: runtimeDefault, Permitted: runtimeDefault,
 		NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 1024}},
