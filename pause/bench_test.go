@@ -65,12 +65,16 @@ type binary struct {
 }
 
 func binaries(b *testing.B) []binary {
-	goPause := testharness.PauseBinary(b)
-	bins := []binary{
-		{"go-pause", goPause, nil},
-		{"go-pause-untuned-env", goPause, []string{}},
-		{"floor-go-static", testharness.BuildStatic(b, "github.com/podkit/podkit/pause/internal/readynoop"), nil},
+	goPause := testharness.PauseBinaryGo(b)
+	var bins []binary
+	if linked := testharness.PauseBinary(b); isBare(linked) {
+		bins = append(bins, binary{"bare-pause", linked, nil})
 	}
+	bins = append(bins,
+		binary{"go-pause", goPause, nil},
+		binary{"go-pause-untuned-env", goPause, []string{}},
+		binary{"floor-go-static", testharness.BuildStatic(b, "github.com/podkit/podkit/pause/internal/readynoop"), nil},
+	)
 	if _, err := exec.LookPath("gcc"); err == nil {
 		cpause, floor := cBinaries(b)
 		bins = append(bins, binary{"c-pause", cpause, nil}, binary{"floor-c-static", floor, nil})

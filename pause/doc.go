@@ -21,8 +21,8 @@
 //
 // Spawn and Process.Ready are Start in two halves, for a caller with work
 // to do meanwhile: the namespaces exist as soon as Spawn returns, and the
-// pause's Go runtime boots (about a millisecond) while the caller pins and
-// configures them.
+// pause starts (a fifth of a millisecond for the bare pause, about a
+// millisecond for a Go runtime) while the caller pins and configures them.
 //
 // The Process keeps a pidfd (SysProcAttr.PidFD), so Signal
 // (pidfd_send_signal) and Wait (waitid P_PIDFD) never hit a recycled pid.
@@ -42,5 +42,10 @@
 // Find locates the binary: $PODKIT_PAUSE, next to the running executable,
 // $PATH, then LibexecDir. Its error says how to build the binary:
 //
-//	CGO_ENABLED=0 go build -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
+//	CGO_ENABLED=0 go build -ldflags=-E=main.bareEntry -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
+//
+// The -E flag (BareLinkFlag, amd64 only; LinkFlags gives the flags for an
+// architecture) makes pause mode run without the Go runtime: see the
+// command's documentation. A binary built without it works the same, with
+// a Go runtime's start-up time and memory.
 package pause

@@ -21,8 +21,9 @@ var (
 )
 
 // BuildHint says how to build and install the binary.
-const BuildHint = "build it with: CGO_ENABLED=0 go build -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause" +
-	" (or set $" + EnvPath + " to its path)"
+// (BareLinkFlag is for amd64; elsewhere leave it out.)
+const BuildHint = "build it with: CGO_ENABLED=0 go build -ldflags=" + BareLinkFlag +
+	" -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause (or set $" + EnvPath + " to its path)"
 
 // NotFoundError is returned by Find.
 type NotFoundError struct {

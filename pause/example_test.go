@@ -70,7 +70,7 @@ func ExampleStart_initMode() {
 func ExampleFind() {
 	path, err := pause.Find()
 	if errors.Is(err, pause.ErrNotFound) {
-		log.Fatal(err) // "... build it with: CGO_ENABLED=0 go build -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause ..."
+		log.Fatal(err) // "... build it with: CGO_ENABLED=0 go build -ldflags=-E=main.bareEntry -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause ..."
 	}
 	fmt.Println(path)
 }

@@ -57,6 +57,10 @@ func pauseState(p *pause.Process) string {
 
 func TestPID1ReapsTenThousandOrphans(t *testing.T) {
 	testharness.Privileged(t)
+	eachPause(t, testPID1ReapsTenThousandOrphans)
+}
+
+func testPID1ReapsTenThousandOrphans(t *testing.T, bin string) {
 	const n = 10000
 	evw, evDone, events := eventPipe(t)
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
@@ -69,7 +73,7 @@ func TestPID1ReapsTenThousandOrphans(t *testing.T) {
 			t.Logf("pause stderr:\n%s", b)
 		}
 	})
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw, Stderr: stderr})
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: evw, Stderr: stderr})
 	evDone()
 	if nspid := strings.Fields(procStatus(t, p.Pid, "NSpid")); nspid[len(nspid)-1] != "1" {
 		t.Fatalf("pause is not PID 1 in its namespace: NSpid %v", nspid)
@@ -105,28 +109,34 @@ func TestPID1ReapsTenThousandOrphans(t *testing.T) {
 }
 
 func TestTermAndIntExitZero(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			testharness.Privileged(t)
-			p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
-			if err := p.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			st, err := p.Wait()
-			if err != nil || st.Code != 0 || st.Signal != 0 {
-				t.Fatalf("after %v: %v, %v; want exit status 0", sig, st, err)
-			}
-			if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
-				t.Fatalf("Signal after Wait: %v, want os.ErrProcessDone", err)
-			}
-		})
-	}
+	testharness.Privileged(t)
+	eachPause(t, func(t *testing.T, bin string) {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+			t.Run(sig.String(), func(t *testing.T) {
+				p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces})
+				if err := p.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				st, err := p.Wait()
+				if err != nil || st.Code != 0 || st.Signal != 0 {
+					t.Fatalf("after %v: %v, %v; want exit status 0", sig, st, err)
+				}
+				if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
+					t.Fatalf("Signal after Wait: %v, want os.ErrProcessDone", err)
+				}
+			})
+		}
+	})
 }
 
 func TestOtherSignalsIgnored(t *testing.T) {
 	testharness.Privileged(t)
+	eachPause(t, testOtherSignalsIgnored)
+}
+
+func testOtherSignalsIgnored(t *testing.T, bin string) {
 	evw, evDone, events := eventPipe(t)
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: evw})
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: evw})
 	evDone()
 	// Ignored in the kernel (SIG_IGN), so listed in SigIgn.
 	kernelIgnored := []syscall.Signal{
@@ -172,8 +182,12 @@ func TestOtherSignalsIgnored(t *testing.T) {
 // action of SIGHUP and the like would kill it) must ignore them.
 func TestSignalsRightAfterReady(t *testing.T) {
 	testharness.Privileged(t)
+	eachPause(t, testSignalsRightAfterReady)
+}
+
+func testSignalsRightAfterReady(t *testing.T, bin string) {
 	for range 20 {
-		p := start(t, pause.Options{})
+		p := start(t, pause.Options{Path: bin})
 		for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGQUIT, syscall.Signal(40)} {
 			if err := p.Signal(sig); err != nil {
 				t.Fatalf("Signal(%v): %v", sig, err)
@@ -239,8 +253,12 @@ func TestSubreaperWhenNotPID1(t *testing.T) {
 // to fill the channel SIGTERM arrives on.
 func TestTermDuringOrphanBurst(t *testing.T) {
 	testharness.Privileged(t)
+	eachPause(t, testTermDuringOrphanBurst)
+}
+
+func testTermDuringOrphanBurst(t *testing.T, bin string) {
 	const n = 3000
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces})
 	holdR, holdW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -276,6 +294,10 @@ func TestTermDuringOrphanBurst(t *testing.T) {
 // comes later gets the events that fitted.
 func TestDropEventsNeverStalls(t *testing.T) {
 	testharness.Privileged(t)
+	eachPause(t, testDropEventsNeverStalls)
+}
+
+func testDropEventsNeverStalls(t *testing.T, bin string) {
 	fifo := filepath.Join(t.TempDir(), "events")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -284,7 +306,7 @@ func TestDropEventsNeverStalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces, Events: w, DropEvents: true})
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w, DropEvents: true})
 	w.Close()
 	var out bytes.Buffer
 	maker := testharness.HelperCmd("orphans", "2000")

@@ -4,6 +4,7 @@ package pause_test
 
 import (
 	"context"
+	encbin "encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -20,20 +21,21 @@ import (
 	"github.com/podkit/podkit/pause"
 )
 
-func TestReadyMeansSignalHandlersInstalled(t *testing.T) {
+// TestReadyMeansSignalsTaken: when Start returns, SIGTERM, SIGINT and
+// SIGCHLD are taken by the pause (never left to their default action) and
+// the others are ignored in the kernel.
+func TestReadyMeansSignalsTaken(t *testing.T) {
 	testharness.Privileged(t)
-	p := start(t, pause.Options{Cloneflags: pause.PodNamespaces})
-	caught, err := strconv.ParseUint(procStatus(t, p.Pid, "SigCgt"), 16, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ignored, err := strconv.ParseUint(procStatus(t, p.Pid, "SigIgn"), 16, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eachPause(t, testReadyMeansSignalsTaken)
+}
+
+func testReadyMeansSignalsTaken(t *testing.T, bin string) {
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces})
+	taken := takenSignals(t, p.Pid)
+	ignored := statusMask(t, p.Pid, "SigIgn")
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD} {
-		if caught&(1<<(sig-1)) == 0 {
-			t.Errorf("%v not caught when Start returned (SigCgt %x)", sig, caught)
+		if taken&(1<<(sig-1)) == 0 {
+			t.Errorf("%v not taken when Start returned (caught, blocked or waited for: %x)", sig, taken)
 		}
 	}
 	// In pause mode the others are ignored, never left to their default
@@ -50,6 +52,61 @@ func TestReadyMeansSignalHandlersInstalled(t *testing.T) {
 			t.Errorf("%s namespace of the pause %q (err %v), ours %q: want a new one", ns, theirs, err, mine)
 		}
 	}
+	// The bare pause is one thread with no Go runtime: proof that it, not
+	// the Go program, is what ran.
+	threads := procStatus(t, p.Pid, "Threads")
+	if isBare(bin) != (threads == "1") {
+		t.Errorf("%s has %s threads; want 1 exactly when it is the bare pause (bare: %v)", bin, threads, isBare(bin))
+	}
+}
+
+// takenSignals returns the signals (bit N-1 for signal N) that process pid
+// takes rather than leaving to their default action: caught by a handler
+// (the Go runtime's), blocked, or waited for in rt_sigtimedwait, which
+// hides them from SigBlk during the wait (where the bare pause sits).
+func takenSignals(t *testing.T, pid int) uint64 {
+	t.Helper()
+	var set uint64
+	for range 100 {
+		set = statusMask(t, pid, "SigCgt") | statusMask(t, pid, "SigBlk")
+		if waited, ok := sigtimedwaitSet(t, pid); ok {
+			return set | waited
+		}
+		if set != 0 {
+			return set
+		}
+		time.Sleep(time.Millisecond) // between the two: look again
+	}
+	return set
+}
+
+// sigtimedwaitSet returns the set process pid waits for when it is in
+// rt_sigtimedwait(2): /proc/PID/syscall gives the set's address, and
+// /proc/PID/mem its contents.
+func sigtimedwaitSet(t *testing.T, pid int) (uint64, bool) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 || f[0] != strconv.Itoa(unix.SYS_RT_SIGTIMEDWAIT) {
+		return 0, false
+	}
+	addr, err := strconv.ParseUint(f[1], 0, 64)
+	if err != nil {
+		t.Fatalf("/proc/%d/syscall %q: %v", pid, b, err)
+	}
+	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	var set [8]byte
+	if _, err := mem.ReadAt(set[:], int64(addr)); err != nil {
+		t.Fatalf("reading the waited-for set at %#x: %v", addr, err)
+	}
+	return encbin.NativeEndian.Uint64(set[:]), true
 }
 
 func TestStartExitedBeforeReady(t *testing.T) {

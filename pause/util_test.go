@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +24,26 @@ func TestMain(m *testing.M) { testharness.Main(m) }
 const deadline = 2 * time.Minute
 
 func bgCtx() context.Context { return context.Background() }
+
+// eachPause runs fn as a subtest for each build of the pause binary whose
+// pause mode differs: podkit-pause as podkit links it (on amd64 the bare
+// pause, no Go runtime) and podkit-pause-go (the same sources linked without
+// it, so the Go program's pause mode runs). Both must behave the same.
+func eachPause(t *testing.T, fn func(t *testing.T, bin string)) {
+	t.Helper()
+	builds := []struct {
+		name string
+		bin  func(testing.TB) string
+	}{{pause.BinaryName, testharness.PauseBinary}, {testharness.PauseGoName, testharness.PauseBinaryGo}}
+	for _, b := range builds {
+		t.Run(b.name, func(t *testing.T) { fn(t, b.bin(t)) })
+	}
+}
+
+// isBare reports whether bin is linked with the bare pause.
+func isBare(bin string) bool {
+	return runtime.GOARCH == "amd64" && filepath.Base(bin) == pause.BinaryName
+}
 
 // start starts a pause and makes sure it is gone at cleanup.
 func start(t *testing.T, o pause.Options) *pause.Process {
@@ -131,6 +152,16 @@ func expectLines(t *testing.T, ch <-chan string, want ...string) {
 			t.Fatalf("still missing %v after %v", missing, deadline)
 		}
 	}
+}
+
+// statusMask parses the hexadecimal signal mask field of /proc/PID/status.
+func statusMask(t *testing.T, pid int, field string) uint64 {
+	t.Helper()
+	m, err := strconv.ParseUint(procStatus(t, pid, field), 16, 64)
+	if err != nil {
+		t.Fatalf("%s of %d: %v", field, pid, err)
+	}
+	return m
 }
 
 // procStatus returns the value of field in /proc/PID/status.

@@ -147,9 +147,9 @@ func pauseBinary() (string, func(), error) {
 		return "", nil, err
 	}
 	bin := filepath.Join(dir, pause.BinaryName)
-	fmt.Println("podkit-pause is not installed; building it: CGO_ENABLED=0 go build ./pause/cmd/podkit-pause")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin,
-		"github.com/podkit/podkit/pause/cmd/podkit-pause")
+	ldflags := pause.LinkFlags(runtime.GOARCH)
+	fmt.Printf("podkit-pause is not installed; building it: CGO_ENABLED=0 go build -ldflags=%q ./pause/cmd/podkit-pause\n", ldflags)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, pause.ImportPath)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

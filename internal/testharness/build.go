@@ -8,27 +8,51 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
 
-// PauseImportPath is the main package of the pause binary.
+// PauseImportPath is the main package of the pause binary (pause.ImportPath).
 const PauseImportPath = "github.com/podkit/podkit/pause/cmd/podkit-pause"
+
+// PauseLinkFlags is pause.LinkFlags, which this package cannot import (the
+// pause package's own tests use the harness); a pause test checks that the
+// two agree.
+func PauseLinkFlags(goarch string) string {
+	if goarch == "amd64" {
+		return "-s -w -E=main.bareEntry"
+	}
+	return "-s -w"
+}
+
+// PauseGoName is the name of the pause binary linked without the bare
+// pause (pause.BareLinkFlag), so that its pause mode runs the Go program.
+const PauseGoName = "podkit-pause-go"
 
 var (
 	buildMu  sync.Mutex
 	buildDir string
-	built    = map[string]string{}
+	built    = map[string]string{} // binary (under buildDir) -> how it was built
 )
 
 // PauseBinary returns the pause binary: $PODKIT_PAUSE if set, else one built
-// once per test run.
+// once per test run as podkit builds it (PauseLinkFlags: the bare pause on
+// amd64).
 func PauseBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("PODKIT_PAUSE"); p != "" {
 		return p
 	}
-	return BuildStatic(t, PauseImportPath)
+	return build(t, PauseImportPath, false, "", PauseLinkFlags(runtime.GOARCH))
+}
+
+// PauseBinaryGo returns the pause binary linked without the bare pause, so
+// that its pause mode runs the Go program: the tests of pause mode run
+// against both. $PODKIT_PREBUILT/podkit-pause-go in the VM lane.
+func PauseBinaryGo(t testing.TB) string {
+	t.Helper()
+	return build(t, PauseImportPath, false, PauseGoName, "-s -w")
 }
 
 // BuildStatic builds the main package pkg as a static, CGO-free binary once
@@ -36,7 +60,7 @@ func PauseBinary(t testing.TB) string {
 // which has no Go toolchain) it returns $PODKIT_PREBUILT/<last element of pkg>.
 func BuildStatic(t testing.TB, pkg string) string {
 	t.Helper()
-	return build(t, pkg, false)
+	return build(t, pkg, false, "", "-s -w")
 }
 
 // BuildProgram builds the main package pkg with cgo on, as `go build` does
@@ -44,12 +68,16 @@ func BuildStatic(t testing.TB, pkg string) string {
 // nsenter), once per test run. $PODKIT_PREBUILT is honoured as in BuildStatic.
 func BuildProgram(t testing.TB, pkg string) string {
 	t.Helper()
-	return build(t, pkg, true)
+	return build(t, pkg, true, "", "-s -w")
 }
 
-func build(t testing.TB, pkg string, cgo bool) string {
+// build builds pkg into a binary called name (default: the last element of
+// pkg), linked with ldflags.
+func build(t testing.TB, pkg string, cgo bool, name, ldflags string) string {
 	t.Helper()
-	name := path.Base(pkg)
+	if name == "" {
+		name = path.Base(pkg)
+	}
 	if dir := os.Getenv("PODKIT_PREBUILT"); dir != "" {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err != nil {
@@ -59,9 +87,13 @@ func build(t testing.TB, pkg string, cgo bool) string {
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	key := fmt.Sprintf("%s cgo=%v", pkg, cgo)
-	if p, ok := built[key]; ok {
-		return p
+	rel := filepath.Join(map[bool]string{true: "cgo", false: "static"}[cgo], name)
+	how := fmt.Sprintf("%s -ldflags=%q", pkg, ldflags)
+	if was, ok := built[rel]; ok {
+		if was != how {
+			t.Fatalf("test binary %s wanted as %s, already built as %s", rel, how, was)
+		}
+		return filepath.Join(buildDir, rel)
 	}
 	if buildDir == "" {
 		dir, err := os.MkdirTemp("", "podkit-testbin-")
@@ -70,16 +102,16 @@ func build(t testing.TB, pkg string, cgo bool) string {
 		}
 		buildDir = dir
 	}
-	out := filepath.Join(buildDir, map[bool]string{true: "cgo", false: "static"}[cgo], name)
+	out := filepath.Join(buildDir, rel)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		t.Fatalf("build dir: %v", err)
 	}
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[cgo])
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}
-	built[key] = out
+	built[rel] = how
 	return out
 }
 

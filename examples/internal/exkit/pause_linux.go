@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/podkit/podkit/pause"
@@ -45,7 +46,7 @@ func FindPause(stderr io.Writer) (string, error) {
 	if !cached {
 		fmt.Fprintf(stderr, "podrun: %s not installed; building it into %s\n", pause.BinaryName, bin)
 	}
-	cmd := exec.Command(goBin, "build", "-o", bin, "./pause/cmd/podkit-pause")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags="+pause.LinkFlags(runtime.GOARCH), "-o", bin, pause.ImportPath)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir, _ = moduleDir(goBin)
 	if out, berr := cmd.CombinedOutput(); berr != nil {

@@ -8,10 +8,18 @@
 // CMD's status. When it is not PID 1 it registers as a child subreaper and
 // says so once on stderr. See podkit-pause --help for the flags.
 //
-// Signals are received synchronously through the Go runtime's signal queue
-// (os/signal); no work happens in a signal handler and nothing polls.
+// Signals are received synchronously, never in a handler, and nothing polls.
+// On amd64, linked with -E=main.bareEntry (pause.BareLinkFlag), pause mode
+// is the bare pause (bare_linux_amd64.s): a few hundred instructions of
+// assembly that block SIGCHLD, SIGTERM and SIGINT, take them with
+// rt_sigtimedwait and reap with wait4, with no Go runtime at all, so that
+// the pause starts in a fifth of a millisecond and lives in one thread and
+// a few pages, as Kubernetes' C pause does. Every other invocation (init
+// mode, --help, anything pause mode does not take) enters the Go program
+// below, which receives signals through the Go runtime's queue (os/signal).
+// Without the flag the Go program runs pause mode too, the same way.
 //
 // Build it static and CGO-free:
 //
-//	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
+//	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -E=main.bareEntry' -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
 package main

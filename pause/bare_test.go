@@ -1,0 +1,174 @@
+//go:build linux
+
+package pause_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"github.com/podkit/podkit/pause"
+)
+
+// The bare pause (bare_linux_amd64.s) writes its event lines and notices
+// itself; these tests hold it to the Go program's words, and check that
+// everything but pause mode still runs the Go program.
+
+// TestLinkFlagsAgree: the test harness, which cannot import this package,
+// builds the pause as LinkFlags says.
+func TestLinkFlagsAgree(t *testing.T) {
+	for _, arch := range []string{"amd64", "arm64", "riscv64"} {
+		if got, want := testharness.PauseLinkFlags(arch), pause.LinkFlags(arch); got != want {
+			t.Errorf("GOARCH=%s: harness links the pause with %q, package pause says %q", arch, got, want)
+		}
+	}
+}
+
+// TestEventLinesAlike: orphans that exit with 0 and 3, or are killed by
+// SIGKILL, a real-time signal and one of the two glibc-reserved ones, give
+// the same event lines from both builds, byte for byte but the pids.
+func TestEventLinesAlike(t *testing.T) {
+	testharness.Privileged(t)
+	want := []string{
+		`{"event":"orphan","pid":P,"code":0}`,
+		`{"event":"orphan","pid":P,"code":137,"signal":"SIGKILL"}`,
+		`{"event":"orphan","pid":P,"code":161,"signal":"SIG33"}`,
+		`{"event":"orphan","pid":P,"code":168,"signal":"SIGRTMIN+6"}`,
+		`{"event":"orphan","pid":P,"code":3}`,
+		`{"event":"signal","signal":"SIGTERM","action":"exit"}`,
+	}
+	eachPause(t, func(t *testing.T, bin string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
+		w.Close()
+		got := lines(r)
+		// Each ( ... ) outlives the shell that started it, so the pause
+		// reaps it, as PID 1.
+		sh := exec.Command("/bin/sh", "-c", `for how in "exit 0" "exit 3" "kill -KILL \$\$" "kill -40 \$\$" "kill -33 \$\$"; do
+			(sleep 0.2; exec /bin/sh -c "$how") &
+		done`)
+		runInPidNS(t, p, sh)
+		var seen []string
+		for len(seen) < 5 {
+			select {
+			case l := <-got:
+				seen = append(seen, l)
+			case <-time.After(deadline):
+				t.Fatalf("after %v only %q", deadline, seen)
+			}
+		}
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		for l := range got {
+			seen = append(seen, l)
+		}
+		pid := regexp.MustCompile(`"pid":[0-9]+,`)
+		for i, l := range seen {
+			seen[i] = pid.ReplaceAllString(l, `"pid":P,`)
+		}
+		slices.Sort(seen)
+		if !slices.Equal(seen, want) {
+			t.Fatalf("event lines (pids as P, sorted):\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// TestSubreaperNoticeInPauseMode: a pause-mode pause that is not PID 1 says
+// so on stderr, in the same words from both builds.
+func TestSubreaperNoticeInPauseMode(t *testing.T) {
+	testharness.Privileged(t)
+	eachPause(t, func(t *testing.T, bin string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := start(t, pause.Options{Path: bin, Stderr: w})
+		w.Close()
+		said := lines(r)
+		if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
+			t.Fatalf("Stop: %v, %v", st, err)
+		}
+		var all []string
+		for l := range said {
+			all = append(all, l)
+		}
+		want := fmt.Sprintf("podkit-pause: not PID 1 (pid %d): registered as child subreaper", p.Pid)
+		if len(all) != 1 || all[0] != want {
+			t.Fatalf("stderr %q, want %q", all, want)
+		}
+	})
+}
+
+// TestBareLeavesTheRestToGo: with arguments outside pause mode's own
+// --flag=N forms, the binary runs the Go program, which parses, refuses or
+// runs them as it always did.
+func TestBareLeavesTheRestToGo(t *testing.T) {
+	testharness.Privileged(t)
+	bin := testharness.PauseBinary(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string // start of stdout, or of stderr when code != 0
+	}{
+		{[]string{"--version"}, 0, "podkit-pause "},
+		{[]string{"--ready-fd=3", "--events-fd=3"}, 2, "podkit-pause: "},
+		{[]string{"--events-drop"}, 2, "podkit-pause: "},
+		{[]string{"--ready-fd=1048577"}, 2, "podkit-pause: "},
+		{[]string{"--ready-fd=-1"}, 2, "podkit-pause: "},
+		{[]string{"--ready-fd="}, 2, "podkit-pause: "},
+		{[]string{"--bogus"}, 2, "podkit-pause: "},
+		{[]string{"--", "/bin/sh", "-c", "exit 7"}, 7, ""},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		out := stdout.String()
+		if code != 0 {
+			out = stderr.String()
+		}
+		if code != c.code || !strings.HasPrefix(out, c.out) {
+			t.Errorf("%v: exit %d, output %q; want exit %d, output starting %q", c.args, code, out, c.code, c.out)
+		}
+	}
+	// "--ready-fd 3" (a separate value) is valid, but not the bare pause's
+	// form: the Go program runs pause mode, with its threads.
+	cmd := exec.Command(bin, "--ready-fd", "3")
+	ready, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ready.Close()
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if n, err := ready.Read(make([]byte, 1)); n != 1 {
+		t.Fatalf("no ready byte: %v", err)
+	}
+	threads, _ := strconv.Atoi(procStatus(t, cmd.Process.Pid, "Threads"))
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil || threads < 2 {
+		t.Fatalf("--ready-fd 3: %d threads, exit %v; want the Go program (several threads), exit 0", threads, err)
+	}
+}

@@ -1,0 +1,19 @@
+//go:build linux && amd64
+
+package main
+
+// bareEntry is the bare pause: pause mode (no command) without the Go
+// runtime, in bare_linux_amd64.s. Linked with -ldflags=-E=main.bareEntry
+// (pause.LinkFlags) it is the process's entry point. When the arguments are
+// pause mode's own (--ready-fd=N, --events-fd=N, --events-drop, as
+// pause.Start passes them), it does what run does in pause mode with raw
+// system calls: SIGCHLD, SIGTERM and SIGINT blocked and taken with
+// rt_sigtimedwait, every other signal SIG_IGN, the subreaper notice when not
+// PID 1, the ready byte, then a loop that reaps every zombie and writes the
+// same event lines. Anything else (a command, --help, a bad flag) jumps to
+// the Go runtime's entry with the stack untouched, and main runs as usual.
+//
+// Without the Go runtime the pause is what Kubernetes' C pause is: one
+// thread, no heap (anon RSS is a few pages of stack and the 512-byte state),
+// ready as soon as its dozen system calls are done.
+func bareEntry()
