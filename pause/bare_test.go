@@ -172,3 +172,44 @@ func TestBareLeavesTheRestToGo(t *testing.T) {
 		t.Fatalf("--ready-fd 3: %d threads, exit %v; want the Go program (several threads), exit 0", threads, err)
 	}
 }
+
+// TestFullEventsFdWaits: without DropEvents, a pause whose events pipe is
+// full (the reader comes late; the pipe is non-blocking, as os.Pipe makes
+// it) waits until it can write, in ppoll, and loses no event.
+func TestFullEventsFdWaits(t *testing.T) {
+	testharness.Privileged(t)
+	const n = 2000 // ~80 kB of event lines: more than a 64 kB pipe holds
+	eachPause(t, func(t *testing.T, bin string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
+		w.Close()
+		var out strings.Builder
+		maker := testharness.HelperCmd("orphans", strconv.Itoa(n))
+		maker.Stdout = &out
+		runInPidNS(t, p, maker)
+		if got := strings.TrimSpace(out.String()); got != fmt.Sprintf("done %d", n) {
+			t.Fatalf("orphan maker said %q", got)
+		}
+		eventually(t, "the pause blocked on its full events pipe", func() bool {
+			return procStatus(t, p.Pid, "State")[0] == 'S' && zombieChildren(p.Pid) > 0
+		})
+		got := lines(r) // the reader starts only now
+		orphans := 0
+		for orphans < n {
+			select {
+			case l := <-got:
+				if strings.HasPrefix(l, `{"event":"orphan",`) {
+					orphans++
+				}
+			case <-time.After(deadline):
+				t.Fatalf("%d of %d orphan events after %v", orphans, n, deadline)
+			}
+		}
+		if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
+			t.Fatalf("Stop: %v, %v", st, err)
+		}
+	})
+}

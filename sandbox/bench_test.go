@@ -58,10 +58,15 @@ func BenchmarkSandbox(b *testing.B) {
 			}
 		}
 	})
-	for _, mode := range []string{"pause", "pinned-only"} {
+	// pause: the bare pause (amd64); pause-go: the same binary linked
+	// without it, so that the pause runs the Go program.
+	for _, mode := range []string{"pause", "pause-go", "pinned-only"} {
 		b.Run("create+destroy/"+mode, func(b *testing.B) {
 			cfg := benchConfig(b, "bench")
 			cfg.NoPause = mode == "pinned-only"
+			if mode == "pause-go" {
+				cfg.PauseBinary = testharness.PauseBinaryGo(b)
+			}
 			var create, destroy time.Duration
 			for i := range b.N {
 				cfg.ID = fmt.Sprintf("bench-%d", i)

@@ -50,8 +50,8 @@
 // the namespaces and forks the pause there, with a PID namespace of its
 // own when it is shared. The namespaces are pinned and set up (loopback,
 // hostname, sysctls), the /etc files and volumes written, and the pause's
-// readiness awaited last (pause.Spawn, then Ready), so its Go runtime
-// boots while Create works. A DieWithParent pause, forked by a
+// readiness awaited last (pause.Spawn, then Ready), so the pause starts
+// while Create works. A DieWithParent pause, forked by a
 // long-lived thread that cannot join namespaces, creates them itself.
 //
 // Exec does not go through libcontainer: the process is forked by
