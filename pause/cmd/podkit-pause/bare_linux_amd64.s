@@ -6,9 +6,10 @@
 //
 // Registers: SYSCALL takes its number in AX and arguments in DI, SI, DX,
 // R10, R8; it returns in AX (-errno on failure) and clobbers CX and R11.
-// The subroutines below (file-local, called with CALL) clobber AX, CX, DX,
-// SI, R8, R9 and advance DI where they append; BX, R12-R15 belong to their
-// callers.
+// The subroutines below (file-local, called with CALL) take their
+// arguments in the registers their comments name, advance DI where they
+// append, and may clobber every register but SP and R12-R14, which hold
+// the entry's argv loop.
 
 #define SYS_write		1
 #define SYS_close		3
@@ -169,20 +170,20 @@ TEXT signals<>(SB), NOSPLIT|NOFRAME, $0
 	MOVQ	$8, R10
 	SYSCALL
 	MOVQ	$1, st<>+SIGACT(SB)	// sa_handler = SIG_IGN; flags, restorer, mask 0
-	MOVQ	$1, R14
+	MOVQ	$1, BX
 ignore:
 	MOVQ	$KEPT_SIGNALS, AX
-	BTQ	R14, AX
+	BTQ	BX, AX
 	JCS	next
 	MOVQ	$SYS_rt_sigaction, AX
-	MOVQ	R14, DI
+	MOVQ	BX, DI
 	LEAQ	st<>+SIGACT(SB), SI
 	XORQ	DX, DX
 	MOVQ	$8, R10
 	SYSCALL
 next:
-	INCQ	R14
-	CMPQ	R14, $64
+	INCQ	BX
+	CMPQ	BX, $64
 	JLE	ignore
 	RET
 
