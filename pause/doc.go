@@ -6,8 +6,9 @@
 // zombie re-parented to it, exits 0 on SIGTERM or SIGINT and does nothing else.
 // The binary lives in pause/cmd/podkit-pause; it is static and CGO-free so it
 // can run inside any root filesystem. Start returns only once the pause has
-// reported readiness (a byte on an inherited pipe, written after its signal
-// handlers are installed), so callers never race it.
+// reported readiness (a byte on an inherited pipe, written once it takes its
+// signals: handlers installed, or blocked for rt_sigtimedwait in the bare
+// pause), so callers never race it.
 //
 // A typical pod start:
 //

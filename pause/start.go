@@ -15,8 +15,8 @@ import (
 )
 
 // Start starts the pause in the namespaces chosen by o.Cloneflags and returns
-// once it has written its readiness byte: signal handlers are installed, it
-// is a subreaper if not PID 1, and in init mode the command has been started.
+// once it has written its readiness byte: it takes its signals (handlers
+// installed, or blocked for rt_sigtimedwait), it is a subreaper if not PID 1, and in init mode the command has been started.
 // If the pause exits first, the error wraps ErrExited and carries its status
 // (127/126 in init mode when the command cannot be run). If ctx ends first,
 // the pause is killed and reaped and the error wraps ctx.Err(). Bad options
@@ -36,9 +36,8 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 // Spawn is the first half of Start: it forks and execs the pause and
 // returns without waiting for it to be ready. Its namespaces exist as soon
 // as Spawn returns, so a caller can work on them (open, pin, configure)
-// while the pause's runtime boots, then call Ready. Until Ready returns nil
-// the pause may not have its signal handlers yet: do not signal it but to
-// kill it.
+// while the pause starts, then call Ready. Until Ready returns nil the
+// pause may not take its signals yet: do not signal it but to kill it.
 func Spawn(ctx context.Context, o Options) (*Process, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
