@@ -16,11 +16,12 @@ import (
 
 // Start starts the pause in the namespaces chosen by o.Cloneflags and returns
 // once it has written its readiness byte: it takes its signals (handlers
-// installed, or blocked for rt_sigtimedwait), it is a subreaper if not PID 1, and in init mode the command has been started.
-// If the pause exits first, the error wraps ErrExited and carries its status
-// (127/126 in init mode when the command cannot be run). If ctx ends first,
-// the pause is killed and reaped and the error wraps ctx.Err(). Bad options
-// give an error wrapping ErrInvalidOptions and start nothing.
+// installed, or blocked for rt_sigtimedwait), it is a subreaper if not PID
+// 1, and in init mode the command has been started. If the pause exits
+// first, the error wraps ErrExited and carries its status (127/126 in init
+// mode when the command cannot be run). If ctx ends first, the pause is
+// killed and reaped and the error wraps ctx.Err(). Bad options give an error
+// wrapping ErrInvalidOptions and start nothing.
 func Start(ctx context.Context, o Options) (*Process, error) {
 	p, err := Spawn(ctx, o)
 	if err != nil {
