@@ -24,8 +24,7 @@ func (s *Sandbox) kinds() []nsjoin.Kind {
 
 // cgroupAndNamespaces builds the pod cgroup and the shared namespaces,
 // pinned and set up inside (loopback, hostname, sysctls), with the pause
-// (if any) forked into them before they are pinned and set up, so that it
-// boots meanwhile. It returns open handles of the namespaces for
+// (if any) forked into them while they are pinned and set up. It returns open handles of the namespaces for
 // the caller to close; the pause is not awaited (see awaitPause).
 //
 // The cgroup and the namespaces are independent kernel work (cgroupfs
@@ -94,8 +93,9 @@ type pauseNamespaces struct {
 // buildWithPause forks the pause as early as it can be: a throwaway
 // thread builds the pod cgroup and joins the pause's leaf (cgroup v1)
 // while this goroutine creates the namespaces and the events FIFO; that
-// thread then joins the namespaces and forks the pause, which boots while
-// they are pinned and set up here.
+// thread then joins the namespaces and forks the pause, while they are
+// pinned and set up here. A shared PID namespace, made by the pause's
+// fork, is pinned once it exists.
 func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error) error) (*nsjoin.Set, error) {
 	nsReady := make(chan *pauseNamespaces, 1)
 	type forkResult struct {
@@ -113,10 +113,12 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 	if err == nil {
 		evr, evw, err = s.pauseEventsFIFO()
 	}
+	var setUpErr error
 	if err != nil {
 		nsReady <- nil
 	} else {
 		nsReady <- &pauseNamespaces{set: set, evr: evr, evw: evw}
+		setUpErr = s.pinAndSetUp(set)
 	}
 	r := <-forked // s.cg is ours again
 	switch {
@@ -127,12 +129,12 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 	case r.spErr != nil:
 		err = nsFail(r.spErr)
 	default:
-		err = s.recordPause(r.pp, evr)
+		err = s.recordPause(r.pp, evr) // from here teardown kills the pause
 		if err == nil {
-			err = s.addPausePID(set, r.pp)
+			err = setUpErr
 		}
 		if err == nil {
-			err = s.pinAndSetUp(set)
+			err = s.addPausePID(set, r.pp)
 		}
 		if err != nil {
 			err = nsFail(err)
@@ -195,7 +197,7 @@ func (s *Sandbox) joinPauseLeaf() (*os.File, error) {
 }
 
 // addPausePID adds the PID namespace of a pause that was forked into a
-// new one (SharePID) to set.
+// new one (SharePID) to set, and pins it.
 func (s *Sandbox) addPausePID(set *nsjoin.Set, pp *pause.Process) error {
 	if !s.cfg.SharePID {
 		return nil
@@ -208,6 +210,11 @@ func (s *Sandbox) addPausePID(set *nsjoin.Set, pp *pause.Process) error {
 		h.Close()
 		return err
 	}
+	path, err := pinOne(s.dir, h)
+	if err != nil {
+		return err
+	}
+	s.pins[nsjoin.PID.String()] = path
 	return nil
 }
 

@@ -48,10 +48,11 @@
 // with no process (as for a pinned-only pod) while the other thread
 // builds the cgroup and joins the pause's leaf; that thread then joins
 // the namespaces and forks the pause there, with a PID namespace of its
-// own when it is shared. The namespaces are pinned and set up (loopback,
-// hostname, sysctls), the /etc files and volumes written, and the pause's
-// readiness awaited last (pause.Spawn, then Ready), so the pause starts
-// while Create works. A DieWithParent pause, forked by a
+// own when it is shared, while the first pins the namespaces and sets
+// them up (loopback, hostname, sysctls). A shared PID namespace is pinned
+// once the pause exists; the /etc files and volumes are written, and the
+// pause's readiness awaited last (pause.Spawn, then Ready), so the pause
+// starts while Create works. A DieWithParent pause, forked by a
 // long-lived thread that cannot join namespaces, creates them itself.
 //
 // Exec does not go through libcontainer: the process is forked by

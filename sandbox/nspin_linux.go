@@ -38,6 +38,15 @@ func pinSet(sbDir string, set *nsjoin.Set) (map[string]string, error) {
 	return pinPaths(pd, set.Kinds()), nil
 }
 
+// pinOne pins h with the sandbox's other pins and returns its path.
+func pinOne(sbDir string, h *nsjoin.Handle) (string, error) {
+	pd, err := nsjoin.OpenPinDir(pinDirPath(sbDir))
+	if err != nil {
+		return "", err
+	}
+	return pd.Pin(pinName, h)
+}
+
 func pinPaths(pd *nsjoin.PinDir, kinds []nsjoin.Kind) map[string]string {
 	pins := map[string]string{}
 	for _, k := range kinds {
