@@ -213,3 +213,30 @@ func TestFullEventsFdWaits(t *testing.T) {
 		}
 	})
 }
+
+// TestEventsReaderGone: when the reader of the events pipe goes away, the
+// pause stops reporting (EPIPE; SIGPIPE is ignored, so it cannot kill it)
+// and goes on reaping.
+func TestEventsReaderGone(t *testing.T) {
+	testharness.Privileged(t)
+	eachPause(t, func(t *testing.T, bin string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
+		w.Close()
+		r.Close()
+		var out strings.Builder
+		maker := testharness.HelperCmd("orphans", "50")
+		maker.Stdout = &out
+		runInPidNS(t, p, maker)
+		if got := strings.TrimSpace(out.String()); got != "done 50" {
+			t.Fatalf("orphan maker said %q", got)
+		}
+		eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
+		if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
+			t.Fatalf("Stop after the reader went away: %v, %v; want exit 0", st, err)
+		}
+	})
+}
