@@ -55,7 +55,7 @@ type PidsStats struct {
 // killLoop is the kill-all for hierarchies without cgroup.kill: freeze (so
 // nothing can fork), list and SIGKILL every process, thaw (so the signals
 // are delivered), and repeat until no process is left. Without a freezer
-// (freeze nil) it only lists and kills.
+// (freeze nil) it only lists and kills. An empty cgroup returns at once.
 //
 // Our own pid is never killed nor frozen: on v1 it is listed while a
 // thread of ours that joined the cgroup (JoinThread, to fork a process
@@ -67,12 +67,19 @@ func killLoop(ctx context.Context, freeze, thaw func(context.Context) error, pro
 		if err := ctx.Err(); err != nil {
 			return wrapBoth(ErrBusy, err)
 		}
-		if pids, err := procs(); err == nil && slices.Contains(pids, self) {
+		pids, err := procs()
+		if err == nil && len(pids) == 0 {
+			// Nothing to kill, and nothing can fork into a cgroup with no
+			// process: no freeze needed (on v1 a freeze round trip costs
+			// ~0.3 ms, paid by every removal of an exited container).
+			return nil
+		}
+		if err == nil && slices.Contains(pids, self) {
 			waitGone(func() ([]int, error) { return selfIn(procs, self) }, 10*time.Millisecond)
 			continue
 		}
 		frozen := freeze != nil && freezeBounded(ctx, freeze, thaw)
-		pids, err := procs()
+		pids, err = procs()
 		for _, pid := range pids {
 			if pid == self {
 				continue
