@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,24 +23,52 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // managing process (the page cache does), not of the machine (the run dir
 // is normally a tmpfs, and after a reboot nothing it describes exists).
 func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp"+tmpSuffix())
+	// Raw system calls: an os.File costs a netpoller registration attempt
+	// and a finalizer, which made this ~60 µs per file, and the sandbox
+	// writes five files per create and one per container change.
+	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(perm))
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: tmp, Err: err}
 	}
-	_, err = tmp.Write(data)
+	err = writeAll(fd, data)
 	if err == nil {
-		err = tmp.Chmod(perm)
+		err = os.NewSyscallError("fchmod", unix.Fchmod(fd, uint32(perm))) // whatever the umask
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = os.NewSyscallError("close", cerr)
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), name)
+		err = os.Rename(tmp, name)
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		unix.Unlink(tmp)
 	}
 	return err
+}
+
+// tmpSeq numbers writeFileAtomic's temporary files within this process.
+var tmpSeq atomic.Uint64
+
+// tmpSuffix is unique among the processes and goroutines that may write
+// the same file at once: ".<pid>.<n>".
+func tmpSuffix() string {
+	return "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(tmpSeq.Add(1), 10)
+}
+
+// writeAll writes data to fd, retrying short writes and EINTR.
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("write", err)
+		}
+		data = data[n:]
+	}
+	return nil
 }
 
 // writeEtc generates the pod's /etc/hosts, /etc/hostname and
