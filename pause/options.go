@@ -82,8 +82,10 @@ type Options struct {
 }
 
 // pauseModeEnv keeps the Go runtime of an idle pause small: one P (fewer
-// threads and per-P caches) and no GC pacing. It is not used in init mode,
-// where the command would inherit it. (GODEBUG=sbrk=1 saves another ~150 kB
+// threads and per-P caches) and no GC pacing. The bare pause has no runtime
+// and ignores it; it matters where pause mode runs the Go program (a build
+// without BareLinkFlag). It is not used in init mode, where the command
+// would inherit it. (GODEBUG=sbrk=1 saves another ~150 kB
 // but crashed the runtime under a 10,000-orphan burst; see BENCHMARKS.md.)
 var pauseModeEnv = []string{"GOMAXPROCS=1", "GOGC=off"}
 
