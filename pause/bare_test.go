@@ -186,13 +186,7 @@ func TestFullEventsFdWaits(t *testing.T) {
 		}
 		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
 		w.Close()
-		var out strings.Builder
-		maker := testharness.HelperCmd("orphans", strconv.Itoa(n))
-		maker.Stdout = &out
-		runInPidNS(t, p, maker)
-		if got := strings.TrimSpace(out.String()); got != fmt.Sprintf("done %d", n) {
-			t.Fatalf("orphan maker said %q", got)
-		}
+		makeOrphans(t, p, n)
 		eventually(t, "the pause blocked on its full events pipe", func() bool {
 			return procStatus(t, p.Pid, "State")[0] == 'S' && zombieChildren(p.Pid) > 0
 		})
@@ -227,13 +221,7 @@ func TestEventsReaderGone(t *testing.T) {
 		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
 		w.Close()
 		r.Close()
-		var out strings.Builder
-		maker := testharness.HelperCmd("orphans", "50")
-		maker.Stdout = &out
-		runInPidNS(t, p, maker)
-		if got := strings.TrimSpace(out.String()); got != "done 50" {
-			t.Fatalf("orphan maker said %q", got)
-		}
+		makeOrphans(t, p, 50)
 		eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
 		if st, err := p.Stop(bgCtx()); err != nil || !st.Success() {
 			t.Fatalf("Stop after the reader went away: %v, %v; want exit 0", st, err)

@@ -43,6 +43,20 @@ func runInPidNS(t testing.TB, p *pause.Process, cmd *exec.Cmd) {
 	}
 }
 
+// makeOrphans has the orphans helper make n orphans in the pause's PID
+// namespace, where they are re-parented to the pause (its PID 1), and
+// checks that it made them all.
+func makeOrphans(t *testing.T, p *pause.Process, n int) {
+	t.Helper()
+	var out strings.Builder
+	maker := testharness.HelperCmd("orphans", strconv.Itoa(n))
+	maker.Stdout = &out
+	runInPidNS(t, p, maker)
+	if got := strings.TrimSpace(out.String()); got != fmt.Sprintf("done %d", n) {
+		t.Fatalf("orphan maker said %q", got)
+	}
+}
+
 // pauseState describes whether the pause is still running, for failures.
 func pauseState(p *pause.Process) string {
 	ch := make(chan string, 1)
@@ -90,13 +104,7 @@ func testPID1ReapsTenThousandOrphans(t *testing.T, bin string) {
 		}
 		reaped <- c
 	}()
-	var out bytes.Buffer
-	maker := testharness.HelperCmd("orphans", "10000")
-	maker.Stdout = &out
-	runInPidNS(t, p, maker)
-	if got := strings.TrimSpace(out.String()); got != "done 10000" {
-		t.Fatalf("orphan maker said %q", got)
-	}
+	makeOrphans(t, p, 10000)
 	if c := <-reaped; c != n {
 		t.Fatalf("pause reported %d reaped orphans, want %d", c, n)
 	}
@@ -308,13 +316,7 @@ func testDropEventsNeverStalls(t *testing.T, bin string) {
 	}
 	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w, DropEvents: true})
 	w.Close()
-	var out bytes.Buffer
-	maker := testharness.HelperCmd("orphans", "2000")
-	maker.Stdout = &out
-	runInPidNS(t, p, maker)
-	if got := strings.TrimSpace(out.String()); got != "done 2000" {
-		t.Fatalf("orphan maker said %q", got)
-	}
+	makeOrphans(t, p, 2000)
 	eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
 	r, err := os.OpenFile(fifo, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
