@@ -22,6 +22,21 @@ import (
 // itself; these tests hold it to the Go program's words, and check that
 // everything but pause mode still runs the Go program.
 
+// startWithEventsPipe starts bin's pause mode as PID 1 of new namespaces,
+// with its events on a pipe (non-blocking, as os.Pipe makes it) whose read
+// end it returns; the pause holds the only write end.
+func startWithEventsPipe(t *testing.T, bin string) (*pause.Process, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() }) // w: if start failed
+	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
+	w.Close()
+	return p, r
+}
+
 // TestLinkFlagsAgree: the test harness, which cannot import this package,
 // builds the pause as LinkFlags says.
 func TestLinkFlagsAgree(t *testing.T) {
@@ -46,13 +61,7 @@ func TestEventLinesAlike(t *testing.T) {
 		`{"event":"signal","signal":"SIGTERM","action":"exit"}`,
 	}
 	eachPause(t, func(t *testing.T, bin string) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
-		w.Close()
+		p, r := startWithEventsPipe(t, bin)
 		got := lines(r)
 		// Each ( ... ) outlives the shell that started it, so the pause
 		// reaps it, as PID 1.
@@ -180,12 +189,7 @@ func TestFullEventsFdWaits(t *testing.T) {
 	testharness.Privileged(t)
 	const n = 2000 // ~80 kB of event lines: more than a 64 kB pipe holds
 	eachPause(t, func(t *testing.T, bin string) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
-		w.Close()
+		p, r := startWithEventsPipe(t, bin)
 		makeOrphans(t, p, n)
 		eventually(t, "the pause blocked on its full events pipe", func() bool {
 			return procStatus(t, p.Pid, "State")[0] == 'S' && zombieChildren(p.Pid) > 0
@@ -214,12 +218,7 @@ func TestFullEventsFdWaits(t *testing.T) {
 func TestEventsReaderGone(t *testing.T) {
 	testharness.Privileged(t)
 	eachPause(t, func(t *testing.T, bin string) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces, Events: w})
-		w.Close()
+		p, r := startWithEventsPipe(t, bin)
 		r.Close()
 		makeOrphans(t, p, 50)
 		eventually(t, "zombies of the pause back to 0", func() bool { return zombieChildren(p.Pid) == 0 })
