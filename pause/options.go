@@ -85,8 +85,8 @@ type Options struct {
 // threads and per-P caches) and no GC pacing. The bare pause has no runtime
 // and ignores it; it matters where pause mode runs the Go program (a build
 // without BareLinkFlag). It is not used in init mode, where the command
-// would inherit it. (GODEBUG=sbrk=1 saves another ~150 kB
-// but crashed the runtime under a 10,000-orphan burst; see BENCHMARKS.md.)
+// would inherit it. (GODEBUG=sbrk=1 saves another ~150 kB but crashed the
+// runtime under a 10,000-orphan burst; see BENCHMARKS.md.)
 var pauseModeEnv = []string{"GOMAXPROCS=1", "GOGC=off"}
 
 func (o *Options) validate() error {

@@ -24,8 +24,9 @@ func (s *Sandbox) kinds() []nsjoin.Kind {
 
 // cgroupAndNamespaces builds the pod cgroup and the shared namespaces,
 // pinned and set up inside (loopback, hostname, sysctls), with the pause
-// (if any) forked into them while they are pinned and set up. It returns open handles of the namespaces for
-// the caller to close; the pause is not awaited (see awaitPause).
+// (if any) forked into them while they are pinned and set up. It returns
+// open handles of the namespaces for the caller to close; the pause is not
+// awaited (see awaitPause).
 //
 // The cgroup and the namespaces are independent kernel work (cgroupfs
 // mkdirs; a network namespace), so they are built at once, on two
