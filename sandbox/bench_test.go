@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podkit/podkit/internal/testharness"
 	"golang.org/x/sys/unix"
 )
@@ -155,6 +157,7 @@ func BenchmarkContainer(b *testing.B) {
 	// The same OCI spec, written as config.json, for the reference runtimes.
 	spec := ctr(rootfs, "ref", "true")
 	oci := ociSpec(&spec, sb.Dir(), sb.Namespaces(), "/podkit-bench/ref")
+	b.Run("libcontainer/run(true)", func(b *testing.B) { benchLibcontainerRun(b, oci) })
 	bundle := b.TempDir()
 	data, _ := json.Marshal(oci)
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
@@ -187,6 +190,40 @@ func BenchmarkContainer(b *testing.B) {
 		})
 	}
 	cleanBenchCgroups()
+}
+
+// benchLibcontainerRun is the floor of podkit's container path: the same
+// OCI spec run by libcontainer alone, embedded in this process as podkit
+// embeds it (Create, Run, Wait, Destroy; libcontainer makes and removes the
+// cgroup itself), with none of podkit's bookkeeping.
+func benchLibcontainerRun(b *testing.B, oci *specs.Spec) {
+	cfg, err := libcontainerConfig(oci, "lc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	root := filepath.Join(b.TempDir(), "libct")
+	var runs durations
+	for i := range b.N {
+		t0 := time.Now()
+		lc, err := libcontainer.Create(root, fmt.Sprintf("lc-%d", i), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := &libcontainer.Process{Args: oci.Process.Args, Env: oci.Process.Env, Cwd: "/", Init: true}
+		if err := lc.Run(p); err != nil {
+			_ = lc.Destroy()
+			b.Fatal(err)
+		}
+		ps, err := p.Wait()
+		if err != nil || !ps.Success() {
+			b.Fatal(err, ps)
+		}
+		if err := lc.Destroy(); err != nil {
+			b.Fatal(err)
+		}
+		runs = append(runs, time.Since(t0))
+	}
+	runs.report(b, "cycle")
 }
 
 // BenchmarkExec: Exec into a running container, the fast path
