@@ -61,13 +61,25 @@ func BenchmarkSandbox(b *testing.B) {
 		}
 	})
 	// pause: the bare pause (amd64); pause-go: the same binary linked
-	// without it, so that the pause runs the Go program.
-	for _, mode := range []string{"pause", "pause-go", "pinned-only"} {
+	// without it, so that the pause runs the Go program. Each pod is the
+	// only one under the cgroup parent, so its create makes the parent in
+	// every hierarchy and its destroy removes it; pause-beside-a-pod keeps
+	// a pinned-only pod there, as on a node that runs other pods.
+	for _, mode := range []string{"pause", "pause-go", "pinned-only", "pause-beside-a-pod"} {
 		b.Run("create+destroy/"+mode, func(b *testing.B) {
 			cfg := benchConfig(b, "bench")
 			cfg.NoPause = mode == "pinned-only"
 			if mode == "pause-go" {
 				cfg.PauseBinary = testharness.PauseBinaryGo(b)
+			}
+			if mode == "pause-beside-a-pod" {
+				other := cfg
+				other.ID, other.NoPause = "bench-other", true
+				sb, err := Create(context.Background(), other)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sb.Destroy(context.Background())
 			}
 			var create, destroy time.Duration
 			for i := range b.N {
