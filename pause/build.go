@@ -10,7 +10,7 @@ const ImportPath = "github.com/podkit/podkit/pause/cmd/podkit-pause"
 // raw system calls, with no Go runtime, so it starts as fast as a static C
 // program, keeps one thread and a few pages of memory. Everything else
 // (init mode, --help, bad flags) still runs the Go program. It exists for
-// amd64 only; LinkFlags leaves it out elsewhere.
+// amd64 and arm64; LinkFlags leaves it out elsewhere.
 const BareLinkFlag = "-E=main.bareEntry"
 
 // LinkFlags returns the -ldflags value podkit builds the pause binary with
@@ -19,7 +19,7 @@ const BareLinkFlag = "-E=main.bareEntry"
 //
 //	go build -trimpath -ldflags="$(LinkFlags)" -o podkit-pause ./pause/cmd/podkit-pause
 func LinkFlags(goarch string) string {
-	if goarch == "amd64" {
+	if goarch == "amd64" || goarch == "arm64" {
 		return "-s -w " + BareLinkFlag
 	}
 	return "-s -w"

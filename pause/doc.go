@@ -45,7 +45,7 @@
 //
 //	CGO_ENABLED=0 go build -ldflags=-E=main.bareEntry -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause
 //
-// The -E flag (BareLinkFlag, amd64 only; LinkFlags gives the flags for an
+// The -E flag (BareLinkFlag, amd64 and arm64; LinkFlags gives the flags for an
 // architecture) makes pause mode run without the Go runtime: see the
 // command's documentation. A binary built without it works the same, with
 // a Go runtime's start-up time and memory.

@@ -95,13 +95,15 @@ func ExampleSpawn() {
 	fmt.Println("pause ready, pid", p.Pid)
 }
 
-// The linker flags podkit builds the pause with: on amd64 they make the
-// bare pause (pause mode without the Go runtime) the binary's entry point.
+// The linker flags podkit builds the pause with: on amd64 and arm64 they
+// make the bare pause (pause mode without the Go runtime) the binary's
+// entry point; elsewhere pause mode is the Go program's.
 func ExampleLinkFlags() {
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range []string{"amd64", "arm64", "riscv64"} {
 		fmt.Printf("GOARCH=%s CGO_ENABLED=0 go build -ldflags=%q %s\n", arch, pause.LinkFlags(arch), pause.ImportPath)
 	}
 	// Output:
 	// GOARCH=amd64 CGO_ENABLED=0 go build -ldflags="-s -w -E=main.bareEntry" github.com/podkit/podkit/pause/cmd/podkit-pause
-	// GOARCH=arm64 CGO_ENABLED=0 go build -ldflags="-s -w" github.com/podkit/podkit/pause/cmd/podkit-pause
+	// GOARCH=arm64 CGO_ENABLED=0 go build -ldflags="-s -w -E=main.bareEntry" github.com/podkit/podkit/pause/cmd/podkit-pause
+	// GOARCH=riscv64 CGO_ENABLED=0 go build -ldflags="-s -w" github.com/podkit/podkit/pause/cmd/podkit-pause
 }

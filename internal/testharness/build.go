@@ -20,7 +20,7 @@ const PauseImportPath = "github.com/podkit/podkit/pause/cmd/podkit-pause"
 // pause package's own tests use the harness); a pause test checks that the
 // two agree.
 func PauseLinkFlags(goarch string) string {
-	if goarch == "amd64" {
+	if goarch == "amd64" || goarch == "arm64" {
 		return "-s -w -E=main.bareEntry"
 	}
 	return "-s -w"
@@ -38,13 +38,13 @@ var (
 
 // PauseBinary returns the pause binary: $PODKIT_PAUSE if set, else one built
 // once per test run as podkit builds it (PauseLinkFlags: the bare pause on
-// amd64).
+// amd64 and arm64).
 func PauseBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("PODKIT_PAUSE"); p != "" {
 		return p
 	}
-	return build(t, PauseImportPath, false, "", PauseLinkFlags(runtime.GOARCH))
+	return build(t, PauseImportPath, "", "", PauseLinkFlags(runtime.GOARCH))
 }
 
 // PauseBinaryGo returns the pause binary linked without the bare pause, so
@@ -52,7 +52,7 @@ func PauseBinary(t testing.TB) string {
 // against both. $PODKIT_PREBUILT/podkit-pause-go in the VM lane.
 func PauseBinaryGo(t testing.TB) string {
 	t.Helper()
-	return build(t, PauseImportPath, false, PauseGoName, "-s -w")
+	return build(t, PauseImportPath, "", PauseGoName, "-s -w")
 }
 
 // BuildStatic builds the main package pkg as a static, CGO-free binary once
@@ -60,7 +60,7 @@ func PauseBinaryGo(t testing.TB) string {
 // which has no Go toolchain) it returns $PODKIT_PREBUILT/<last element of pkg>.
 func BuildStatic(t testing.TB, pkg string) string {
 	t.Helper()
-	return build(t, pkg, false, "", "-s -w")
+	return build(t, pkg, "", "", "-s -w")
 }
 
 // BuildProgram builds the main package pkg with cgo on, as `go build` does
@@ -68,12 +68,14 @@ func BuildStatic(t testing.TB, pkg string) string {
 // nsenter), once per test run. $PODKIT_PREBUILT is honoured as in BuildStatic.
 func BuildProgram(t testing.TB, pkg string) string {
 	t.Helper()
-	return build(t, pkg, true, "", "-s -w")
+	return build(t, pkg, "cgo", "", "-s -w")
 }
 
 // build builds pkg into a binary called name (default: the last element of
-// pkg), linked with ldflags.
-func build(t testing.TB, pkg string, cgo bool, name, ldflags string) string {
+// pkg), linked with ldflags, for goarch: "" is a static, CGO-free binary
+// for this machine, "cgo" one with cgo on, anything else a static binary
+// cross-compiled for that GOARCH.
+func build(t testing.TB, pkg, goarch, name, ldflags string) string {
 	t.Helper()
 	if name == "" {
 		name = path.Base(pkg)
@@ -87,7 +89,11 @@ func build(t testing.TB, pkg string, cgo bool, name, ldflags string) string {
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	rel := filepath.Join(map[bool]string{true: "cgo", false: "static"}[cgo], name)
+	kind := goarch
+	if kind == "" {
+		kind = "static"
+	}
+	rel := filepath.Join(kind, name)
 	how := fmt.Sprintf("%s -ldflags=%q", pkg, ldflags)
 	if was, ok := built[rel]; ok {
 		if was != how {
@@ -107,7 +113,10 @@ func build(t testing.TB, pkg string, cgo bool, name, ldflags string) string {
 		t.Fatalf("build dir: %v", err)
 	}
 	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[cgo])
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[goarch == "cgo"])
+	if goarch != "" && goarch != "cgo" {
+		cmd.Env = append(cmd.Env, "GOARCH="+goarch)
+	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}

@@ -66,7 +66,7 @@ needs_cgo() {
 # pause_ldflags prints pause.LinkFlags for the target architecture.
 pause_ldflags() {
 	case $(go env GOARCH) in
-	amd64) echo "-s -w -E=main.bareEntry" ;;
+	amd64 | arm64) echo "-s -w -E=main.bareEntry" ;;
 	*) echo "-s -w" ;;
 	esac
 }

@@ -9,8 +9,9 @@
 // says so once on stderr. See podkit-pause --help for the flags.
 //
 // Signals are received synchronously, never in a handler, and nothing polls.
-// On amd64, linked with -E=main.bareEntry (pause.BareLinkFlag), pause mode
-// is the bare pause (bare_linux_amd64.s): a few hundred instructions of
+// On amd64 and arm64, linked with -E=main.bareEntry (pause.BareLinkFlag),
+// pause mode is the bare pause (bare_linux_amd64.s, bare_linux_arm64.s; the
+// arm64 one is tested under qemu-user): a few hundred instructions of
 // assembly that block SIGCHLD, SIGTERM and SIGINT, take them with
 // rt_sigtimedwait and reap with wait4, with no Go runtime at all, so that
 // the pause starts in a fifth of a millisecond and lives in one thread and

@@ -1,8 +1,8 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 #include "textflag.h"
 
-// String constants of the bare pause (bare_linux_amd64.s).
+// String constants of the bare pause (bare_linux_amd64.s, bare_linux_arm64.s).
 
 // the whole argument, with its NUL
 DATA	·bareLitDrop+0(SB)/8, $"--events"

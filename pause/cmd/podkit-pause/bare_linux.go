@@ -1,10 +1,11 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package main
 
 // bareEntry is the bare pause: pause mode (no command) without the Go
-// runtime, in bare_linux_amd64.s. Linked with -ldflags=-E=main.bareEntry
-// (pause.LinkFlags) it is the process's entry point. When the arguments are
+// runtime, in bare_linux_amd64.s and bare_linux_arm64.s. Linked with
+// -ldflags=-E=main.bareEntry (pause.LinkFlags) it is the process's entry
+// point. When the arguments are
 // pause mode's own (--ready-fd=N, --events-fd=N, --events-drop, as
 // pause.Start passes them), it does what run does in pause mode with raw
 // system calls: SIGCHLD, SIGTERM and SIGINT blocked and taken with
