@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what podkit's tests need and a fresh Debian
 # machine lacks: a C toolchain (libcontainer's nsenter is cgo), iproute2 and
-# util-linux (interop tests use ip, nsenter, lsns), and QEMU, busybox and cpio
-# for the cgroup v2 VM lane. Installs nothing when everything is present.
+# util-linux (interop tests use ip, nsenter, lsns), QEMU, busybox and cpio
+# for the cgroup v2 VM lane, and qemu-user (the pause tests also run the
+# arm64 pause under it). Installs nothing when everything is present.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,7 @@ have gcc || need+=(gcc libc6-dev)
 have ip || need+=(iproute2)
 { have nsenter && have lsns && have unshare; } || need+=(util-linux)
 have qemu-system-x86_64 || need+=(qemu-system-x86)
+have qemu-aarch64-static || need+=(qemu-user-static)
 [ -x /bin/busybox ] || need+=(busybox-static)
 have cpio || need+=(cpio)
 have flock || need+=(util-linux)

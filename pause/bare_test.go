@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -61,6 +62,14 @@ func TestEventLinesAlike(t *testing.T) {
 		`{"event":"signal","signal":"SIGTERM","action":"exit"}`,
 	}
 	eachPause(t, func(t *testing.T, bin string) {
+		want := want
+		if isEmulated(bin) {
+			// qemu-user keeps the host's first two real-time signals for
+			// itself and numbers the rest down by two: the emulated pause
+			// sees signal 40 as 38.
+			want = slices.Clone(want)
+			want[3] = `{"event":"orphan","pid":P,"code":166,"signal":"SIGRTMIN+4"}`
+		}
 		p, r := startWithEventsPipe(t, bin)
 		got := lines(r)
 		// Each ( ... ) outlives the shell that started it, so the pause
@@ -99,7 +108,7 @@ func TestEventLinesAlike(t *testing.T) {
 // so on stderr, in the same words from both builds.
 func TestSubreaperNoticeInPauseMode(t *testing.T) {
 	testharness.Privileged(t)
-	eachPause(t, func(t *testing.T, bin string) {
+	eachNativePause(t, func(t *testing.T, bin string) {
 		r, w, err := os.Pipe()
 		if err != nil {
 			t.Fatal(err)
@@ -123,10 +132,22 @@ func TestSubreaperNoticeInPauseMode(t *testing.T) {
 
 // TestBareLeavesTheRestToGo: with arguments outside pause mode's own
 // --flag=N forms, the binary runs the Go program, which parses, refuses or
-// runs them as it always did.
+// runs them as it always did. The emulated builds' bare pauses parse their
+// arguments with code of their own, so they take the same cases.
 func TestBareLeavesTheRestToGo(t *testing.T) {
 	testharness.Privileged(t)
-	bin := testharness.PauseBinary(t)
+	bins := []string{testharness.PauseBinary(t)}
+	for _, goarch := range testharness.EmulatedPauseArchs() {
+		if bin, ok := testharness.PauseBinaryEmulated(t, goarch); ok {
+			bins = append(bins, bin)
+		}
+	}
+	for _, bin := range bins {
+		t.Run(filepath.Base(bin), func(t *testing.T) { leavesTheRestToGo(t, bin) })
+	}
+}
+
+func leavesTheRestToGo(t *testing.T, bin string) {
 	for _, c := range []struct {
 		args []string
 		code int
@@ -141,6 +162,9 @@ func TestBareLeavesTheRestToGo(t *testing.T) {
 		{[]string{"--bogus"}, 2, "podkit-pause: "},
 		{[]string{"--", "/bin/sh", "-c", "exit 7"}, 7, ""},
 	} {
+		if isEmulated(bin) && c.args[0] == "--" {
+			continue // init mode, not PID 1: qemu-user refuses the subreaper
+		}
 		cmd := exec.Command(bin, c.args...)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -161,7 +185,39 @@ func TestBareLeavesTheRestToGo(t *testing.T) {
 	}
 	// "--ready-fd 3" (a separate value) is valid, but not the bare pause's
 	// form: the Go program runs pause mode, with its threads.
-	cmd := exec.Command(bin, "--ready-fd", "3")
+	if threads := threadsWhenReady(t, bin, "--ready-fd", "3"); threads < 2 {
+		t.Fatalf("--ready-fd 3: %d threads; want the Go program (several threads)", threads)
+	}
+}
+
+// TestEmulatedPauseIsBare: the pause built for another architecture, run
+// under qemu-user, takes its own arguments in the bare pause and leaves
+// the Go program's form to the Go runtime, which starts threads (each a
+// thread of qemu's too): the eachPause runs of that build tested the bare
+// pause, not the Go program.
+func TestEmulatedPauseIsBare(t *testing.T) {
+	testharness.Privileged(t)
+	for _, goarch := range testharness.EmulatedPauseArchs() {
+		bin, ok := testharness.PauseBinaryEmulated(t, goarch)
+		if !ok {
+			continue
+		}
+		bare := threadsWhenReady(t, bin, "--ready-fd=3")
+		goProgram := threadsWhenReady(t, bin, "--ready-fd", "3")
+		t.Logf("%s under qemu-user: %d threads as the bare pause, %d as the Go program", goarch, bare, goProgram)
+		if bare >= goProgram {
+			t.Errorf("%s: the bare pause has %d threads, the Go program %d: want fewer", goarch, bare, goProgram)
+		}
+	}
+}
+
+// threadsWhenReady starts bin with args as PID 1 of a new PID namespace,
+// with a ready pipe at fd 3, and returns its thread count once it is
+// ready; then it stops it with SIGTERM, which must end it with status 0.
+func threadsWhenReady(t *testing.T, bin string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	ready, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -173,13 +229,16 @@ func TestBareLeavesTheRestToGo(t *testing.T) {
 	}
 	w.Close()
 	if n, err := ready.Read(make([]byte, 1)); n != 1 {
-		t.Fatalf("no ready byte: %v", err)
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("%s %q: no ready byte: %v", bin, args, err)
 	}
 	threads, _ := strconv.Atoi(procStatus(t, cmd.Process.Pid, "Threads"))
 	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil || threads < 2 {
-		t.Fatalf("--ready-fd 3: %d threads, exit %v; want the Go program (several threads), exit 0", threads, err)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%s %q: after SIGTERM: %v; want exit status 0", bin, args, err)
 	}
+	return threads
 }
 
 // TestFullEventsFdWaits: without DropEvents, a pause whose events pipe is

@@ -26,7 +26,7 @@ import (
 // the others are ignored in the kernel.
 func TestReadyMeansSignalsTaken(t *testing.T) {
 	testharness.Privileged(t)
-	eachPause(t, testReadyMeansSignalsTaken)
+	eachNativePause(t, testReadyMeansSignalsTaken)
 }
 
 func testReadyMeansSignalsTaken(t *testing.T, bin string) {

@@ -26,10 +26,26 @@ const deadline = 2 * time.Minute
 func bgCtx() context.Context { return context.Background() }
 
 // eachPause runs fn as a subtest for each build of the pause binary whose
-// pause mode differs: podkit-pause as podkit links it (on amd64 the bare
-// pause, no Go runtime) and podkit-pause-go (the same sources linked without
-// it, so the Go program's pause mode runs). Both must behave the same.
+// pause mode differs: podkit-pause as podkit links it (on amd64 and arm64
+// the bare pause, no Go runtime), podkit-pause-go (the same sources linked
+// without it, so the Go program's pause mode runs), and the bare pause of
+// the other architectures, built for them and run under qemu-user. All
+// must behave the same.
 func eachPause(t *testing.T, fn func(t *testing.T, bin string)) {
+	t.Helper()
+	eachNativePause(t, fn)
+	for _, goarch := range testharness.EmulatedPauseArchs() {
+		if bin, ok := testharness.PauseBinaryEmulated(t, goarch); ok {
+			t.Run(filepath.Base(bin), func(t *testing.T) { fn(t, bin) })
+		}
+	}
+}
+
+// eachNativePause is eachPause for this machine's builds only: for what
+// qemu-user does not emulate (PR_SET_CHILD_SUBREAPER, which it refuses
+// with EINVAL) or shows differently (its own threads, and its own system
+// calls in /proc/PID/syscall).
+func eachNativePause(t *testing.T, fn func(t *testing.T, bin string)) {
 	t.Helper()
 	builds := []struct {
 		name string
@@ -40,9 +56,13 @@ func eachPause(t *testing.T, fn func(t *testing.T, bin string)) {
 	}
 }
 
+// isEmulated reports whether bin runs another architecture's pause under
+// qemu-user (testharness.PauseBinaryEmulated).
+func isEmulated(bin string) bool { return strings.HasSuffix(bin, "-qemu") }
+
 // isBare reports whether bin is linked with the bare pause.
 func isBare(bin string) bool {
-	return runtime.GOARCH == "amd64" && filepath.Base(bin) == pause.BinaryName
+	return (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") && filepath.Base(bin) == pause.BinaryName
 }
 
 // start starts a pause and makes sure it is gone at cleanup.
