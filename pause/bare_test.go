@@ -19,9 +19,9 @@ import (
 	"github.com/podkit/podkit/pause"
 )
 
-// The bare pause (bare_linux_amd64.s) writes its event lines and notices
-// itself; these tests hold it to the Go program's words, and check that
-// everything but pause mode still runs the Go program.
+// The bare pause (bare_linux_amd64.s, bare_linux_arm64.s) writes its event
+// lines and notices itself; these tests hold it to the Go program's words,
+// and check that everything but pause mode still runs the Go program.
 
 // startWithEventsPipe starts bin's pause mode as PID 1 of new namespaces,
 // with its events on a pipe (non-blocking, as os.Pipe makes it) whose read

@@ -21,7 +21,7 @@ var (
 )
 
 // BuildHint says how to build and install the binary.
-// (BareLinkFlag is for amd64; elsewhere leave it out.)
+// (BareLinkFlag is for amd64 and arm64; elsewhere leave it out.)
 const BuildHint = "build it with: CGO_ENABLED=0 go build -ldflags=" + BareLinkFlag +
 	" -o /usr/local/bin/podkit-pause ./pause/cmd/podkit-pause (or set $" + EnvPath + " to its path)"
 

@@ -60,7 +60,7 @@ func BenchmarkSandbox(b *testing.B) {
 			}
 		}
 	})
-	// pause: the bare pause (amd64); pause-go: the same binary linked
+	// pause: the bare pause (amd64, arm64); pause-go: the same binary linked
 	// without it, so that the pause runs the Go program. Each pod is the
 	// only one under the cgroup parent, so its create makes the parent in
 	// every hierarchy and its destroy removes it; pause-beside-a-pod keeps
