@@ -218,9 +218,10 @@ func (s *Sandbox) teardown() error {
 			errs = append(errs, c.destroy())
 		}
 	}
-	if s.cg != nil {
-		errs = append(errs, s.cg.killAll())
-	}
+	// The pause goes first, by its pidfd: it never forks, so once it is
+	// reaped a pod cgroup with nothing else left is empty, and killAll
+	// returns at once instead of freezing it (a shared PID namespace dies
+	// with its PID 1 anyway).
 	if s.pause != nil {
 		_ = s.pause.signal(unix.SIGKILL)
 		s.pause.awaitExit()
@@ -228,6 +229,9 @@ func (s *Sandbox) teardown() error {
 		if s.pauseEvents != nil {
 			<-s.pauseEvents
 		}
+	}
+	if s.cg != nil {
+		errs = append(errs, s.cg.killAll())
 	}
 	errs = append(errs, unmountVolumes(s.dir))
 	errs = append(errs, unpinAll(s.dir))
