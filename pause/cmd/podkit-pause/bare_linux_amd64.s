@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// The bare pause: pause mode without the Go runtime. See bare_linux_amd64.go.
+// The bare pause: pause mode without the Go runtime. See bare_linux.go.
 //
 // Registers: SYSCALL takes its number in AX and arguments in DI, SI, DX,
 // R10, R8; it returns in AX (-errno on failure) and clobbers CX and R11.

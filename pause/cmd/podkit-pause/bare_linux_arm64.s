@@ -10,8 +10,8 @@
 // being built ends (amd64's DI), R19 the pid or signal being reported,
 // R20 a wait status. The entry's argv loop holds R21-R23; a subroutine
 // that calls another keeps its return address (R30) in R24, and none of
-// those nests deeper than that. R18 (platform), R26-R29 and RSP are never
-// touched; R27 is the assembler's scratch.
+// those nests deeper than that. R18 (the platform's), R26, R28, R29 and
+// RSP are never touched, and R27 only by the assembler, as its scratch.
 
 #define SYS_fcntl		25
 #define SYS_close		57
