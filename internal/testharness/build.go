@@ -72,10 +72,10 @@ func BuildProgram(t testing.TB, pkg string) string {
 }
 
 // build builds pkg into a binary called name (default: the last element of
-// pkg), linked with ldflags, for goarch: "" is a static, CGO-free binary
-// for this machine, "cgo" one with cgo on, anything else a static binary
-// cross-compiled for that GOARCH.
-func build(t testing.TB, pkg, goarch, name, ldflags string) string {
+// pkg), linked with ldflags, as target says: "" a static, CGO-free binary
+// for this machine, "cgo" one with cgo on, a GOARCH a static binary
+// cross-compiled for it.
+func build(t testing.TB, pkg, target, name, ldflags string) string {
 	t.Helper()
 	if name == "" {
 		name = path.Base(pkg)
@@ -89,11 +89,11 @@ func build(t testing.TB, pkg, goarch, name, ldflags string) string {
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	kind := goarch
-	if kind == "" {
-		kind = "static"
+	subdir := target
+	if subdir == "" {
+		subdir = "static"
 	}
-	rel := filepath.Join(kind, name)
+	rel := filepath.Join(subdir, name)
 	how := fmt.Sprintf("%s -ldflags=%q", pkg, ldflags)
 	if was, ok := built[rel]; ok {
 		if was != how {
@@ -113,9 +113,9 @@ func build(t testing.TB, pkg, goarch, name, ldflags string) string {
 		t.Fatalf("build dir: %v", err)
 	}
 	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[goarch == "cgo"])
-	if goarch != "" && goarch != "cgo" {
-		cmd.Env = append(cmd.Env, "GOARCH="+goarch)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[target == "cgo"])
+	if target != "" && target != "cgo" {
+		cmd.Env = append(cmd.Env, "GOARCH="+target)
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
