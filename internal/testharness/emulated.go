@@ -15,6 +15,9 @@ import (
 // qemu-user on other machines.
 var qemuArch = map[string]string{"arm64": "aarch64"}
 
+// qemuWrappers are the wrapper scripts written in this test run (buildMu).
+var qemuWrappers = map[string]bool{}
+
 // EmulatedPauseArchs are the GOARCHes whose pause (a bare pause of its own)
 // the host's tests also run, under qemu-user.
 func EmulatedPauseArchs() []string { return []string{"arm64"} }
@@ -49,8 +52,11 @@ func PauseBinaryEmulated(t testing.TB, goarch string) (wrapper string, ok bool) 
 	script := "#!/bin/sh\nexec " + shellQuote(qemu) + " " + shellQuote(bin) + ` "$@"` + "\n"
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatalf("qemu wrapper: %v", err)
+	if !qemuWrappers[wrapper] {
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatalf("qemu wrapper: %v", err)
+		}
+		qemuWrappers[wrapper] = true
 	}
 	return wrapper, true
 }
