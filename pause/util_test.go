@@ -62,7 +62,7 @@ func isEmulated(bin string) bool { return strings.HasSuffix(bin, "-qemu") }
 
 // isBare reports whether bin is linked with the bare pause.
 func isBare(bin string) bool {
-	return (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") && filepath.Base(bin) == pause.BinaryName
+	return strings.Contains(pause.LinkFlags(runtime.GOARCH), pause.BareLinkFlag) && filepath.Base(bin) == pause.BinaryName
 }
 
 // start starts a pause and makes sure it is gone at cleanup.
