@@ -23,7 +23,8 @@ go build -o "$summary" ./internal/cmd/testsummary || exit 1
 status=0
 echo "=== host lane: kernel $(uname -r), cgroup $mode ==="
 # integration/vm/selftest asserts the VM's pure v2 setup: it belongs to the VM lane only.
-host_pkgs=$(go list ./... | grep -v '/integration/vm/selftest$') || exit 1
+# The workspace (go.work) has three modules: the library, examples and integration.
+host_pkgs=$(go list ./... ./examples/... ./integration/... | grep -v '/integration/vm/selftest$') || exit 1
 go test -json -count=1 -timeout 30m $host_pkgs 2>&1 | "$summary" -title "host cgroup $mode" || status=1
 
 echo

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# integration/vm/run.sh [package patterns...]   (default ./..., run from anywhere)
+# integration/vm/run.sh [package patterns...]   (default: every module of the
+# workspace, ./... ./examples/... ./integration/...; run from anywhere)
 #
 # Runs podkit's tests as root inside a QEMU VM (TCG) whose only cgroup
 # hierarchy is cgroup v2, and prints a test summary. See README.md beside this
@@ -97,7 +98,7 @@ main() {
 	[ "$(id -u)" -eq 0 ] || die "run me as root (installs packages, creates device nodes for the initramfs)"
 	cd "$VM_HERE/../.."
 	[ -f go.mod ] || die "cannot find the module root above $VM_HERE"
-	[ $# -gt 0 ] || set -- ./...
+	[ $# -gt 0 ] || set -- ./... ./examples/... ./integration/...
 	# Logs of earlier runs are kept for a day (no run lasts that long).
 	find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'podkit-vm.*' -type d -mtime +0 -exec rm -rf {} + 2>/dev/null || true
 	VM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/podkit-vm.XXXXXX")

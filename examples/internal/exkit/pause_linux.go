@@ -36,8 +36,11 @@ func FindPause(stderr io.Writer) (string, error) {
 	if lerr != nil {
 		return cachedOr(bin, cached, err)
 	}
-	mod, merr := exec.Command(goBin, "list", "-m").Output()
-	if merr != nil || strings.TrimSpace(string(mod)) != "github.com/podkit/podkit" {
+	// In the podkit source tree (its go.work), the library module is a
+	// main module of the workspace.
+	mod, merr := exec.Command(goBin, "list", "-m", "-f", "{{.Main}} {{.Dir}}", "github.com/podkit/podkit").Output()
+	isMain, modDir, _ := strings.Cut(strings.TrimSpace(string(mod)), " ")
+	if merr != nil || isMain != "true" {
 		return cachedOr(bin, cached, err)
 	}
 	// In the podkit source tree: (re)build every time, so the cached pause
@@ -48,7 +51,7 @@ func FindPause(stderr io.Writer) (string, error) {
 	}
 	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags="+pause.LinkFlags(runtime.GOARCH), "-o", bin, pause.ImportPath)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	cmd.Dir, _ = moduleDir(goBin)
+	cmd.Dir = modDir
 	if out, berr := cmd.CombinedOutput(); berr != nil {
 		return "", errors.Join(err, fmt.Errorf("building %s: %v: %s", pause.BinaryName, berr, out))
 	}
@@ -62,12 +65,4 @@ func cachedOr(bin string, cached bool, err error) (string, error) {
 		return bin, nil
 	}
 	return "", err
-}
-
-func moduleDir(goBin string) (string, error) {
-	out, err := exec.Command(goBin, "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }

@@ -14,7 +14,7 @@ VM_STATIC_LDFLAGS="-linkmode external -extldflags -static"
 # for every package matching patterns $@ that has test files.
 list_test_packages() {
 	local root
-	root=$(go list -m -f '{{.Dir}}') || return 1
+	root=$(pwd) # run.sh runs from the repository (workspace) root
 	go list -e -tags "$VM_GO_TAGS" \
 		-f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "$@" |
 		while read -r pkg dir; do
@@ -71,13 +71,13 @@ pause_ldflags() {
 	esac
 }
 
-# build_mains builds every main package of the module statically into $1,
+# build_mains builds every main package of the workspace statically into $1,
 # named after the last element of its import path. A failed build is reported
 # like build_tests does, in file $2.
 build_mains() {
 	local out=$1 failures=$2 pkg name mains log
 	mkdir -p "$out"
-	mains=$(go list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...) || return 1
+	mains=$(go list -e -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... ./examples/... ./integration/...) || return 1
 	for pkg in $mains; do
 		name=${pkg##*/}
 		[ -e "$out/$name" ] && die "two main packages build to $name: $pkg"

@@ -125,7 +125,7 @@ stage_etc() {
 # tests look at) to /podkit/src; each binary runs in its package's directory.
 stage_testdata() {
 	local root=$1 dir modroot
-	modroot=$(go list -m -f '{{.Dir}}')
+	modroot=$(pwd) # the repository root: run.sh runs from there
 	if git -C "$modroot" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		(cd "$modroot" && git ls-files -z -co --exclude-standard |
 			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
