@@ -1,0 +1,129 @@
+//go:build linux
+
+package criserver
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RunPodSandbox creates and starts a pod sandbox.
+func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	cfg := req.GetConfig()
+	sbcfg, err := s.sandboxConfig(req)
+	if err != nil {
+		return nil, err
+	}
+	key := sandboxKey(cfg.GetMetadata())
+	if err := s.store.reserve(key, sbcfg.ID); err != nil {
+		return nil, status.Error(codes.AlreadyExists, err.Error())
+	}
+	rec := &sandboxRecord{ID: sbcfg.ID, Config: cfg, CreatedAt: time.Now().UnixNano(), Handler: req.GetRuntimeHandler()}
+	sb, err := sandbox.Create(ctx, sbcfg)
+	if err != nil {
+		s.store.release(key, sbcfg.ID)
+		return nil, grpcError("RunPodSandbox", err)
+	}
+	rec.sb = sb
+	if err := s.store.saveSandbox(rec); err != nil {
+		_ = sb.Destroy(context.WithoutCancel(ctx))
+		s.store.release(key, sbcfg.ID)
+		return nil, grpcError("RunPodSandbox: saving its record", err)
+	}
+	s.store.addSandbox(rec)
+	s.log.Info("sandbox ready", "id", rec.ID, "pod", key)
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: rec.ID}, nil
+}
+
+// sandboxConfig validates a RunPodSandbox request and turns it into a
+// sandbox.Config; fields podkit cannot honour are refused by name.
+func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Config, error) {
+	cfg := req.GetConfig()
+	md := cfg.GetMetadata()
+	if md.GetName() == "" || md.GetNamespace() == "" {
+		return sandbox.Config{}, status.Error(codes.InvalidArgument, "config.metadata: name and namespace are required")
+	}
+	if h := req.GetRuntimeHandler(); h != "" {
+		return sandbox.Config{}, unsupported("runtime_handler", h)
+	}
+	lx := cfg.GetLinux()
+	ns := lx.GetSecurityContext().GetNamespaceOptions()
+	if ns.GetNetwork() == runtimeapi.NamespaceMode_NODE {
+		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.network", ns.GetNetwork())
+	}
+	if ns.GetIpc() == runtimeapi.NamespaceMode_NODE {
+		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.ipc", ns.GetIpc())
+	}
+	if ns.GetPid() == runtimeapi.NamespaceMode_NODE || ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
+		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.pid", ns.GetPid())
+	}
+	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
+		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.userns_options.mode", "POD")
+	}
+	if len(cfg.GetPortMappings()) > 0 {
+		return sandbox.Config{}, unsupported("port_mappings", "(no pod network)")
+	}
+	parent := strings.Trim(lx.GetCgroupParent(), "/")
+	if parent == "" {
+		parent = s.cfg.CgroupParent
+	}
+	dns := cfg.GetDnsConfig()
+	return sandbox.Config{
+		ID:           newID(),
+		Hostname:     cfg.GetHostname(),
+		SharePID:     ns.GetPid() == runtimeapi.NamespaceMode_POD,
+		PauseBinary:  s.cfg.PauseBinary,
+		Sysctls:      lx.GetSysctls(),
+		CgroupParent: parent,
+		RunDir:       s.cfg.RunDir,
+		DNS:          sandbox.DNSConfig{Servers: dns.GetServers(), Searches: dns.GetSearches(), Options: dns.GetOptions()},
+	}, nil
+}
+
+// StopPodSandbox kills every process of the sandbox; the sandbox stays
+// (NOTREADY) until RemovePodSandbox. Stopping an unknown or stopped
+// sandbox succeeds.
+func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+	r := s.store.sandbox(req.GetPodSandboxId())
+	if r == nil {
+		return &runtimeapi.StopPodSandboxResponse{}, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sb != nil && !r.stopped {
+		if err := r.sb.Stop(ctx, 0); err != nil {
+			return nil, grpcError("StopPodSandbox", err)
+		}
+	}
+	r.stopped = true
+	if err := s.store.saveSandbox(r); err != nil {
+		return nil, grpcError("StopPodSandbox: saving its record", err)
+	}
+	return &runtimeapi.StopPodSandboxResponse{}, nil
+}
+
+// RemovePodSandbox removes the sandbox and everything in it. Removing an
+// unknown sandbox succeeds.
+func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	r := s.store.sandbox(req.GetPodSandboxId())
+	if r == nil {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sb != nil {
+		if err := r.sb.Destroy(ctx); err != nil {
+			return nil, grpcError("RemovePodSandbox", err)
+		}
+	}
+	if err := s.store.deleteSandbox(r); err != nil {
+		return nil, grpcError("RemovePodSandbox: deleting its record", err)
+	}
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}

@@ -1,0 +1,126 @@
+//go:build linux
+
+package criserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/podkit/podkit/sandbox"
+	"google.golang.org/grpc"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Defaults of Config.
+const (
+	DefaultStateDir     = "/var/lib/podkit/cri"
+	DefaultRunDir       = "/run/podkit/cri"
+	DefaultCgroupParent = "podkit-cri"
+	DefaultSocket       = "/run/podkit/cri.sock"
+)
+
+// ErrConfig: a Config field is invalid.
+var ErrConfig = errors.New("invalid criserver configuration")
+
+// Config configures a Server.
+type Config struct {
+	// StateDir keeps the server's records (default DefaultStateDir).
+	StateDir string
+	// RunDir is the sandboxes' run directory (default DefaultRunDir).
+	RunDir string
+	// CgroupParent is used for pods whose config names none.
+	CgroupParent string
+	// PauseBinary is podkit-pause; empty means pause.Find().
+	PauseBinary string
+	// Logger receives the server's log; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.RunDir == "" {
+		c.RunDir = DefaultRunDir
+	}
+	if c.CgroupParent == "" {
+		c.CgroupParent = DefaultCgroupParent
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate checks c without touching the host.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	for field, dir := range map[string]string{"StateDir": c.StateDir, "RunDir": c.RunDir} {
+		if !filepath.IsAbs(dir) {
+			return fmt.Errorf("%w: %s %q is not an absolute path", ErrConfig, field, dir)
+		}
+	}
+	if strings.Contains(c.CgroupParent, "..") {
+		return fmt.Errorf("%w: CgroupParent %q", ErrConfig, c.CgroupParent)
+	}
+	return nil
+}
+
+// Server implements the CRI RuntimeService and ImageService.
+type Server struct {
+	runtimeapi.UnimplementedRuntimeServiceServer
+	runtimeapi.UnimplementedImageServiceServer
+
+	cfg   Config
+	log   *slog.Logger
+	store *store
+}
+
+// New validates cfg, then rebuilds the store from the state directory,
+// re-attaching every sandbox that still exists.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	st, err := newStore(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
+	if err := s.restore(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Register registers both services on g.
+func (s *Server) Register(g *grpc.Server) {
+	runtimeapi.RegisterRuntimeServiceServer(g, s)
+	runtimeapi.RegisterImageServiceServer(g, s)
+}
+
+// restore reads the persisted records and re-attaches their sandboxes. A
+// sandbox that cannot be re-attached stays listed, NOTREADY, until
+// RemovePodSandbox.
+func (s *Server) restore(ctx context.Context) error {
+	recs, err := s.store.loadSandboxes()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		sb, err := sandbox.Load(s.cfg.RunDir, r.ID)
+		if err != nil {
+			s.log.Warn("restore: sandbox not re-attached", "id", r.ID, "err", err)
+		} else {
+			r.sb = sb
+		}
+		s.store.addSandbox(r)
+	}
+	s.log.Info("restored", "sandboxes", len(recs))
+	return nil
+}

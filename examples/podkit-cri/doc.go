@@ -1,0 +1,23 @@
+// Command podkit-cri is a Kubernetes container runtime (CRI v1 over gRPC on
+// a unix socket) built on podkit's sandbox package: kubelet, crictl and
+// critest talk to it as they talk to containerd or CRI-O.
+//
+//	podkit-cri [--config FILE] [--listen /run/podkit/cri.sock] [--state-dir DIR]
+//	           [--run-dir DIR] [--cgroup-parent PATH] [--pause PATH]
+//	           [--registry-mirror REGISTRY=URL]... [--log-level debug|info|warn|error]
+//
+// Flags override the config file, a YAML mapping with the same names
+// (listen, stateDir, runDir, cgroupParent, pause, registryMirrors,
+// logLevel). SIGTERM or SIGINT stops serving; pods and containers keep
+// running, and the next start re-attaches them.
+//
+// With crictl:
+//
+//	cat > /etc/crictl.yaml <<EOF
+//	runtime-endpoint: unix:///run/podkit/cri.sock
+//	image-endpoint: unix:///run/podkit/cri.sock
+//	EOF
+//	crictl version
+//
+// As a systemd service, see podkit-cri.service beside this file.
+package main
