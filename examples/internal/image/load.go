@@ -280,4 +280,3 @@ func (s *Store) loadDocker(ctx context.Context, path, tag string) ([]*Image, err
 	}
 	return out, nil
 }
-
