@@ -179,6 +179,13 @@ func (g httpGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(req)
 }
 
-func (s *Store) transport() http.RoundTripper {
-	return httpGuard{s: s, next: remote.DefaultTransport}
+// newTransport is the store's own HTTP transport, so Close can drop its
+// idle connections.
+func newTransport() *http.Transport {
+	if t, ok := remote.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return http.DefaultTransport.(*http.Transport).Clone()
 }
+
+func (s *Store) transport() http.RoundTripper { return httpGuard{s: s, next: s.tr} }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,6 +30,7 @@ type Options struct {
 type Store struct {
 	root string
 	regs []Registry
+	tr   *http.Transport
 }
 
 // Layer is one layer of an image.
@@ -56,8 +58,8 @@ func Open(opts Options) (*Store, error) {
 	if root == "" {
 		root = DefaultRoot
 	}
-	if !filepath.IsAbs(root) {
-		return nil, &Error{Op: "open", Ref: "Root", Err: fmt.Errorf("%w: %q is not absolute", ErrBadConfig, root)}
+	if !filepath.IsAbs(root) || strings.ContainsAny(root, ":,") {
+		return nil, &Error{Op: "open", Ref: "Root", Err: fmt.Errorf("%w: %q is not absolute or has : or , (overlayfs options)", ErrBadConfig, root)}
 	}
 	if err := validateRegistries(opts.Registries); err != nil {
 		return nil, err
@@ -67,8 +69,11 @@ func Open(opts Options) (*Store, error) {
 			return nil, &Error{Op: "open", Ref: root, Err: err}
 		}
 	}
-	return &Store{root: filepath.Clean(root), regs: append([]Registry(nil), opts.Registries...)}, nil
+	return &Store{root: filepath.Clean(root), regs: append([]Registry(nil), opts.Registries...), tr: newTransport()}, nil
 }
+
+// Close drops the store's idle registry connections. The store stays usable.
+func (s *Store) Close() { s.tr.CloseIdleConnections() }
 
 // Root is the store's directory.
 func (s *Store) Root() string { return s.root }
