@@ -33,9 +33,9 @@ type Process struct {
 
 // Config returns the config (the OCI/Docker image config) of the image ref.
 func (s *Store) Config(ref string) (*v1.ConfigFile, error) {
-	img, err := s.Status(ref)
+	img, err := s.status("config", ref)
 	if err != nil {
-		return nil, wrap("config", ref, err)
+		return nil, err
 	}
 	data, err := os.ReadFile(s.blobPath(img.ID))
 	if err != nil {

@@ -32,8 +32,12 @@ func (src source) readErr(err error) error {
 	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if strings.Contains(err.Error(), "digest") && strings.Contains(err.Error(), "mismatch") {
-		return fmt.Errorf("%w: %v", ErrDigestMismatch, err) // go-containerregistry's verifying reader
+	// go-containerregistry's verifying reader and manifest fetcher say so
+	// only in words (their error types are internal).
+	for _, s := range []string{"error verifying sha256 checksum", "does not match requested digest", "error verifying Digest"} {
+		if strings.Contains(err.Error(), s) {
+			return fmt.Errorf("%w: %v", ErrDigestMismatch, err)
+		}
 	}
 	if src == fromRegistry {
 		return fmt.Errorf("%w: %v", ErrRegistry, err)

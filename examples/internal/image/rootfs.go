@@ -50,9 +50,9 @@ func (s *Store) CreateRootfs(id, ref string) (*Rootfs, error) {
 		return nil, &Error{Op: "mount", Ref: id, Err: err}
 	}
 	defer unuse()
-	img, err := s.Status(ref)
+	img, err := s.status("mount", ref)
 	if err != nil {
-		return nil, wrap("mount", ref, err)
+		return nil, err
 	}
 	r := s.fillRootfs(&Rootfs{ID: id, Image: img.ID})
 	for _, l := range img.Layers {

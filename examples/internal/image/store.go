@@ -196,14 +196,17 @@ func (s *Store) List() ([]Image, error) {
 // Status finds an image by ID (full, hex or a unique prefix of at least 12
 // hex digits), tag, or repo digest. It returns an error wrapping ErrNotFound
 // when there is none.
-func (s *Store) Status(ref string) (*Image, error) {
+func (s *Store) Status(ref string) (*Image, error) { return s.status("status", ref) }
+
+// status is Status with errors naming op.
+func (s *Store) status(op, ref string) (*Image, error) {
 	recs, err := s.records()
 	if err != nil {
-		return nil, &Error{Op: "status", Ref: ref, Err: err}
+		return nil, &Error{Op: op, Ref: ref, Err: err}
 	}
 	img, _, err := lookup(recs, ref)
 	if err != nil {
-		return nil, &Error{Op: "status", Ref: ref, Err: err}
+		return nil, &Error{Op: op, Ref: ref, Err: err}
 	}
 	return img, nil
 }

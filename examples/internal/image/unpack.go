@@ -106,6 +106,9 @@ func unpackTar(ctx context.Context, dir string, blob io.Reader, diffID string) e
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, tar.ErrInsecurePath) {
+			return fmt.Errorf("%w: %q", ErrUnsafeLayer, hdr.Name)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorruptLayer, err)
 		}
