@@ -27,7 +27,7 @@ type Process struct {
 	Env            []string
 	Cwd            string
 	UID, GID       uint32
-	AdditionalGids []uint32 // the user's groups in the image's /etc/group
+	AdditionalGids []uint32 // GID, then the user's groups in the image's /etc/group
 	ImageID        string
 }
 

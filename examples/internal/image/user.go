@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,8 @@ import (
 // "uid:group", "name:gid") inside the rootfs at root, the way Docker and
 // the CRI do: a name must be in /etc/passwd (group in /etc/group); a
 // numeric uid need not be, and then has gid 0 unless one is given; the
-// additional groups are the /etc/group entries listing the user's name.
+// additional groups are the primary gid followed by the /etc/group entries
+// listing the user's name (as containerd sets them).
 func ResolveUser(root, user string) (uid, gid uint32, groups []uint32, err error) {
 	if user == "" {
 		user = "0"
@@ -59,10 +61,11 @@ func ResolveUser(root, user string) (uid, gid uint32, groups []uint32, err error
 			return 0, 0, nil, &Error{Op: "user", Ref: user, Err: fmt.Errorf("%w: no group %q in /etc/group", ErrUnknownUser, g)}
 		}
 	}
+	groups = []uint32{gid}
 	if name != "" {
 		for _, e := range group {
 			for _, m := range strings.Split(e[3], ",") {
-				if n, ok := parseID(e[2]); ok && m == name && n != gid {
+				if n, ok := parseID(e[2]); ok && m == name && !slices.Contains(groups, n) {
 					groups = append(groups, n)
 				}
 			}
