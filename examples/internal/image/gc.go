@@ -3,9 +3,13 @@
 package image
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // GCResult says what GC removed.
@@ -102,4 +106,38 @@ func sweep(dir string, keep map[string]bool) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// Usage is the disk use of a store's images (blobs, unpacked layers and
+// records; not containers' upper dirs), as the CRI's ImageFsInfo reports it.
+type Usage struct {
+	Root   string // the store directory
+	Bytes  uint64 // allocated bytes
+	Inodes uint64
+}
+
+// Usage walks the store and adds up its images' disk use.
+func (s *Store) Usage() (Usage, error) {
+	u := Usage{Root: s.root}
+	for _, d := range []string{"blobs", "layers", "images"} {
+		err := filepath.WalkDir(filepath.Join(s.root, d), func(p string, e fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err != nil {
+				return nil
+			}
+			u.Bytes += uint64(st.Blocks) * 512
+			u.Inodes++
+			return nil
+		})
+		if err != nil {
+			return u, &Error{Op: "usage", Ref: s.root, Err: err}
+		}
+	}
+	return u, nil
 }

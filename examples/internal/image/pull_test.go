@@ -41,6 +41,11 @@ func TestPullThroughMirrorRemoveGC(t *testing.T) {
 	if want := []string{"registry.k8s.io/pause@" + mdigest.String()}; !slices.Equal(got.RepoDigests, want) {
 		t.Fatalf("RepoDigests %v, want %v", got.RepoDigests, want)
 	}
+	u, err := s.Usage()
+	must(t, err)
+	if u.Bytes < 1<<20 || u.Inodes < 10 {
+		t.Fatalf("Usage %+v with busybox stored", u)
+	}
 	blobsAfterOne := dirNames(t, filepath.Join(s.Root(), "blobs/sha256"))
 	if len(blobsAfterOne) != 3 { // manifest, config, one layer
 		t.Fatalf("blobs %v, want 3", blobsAfterOne)
