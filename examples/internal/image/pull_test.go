@@ -197,3 +197,70 @@ func init() {
 		return 0
 	})
 }
+
+// Mirrors are tried in order (a 404 moves on to the next); an entry for
+// the registry itself wins over "*".
+func TestMirrorOrderAndPrefix(t *testing.T) {
+	testharness.Privileged(t)
+	empty1, full := startRegistry(t), startRegistry(t)
+	img := buildImage(t, v1.Config{Cmd: []string{"sh"}}, layerOf(t, entry{name: "f", body: "x"}))
+	full.push(t, "app:1", img)
+	s, err := Open(Options{Root: filepath.Join(t.TempDir(), "store"), Registries: []Registry{
+		{Prefix: "*", Mirrors: []string{"http://" + empty1.host}, SkipUpstream: true},
+		{Prefix: "quay.io", Mirrors: []string{"http://" + empty1.host, "http://" + full.host + "/"}, SkipUpstream: true},
+	}})
+	must(t, err)
+	defer s.Close()
+	_, err = s.Pull(context.Background(), "docker.io/app:1")
+	requireErr(t, err, ErrNotFound, "pull", "docker.io/app:1")
+	got, err := s.Pull(context.Background(), "quay.io/app:1")
+	must(t, err)
+	if !slices.Equal(got.RepoTags, []string{"quay.io/app:1"}) {
+		t.Fatalf("RepoTags %v", got.RepoTags)
+	}
+}
+
+// GC running over and over while images are pulled never takes what a
+// pull is adding: every pulled image mounts afterwards.
+func TestGCDuringPulls(t *testing.T) {
+	testharness.Privileged(t)
+	reg := startRegistry(t)
+	bb := busyboxLayer(t)
+	for i := range 3 {
+		reg.push(t, fmt.Sprintf("app%d:1", i), buildImage(t, v1.Config{Cmd: []string{"sh"}}, bb,
+			layerOf(t, entry{name: fmt.Sprintf("f%d", i), body: "x"})))
+	}
+	s := openStore(t, reg)
+	stop := make(chan struct{})
+	var gcs sync.WaitGroup
+	gcs.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s.GC(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	var pulls sync.WaitGroup
+	for i := range 3 {
+		pulls.Go(func() {
+			if _, err := s.Pull(context.Background(), fmt.Sprintf("example.com/app%d:1", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	pulls.Wait()
+	close(stop)
+	gcs.Wait()
+	for i := range 3 {
+		id := fmt.Sprintf("gc%d", i)
+		_, err := s.CreateRootfs(id, fmt.Sprintf("example.com/app%d:1", i))
+		must(t, err)
+		must(t, s.RemoveRootfs(id))
+	}
+}
