@@ -77,7 +77,7 @@ func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, dige
 		return nil, fmt.Errorf("%w: %d layers but %d diff IDs", ErrCorruptLayer, len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	rec := &Image{ID: m.Config.Digest.String(), RepoTags: tags, RepoDigests: digests,
-		Manifest: digestOf(rawManifest), Created: time.Now().UTC()}
+		Manifest: digestOf(rawManifest), Pulled: time.Now().UTC()}
 	for i, d := range m.Layers {
 		if !isLayerMediaType(d.MediaType) {
 			return nil, fmt.Errorf("%w: layer %d has media type %s", ErrUnsupported, i, d.MediaType)

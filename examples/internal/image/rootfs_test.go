@@ -3,8 +3,10 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,7 +17,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/podkit/podkit/internal/testharness"
 	"golang.org/x/sys/unix"
 )
@@ -150,7 +155,7 @@ func TestWhiteoutsAndOpaqueDirs(t *testing.T) {
 			entry{name: "a", dir: true}, entry{name: "a/.wh.gone"},
 			entry{name: "dir", dir: true}, entry{name: "dir/.wh..wh..opq"}, entry{name: "dir/new", body: "n"},
 			entry{name: ".wh.x"}),
-		layerOf(t,
+		zstdLayerOf(t, // and zstd-compressed
 			entry{name: "a", dir: true}, entry{name: "a/gone", body: "g2"},
 			entry{name: "x", dir: true}, entry{name: "x/y", body: "y"}),
 	)
@@ -159,6 +164,9 @@ func TestWhiteoutsAndOpaqueDirs(t *testing.T) {
 	rec, err := s.Pull(context.Background(), "example.com/whiteouts:v1")
 	must(t, err)
 
+	if rec.Layers[2].MediaType != string(types.OCILayerZStd) {
+		t.Fatalf("layer 3 is %s, want zstd", rec.Layers[2].MediaType)
+	}
 	// The middle layer holds the overlay forms of the OCI whiteouts.
 	mid := s.layerPath(rec.Layers[1].DiffID)
 	var st unix.Stat_t
@@ -180,6 +188,14 @@ func TestWhiteoutsAndOpaqueDirs(t *testing.T) {
 		t.Fatalf("merged tree\n got %v\nwant %v", got, want)
 	}
 	must(t, s.RemoveRootfs("w1"))
+}
+
+func zstdLayerOf(t *testing.T, entries ...entry) v1.Layer {
+	b := tarBytes(t, entries...)
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		tarball.WithCompression(compression.ZStd), tarball.WithMediaType(types.OCILayerZStd))
+	must(t, err)
+	return l
 }
 
 // tree lists root as "dir/", "file=content", "link->target", sorted.

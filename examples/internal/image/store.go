@@ -48,8 +48,8 @@ type Image struct {
 	RepoDigests []string  `json:"repoDigests,omitempty"` // e.g. registry.k8s.io/pause@sha256:...
 	Manifest    string    `json:"manifest"`              // manifest digest
 	Layers      []Layer   `json:"layers"`
-	Size        int64     `json:"size"` // sum of compressed layer sizes
-	Created     time.Time `json:"created"`
+	Size        int64     `json:"size"`   // sum of compressed layer sizes
+	Pulled      time.Time `json:"pulled"` // when it was pulled or loaded
 }
 
 // Open opens (creating if needed) the store at opts.Root.
