@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -94,7 +95,11 @@ func (s *Store) mountRootfs(r *Rootfs) (err error) {
 	if len(r.Layers) > 0 {
 		lower = nil
 		for i := len(r.Layers) - 1; i >= 0; i-- {
-			lower = append(lower, s.layerPath(r.Layers[i]))
+			// A layer repeated lower down adds nothing its top copy does not
+			// (and overlayfs may refuse the same lower dir twice).
+			if p := s.layerPath(r.Layers[i]); !slices.Contains(lower, p) {
+				lower = append(lower, p)
+			}
 		}
 	}
 	for _, d := range []string{"upper", "work", "merged", "empty"} {

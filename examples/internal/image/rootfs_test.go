@@ -225,3 +225,23 @@ func tree(t *testing.T, root string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// An image with the same layer twice (A, B deleting A's file, A again)
+// mounts, with A's file back.
+func TestRepeatedLayer(t *testing.T) {
+	testharness.Privileged(t)
+	reg := startRegistry(t)
+	a := layerOf(t, entry{name: "f", body: "a"})
+	img := buildImage(t, v1.Config{}, a, layerOf(t, entry{name: ".wh.f"}, entry{name: "g", body: "b"}), a)
+	reg.push(t, "repeat:1", img)
+	s := openStore(t, reg)
+	_, err := s.Pull(context.Background(), "example.com/repeat:1")
+	must(t, err)
+	r, err := s.CreateRootfs("rep", "example.com/repeat:1")
+	must(t, err)
+	t.Cleanup(func() { s.RemoveRootfs("rep") })
+	if got, want := tree(t, r.Dir), []string{"f=a", "g=b"}; !slices.Equal(got, want) {
+		t.Fatalf("tree %v, want %v", got, want)
+	}
+	must(t, s.RemoveRootfs("rep"))
+}
