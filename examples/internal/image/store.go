@@ -230,6 +230,9 @@ func lookup(recs []*Image, ref string) (*Image, string, error) {
 		if found != nil {
 			return found, "", nil
 		}
+		if strings.HasPrefix(ref, "sha256:") || len(hex) == 64 {
+			return nil, "", ErrNotFound // an ID, not a name
+		}
 	}
 	name, err := normalize(ref)
 	if err != nil {
