@@ -27,6 +27,19 @@
 // was asked for. Layers are unpacked by umoci's oci/layer in its overlayfs
 // format after podkit refuses entries that climb out of the rootfs.
 //
+// A runtime uses it like this:
+//
+//	s, err := image.Open(image.Options{Registries: []image.Registry{
+//		{Prefix: "*", Mirrors: []string{"http://127.0.0.1:5000"}}}})
+//	img, err := s.Pull(ctx, "registry.k8s.io/pause:3.9") // or s.Load(ctx, "app.tar", "")
+//	r, err := s.CreateRootfs(containerID, img.ID)           // overlay mounted at r.Dir
+//	p, err := s.ContainerConfig(r, image.Container{Args: args, Env: env, User: user})
+//	host, err := r.MountPoint("/data", true)                // bind a volume on host
+//	...                                                     // run p.Args in r.Dir
+//	err = s.RemoveRootfs(containerID)
+//	err = s.Remove("registry.k8s.io/pause:3.9")
+//	_, err = s.GC()
+//
 // ContainerConfig turns an image's config plus a Kubernetes container's
 // command, args, env, workingDir and user into the process to run, with
 // the user resolved against the image's own /etc/passwd and /etc/group.

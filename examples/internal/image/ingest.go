@@ -53,39 +53,11 @@ func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, dige
 		return nil, err
 	}
 	defer unuse()
-
-	rawManifest, err := img.RawManifest()
+	rec, rawManifest, rawConfig, err := describe(src, img)
 	if err != nil {
-		return nil, src.readErr(err)
+		return nil, err
 	}
-	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
-	if err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrUnsupported, err)
-	}
-	rawConfig, err := img.RawConfigFile()
-	if err != nil {
-		return nil, src.readErr(err)
-	}
-	if got := digestOf(rawConfig); got != m.Config.Digest.String() {
-		return nil, fmt.Errorf("%w: config is %s, manifest says %s", ErrDigestMismatch, got, m.Config.Digest)
-	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
-	if err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrUnsupported, err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("%w: %d layers but %d diff IDs", ErrCorruptLayer, len(m.Layers), len(cfg.RootFS.DiffIDs))
-	}
-	rec := &Image{ID: m.Config.Digest.String(), RepoTags: tags, RepoDigests: digests,
-		Manifest: digestOf(rawManifest), Pulled: time.Now().UTC()}
-	for i, d := range m.Layers {
-		if !isLayerMediaType(d.MediaType) {
-			return nil, fmt.Errorf("%w: layer %d has media type %s", ErrUnsupported, i, d.MediaType)
-		}
-		rec.Layers = append(rec.Layers, Layer{Digest: d.Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(),
-			Size: d.Size, MediaType: string(d.MediaType)})
-		rec.Size += d.Size
-	}
+	rec.RepoTags, rec.RepoDigests = tags, digests
 	if err := s.fetchLayers(ctx, src, img, rec.Layers); err != nil {
 		return nil, err
 	}
@@ -94,7 +66,7 @@ func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, dige
 			return nil, err
 		}
 	}
-	if err := s.putBytes(m.Config.Digest.String(), rawConfig); err != nil {
+	if err := s.putBytes(rec.ID, rawConfig); err != nil {
 		return nil, err
 	}
 	if err := s.putBytes(rec.Manifest, rawManifest); err != nil {
@@ -104,6 +76,41 @@ func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, dige
 		return nil, err
 	}
 	return rec, nil
+}
+
+// describe reads and checks img's manifest and config and returns the
+// record it will have (without names) and both raw documents.
+func describe(src source, img v1.Image) (rec *Image, rawManifest, rawConfig []byte, err error) {
+	if rawManifest, err = img.RawManifest(); err != nil {
+		return nil, nil, nil, src.readErr(err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: manifest: %v", ErrUnsupported, err)
+	}
+	if rawConfig, err = img.RawConfigFile(); err != nil {
+		return nil, nil, nil, src.readErr(err)
+	}
+	if got := digestOf(rawConfig); got != m.Config.Digest.String() {
+		return nil, nil, nil, fmt.Errorf("%w: config is %s, manifest says %s", ErrDigestMismatch, got, m.Config.Digest)
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: config: %v", ErrUnsupported, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, nil, nil, fmt.Errorf("%w: %d layers but %d diff IDs", ErrCorruptLayer, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	rec = &Image{ID: m.Config.Digest.String(), Manifest: digestOf(rawManifest), Pulled: time.Now().UTC()}
+	for i, d := range m.Layers {
+		if !isLayerMediaType(d.MediaType) {
+			return nil, nil, nil, fmt.Errorf("%w: layer %d has media type %s", ErrUnsupported, i, d.MediaType)
+		}
+		rec.Layers = append(rec.Layers, Layer{Digest: d.Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(),
+			Size: d.Size, MediaType: string(d.MediaType)})
+		rec.Size += d.Size
+	}
+	return rec, rawManifest, rawConfig, nil
 }
 
 func isLayerMediaType(mt types.MediaType) bool {
