@@ -3,12 +3,14 @@
 // critest talk to it as they talk to containerd or CRI-O.
 //
 //	podkit-cri [--config FILE] [--listen /run/podkit/cri.sock] [--state-dir DIR]
-//	           [--run-dir DIR] [--cgroup-parent PATH] [--pause PATH]
+//	           [--run-dir DIR] [--image-dir DIR] [--cgroup-parent PATH] [--pause PATH]
 //	           [--registry-mirror REGISTRY=URL]... [--log-level debug|info|warn|error]
 //
 // Flags override the config file, a YAML mapping with the same names
-// (listen, stateDir, runDir, cgroupParent, pause, registryMirrors,
-// logLevel). SIGTERM or SIGINT stops serving; pods and containers keep
+// (listen, stateDir, runDir, imageDir, cgroupParent, pause, registryMirrors,
+// logLevel). --registry-mirror REGISTRY=URL answers pulls of REGISTRY's
+// images (or every registry's, for *) from URL, while the images keep their
+// names; plain HTTP is used where the URL says http://. SIGTERM or SIGINT stops serving; pods and containers keep
 // running, and the next start re-attaches them.
 //
 // With crictl:

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/podkit/podkit/examples/internal/criserver"
+	"github.com/podkit/podkit/examples/internal/image"
 	"google.golang.org/grpc"
 	"sigs.k8s.io/yaml"
 )
@@ -27,6 +28,7 @@ type options struct {
 	RunDir          string   `json:"runDir"`
 	CgroupParent    string   `json:"cgroupParent"`
 	Pause           string   `json:"pause"`
+	ImageDir        string   `json:"imageDir"`
 	RegistryMirrors []string `json:"registryMirrors"`
 	LogLevel        string   `json:"logLevel"`
 }
@@ -58,6 +60,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&fl.RunDir, "run-dir", "", "sandboxes' run directory (default "+criserver.DefaultRunDir+")")
 	fs.StringVar(&fl.CgroupParent, "cgroup-parent", "", "cgroup parent of pods that name none (default "+criserver.DefaultCgroupParent+")")
 	fs.StringVar(&fl.Pause, "pause", "", "podkit-pause binary (default: $PODKIT_PAUSE or PATH)")
+	fs.StringVar(&fl.ImageDir, "image-dir", "", "image store directory (default "+image.DefaultRoot+")")
 	fs.Var(mirrorsFlag{&fl.RegistryMirrors}, "registry-mirror", "REGISTRY=URL: answer REGISTRY (or * for all) from URL; repeatable")
 	fs.StringVar(&fl.LogLevel, "log-level", "", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -73,7 +76,7 @@ func parse(args []string) (options, error) {
 		}
 	}
 	for _, p := range []struct{ dst, src *string }{{&o.Listen, &fl.Listen}, {&o.StateDir, &fl.StateDir},
-		{&o.RunDir, &fl.RunDir}, {&o.CgroupParent, &fl.CgroupParent}, {&o.Pause, &fl.Pause}, {&o.LogLevel, &fl.LogLevel}} {
+		{&o.RunDir, &fl.RunDir}, {&o.CgroupParent, &fl.CgroupParent}, {&o.Pause, &fl.Pause}, {&o.ImageDir, &fl.ImageDir}, {&o.LogLevel, &fl.LogLevel}} {
 		if *p.src != "" {
 			*p.dst = *p.src
 		}
@@ -106,7 +109,8 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	srv, err := criserver.New(ctx, criserver.Config{StateDir: o.StateDir, RunDir: o.RunDir,
-		CgroupParent: o.CgroupParent, PauseBinary: o.Pause, Logger: log})
+		CgroupParent: o.CgroupParent, PauseBinary: o.Pause, Logger: log,
+		Images: image.Options{Root: o.ImageDir, Registries: registries(o.RegistryMirrors)}})
 	if err != nil {
 		return err
 	}
@@ -123,6 +127,23 @@ func run(o options) error {
 	}()
 	log.Info("serving", "socket", o.Listen)
 	return g.Serve(ln)
+}
+
+// registries turns REGISTRY=URL settings into the image store's registry
+// entries, one per registry, mirrors in the order given.
+func registries(mirrors []string) []image.Registry {
+	var out []image.Registry
+	index := map[string]int{}
+	for _, m := range mirrors {
+		reg, url, _ := strings.Cut(m, "=")
+		i, ok := index[reg]
+		if !ok {
+			i, index[reg] = len(out), len(out)
+			out = append(out, image.Registry{Prefix: reg})
+		}
+		out[i].Mirrors = append(out[i].Mirrors, url)
+	}
+	return out
 }
 
 // listen makes the socket's directory and replaces a stale socket.

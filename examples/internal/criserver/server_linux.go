@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/podkit/podkit/examples/internal/image"
 	"github.com/podkit/podkit/sandbox"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -36,6 +37,9 @@ type Config struct {
 	CgroupParent string
 	// PauseBinary is podkit-pause; empty means pause.Find().
 	PauseBinary string
+	// Images configures the image store (its root defaults to
+	// image.DefaultRoot; mirrors in Images.Registries).
+	Images image.Options
 	// Logger receives the server's log; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -75,9 +79,10 @@ type Server struct {
 	runtimeapi.UnimplementedRuntimeServiceServer
 	runtimeapi.UnimplementedImageServiceServer
 
-	cfg   Config
-	log   *slog.Logger
-	store *store
+	cfg    Config
+	log    *slog.Logger
+	store  *store
+	images *image.Store
 }
 
 // New validates cfg, then rebuilds the store from the state directory,
@@ -91,7 +96,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
+	images, err := image.Open(cfg.Images)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, images: images}
 	if err := s.restore(ctx); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/criserver"
+	"github.com/podkit/podkit/examples/internal/image"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
 	"golang.org/x/sys/unix"
@@ -34,11 +35,17 @@ func init() {
 }
 
 // serverHelper runs a Server as its own process (a daemon the test can
-// kill -9): args are the socket, state dir, run dir and pause binary.
+// kill -9): args are the socket, state dir, run dir, pause binary and a
+// mirror URL answering every registry (or "").
 func serverHelper() int {
 	a := os.Args[1:]
+	var regs []image.Registry
+	if a[4] != "" {
+		regs = []image.Registry{{Prefix: "*", Mirrors: []string{a[4]}, SkipUpstream: true}}
+	}
 	srv, err := criserver.New(context.Background(), criserver.Config{StateDir: a[1], RunDir: a[2],
-		CgroupParent: cgroupParent, PauseBinary: a[3]})
+		CgroupParent: cgroupParent, PauseBinary: a[3],
+		Images: image.Options{Root: filepath.Join(a[1], "images"), Registries: regs}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -60,16 +67,19 @@ func serverHelper() int {
 type harness struct {
 	t                         *testing.T
 	dir, pause, state, runDir string
+	mirror                    string // URL answering every registry
 	rt                        runtimeapi.RuntimeServiceClient
 	img                       runtimeapi.ImageServiceClient
 	stop                      func()
 }
 
-func start(t *testing.T) *harness {
+func start(t *testing.T) *harness { return startWithMirror(t, "") }
+
+func startWithMirror(t *testing.T, mirror string) *harness {
 	t.Helper()
 	testharness.Privileged(t)
 	dir := t.TempDir()
-	h := &harness{t: t, dir: dir, pause: testharness.PauseBinary(t),
+	h := &harness{t: t, dir: dir, pause: testharness.PauseBinary(t), mirror: mirror,
 		state: filepath.Join(dir, "state"), runDir: filepath.Join(dir, "run")}
 	h.serve()
 	t.Cleanup(func() { h.stop() })
@@ -80,7 +90,7 @@ func (h *harness) serve() {
 	t := h.t
 	sock := filepath.Join(h.dir, "cri.sock")
 	_ = os.Remove(sock)
-	cmd := testharness.HelperCmd("criserver", sock, h.state, h.runDir, h.pause)
+	cmd := testharness.HelperCmd("criserver", sock, h.state, h.runDir, h.pause, h.mirror)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,6 +109,11 @@ func (h *harness) serve() {
 		t.Fatal(err)
 	}
 	h.rt, h.img = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := h.rt.Version(wctx, &runtimeapi.VersionRequest{}, grpc.WaitForReady(true)); err != nil {
+		t.Fatalf("the server helper does not answer: %v", err)
+	}
 	h.stop = func() {
 		_ = conn.Close()
 		_ = cmd.Process.Kill()

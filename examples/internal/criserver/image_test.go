@@ -1,0 +1,95 @@
+//go:build linux
+
+package criserver_test
+
+import (
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// serveImages starts a registry on 127.0.0.1 with image repo:tag for each
+// entry of users (the image's USER), and returns its URL.
+func serveImages(t *testing.T, users map[string]string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	for ref, user := range users {
+		img, err := random.Image(256, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err = mutate.Config(img, v1.Config{User: user, Cmd: []string{"sh"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, err := name.NewTag(ln.Addr().String() + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(tag, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// TestImageService pulls through the mirror under public names, and
+// checks status, list, user reporting, removal and ImageFsInfo.
+func TestImageService(t *testing.T) {
+	url := serveImages(t, map[string]string{"team/app:1": "1002", "team/web:2": "www-data:1004"})
+	h := startWithMirror(t, url)
+	c := ctx(t)
+	pulled := map[string]string{}
+	for _, ref := range []string{"registry.example/team/app:1", "registry.example/team/web:2"} {
+		resp, err := h.img.PullImage(c, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+		if err != nil {
+			t.Fatalf("PullImage %s: %v", ref, err)
+		}
+		pulled[ref] = resp.ImageRef
+	}
+	st, err := h.img.ImageStatus(c, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/app:1"}})
+	if err != nil || st.Image == nil || st.Image.Id != pulled["registry.example/team/app:1"] ||
+		st.Image.Uid.GetValue() != 1002 || st.Image.Size == 0 || len(st.Image.RepoTags) != 1 {
+		t.Errorf("ImageStatus app = %v, %v", st, err)
+	}
+	st, err = h.img.ImageStatus(c, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: pulled["registry.example/team/web:2"]}})
+	if err != nil || st.Image == nil || st.Image.Username != "www-data" || st.Image.Uid != nil {
+		t.Errorf("ImageStatus web by id = %v, %v", st, err)
+	}
+	list, err := h.img.ListImages(c, &runtimeapi.ListImagesRequest{})
+	if err != nil || len(list.Images) != 2 {
+		t.Errorf("ListImages = %v, %v", list, err)
+	}
+	fs, err := h.img.ImageFsInfo(c, &runtimeapi.ImageFsInfoRequest{})
+	if err != nil || fs.ImageFilesystems[0].UsedBytes.GetValue() == 0 {
+		t.Errorf("ImageFsInfo = %v, %v", fs, err)
+	}
+	for range 2 { // idempotent
+		if _, err := h.img.RemoveImage(c, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/app:1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err = h.img.ImageStatus(c, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/app:1"}})
+	if err != nil || st.Image != nil {
+		t.Errorf("ImageStatus after remove = %v, %v; want no image", st, err)
+	}
+	if _, err := h.img.PullImage(c, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/none:1"}}); err == nil {
+		t.Error("pulling an image the registry lacks succeeded")
+	}
+}
