@@ -5,6 +5,8 @@ package image
 import (
 	"archive/tar"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,7 +14,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -32,7 +33,7 @@ func TestLoad(t *testing.T) {
 	archive := filepath.Join(dir, "app-oci.tar")
 	must(t, tarDir(filepath.Join(dir, "layout"), archive))
 	docker := filepath.Join(dir, "app-docker.tar")
-	must(t, tarball.WriteToFile(docker, name.MustParseReference("example.com/app:docker"), img))
+	must(t, dockerSave(docker, "example.com/app:docker", img))
 
 	s := openStore(t, nil)
 	ctx := context.Background()
@@ -78,6 +79,66 @@ func TestLoad(t *testing.T) {
 	_, err = s.GC()
 	must(t, err)
 	requireEmptyStore(t, s)
+}
+
+// dockerSave writes img the way `docker save` (before Docker 25) does:
+// manifest.json, the config, and uncompressed <n>/layer.tar files.
+func dockerSave(dst, tag string, img v1.Image) error {
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	add := func(name string, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return err
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	m := tarball.Manifest{{Config: cfgName.Hex + ".json", RepoTags: []string{tag}}}
+	if err := add(m[0].Config, rawCfg); err != nil {
+		return err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		m[0].Layers = append(m[0].Layers, fmt.Sprintf("%d/layer.tar", i))
+		if err := add(m[0].Layers[i], data); err != nil {
+			return err
+		}
+	}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := add("manifest.json", mj); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // tarDir writes the files under dir to a tar at dst (an OCI archive when
