@@ -79,10 +79,13 @@ func (s *Server) ListImages(ctx context.Context, req *runtimeapi.ListImagesReque
 	return &runtimeapi.ListImagesResponse{Images: out}, nil
 }
 
-// RemoveImage removes a name (a tag: only that tag; an ID: the image).
-// Removing an image that is not there succeeds.
+// RemoveImage removes the image a reference names, with all its tags and
+// digests, as the CRI asks. Removing an image that is not there succeeds.
 func (s *Server) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
-	err := s.images.Remove(req.GetImage().GetImage())
+	img, err := s.images.Status(req.GetImage().GetImage())
+	if err == nil {
+		err = s.images.Remove(img.ID)
+	}
 	if err != nil && !errors.Is(err, image.ErrNotFound) {
 		return nil, imageError("RemoveImage", err)
 	}

@@ -80,10 +80,17 @@ func TestImageService(t *testing.T) {
 	if err != nil || fs.ImageFilesystems[0].UsedBytes.GetValue() == 0 {
 		t.Errorf("ImageFsInfo = %v, %v", fs, err)
 	}
+	// A second tag of the same image: removing by one tag removes both.
+	if _, err := h.img.PullImage(c, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: "other.example/team/app:1"}}); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 { // idempotent
 		if _, err := h.img.RemoveImage(c, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/app:1"}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if st, err := h.img.ImageStatus(c, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "other.example/team/app:1"}}); err != nil || st.Image != nil {
+		t.Errorf("the other tag after RemoveImage by one tag: %v, %v; want the image gone", st, err)
 	}
 	st, err = h.img.ImageStatus(c, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "registry.example/team/app:1"}})
 	if err != nil || st.Image != nil {

@@ -1,0 +1,223 @@
+//go:build linux
+
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/integration/criimages"
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+// critestMustPass names (as regular expressions over ginkgo's full spec
+// text: the Describe, Context and It texts joined by spaces)
+// the critest specs podkit-cri passes. TestCritest runs them and fails if
+// one fails; the list grows with the server.
+var critestMustPass = []string{
+	`Runtime info .*runtime should return version info`,
+	`PodSandbox runtime should support basic operations on PodSandbox `,
+	`Image Manager public image with tag should be pulled and removed`,
+	`Image Manager public image without tag should be pulled and removed`,
+	`Image Manager public image should timeout if requested`,
+	`Image Manager image status should support all kinds of references`,
+	`Image Manager image status get image fields should not have Uid.Username empty`,
+	`Image Manager listImage should get exactly 3`,
+	`Image Manager removing image`,
+	`Image Consistency `,
+	`Idempotence (StopPodSandbox|RemovePodSandbox|RemoveImage) `,
+}
+
+// critestCannotPass are specs that cannot pass on this host or offline,
+// with the reason; they are reported, never run.
+var critestCannotPass = map[string]string{
+	`Image Manager public image with digest`: "pulls an upstream image by its digest: no image built offline can have it",
+	`NRI`:                                    "needs an NRI socket (-nri-socket), which podkit-cri does not serve",
+	`AppArmor`:                               "AppArmor is not enabled on this host",
+	`SELinux`:                                "SELinux is not enabled on this host",
+}
+
+// TestCritest runs cri-tools' critest (v1.37.0, built by
+// integration/tools/cri-tools.sh) against podkit-cri, with the suite's
+// images served from a registry on 127.0.0.1 through --registry-mirror.
+// PODKIT_CRITEST_ALL=1 runs every spec (but those that cannot pass here)
+// and only reports.
+func TestCritest(t *testing.T) {
+	testharness.Privileged(t)
+	tools := criTools(t)
+	sock, stop := startCRI(t)
+	defer stop()
+	all := os.Getenv("PODKIT_CRITEST_ALL") != ""
+	report := filepath.Join(t.TempDir(), "critest.json")
+	args := []string{"-runtime-endpoint", "unix://" + sock, "-image-endpoint", "unix://" + sock,
+		"-ginkgo.no-color", "-ginkgo.json-report", report, "-ginkgo.skip", strings.Join(keys(critestCannotPass), "|")}
+	if !all {
+		args = append(args, "-ginkgo.focus", strings.Join(critestMustPass, "|"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(tools, "critest"), args...)
+	cmd.Dir = t.TempDir()
+	out, runErr := cmd.CombinedOutput()
+	specs, err := readGinkgoReport(report)
+	if err != nil {
+		t.Fatalf("critest: %v (%v)\n%s", err, runErr, out)
+	}
+	counts := map[string]int{}
+	var failed []string
+	for _, s := range specs {
+		counts[s.State]++
+		if s.State == "failed" || s.State == "panicked" || s.State == "timedout" {
+			failed = append(failed, s.Name+"\n    "+firstLine(s.Failure))
+		}
+	}
+	t.Logf("critest: %d passed, %d failed, %d skipped (cannot pass here: %v)", counts["passed"],
+		len(failed), counts["skipped"], critestCannotPass)
+	for _, f := range failed {
+		if all {
+			t.Logf("FAILED %s", f)
+		} else {
+			t.Errorf("FAILED %s", f)
+		}
+	}
+	if !all && counts["passed"] == 0 {
+		t.Errorf("no critest spec passed:\n%s", out)
+	}
+}
+
+type ginkgoSpec struct {
+	Name, State, Failure string
+}
+
+// readGinkgoReport reads the It specs of a ginkgo JSON report.
+func readGinkgoReport(path string) ([]ginkgoSpec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var suites []struct {
+		SpecReports []struct {
+			ContainerHierarchyTexts []string
+			LeafNodeText            string
+			LeafNodeType            string
+			State                   string
+			Failure                 struct{ Message string }
+		}
+	}
+	if err := json.Unmarshal(b, &suites); err != nil {
+		return nil, err
+	}
+	var out []ginkgoSpec
+	for _, s := range suites {
+		for _, r := range s.SpecReports {
+			if r.LeafNodeType != "It" {
+				continue
+			}
+			name := strings.Join(append(r.ContainerHierarchyTexts, r.LeafNodeText), " ")
+			out = append(out, ginkgoSpec{Name: name, State: r.State, Failure: r.Failure.Message})
+		}
+	}
+	return out, nil
+}
+
+// criTools builds (or finds cached) crictl and critest.
+func criTools(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("./tools/cri-tools.sh").Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("integration/tools/cri-tools.sh: %v\n%s", err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// startCRI serves the suite's images and starts podkit-cri with a mirror
+// for each of their registries; it returns the server's socket.
+func startCRI(t *testing.T) (string, func()) {
+	t.Helper()
+	if _, err := os.Stat(criimages.BusyboxPath); err != nil {
+		t.Fatalf("%v: install busybox-static (integration/install-deps.sh)", err)
+	}
+	images, err := criimages.Build(criimages.BusyboxPath, testharness.BuildStatic(t, criimages.StandinPackage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := criimages.Serve(context.Background(), images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "cri.sock")
+	args := []string{"--listen", sock, "--state-dir", filepath.Join(dir, "state"), "--run-dir", filepath.Join(dir, "run"),
+		"--image-dir", filepath.Join(dir, "images"), "--cgroup-parent", "podkit-critest", "--pause", testharness.PauseBinary(t)}
+	for _, m := range reg.Mirrors() {
+		args = append(args, "--registry-mirror", m)
+	}
+	cmd := exec.Command(testharness.BuildProgram(t, "github.com/podkit/podkit/examples/podkit-cri"), args...)
+	logf, err := os.Create(filepath.Join(dir, "podkit-cri.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		_ = reg.Close()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("podkit-cri log:\n%s", tail(b, 8000))
+		}
+		removeCgroupParent("podkit-critest")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatal("podkit-cri did not listen")
+		}
+	}
+	return sock, stop
+}
+
+func removeCgroupParent(name string) {
+	for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
+		_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, name))
+	}
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
