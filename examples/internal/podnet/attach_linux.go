@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 )
@@ -173,10 +174,24 @@ func (n *Network) Attach(ctx context.Context, pod PodRef, netnsPath string, opts
 	}
 	// The rollback must run even if ctx is what made ADD fail.
 	rollback := context.WithoutCancel(ctx)
-	if derr := n.cni.DelNetworkList(rollback, n.list, rt); derr != nil {
+	if derr := n.cni.DelNetworkList(rollback, n.present(), rt); derr != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrRollback, derr))
 	}
 	return nil, fail(errors.Join(errs...))
+}
+
+// present is the conflist without the plugins that cannot be found now: a
+// missing plugin did nothing to undo, and libcni's DEL stops at the first
+// plugin that fails, which would skip the DEL of the others.
+func (n *Network) present() *libcni.NetworkConfigList {
+	list := *n.list
+	list.Plugins = nil
+	for _, p := range n.list.Plugins {
+		if _, err := invoke.FindInPath(p.Network.Type, n.cfg.PluginDirs); err == nil {
+			list.Plugins = append(list.Plugins, p)
+		}
+	}
+	return &list
 }
 
 // isExhausted recognises host-local's "no IP addresses available in range
