@@ -161,6 +161,8 @@ func (n *Network) Attach(ctx context.Context, pod PodRef, netnsPath string, opts
 	if cached, _ := n.cni.GetNetworkListCachedResult(n.list, rt); cached != nil {
 		return nil, fail(ErrAttached)
 	}
+	st := &rollbackState{}
+	ctx = context.WithValue(ctx, rollbackKey{}, st)
 	res, err := n.cni.AddNetworkList(ctx, n.list, rt)
 	if err == nil {
 		var out *Result

@@ -93,7 +93,7 @@ func New(cfg Config) (*Network, error) {
 	return &Network{
 		cfg:  cfg,
 		list: list,
-		cni:  libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, nil),
+		cni:  libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, newExecer()),
 	}, nil
 }
 

@@ -101,7 +101,7 @@ func firewallRules(t *testing.T) map[fwLine]bool {
 	t.Helper()
 	out := map[fwLine]bool{}
 	for _, tool := range []string{"iptables", "ip6tables"} {
-		b, err := exec.Command(tool+"-save").Output()
+		b, err := exec.Command(tool + "-save").Output()
 		if err != nil {
 			t.Fatalf("%s-save: %v", tool, err)
 		}
