@@ -195,6 +195,9 @@ func newPods(t *testing.T, prefix string, n int) []*pod {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := nsjoin.LoopbackUp(set.Get(nsjoin.Net)); err != nil {
+			t.Fatal(err)
+		}
 		pods[i] = &pod{
 			ref:  podnet.PodRef{ID: id, Name: id, Namespace: "podnet-test", UID: fmt.Sprintf("uid-%s", id)},
 			ns:   set,
