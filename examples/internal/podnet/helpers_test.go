@@ -37,7 +37,7 @@ type testNetwork struct {
 	Subnet netip.Prefix
 }
 
-func newTestNetwork(t *testing.T, bits int, mutate func(*podnet.BridgeOptions)) *testNetwork {
+func newTestNetwork(t testing.TB, bits int, mutate func(*podnet.BridgeOptions)) *testNetwork {
 	t.Helper()
 	n := int(netSeq.Add(1))
 	subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 199, byte(n), 0}), bits)
@@ -62,7 +62,7 @@ func newTestNetwork(t *testing.T, bits int, mutate func(*podnet.BridgeOptions)) 
 }
 
 // keepHostState registers the cleanup described at testNetwork.
-func keepHostState(t *testing.T, bridge, name string) {
+func keepHostState(t testing.TB, bridge, name string) {
 	t.Helper()
 	fwBefore := firewallRules(t)
 	sysctls := map[string]string{}
@@ -97,7 +97,7 @@ var skeleton = regexp.MustCompile(`^(` +
 
 type fwLine struct{ tool, table, line string }
 
-func firewallRules(t *testing.T) map[fwLine]bool {
+func firewallRules(t testing.TB) map[fwLine]bool {
 	t.Helper()
 	out := map[fwLine]bool{}
 	for _, tool := range []string{"iptables", "ip6tables"} {
@@ -119,7 +119,7 @@ func firewallRules(t *testing.T) map[fwLine]bool {
 
 // removeSkeleton removes the skeleton lines that are new since before, if
 // every new line is skeleton: anything else is a leak the checker reports.
-func removeSkeleton(t *testing.T, before map[fwLine]bool) {
+func removeSkeleton(t testing.TB, before map[fwLine]bool) {
 	var rules, chains []fwLine
 	for l := range firewallRules(t) {
 		switch {
@@ -171,7 +171,7 @@ type pod struct {
 
 // newPods pins n fresh network namespaces in a pin directory of the test's
 // own, unpinned at the end.
-func newPods(t *testing.T, prefix string, n int) []*pod {
+func newPods(t testing.TB, prefix string, n int) []*pod {
 	t.Helper()
 	dir, err := nsjoin.OpenPinDir(filepath.Join(t.TempDir(), "ns"))
 	if err != nil {
@@ -261,7 +261,7 @@ func leaseFile(network string, ip netip.Addr) string {
 	return filepath.Join(podnet.DefaultCacheDir, "networks", network, ip.String())
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
