@@ -5,7 +5,8 @@
 # for the cgroup v2 VM lane, qemu-user (the pause tests also run the
 # arm64 pause under it), and the standard CNI plugins with iptables (pod
 # networking: examples/internal/podnet runs bridge, host-local, portmap and
-# firewall from /usr/lib/cni; portmap and firewall drive iptables).
+# firewall from /usr/lib/cni; portmap and firewall drive iptables; the
+# leak checker reads iptables-save, ip6tables-save and nft).
 # Installs nothing when everything is present.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ have cpio || need+=(cpio)
 have flock || need+=(util-linux)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 { have iptables && have iptables-save && have ip6tables-save; } || need+=(iptables)
+have nft || need+=(nftables)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

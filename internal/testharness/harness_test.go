@@ -338,3 +338,20 @@ func TestLeakCheckerCatchesIptablesChainAndRule(t *testing.T) {
 		return func() { ipt(append([]string{"-D"}, rule...)...) }
 	})
 }
+
+func TestLeakCheckerCatchesNftablesTable(t *testing.T) {
+	Privileged(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatalf("nft not installed: %v", err)
+	}
+	nft := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %v: %v: %s", args, err, out)
+		}
+	}
+	requireLeak(t, "firewall", func() func() {
+		nft("add", "table", "inet", "podkit_leaktest")
+		return func() { nft("delete", "table", "inet", "podkit_leaktest") }
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
@@ -153,6 +154,9 @@ func (n *Network) Attach(ctx context.Context, pod PodRef, netnsPath string, opts
 	}
 	if netnsPath == "" || !strings.HasPrefix(netnsPath, "/") {
 		return nil, invalid("netnsPath", netnsPath, "must be an absolute path")
+	}
+	if _, err := os.Stat(netnsPath); err != nil {
+		return nil, invalid("netnsPath", netnsPath, "%v", err)
 	}
 	fail := func(err error) error {
 		return &Error{Op: "attach", Network: n.list.Name, ID: pod.ID, NetNS: netnsPath, Attempts: 1, Err: err}

@@ -80,3 +80,47 @@ func TestBridgeOptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// Bad arguments are refused before any plugin runs.
+func TestAttachArgumentErrors(t *testing.T) {
+	nw, err := podnet.New(podnet.Config{List: podnet.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ok := podnet.PodRef{ID: "pod1", Name: "web", Namespace: "default", UID: "u1"}
+	port := func(m podnet.PortMapping) podnet.AttachOptions {
+		return podnet.AttachOptions{PortMappings: []podnet.PortMapping{m}}
+	}
+	for _, tc := range []struct {
+		pod   podnet.PodRef
+		netns string
+		opts  podnet.AttachOptions
+		field string
+	}{
+		{podnet.PodRef{}, "/proc/self/ns/net", podnet.AttachOptions{}, "PodRef.ID"},
+		{podnet.PodRef{ID: "-x"}, "/proc/self/ns/net", podnet.AttachOptions{}, "PodRef.ID"},
+		{podnet.PodRef{ID: "a/b"}, "/proc/self/ns/net", podnet.AttachOptions{}, "PodRef.ID"},
+		{podnet.PodRef{ID: "p", Name: "a;K8S_POD_NAME=evil"}, "/proc/self/ns/net", podnet.AttachOptions{}, "PodRef.Name"},
+		{podnet.PodRef{ID: "p", Namespace: "a b"}, "/proc/self/ns/net", podnet.AttachOptions{}, "PodRef.Namespace"},
+		{ok, "", podnet.AttachOptions{}, "netnsPath"},
+		{ok, "relative/net", podnet.AttachOptions{}, "netnsPath"},
+		{ok, "/nonexistent/podkit/net", podnet.AttachOptions{}, "netnsPath"},
+		{ok, "/proc/self/ns/net", port(podnet.PortMapping{HostPort: 0, ContainerPort: 80}), "AttachOptions.PortMappings[0].HostPort"},
+		{ok, "/proc/self/ns/net", port(podnet.PortMapping{HostPort: 80, ContainerPort: 70000}), "AttachOptions.PortMappings[0].ContainerPort"},
+		{ok, "/proc/self/ns/net", port(podnet.PortMapping{HostPort: 80, ContainerPort: 80, Protocol: "icmp"}), "AttachOptions.PortMappings[0].Protocol"},
+		{ok, "/proc/self/ns/net", port(podnet.PortMapping{HostPort: 80, ContainerPort: 80, HostIP: "localhost"}), "AttachOptions.PortMappings[0].HostIP"},
+	} {
+		_, err := nw.Attach(ctx, tc.pod, tc.netns, tc.opts)
+		var ce *podnet.ConfigError
+		if !errors.Is(err, podnet.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != tc.field {
+			t.Errorf("Attach(%+v, %q, %+v) = %v; want ErrInvalidConfig naming %s", tc.pod, tc.netns, tc.opts, err, tc.field)
+		}
+	}
+	if err := nw.Detach(ctx, podnet.PodRef{ID: "a/b"}, ""); !errors.Is(err, podnet.ErrInvalidConfig) {
+		t.Errorf("Detach with a bad ID: %v", err)
+	}
+	if err := nw.Detach(ctx, ok, "relative"); !errors.Is(err, podnet.ErrInvalidConfig) {
+		t.Errorf("Detach with a relative netns path: %v", err)
+	}
+}

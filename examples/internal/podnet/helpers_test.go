@@ -61,7 +61,8 @@ func newTestNetwork(t testing.TB, bits int, mutate func(*podnet.BridgeOptions)) 
 	return &testNetwork{Network: nw, List: list, Subnet: subnet}
 }
 
-// keepHostState registers the cleanup described at testNetwork.
+// keepHostState registers the cleanup described at testNetwork, unless
+// the bridge existed before the test.
 func keepHostState(t testing.TB, bridge, name string) {
 	t.Helper()
 	fwBefore := firewallRules(t)
@@ -71,14 +72,22 @@ func keepHostState(t testing.TB, bridge, name string) {
 			sysctls[k] = string(b)
 		}
 	}
+	_, bridgeErr := netlink.LinkByName(bridge)
+	netDir := filepath.Join(podnet.DefaultCacheDir, "networks", name)
+	_, dirErr := os.Stat(netDir)
 	t.Cleanup(func() {
+		if bridgeErr == nil {
+			return // the network was there before the test: leave it all
+		}
 		if l, err := netlink.LinkByName(bridge); err == nil {
 			if err := netlink.LinkDel(l); err != nil {
 				t.Errorf("remove bridge %s: %v", bridge, err)
 			}
 		}
 		removeSkeleton(t, fwBefore)
-		os.RemoveAll(filepath.Join(podnet.DefaultCacheDir, "networks", name)) // the leases in it are checked before
+		if dirErr != nil {
+			os.RemoveAll(netDir) // its leases were checked before
+		}
 		for k, v := range sysctls {
 			os.WriteFile(k, []byte(v), 0o644)
 		}
