@@ -43,7 +43,13 @@
 // and its rollback would tear down the first attachment. If ADD fails,
 // Attach runs DEL for the whole list before returning (*Error wrapping
 // ErrAttach, ErrAddressesExhausted when host-local ran out of addresses,
-// and ErrRollback if the DEL failed too).
+// and ErrRollback if the DEL failed too). libcni caches nothing for a
+// failed ADD, so that DEL would reach the plugins without a prevResult and
+// those that learn the pod's addresses from it (firewall) would leave their
+// rules; Attach hands the rollback DEL the output of the last plugin whose
+// ADD succeeded as prevResult instead. Plugins that are missing at
+// rollback time are left out of it (they did nothing; libcni's DEL would
+// stop at them and skip the others).
 //
 // Detach runs CNI DEL. libcni keeps the result and the arguments of every
 // successful ADD under <CacheDir>/results; Detach uses that cached
@@ -58,7 +64,10 @@
 // retried (Config.DelAttempts) and then reported with ErrDetach; the cache
 // entry stays, so a later Detach tries again. Detach of a pod that is not
 // attached is a DEL with the current config, which the plugins treat as a
-// no-op: it also cleans up after a manager that crashed inside ADD.
+// no-op: it also cleans up after a manager that crashed inside ADD (except
+// for rules of plugins that need a prevResult, as above). Callers
+// serialise Attach and Detach of one pod, as the kubelet does; different
+// pods may be attached and detached concurrently.
 //
 // # hostPorts on the host and on 127.0.0.1
 //

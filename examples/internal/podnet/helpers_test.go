@@ -106,9 +106,9 @@ var skeleton = regexp.MustCompile(`^(` +
 
 type fwLine struct{ tool, table, line string }
 
-func firewallRules(t testing.TB) map[fwLine]bool {
+func firewallRules(t testing.TB) map[fwLine]int {
 	t.Helper()
-	out := map[fwLine]bool{}
+	out := map[fwLine]int{}
 	for _, tool := range []string{"iptables", "ip6tables"} {
 		b, err := exec.Command(tool + "-save").Output()
 		if err != nil {
@@ -119,7 +119,7 @@ func firewallRules(t testing.TB) map[fwLine]bool {
 			if strings.HasPrefix(l, "*") {
 				table = l[1:]
 			} else if strings.Contains(l, "CNI-") && (l[0] == ':' || l[0] == '-') {
-				out[fwLine{tool, table, l}] = true
+				out[fwLine{tool, table, l}]++
 			}
 		}
 	}
@@ -128,17 +128,21 @@ func firewallRules(t testing.TB) map[fwLine]bool {
 
 // removeSkeleton removes the skeleton lines that are new since before, if
 // every new line is skeleton: anything else is a leak the checker reports.
-func removeSkeleton(t testing.TB, before map[fwLine]bool) {
+// Concurrent portmap ADDs may append a skeleton rule twice (check, then
+// append), so lines are counted.
+func removeSkeleton(t testing.TB, before map[fwLine]int) {
 	var rules, chains []fwLine
-	for l := range firewallRules(t) {
+	for l, n := range firewallRules(t) {
 		switch {
-		case before[l]:
+		case n <= before[l]:
 		case !skeleton.MatchString(l.line):
 			return
 		case l.line[0] == ':':
 			chains = append(chains, l)
 		default:
-			rules = append(rules, l)
+			for range n - before[l] {
+				rules = append(rules, l)
+			}
 		}
 	}
 	run := func(l fwLine, args ...string) {
@@ -146,9 +150,13 @@ func removeSkeleton(t testing.TB, before map[fwLine]bool) {
 			t.Errorf("%s %v: %v: %s", l.tool, args, err, out)
 		}
 	}
-	for _, r := range rules {
-		if !strings.HasPrefix(r.line, "-A CNI-") { // jumps from built-in chains
-			run(r, append([]string{"-D"}, splitArgs(r.line)[1:]...)...)
+	newChain := map[string]bool{}
+	for _, c := range chains {
+		newChain[c.tool+" "+c.table+" "+strings.Fields(c.line)[0][1:]] = true
+	}
+	for _, r := range rules { // rules in new chains go with the flush below
+		if args := splitArgs(r.line); !newChain[r.tool+" "+r.table+" "+args[1]] {
+			run(r, append([]string{"-D"}, args[1:]...)...)
 		}
 	}
 	for _, c := range chains {
