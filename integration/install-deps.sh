@@ -2,8 +2,12 @@
 # Installs, from Debian's packages, what podkit's tests need and a fresh Debian
 # machine lacks: a C toolchain (libcontainer's nsenter is cgo), iproute2 and
 # util-linux (interop tests use ip, nsenter, lsns), QEMU, busybox and cpio
-# for the cgroup v2 VM lane, and qemu-user (the pause tests also run the
-# arm64 pause under it). Installs nothing when everything is present.
+# for the cgroup v2 VM lane, qemu-user (the pause tests also run the
+# arm64 pause under it), and the standard CNI plugins with iptables (pod
+# networking: examples/internal/podnet runs bridge, host-local, portmap and
+# firewall from /usr/lib/cni; portmap and firewall drive iptables; the
+# leak checker reads iptables-save, ip6tables-save and nft).
+# Installs nothing when everything is present.
 set -euo pipefail
 
 need=()
@@ -16,6 +20,9 @@ have qemu-aarch64-static || need+=(qemu-user-static)
 [ -x /bin/busybox ] || need+=(busybox-static)
 have cpio || need+=(cpio)
 have flock || need+=(util-linux)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+{ have iptables && have iptables-save && have ip6tables-save; } || need+=(iptables)
+have nft || need+=(nftables)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

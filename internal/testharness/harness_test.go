@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -269,4 +270,88 @@ func TestLeakCheckFailsTheTest(t *testing.T) {
 	if len(clean.errors) != 0 {
 		t.Fatalf("LeakCheck reported leaks for a clean test: %q", clean.errors)
 	}
+}
+
+func TestLeakCheckerCatchesLink(t *testing.T) {
+	Privileged(t)
+	name := fmt.Sprintf("pkleak%d", os.Getpid()%100000)
+	requireLeak(t, "link", func() func() {
+		link := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+		must(t, netlink.LinkAdd(link))
+		return func() { must(t, netlink.LinkDel(link)) }
+	})
+}
+
+// withCNIStateDir points the checker at a directory of the test's own.
+func withCNIStateDir(t *testing.T) string {
+	dir := t.TempDir()
+	old := CNIStateDir
+	CNIStateDir = dir
+	t.Cleanup(func() { CNIStateDir = old })
+	return dir
+}
+
+func TestLeakCheckerCatchesCNILease(t *testing.T) {
+	Privileged(t)
+	dir := filepath.Join(withCNIStateDir(t), "networks", "podkit-leaktest")
+	must(t, os.MkdirAll(dir, 0o755))
+	// host-local's bookkeeping files are not leases.
+	must(t, os.WriteFile(filepath.Join(dir, "lock"), nil, 0o600))
+	requireLeak(t, "cni-lease", func() func() {
+		lease := filepath.Join(dir, "10.99.0.5")
+		must(t, os.WriteFile(lease, []byte("pod1\neth0"), 0o600))
+		must(t, os.WriteFile(filepath.Join(dir, "last_reserved_ip.0"), []byte("10.99.0.5"), 0o600))
+		return func() { must(t, os.Remove(lease)) }
+	})
+}
+
+func TestLeakCheckerCatchesCNICache(t *testing.T) {
+	Privileged(t)
+	dir := filepath.Join(withCNIStateDir(t), "results")
+	must(t, os.MkdirAll(dir, 0o700))
+	requireLeak(t, "cni-cache", func() func() {
+		f := filepath.Join(dir, "podkit-leaktest-pod1-eth0")
+		must(t, os.WriteFile(f, []byte("{}"), 0o600))
+		return func() { must(t, os.Remove(f)) }
+	})
+}
+
+func TestLeakCheckerCatchesIptablesChainAndRule(t *testing.T) {
+	Privileged(t)
+	ipt := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("iptables", append([]string{"-w", "-t", "nat"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables %v: %v: %s", args, err, out)
+		}
+	}
+	chain := "PODKIT-LEAKTEST"
+	requireLeak(t, "firewall", func() func() {
+		ipt("-N", chain)
+		return func() { ipt("-X", chain) }
+	})
+	ipt("-N", chain)
+	defer ipt("-X", chain)
+	// A rule added to a chain that was there before is a leak of its own.
+	requireLeak(t, "firewall", func() func() {
+		rule := []string{chain, "-s", "10.99.0.5/32", "-m", "comment", "--comment", `name: "podkit-leaktest"`, "-j", "RETURN"}
+		ipt(append([]string{"-A"}, rule...)...)
+		return func() { ipt(append([]string{"-D"}, rule...)...) }
+	})
+}
+
+func TestLeakCheckerCatchesNftablesTable(t *testing.T) {
+	Privileged(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatalf("nft not installed: %v", err)
+	}
+	nft := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %v: %v: %s", args, err, out)
+		}
+	}
+	requireLeak(t, "firewall", func() func() {
+		nft("add", "table", "inet", "podkit_leaktest")
+		return func() { nft("delete", "table", "inet", "podkit_leaktest") }
+	})
 }

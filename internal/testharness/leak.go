@@ -11,7 +11,7 @@ import (
 
 // Leak is one difference between two snapshots.
 type Leak struct {
-	Kind string // "mount", "cgroup", "process", "fd", "thread-namespace"
+	Kind string // "mount", "cgroup", "process", "fd", "thread-namespace", "link", "cni-lease", "cni-cache", "firewall"
 	What string
 }
 
@@ -49,6 +49,7 @@ func Diff(before, after *Snapshot) []Leak {
 			leaks = append(leaks, Leak{"thread-namespace", holder + " is in " + id})
 		}
 	}
+	leaks = append(leaks, diffNet(before, after)...)
 	sort.Slice(leaks, func(i, j int) bool { return leaks[i].String() < leaks[j].String() })
 	return leaks
 }
@@ -84,4 +85,30 @@ func waitForBaseline(before *Snapshot, settle time.Duration) []Leak {
 		}
 		time.Sleep(delay)
 	}
+}
+
+// diffNet lists the host network state after has that before had not.
+func diffNet(before, after *Snapshot) []Leak {
+	var leaks []Leak
+	for name, kind := range after.Links {
+		if _, ok := before.Links[name]; !ok {
+			leaks = append(leaks, Leak{"link", name + " (" + kind + ")"})
+		}
+	}
+	for f := range after.CNILeases {
+		if !before.CNILeases[f] {
+			leaks = append(leaks, Leak{"cni-lease", f})
+		}
+	}
+	for f := range after.CNICache {
+		if !before.CNICache[f] {
+			leaks = append(leaks, Leak{"cni-cache", f})
+		}
+	}
+	for line, n := range after.Firewall {
+		if extra := n - before.Firewall[line]; extra > 0 {
+			leaks = append(leaks, Leak{"firewall", fmt.Sprintf("%s (x%d)", line, extra)})
+		}
+	}
+	return leaks
 }

@@ -19,6 +19,10 @@ type Snapshot struct {
 	Children   map[string]string // "pid/starttime" -> "comm (state)"
 	FDs        map[int]string    // fd -> readlink target
 	ThreadNS   map[string]string // namespace identity ("net:[4026531840]") -> a thread that holds it
+	Links      map[string]string // host network links: name -> kind ("bridge", "veth", ...)
+	CNILeases  map[string]bool   // host-local lease files under CNIStateDir/networks
+	CNICache   map[string]bool   // libcni result cache files under CNIStateDir/results
+	Firewall   map[string]int    // iptables/ip6tables lines and nftables tables naming CNI or podkit
 }
 
 // CgroupPrefix is the prefix of the top-level cgroup directories the leak
@@ -46,6 +50,18 @@ func TakeSnapshot() (*Snapshot, error) {
 	}
 	if s.ThreadNS, err = snapshotThreadNS(); err != nil {
 		return nil, fmt.Errorf("thread namespaces: %w", err)
+	}
+	if s.Links, err = snapshotLinks(); err != nil {
+		return nil, fmt.Errorf("network links: %w", err)
+	}
+	if s.CNILeases, err = snapshotCNILeases(); err != nil {
+		return nil, fmt.Errorf("CNI leases: %w", err)
+	}
+	if s.CNICache, err = snapshotCNICache(); err != nil {
+		return nil, fmt.Errorf("CNI cache: %w", err)
+	}
+	if s.Firewall, err = snapshotFirewall(); err != nil {
+		return nil, fmt.Errorf("firewall rules: %w", err)
 	}
 	return s, nil
 }

@@ -1,0 +1,45 @@
+//go:build linux
+
+package podnet_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/podkit/podkit/examples/internal/podnet"
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+// The default network as podrun uses it, on this machine as installed:
+// podkit0, 10.87.0.0/16, a hostPort on the host's address and 127.0.0.1.
+// Its host state is removed afterwards only if the test created it.
+func TestDefaultNetwork(t *testing.T) {
+	testharness.Privileged(t)
+	ctx := ctxT(t)
+	keepHostState(t, podnet.DefaultBridge, podnet.DefaultNetworkName)
+	nw, err := podnet.New(podnet.Config{List: podnet.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPods(t, "default", 1)[0]
+	res, err := nw.Attach(ctx, p.ref, p.path, podnet.AttachOptions{PortMappings: []podnet.PortMapping{
+		{HostPort: 20080, ContainerPort: 80, Protocol: "tcp"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := nw.Detach(ctx, p.ref, p.path); err != nil {
+			t.Error(err)
+		}
+	})
+	if !netip.MustParsePrefix(podnet.DefaultSubnet).Contains(res.IPv4()) || res.IPs[0].Gateway.String() != "10.87.0.1" {
+		t.Fatalf("default network gave %v", res.IPs)
+	}
+	serve(t, p, 80, "default network")
+	for _, addr := range []string{res.IPv4().String() + ":80", hostIPv4(t).String() + ":20080", "127.0.0.1:20080"} {
+		if got, err := fetch(nil, addr); err != nil || got != "default network" {
+			t.Fatalf("host -> %s: %q, %v", addr, got, err)
+		}
+	}
+}
