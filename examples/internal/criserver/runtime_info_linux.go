@@ -23,8 +23,11 @@ func (s *Server) Version(ctx context.Context, req *runtimeapi.VersionRequest) (*
 
 // Status reports the runtime and network conditions.
 func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
-	netReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady,
-		Reason: "NetworkPluginNotReady", Message: "podkit-cri: no pod network is configured"}
+	netReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
+	if s.cfg.Network == nil {
+		netReady = &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady,
+			Reason: "NetworkPluginNotReady", Message: "podkit-cri: no pod network is configured"}
+	}
 	return &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
 			{Type: runtimeapi.RuntimeReady, Status: true},

@@ -31,10 +31,18 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, grpcError("RunPodSandbox", err)
 	}
 	rec.sb = sb
-	if err := s.store.saveSandbox(rec); err != nil {
-		_ = sb.Destroy(context.WithoutCancel(ctx))
+	err = s.attach(ctx, rec, sb.Namespaces()["net"])
+	if err == nil {
+		if err = s.store.saveSandbox(rec); err != nil {
+			err = grpcError("RunPodSandbox: saving its record", err)
+		}
+	}
+	if err != nil { // undo in reverse order
+		bg := context.WithoutCancel(ctx)
+		_ = s.detach(bg, rec, sb.Namespaces()["net"])
+		_ = sb.Destroy(bg)
 		s.store.release(key, sbcfg.ID)
-		return nil, grpcError("RunPodSandbox: saving its record", err)
+		return nil, err
 	}
 	s.store.addSandbox(rec)
 	s.log.Info("sandbox ready", "id", rec.ID, "pod", key)
@@ -66,8 +74,8 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
 		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.userns_options.mode", "POD")
 	}
-	if len(cfg.GetPortMappings()) > 0 {
-		return sandbox.Config{}, unsupported("port_mappings", "(no pod network)")
+	if _, err := portMappings(cfg.GetPortMappings()); err != nil {
+		return sandbox.Config{}, err
 	}
 	parent := strings.Trim(lx.GetCgroupParent(), "/")
 	if parent == "" {
@@ -101,6 +109,10 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 			return nil, grpcError("StopPodSandbox", err)
 		}
 	}
+	// The CRI releases network resources (the pod IP) at stop.
+	if err := s.detach(ctx, r, r.netns()); err != nil {
+		return nil, err
+	}
 	r.stopped = true
 	if err := s.store.saveSandbox(r); err != nil {
 		return nil, grpcError("StopPodSandbox: saving its record", err)
@@ -117,6 +129,9 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := s.detach(ctx, r, r.netns()); err != nil {
+		return nil, err
+	}
 	if r.sb != nil {
 		if err := r.sb.Destroy(ctx); err != nil {
 			return nil, grpcError("RemovePodSandbox", err)
@@ -126,4 +141,13 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 		return nil, grpcError("RemovePodSandbox: deleting its record", err)
 	}
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}
+
+// netns is the pinned network namespace of r's sandbox, or "" when it is
+// gone.
+func (r *sandboxRecord) netns() string {
+	if r.sb == nil {
+		return ""
+	}
+	return r.sb.Namespaces()["net"]
 }

@@ -32,7 +32,7 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	st := &runtimeapi.PodSandboxStatus{
 		Id: r.ID, Metadata: cfg.GetMetadata(), State: r.state(), CreatedAt: r.CreatedAt,
-		Network: &runtimeapi.PodSandboxNetworkStatus{},
+		Network: r.networkStatus(),
 		Linux: &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: &runtimeapi.NamespaceOption{
 			Network: ns.GetNetwork(), Pid: ns.GetPid(), Ipc: ns.GetIpc()}}},
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(), RuntimeHandler: r.Handler,

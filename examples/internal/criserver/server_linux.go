@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/sandbox"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -40,6 +41,10 @@ type Config struct {
 	// Images configures the image store (its root defaults to
 	// image.DefaultRoot; mirrors in Images.Registries).
 	Images image.Options
+	// Network is the pod network (CNI); nil means none: pods then get
+	// loopback only, host network pods excepted, and the runtime reports
+	// NetworkReady false, as kubelet expects of a node without a network.
+	Network *podnet.Network
 	// Logger receives the server's log; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -25,9 +25,13 @@ type sandboxRecord struct {
 	CreatedAt int64 // ns since the epoch
 	Handler   string
 
-	mu      sync.Mutex
-	stopped bool             // StopPodSandbox done: NOTREADY from then on
-	sb      *sandbox.Sandbox // nil when it could not be re-attached at restore
+	// IPs are the pod's addresses on the pod network, IPv4 first.
+	IPs []string
+
+	mu       sync.Mutex
+	stopped  bool             // StopPodSandbox done: NOTREADY from then on
+	attached bool             // attached to the pod network, not yet detached
+	sb       *sandbox.Sandbox // nil when it could not be re-attached at restore
 }
 
 // persistedSandbox is a sandboxRecord on disk.
@@ -36,6 +40,8 @@ type persistedSandbox struct {
 	CreatedAt int64           `json:"createdAt"`
 	Handler   string          `json:"handler,omitempty"`
 	Stopped   bool            `json:"stopped,omitempty"`
+	Attached  bool            `json:"attached,omitempty"`
+	IPs       []string        `json:"ips,omitempty"`
 	Config    json.RawMessage `json:"config"`
 }
 
@@ -149,7 +155,8 @@ func (st *store) saveSandbox(r *sandboxRecord) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(persistedSandbox{ID: r.ID, CreatedAt: r.CreatedAt, Handler: r.Handler, Stopped: r.stopped, Config: cfg})
+	b, err := json.Marshal(persistedSandbox{ID: r.ID, CreatedAt: r.CreatedAt, Handler: r.Handler,
+		Stopped: r.stopped, Attached: r.attached, IPs: r.IPs, Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -176,7 +183,8 @@ func (st *store) loadSandboxes() ([]*sandboxRecord, error) {
 		if err := protojson.Unmarshal(p.Config, cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		out = append(out, &sandboxRecord{ID: p.ID, Config: cfg, CreatedAt: p.CreatedAt, Handler: p.Handler, stopped: p.Stopped})
+		out = append(out, &sandboxRecord{ID: p.ID, Config: cfg, CreatedAt: p.CreatedAt, Handler: p.Handler,
+			IPs: p.IPs, stopped: p.Stopped, attached: p.Attached})
 	}
 	return out, nil
 }
