@@ -64,8 +64,10 @@
 //
 // # Starting processes: Command
 //
-// Command returns a Cmd, an exec.Cmd plus a namespace set, an optional
-// cgroup v2 directory to be born in (CLONE_INTO_CGROUP) and a pidfd. The
+// Command returns a Cmd: the settings of an exec.Cmd (but no exec.Cmd to
+// start outside the namespaces by mistake) plus a namespace set, an
+// optional cgroup v2 directory to be born in (CLONE_INTO_CGROUP) and a
+// pidfd. The
 // process is forked from a throwaway locked thread that has joined the set
 // (children inherit the namespaces of the forking thread); for mnt the
 // thread first does unshare(CLONE_FS). The thread is never reused. user and

@@ -253,7 +253,7 @@ func TestBeforeForkOnThrowawayThread(t *testing.T) {
 		// value is per thread.
 		return unix.Setpriority(unix.PRIO_PROCESS, 0, 7)
 	}
-	c.Cmd.Path, c.Cmd.Args = reachableHelper(t), nil
+	c.Path, c.Args = reachableHelper(t), nil
 	c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
 	var out bytes.Buffer
 	c.Stdout = &out
