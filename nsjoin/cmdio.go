@@ -86,7 +86,7 @@ func (c *Cmd) release() {
 // it, as with exec.Cmd.Output.
 func (c *Cmd) Output() ([]byte, error) {
 	if c.Stdout != nil {
-		return nil, &Error{Op: "output", Path: c.Path, Err: errors.New("Stdout already set")}
+		return nil, &Error{Op: "output", Path: c.Path, Err: errors.New("standard output already set")}
 	}
 	var out bytes.Buffer
 	c.Stdout = &out
@@ -107,7 +107,7 @@ func (c *Cmd) Output() ([]byte, error) {
 // standard output and standard error, interleaved.
 func (c *Cmd) CombinedOutput() ([]byte, error) {
 	if c.Stdout != nil || c.Stderr != nil {
-		return nil, &Error{Op: "output", Path: c.Path, Err: errors.New("Stdout or Stderr already set")}
+		return nil, &Error{Op: "output", Path: c.Path, Err: errors.New("standard output or error already set")}
 	}
 	var b bytes.Buffer
 	c.Stdout, c.Stderr = &b, &b
@@ -132,7 +132,7 @@ func (w *headWriter) Write(p []byte) (int, error) {
 // closed by Wait (or by the caller, to send EOF).
 func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
 	if c.Stdin != nil || c.started {
-		return nil, &Error{Op: "stdin pipe", Path: c.Path, Err: errors.New("Stdin already set or started")}
+		return nil, &Error{Op: "stdin pipe", Path: c.Path, Err: errors.New("standard input already set, or started")}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -148,7 +148,7 @@ func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
 // closed by Wait: read everything before calling Wait.
 func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
 	if c.Stdout != nil || c.started {
-		return nil, &Error{Op: "stdout pipe", Path: c.Path, Err: errors.New("Stdout already set or started")}
+		return nil, &Error{Op: "stdout pipe", Path: c.Path, Err: errors.New("standard output already set, or started")}
 	}
 	r, w, err := c.outPipe()
 	c.Stdout = w
@@ -158,7 +158,7 @@ func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
 // StderrPipe is StdoutPipe for standard error.
 func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
 	if c.Stderr != nil || c.started {
-		return nil, &Error{Op: "stderr pipe", Path: c.Path, Err: errors.New("Stderr already set or started")}
+		return nil, &Error{Op: "stderr pipe", Path: c.Path, Err: errors.New("standard error already set, or started")}
 	}
 	r, w, err := c.outPipe()
 	c.Stderr = w
