@@ -91,6 +91,7 @@ type Cmd struct {
 	ec      *exec.Cmd // what Start runs: built from the fields, never exposed
 	lookErr error     // PATH lookup failure from Command
 	sec     *secPlan
+	freeze  *freezeStop // holds the child before exec where ptrace cannot
 	pidfd   int
 	started bool
 	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
@@ -153,9 +154,6 @@ func (c *Cmd) start() error {
 	if c.sec != nil {
 		// The child switches user and groups itself, after the fork.
 		attr.Credential, attr.AmbientCaps = c.sec.cred, c.sec.amb
-		// Rlimits land while the child is stopped at its exec (see
-		// rlimitsAtExecStop), before it runs an instruction.
-		attr.Ptrace = attr.Ptrace || c.sec.stopAtExec()
 	}
 	if attr.PidFD == nil {
 		c.pidfd = -1
@@ -166,6 +164,23 @@ func (c *Cmd) start() error {
 		return err
 	}
 	defer closeCg()
+	if c.sec.stopAtExec() {
+		// Rlimits land while the child is held before its exec: stopped
+		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
+		// refused, born frozen (freezeStop).
+		why := ptraceRefused()
+		if why == "" {
+			attr.Ptrace = true
+		} else {
+			f, err := newFreezeStop(c.IntoCgroup, why)
+			if err != nil {
+				return err
+			}
+			defer f.close()
+			c.freeze = f
+			attr.UseCgroupFD, attr.CgroupFD = true, f.fd
+		}
+	}
 	if len(viaNsenter) > 0 {
 		if err := c.wrapNsenter(viaNsenter); err != nil {
 			return err
@@ -311,13 +326,23 @@ func (c *Cmd) startSecure() error {
 	if err := holdUndumpable(); err != nil {
 		return &Error{Op: "start: security", Path: c.Path, Err: err}
 	}
+	if c.freeze != nil {
+		c.freeze.watch(c.sec.applyRlimits)
+	}
 	err := c.ec.Start() // returns once the child exec'd (or failed to)
 	releaseUndumpable()
+	var ferr error
+	if c.freeze != nil {
+		ferr = c.freeze.wait()
+	}
 	if err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
 	setRlimits := c.sec.applyRlimits
-	if c.sec.stopAtExec() {
+	switch {
+	case c.freeze != nil:
+		setRlimits = func(int) error { return ferr }
+	case c.sec.stopAtExec():
 		setRlimits = c.sec.rlimitsAtExecStop
 	}
 	if err := setRlimits(c.ec.Process.Pid); err != nil {

@@ -80,7 +80,9 @@
 // the way runc's init orders them: the thread drops the bounding set, sets
 // the other capability sets (kept across the uid switch) and no_new_privs;
 // the child switches uid, gid and groups as it forks; rlimits are set on
-// the child by prlimit(2) before it runs. While such a fork is in flight
+// the child by prlimit(2) before it runs (held at its exec by ptrace, or,
+// where Yama or a tracer refuses that, born in a frozen cgroup v2
+// directory). While such a fork is in flight
 // the process is non-dumpable, so a process in the target namespaces
 // cannot ptrace or open the manager's /proc entries; the previous value
 // comes back when the last one finished.

@@ -1,0 +1,136 @@
+//go:build linux
+
+package nsjoin
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	// secexec PATH: starts PATH (a copy of the test binary) as the
+	// secinfo helper with uid 1000, no_new_privs and RLIMIT_NOFILE 77,
+	// its output on ours.
+	testharness.RegisterHelper("secexec", func() int {
+		c := Command(nil, os.Args[1], os.Args[2:]...)
+		c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		c.Security = stopSecurity()
+		if err := c.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "secexec:", err)
+			return 1
+		}
+		return 0
+	})
+}
+
+// stopSecurity needs the child held before its exec: no_new_privs with
+// rlimits, and not the capability that would let it trace anything.
+func stopSecurity() *Security {
+	caps := []string{"CAP_NET_BIND_SERVICE"}
+	return &Security{
+		UID: 1000, GID: 1000, Bounding: caps, Permitted: caps, Effective: caps,
+		NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 77, Hard: 77}},
+	}
+}
+
+var stopWant = map[string]string{"NoNewPrivs": "1", "nofile": "77 77", "Uid": "1000 1000 1000 1000"}
+
+// TestSecurityRlimitsUnderStrace: a manager run under `strace -f` (its
+// children are traced as they fork, so PTRACE_TRACEME fails) still starts
+// the program with no_new_privs and its rlimits.
+func TestSecurityRlimitsUnderStrace(t *testing.T) {
+	testharness.Privileged(t)
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("strace not installed (integration/install-deps.sh installs it)")
+		}
+		t.Skip("*** strace not installed: test skipped ***")
+	}
+	cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "--", testharness.HelperBinary(), reachableHelper(t))
+	cmd.Env = append(os.Environ(), testharness.HelperEnv("secexec"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("secexec under strace -f: %v\n%s", err, out.String())
+	}
+	checkInfo(t, parseInfo(&out), stopWant)
+}
+
+// TestSecurityRlimitsYamaScope2: with kernel.yama.ptrace_scope 2 the child
+// may not PTRACE_TRACEME (its parent, the forking thread, lacks
+// CAP_SYS_PTRACE); the program still starts with no_new_privs and its
+// rlimits, born in IntoCgroup. Without Yama on the host the scope is read
+// from a file of the test, which drives the same choice of mechanism.
+func TestSecurityRlimitsYamaScope2(t *testing.T) {
+	testharness.Privileged(t)
+	setYamaScope2(t)
+	if why := ptraceRefused(); why == "" {
+		t.Fatal("ptraceRefused: ptrace considered usable under scope 2")
+	}
+	root := findCgroup2(t)
+	cg := filepath.Join(root, fmt.Sprintf("podkit-nsjoin-stop-%d", os.Getpid()))
+	must(t, os.Mkdir(cg, 0o755))
+	t.Cleanup(func() { os.Remove(cg) })
+	for _, into := range []string{"", cg} {
+		c := Command(nil, reachableHelper(t))
+		c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
+		c.Security, c.IntoCgroup = stopSecurity(), into
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, os.Stderr
+		must(t, c.Run())
+		info := parseInfo(&out)
+		checkInfo(t, info, stopWant)
+		if into != "" && info["cgroup2"] != "/"+filepath.Base(cg) {
+			t.Errorf("child in cgroup %q, want the IntoCgroup %s", info["cgroup2"], cg)
+		}
+	}
+	waitThreadsClean(t)
+}
+
+// setYamaScope2 sets kernel.yama.ptrace_scope to 2 until the test ends
+// (never 3, which cannot be lowered before a reboot), or, on a host
+// without Yama, points the package at a file saying 2.
+func setYamaScope2(t *testing.T) {
+	orig, err := os.ReadFile(yamaScopeFile)
+	switch {
+	case os.IsNotExist(err):
+		t.Logf("no Yama on this host: scope 2 simulated through %s", "yamaScopeFile")
+		f := filepath.Join(t.TempDir(), "ptrace_scope")
+		must(t, os.WriteFile(f, []byte("2\n"), 0o644))
+		prev := yamaScopeFile
+		yamaScopeFile = f
+		t.Cleanup(func() { yamaScopeFile = prev })
+	case err != nil:
+		t.Fatal(err)
+	case strings.TrimSpace(string(orig)) >= "2":
+		t.Logf("kernel.yama.ptrace_scope is already %s", strings.TrimSpace(string(orig)))
+	default:
+		must(t, os.WriteFile(yamaScopeFile, []byte("2"), 0))
+		t.Cleanup(func() {
+			if err := os.WriteFile(yamaScopeFile, orig, 0); err != nil {
+				t.Errorf("restoring kernel.yama.ptrace_scope: %v", err)
+			}
+		})
+	}
+}
+
+func parseInfo(out *bytes.Buffer) map[string]string {
+	info := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		info[k] = v
+	}
+	return info
+}
