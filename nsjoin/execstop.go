@@ -65,6 +65,9 @@ type freezeStop struct {
 
 var freezeSeq atomic.Uint64
 
+// frozenHook, if set (by tests), sees the child while it is frozen.
+var frozenHook func(pid int)
+
 // errNeverForked: the fork returned before the child showed up (it failed,
 // or the child was killed while frozen).
 var errNeverForked = errors.New("the process never showed up in the frozen cgroup")
@@ -128,6 +131,9 @@ func (f *freezeStop) watch(setRlimits func(pid int) error) {
 		runtime.LockOSThread() // never unlocked: setRlimits may change the thread's ids
 		pid, err := f.child()
 		if err == nil {
+			if frozenHook != nil {
+				frozenHook(pid)
+			}
 			if err = setRlimits(pid); err == nil {
 				err = os.WriteFile(filepath.Join(f.dest, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 			}

@@ -82,6 +82,23 @@ func TestSecurityRlimitsYamaScope2(t *testing.T) {
 	cg := filepath.Join(root, fmt.Sprintf("podkit-nsjoin-stop-%d", os.Getpid()))
 	must(t, os.Mkdir(cg, 0o755))
 	t.Cleanup(func() { os.Remove(cg) })
+	// While frozen the child has run nothing: not even Go's post-fork
+	// code, which would have switched it to uid 1000 and then exec'd.
+	self, err := os.Executable()
+	must(t, err)
+	var seen []string
+	frozenHook = func(pid int) {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		uid := ""
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+				uid = strings.Join(strings.Fields(v), " ")
+			}
+		}
+		seen = append(seen, exe+" uid "+uid)
+	}
+	t.Cleanup(func() { frozenHook = nil })
 	for _, into := range []string{"", cg} {
 		c := Command(nil, reachableHelper(t))
 		c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
@@ -94,6 +111,14 @@ func TestSecurityRlimitsYamaScope2(t *testing.T) {
 		if into != "" && info["cgroup2"] != "/"+filepath.Base(cg) {
 			t.Errorf("child in cgroup %q, want the IntoCgroup %s", info["cgroup2"], cg)
 		}
+	}
+	for _, s := range seen {
+		if s != self+" uid 0 0 0 0" {
+			t.Errorf("frozen child: %s, want %s uid 0 0 0 0 (not exec'd, not switched)", s, self)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("frozen child seen %d times, want 2", len(seen))
 	}
 	waitThreadsClean(t)
 }
