@@ -172,7 +172,7 @@ func (c *Cmd) start() error {
 		if why == "" {
 			attr.Ptrace = true
 		} else {
-			f, err := newFreezeStop(c.IntoCgroup, why)
+			f, err := newFreezeStop(c.IntoCgroup, why, c.sec.rlimits)
 			if err != nil {
 				return err
 			}
@@ -325,9 +325,6 @@ func (c *Cmd) startSecure() error {
 	}
 	if err := holdUndumpable(); err != nil {
 		return &Error{Op: "start: security", Path: c.Path, Err: err}
-	}
-	if c.freeze != nil {
-		c.freeze.watch(c.sec.applyRlimits)
 	}
 	err := c.ec.Start() // returns once the child exec'd (or failed to)
 	releaseUndumpable()

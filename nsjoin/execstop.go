@@ -3,16 +3,12 @@
 package nsjoin
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,25 +52,36 @@ func ptraceRefused() string {
 
 // freezeStop is a frozen cgroup v2 directory a child is born in, and the
 // watcher that sets its rlimits and moves it to dest.
+//
+// The watcher is a C thread (execstop_cgo.go), not a goroutine: Go forks
+// with vfork and a raw system call, so the forking thread keeps its P
+// until the child has exec'd, and a stop-the-world (a GC) begun meanwhile
+// waits for it, while the child, frozen, waits for the watcher: a
+// goroutine watcher would deadlock there. The thread is started from the
+// caller's goroutine, before anything else happens, so it has the
+// manager's credentials, not the forking thread's reduced ones.
 type freezeStop struct {
 	dir, dest string
-	fd        int // dir, for CLONE_INTO_CGROUP
-	stop      chan struct{}
-	res       chan error
+	fd        int      // dir, for CLONE_INTO_CGROUP
+	w         *watcher // running until wait
+	err       error    // the watcher's result, once waited
 }
 
 var freezeSeq atomic.Uint64
 
-// frozenHook, if set (by tests), sees the child while it is frozen.
-var frozenHook func(pid int)
+// frozenHook, if set (by tests), gets the pid of each child that was born
+// frozen, with its executable and Uid line as the watcher saw them while it
+// was frozen.
+var frozenHook func(pid int, exe, uid string)
 
 // errNeverForked: the fork returned before the child showed up (it failed,
 // or the child was killed while frozen).
 var errNeverForked = errors.New("the process never showed up in the frozen cgroup")
 
 // newFreezeStop creates the frozen directory under dest (the manager's own
-// cgroup v2 when dest is empty). why is the reason ptrace is not used.
-func newFreezeStop(dest, why string) (*freezeStop, error) {
+// cgroup v2 when dest is empty) and starts its watcher, which sets rlimits
+// on the child. why is the reason ptrace is not used.
+func newFreezeStop(dest, why string, rlimits []Rlimit) (*freezeStop, error) {
 	fail := func(err error) error {
 		return &Error{Op: "start: rlimits", Path: dest, Err: fmt.Errorf("%w: %s; no frozen cgroup either: %w", ErrNoExecStop, why, err)}
 	}
@@ -85,7 +92,7 @@ func newFreezeStop(dest, why string) (*freezeStop, error) {
 		}
 		dest = d
 	}
-	f := &freezeStop{dest: dest, fd: -1, stop: make(chan struct{}), res: make(chan error, 1)}
+	f := &freezeStop{dest: dest, fd: -1}
 	f.dir = filepath.Join(dest, fmt.Sprintf("podkit-execstop-%d-%d", os.Getpid(), freezeSeq.Add(1)))
 	if err := os.Mkdir(f.dir, 0o700); err != nil {
 		return nil, fail(err)
@@ -94,11 +101,24 @@ func newFreezeStop(dest, why string) (*freezeStop, error) {
 	if err == nil {
 		f.fd, err = unix.Open(f.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
+	if err == nil {
+		f.w, err = startWatcher(f.dir, f.dest, rlimits)
+	}
 	if err != nil {
 		f.close()
 		return nil, fail(err)
 	}
 	return f, nil
+}
+
+// wait ends the watch once the fork returned and reports its result: nil
+// once the child got its rlimits and was moved to dest.
+func (f *freezeStop) wait() error {
+	if f.w != nil {
+		_, f.err = f.w.join()
+		f.w = nil
+	}
+	return f.err
 }
 
 // ownCgroup2 is the manager's cgroup v2 directory.
@@ -122,62 +142,12 @@ func ownCgroup2() (string, error) {
 	return "", ErrNotCgroup2
 }
 
-// watch starts the watcher: once the child shows up in the frozen
-// directory it gets its rlimits (set, as applyRlimits may, by a thread
-// that is then thrown away) and is moved to dest; if that fails it is
-// killed, still frozen.
-func (f *freezeStop) watch(setRlimits func(pid int) error) {
-	go func() {
-		runtime.LockOSThread() // never unlocked: setRlimits may change the thread's ids
-		pid, err := f.child()
-		if err == nil {
-			if frozenHook != nil {
-				frozenHook(pid)
-			}
-			if err = setRlimits(pid); err == nil {
-				err = os.WriteFile(filepath.Join(f.dest, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
-			}
-			if err != nil {
-				unix.Kill(pid, unix.SIGKILL) // our unreaped child: the pid is its own
-			}
-		}
-		if err != nil && !errors.Is(err, errNeverForked) {
-			// Whatever is in there must die frozen, never run without
-			// its rlimits (and the forking thread waits for it).
-			_ = os.WriteFile(filepath.Join(f.dir, "cgroup.kill"), []byte("1"), 0)
-		}
-		f.res <- err
-	}()
-}
-
-// child polls for the pid in the frozen directory until stop.
-func (f *freezeStop) child() (int, error) {
-	procs := filepath.Join(f.dir, "cgroup.procs")
-	for pause := time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
-		b, err := os.ReadFile(procs)
-		if err != nil {
-			return 0, err
-		}
-		if b = bytes.TrimSpace(b); len(b) > 0 {
-			return strconv.Atoi(string(b))
-		}
-		select {
-		case <-f.stop:
-			return 0, errNeverForked
-		case <-time.After(pause):
-		}
-	}
-}
-
-// wait ends the watch once the fork returned and reports its result.
-func (f *freezeStop) wait() error {
-	close(f.stop)
-	return <-f.res
-}
-
-// close removes the frozen directory (empty by now: the child was moved or
-// died).
+// close ends the watch if wait did not, and removes the frozen directory
+// (empty by now: the child was moved or died).
 func (f *freezeStop) close() {
+	if f.w != nil {
+		f.wait()
+	}
 	if f.fd >= 0 {
 		unix.Close(f.fd)
 	}

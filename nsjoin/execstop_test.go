@@ -87,16 +87,8 @@ func TestSecurityRlimitsYamaScope2(t *testing.T) {
 	self, err := os.Executable()
 	must(t, err)
 	var seen []string
-	frozenHook = func(pid int) {
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		uid := ""
-		for _, l := range strings.Split(string(st), "\n") {
-			if v, ok := strings.CutPrefix(l, "Uid:"); ok {
-				uid = strings.Join(strings.Fields(v), " ")
-			}
-		}
-		seen = append(seen, exe+" uid "+uid)
+	frozenHook = func(pid int, exe, uid string) {
+		seen = append(seen, exe+" uid "+strings.Join(strings.Fields(uid), " "))
 	}
 	t.Cleanup(func() { frozenHook = nil })
 	for _, into := range []string{"", cg} {
