@@ -5,6 +5,7 @@ package nsjoin
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,4 +151,31 @@ func parseInfo(out *bytes.Buffer) map[string]string {
 		info[k] = v
 	}
 	return info
+}
+
+// TestFrozenHoldFailures: rlimits the kernel refuses (RLIMIT_NOFILE above
+// fs.nr_open) kill the child while it is still frozen: it never ran, Start
+// fails with the prlimit error, and the frozen cgroup is gone (leak check).
+// No cgroup v2 to hold it in is ErrNoExecStop.
+func TestFrozenHoldFailures(t *testing.T) {
+	testharness.Privileged(t)
+	setYamaScope2(t)
+	c := Command(nil, reachableHelper(t))
+	c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
+	c.Security = stopSecurity()
+	c.Security.Rlimits = []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1 << 40, Hard: 1 << 40}}
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Start()
+	var ne *Error
+	if !errors.Is(err, unix.EPERM) || !errors.As(err, &ne) || ne.Op != "start: rlimits" {
+		t.Errorf("impossible rlimit: %v, want a start: rlimits error wrapping EPERM", err)
+	}
+	if out.Len() != 0 || c.Process != nil {
+		t.Errorf("the program ran (%q) or a process is left (%v)", out.String(), c.Process)
+	}
+	_, err = newFreezeStop(filepath.Join(t.TempDir(), "not-a-cgroup"), "test", nil)
+	if !errors.Is(err, ErrNoExecStop) || !errors.As(err, &ne) {
+		t.Errorf("no cgroup to hold in: %v, want *Error wrapping ErrNoExecStop", err)
+	}
 }
