@@ -45,7 +45,7 @@ func TestLimitsWritten(t *testing.T) {
 		t.Fatalf("AddContainer: %v", err)
 	}
 	v2 := s.Mode() == ModeUnified
-	want := map[[2]string]string{}
+	var want map[[2]string]string
 	if v2 {
 		want = map[[2]string]string{
 			{"", "memory.max"}: "268435456", {"", "memory.low"}: "67108864", {"", "memory.swap.max"}: "0",
