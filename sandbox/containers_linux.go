@@ -37,6 +37,10 @@ func (s *Sandbox) addContainer(ctx context.Context, spec ContainerSpec, isInit b
 	}
 	c := &container{sb: s, spec: spec, init: isInit, phase: ContainerWaiting}
 	s.containers[spec.Name] = c // reserve the name
+	// Destroy waits for creates in flight before it tears down (only a
+	// Ready sandbox adds here, and Destroy leaves Ready under s.mu).
+	s.creating.Add(1)
+	defer s.creating.Done()
 	s.mu.Unlock()
 	if err := c.create(); err != nil {
 		s.mu.Lock()

@@ -72,8 +72,8 @@ func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
 	hook("stop:stopping")
 	s.stopSupervisors()
 	deadline := time.Now().Add(grace)
-	errc := make(chan error, len(s.order))
 	cs := s.snapshotContainers()
+	errc := make(chan error, len(cs))
 	for _, c := range cs {
 		go func() { errc <- c.stop(ctx, deadline) }()
 	}
@@ -146,6 +146,7 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 	_ = s.save()
 	s.mu.Unlock()
 	s.stopSupervisors()
+	s.creating.Wait() // no create may add a container behind teardown's back
 	err := s.teardown()
 	s.mu.Lock()
 	s.state = StateDestroyed

@@ -64,6 +64,9 @@ type Sandbox struct {
 	// done (the pause is gone).
 	pauseEvents chan struct{}
 	runWG       sync.WaitGroup
+	// creating counts CreateContainer calls past their state check;
+	// Destroy waits for them before it reads the container table.
+	creating sync.WaitGroup
 	// supervising is true while supervisors may restart containers
 	// (between Run or Load and stopSupervisors).
 	supervising atomic.Bool
@@ -213,10 +216,9 @@ const pauseReadyTimeout = 30 * time.Second
 // order, tolerating parts that were never built or are already gone.
 func (s *Sandbox) teardown() error {
 	var errs []error
-	for i := len(s.order) - 1; i >= 0; i-- {
-		if c := s.containers[s.order[i]]; c != nil {
-			errs = append(errs, c.destroy())
-		}
+	cs := s.snapshotContainers()
+	for i := len(cs) - 1; i >= 0; i-- {
+		errs = append(errs, cs[i].destroy())
 	}
 	// The pause goes first, by its pidfd: it never forks, so once it is
 	// reaped a pod cgroup with nothing else left is empty, and killAll
