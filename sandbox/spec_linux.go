@@ -72,6 +72,14 @@ var DefaultCapabilities = []string{
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// Validate checks the spec against a sandbox configuration as
+// CreateContainer does, creating nothing: a caller can check a whole pod
+// before it creates any of its containers.
+func (s ContainerSpec) Validate(cfg Config) error {
+	cfg = cfg.withDefaults()
+	return s.validate(&cfg)
+}
+
 // validate checks the spec against the sandbox configuration. It reads the
 // rootfs (to find the command) but creates nothing.
 func (s *ContainerSpec) validate(cfg *Config) error {
