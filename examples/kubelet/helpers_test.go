@@ -87,10 +87,7 @@ func ctr(rootfs, name string, args ...string) Container {
 
 func mustNew(t testing.TB, sb *sandbox.Sandbox, spec PodSpec) *Pod {
 	t.Helper()
-	p, err := New(sb, spec)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	p := New(sb, spec)
 	t.Cleanup(p.Close)
 	return p
 }

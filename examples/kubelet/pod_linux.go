@@ -31,14 +31,10 @@ type Pod struct {
 	wg   sync.WaitGroup // supervisors
 }
 
-// New validates spec against the sandbox and returns the Pod, not yet
-// running (Run). Its event stream (Events) starts now.
-func New(sb *sandbox.Sandbox, spec PodSpec) (*Pod, error) {
-	spec = spec.withDefaults()
-	if err := spec.validate(sb.Config()); err != nil {
-		return nil, err
-	}
-	return newPod(sb, spec), nil
+// New returns the Pod of spec in sb, not running yet (Run). Its event
+// stream (Events) starts now.
+func New(sb *sandbox.Sandbox, spec PodSpec) *Pod {
+	return newPod(sb, spec.withDefaults())
 }
 
 func newPod(sb *sandbox.Sandbox, spec PodSpec) *Pod {
@@ -53,13 +49,18 @@ func newPod(sb *sandbox.Sandbox, spec PodSpec) *Pod {
 // Sandbox returns the pod's sandbox.
 func (p *Pod) Sandbox() *sandbox.Sandbox { return p.sb }
 
-// Run runs the init containers in order (retrying failures per restart
-// policy with back-off; a failure that may not be retried fails the pod
-// with ErrInitFailed), then creates and starts the app containers and
-// supervises them: exited containers are restarted per policy with
-// back-off until ctx ends, Stop or Close. Run returns once the app
-// containers are started.
+// Run validates the spec against the sandbox (bad input is refused
+// before anything is created, wrapping sandbox.ErrInvalidConfig or the
+// sandbox's other validation sentinels), runs the init containers in order
+// (retrying failures per restart policy with back-off; a failure that may
+// not be retried fails the pod with ErrInitFailed), then creates and
+// starts the app containers and supervises them: exited containers are
+// restarted per policy with back-off until ctx ends, Stop or Close. Run
+// returns once the app containers are started.
 func (p *Pod) Run(ctx context.Context) error {
+	if err := p.spec.validate(p.sb.Config()); err != nil {
+		return err
+	}
 	sctx, err := p.takeOver("run")
 	if err != nil {
 		return err

@@ -147,7 +147,7 @@ func TestInitContainerFailureFailsPod(t *testing.T) {
 	}
 }
 
-// TestBadPodSpec: bad input is refused by New, before anything is
+// TestBadPodSpec: bad input is refused by Run before anything is
 // created, with errors that name the container and wrap the sandbox's
 // sentinels.
 func TestBadPodSpec(t *testing.T) {
@@ -162,7 +162,9 @@ func TestBadPodSpec(t *testing.T) {
 		"bad rootfs":  {Containers: []Container{ctr("relative", "a", "true")}},
 		"bad command": {Containers: []Container{{ContainerSpec: sandbox.ContainerSpec{Name: "a", Rootfs: rootfs}}}},
 	} {
-		_, err := New(sb, spec)
+		p := New(sb, spec)
+		err := p.Run(context.Background())
+		p.Close()
 		var kerr *Error
 		if !errors.As(err, &kerr) || !(errors.Is(err, sandbox.ErrInvalidConfig) || errors.Is(err, sandbox.ErrRootfs)) {
 			t.Errorf("%s: %v", name, err)

@@ -32,12 +32,9 @@ func init() {
 			fmt.Println("create:", err)
 			return 1
 		}
-		p, err := New(sb, PodSpec{Containers: []Container{ctr(rootfs, "a", "term", "ignore")},
+		p := New(sb, PodSpec{Containers: []Container{ctr(rootfs, "a", "term", "ignore")},
 			Backoff: Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
-		if err == nil {
-			err = p.Run(ctx)
-		}
-		if err != nil {
+		if err := p.Run(ctx); err != nil {
 			fmt.Println("run:", err)
 			return 1
 		}
