@@ -341,7 +341,7 @@ func (c *container) destroy(ctx context.Context) error {
 		return nil
 	}
 	_ = killLeaf(ctx, cg)
-	if done != nil {
+	if done != nil && !isClosed(done) {
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -358,4 +358,15 @@ func (c *container) destroy(ctx context.Context) error {
 	c.libct, c.cg = nil, nil
 	c.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// isClosed reports whether ch is closed (a select picks at random among
+// ready cases: an ended ctx must not win over a run already reaped).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -149,7 +149,8 @@ func TestIdempotentOperations(t *testing.T) {
 // TestMethodsHonourContext: a caller's context bounds the waits, not a
 // timeout of the package's: StopContainer and Stop with a grace period of
 // an hour return as soon as ctx ends (the container that ignores SIGTERM
-// killed), and CreateContainer with an ended ctx creates nothing.
+// killed), CreateContainer with an ended ctx creates nothing, and a
+// Destroy cut short by its ctx can be finished by another.
 func TestMethodsHonourContext(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
@@ -180,6 +181,20 @@ func TestMethodsHonourContext(t *testing.T) {
 	cancel()
 	if err := sb.CreateContainer(done, ctr(rootfs, "late", "true")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("CreateContainer with an ended ctx: %v", err)
+	}
+	// Destroy with an ended ctx either finishes (nothing left to wait
+	// for) or stops short, Destroying, and is finished by a second call.
+	if err := sb.Destroy(done); err != nil {
+		if !errors.Is(err, context.Canceled) || sb.State() != StateDestroying {
+			t.Fatalf("Destroy with an ended ctx: %v, state %s", err, sb.State())
+		}
+		t.Logf("Destroy with an ended ctx: %v", err)
+	}
+	if err := sb.Destroy(bg); err != nil || sb.State() != StateDestroyed {
+		t.Fatalf("Destroy: %v, state %s", err, sb.State())
+	}
+	if _, err := os.Stat(sb.Dir()); !os.IsNotExist(err) {
+		t.Fatalf("run directory left: %v", err)
 	}
 }
 

@@ -129,9 +129,14 @@ func (c *container) stop(ctx context.Context, deadline time.Time) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	// The kill must not depend on ctx: it may be what ended the wait.
-	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reaperKillTimeout)
-	defer cancel()
+	// The kill runs within ctx; if ctx is what ended the wait, it still
+	// runs (nothing may be left running), bounded.
+	kctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		kctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), reaperKillTimeout)
+		defer cancel()
+	}
 	if err := c.signal(kctx, unix.SIGKILL); err != nil {
 		return err
 	}
