@@ -127,10 +127,7 @@ func isV1Controller(o string) bool {
 		"clone_children", "noprefix", "cpuset_v2_mode", "favordynmods":
 		return false
 	}
-	if strings.HasPrefix(o, "release_agent=") {
-		return false
-	}
-	return true
+	return !strings.HasPrefix(o, "release_agent=")
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for space, ...).

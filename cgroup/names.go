@@ -62,8 +62,3 @@ func child(op, parent, name string) (string, error) {
 	}
 	return p, nil
 }
-
-// under reports whether path p lies strictly under root (both canonical).
-func under(root, p string) bool {
-	return strings.HasPrefix(p, root+"/") && len(p) > len(root)+1
-}

@@ -20,6 +20,7 @@ have qemu-aarch64-static || need+=(qemu-user-static)
 [ -x /bin/busybox ] || need+=(busybox-static)
 have cpio || need+=(cpio)
 have flock || need+=(util-linux)
+have strace || need+=(strace) # nsjoin: exec under a traced manager
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 { have iptables && have iptables-save && have ip6tables-save; } || need+=(iptables)
 have nft || need+=(nftables)

@@ -28,10 +28,11 @@ host_pkgs=$(go list ./... ./examples/... ./integration/... | grep -v '/integrati
 go test -json -count=1 -timeout 30m $host_pkgs 2>&1 | "$summary" -title "host cgroup $mode" || status=1
 
 echo
-echo "=== host lane, race detector: the library packages ==="
-# Their tests drive the concurrency (reapers, supervisors, churn); the
-# examples and integration tests run prebuilt binaries without -race.
-go test -race -json -count=1 -timeout 30m ./pause/... ./nsjoin/... ./cgroup/... ./sandbox/... 2>&1 |
+echo "=== host lane, race detector: the library packages and examples/kubelet ==="
+# Their tests drive the concurrency (reapers, churn, the kubelet's
+# supervisors); the other examples and integration tests run prebuilt
+# binaries without -race.
+go test -race -json -count=1 -timeout 30m ./pause/... ./nsjoin/... ./cgroup/... ./sandbox/... ./examples/kubelet/... 2>&1 |
   "$summary" -title "host cgroup $mode race" || status=1
 
 echo

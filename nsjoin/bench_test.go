@@ -4,7 +4,9 @@ package nsjoin
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -106,6 +108,28 @@ func BenchmarkStart(b *testing.B) {
 			NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 1024}},
 		}
 		b.Run(fmt.Sprintf("nsjoin.Command/net+ipc+uts+pid+Security(uid%d)", uid), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c := Command(s, "/bin/true")
+				c.Security = sec
+				if err := c.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// The same (uid 1000) with ptrace refused: born in a frozen cgroup,
+	// thawed once its rlimits are set (Yama scope 2 simulated).
+	if _, err := ownCgroup2(); err == nil {
+		f := filepath.Join(b.TempDir(), "ptrace_scope")
+		must(b, os.WriteFile(f, []byte("2"), 0o644))
+		sec := &Security{
+			UID: 1000, GID: 1000, Bounding: runtimeDefault, Effective: runtimeDefault, Permitted: runtimeDefault,
+			NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 1024}},
+		}
+		b.Run("nsjoin.Command/net+ipc+uts+pid+Security(uid1000)/frozen-cgroup", func(b *testing.B) {
+			prev := yamaScopeFile
+			yamaScopeFile = f
+			defer func() { yamaScopeFile = prev }()
 			for i := 0; i < b.N; i++ {
 				c := Command(s, "/bin/true")
 				c.Security = sec

@@ -4,6 +4,8 @@ package nsjoin
 
 import (
 	"errors"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -12,12 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Cmd is an exec.Cmd that starts its process inside a set of namespaces.
-// Configure it like an exec.Cmd (Stdin, Stdout, Stderr, Env, Dir,
-// ExtraFiles, SysProcAttr with Credential, Setsid, Pdeathsig, Cloneflags,
-// ...) through the embedded *exec.Cmd, then call Start/Wait or Run on the
-// Cmd itself (not on the embedded exec.Cmd, which would skip the
-// namespaces and leak the pidfd).
+// Cmd starts a process inside a set of namespaces. Its fields up to
+// SysProcAttr mean what exec.Cmd's do (Path, Args, Env, Dir, Stdin,
+// Stdout, Stderr, ExtraFiles, SysProcAttr with Credential, Setsid,
+// Pdeathsig, Cloneflags, ...); Process and ProcessState are set by Start
+// and Wait. Cmd is not an exec.Cmd and exposes none: every way to start the
+// process (Start, Run, Output, CombinedOutput) goes through the
+// namespaces. Start does not modify the Cmd's fields (it works on a copy of
+// them and of SysProcAttr).
 //
 // How the namespaces are entered:
 //
@@ -45,7 +49,18 @@ import (
 // process exits. With namespaces that thread is a throwaway one, so when
 // Pdeathsig is set it is kept parked until Wait returns (call Wait).
 type Cmd struct {
-	*exec.Cmd
+	Path        string
+	Args        []string // Args[0] is the program's argv[0]; empty means Path
+	Env         []string
+	Dir         string
+	Stdin       io.Reader
+	Stdout      io.Writer
+	Stderr      io.Writer
+	ExtraFiles  []*os.File
+	SysProcAttr *syscall.SysProcAttr
+
+	Process      *os.Process      // set by Start
+	ProcessState *os.ProcessState // set by Wait
 
 	// Namespaces is the set to start the process in; nil or empty starts
 	// it like exec.Cmd would. The set must stay open until Start returns
@@ -73,11 +88,15 @@ type Cmd struct {
 	// namespaces.
 	Security *Security
 
+	ec      *exec.Cmd // what Start runs: built from the fields, never exposed
+	lookErr error     // PATH lookup failure from Command
 	sec     *secPlan
+	freeze  *freezeStop // holds the child before exec where ptrace cannot
 	pidfd   int
 	started bool
 	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
 	park    chan struct{} // closed by Wait: lets a Pdeathsig thread end
+	closers []pipeEnd     // pipe ends closed after Start/Wait (see cmdio.go)
 }
 
 // Command returns a Cmd that runs name with args inside s. Like
@@ -85,13 +104,12 @@ type Cmd struct {
 // when s holds a mount namespace it is not looked up (give an absolute
 // path inside that namespace).
 func Command(s *Set, name string, args ...string) *Cmd {
-	var ec *exec.Cmd
-	if s.Get(Mount) != nil {
-		ec = &exec.Cmd{Path: name, Args: append([]string{name}, args...)}
-	} else {
-		ec = exec.Command(name, args...)
+	c := &Cmd{Path: name, Args: append([]string{name}, args...), Namespaces: s, pidfd: -1}
+	if s.Get(Mount) == nil {
+		ec := exec.Command(name)
+		c.Path, c.lookErr = ec.Path, ec.Err
 	}
-	return &Cmd{Cmd: ec, Namespaces: s, pidfd: -1}
+	return c
 }
 
 // PidFD returns the pidfd of the started process (owned by the Cmd, closed
@@ -100,40 +118,10 @@ func Command(s *Set, name string, args ...string) *Cmd {
 // SysProcAttr.PidFD, that descriptor is the caller's and is returned here
 // but not closed by Wait.
 func (c *Cmd) PidFD() int {
-	if c.pidfd < 0 && c.SysProcAttr != nil && c.SysProcAttr.PidFD != nil && c.SysProcAttr.PidFD != &c.pidfd {
+	if c.SysProcAttr != nil && c.SysProcAttr.PidFD != nil {
 		return *c.SysProcAttr.PidFD
 	}
 	return c.pidfd
-}
-
-// Run starts the command and waits for it.
-func (c *Cmd) Run() error {
-	if err := c.Start(); err != nil {
-		return err
-	}
-	return c.Wait()
-}
-
-// Wait waits for the process (exec.Cmd.Wait) and closes the pidfd.
-func (c *Cmd) Wait() error {
-	err := c.Cmd.Wait()
-	c.release()
-	return err
-}
-
-func (c *Cmd) release() {
-	if c.pidfd >= 0 {
-		unix.Close(c.pidfd)
-		c.pidfd = -1
-	}
-	if c.dups != nil {
-		c.dups.Close()
-		c.dups = nil
-	}
-	if c.park != nil {
-		close(c.park)
-		c.park = nil
-	}
 }
 
 // Start starts the process inside the namespaces.
@@ -142,6 +130,19 @@ func (c *Cmd) Start() error {
 		return &Error{Op: "start", Path: c.Path, Err: ErrStarted}
 	}
 	c.started = true
+	c.ec = c.execCmd()
+	if err := c.start(); err != nil {
+		c.release()
+		c.closeAll()
+		return err
+	}
+	c.Process = c.ec.Process
+	c.closeAfterStart()
+	return nil
+}
+
+// start prepares the exec.Cmd and forks it inside the namespaces.
+func (c *Cmd) start() error {
 	thread, viaNsenter := c.splitKinds()
 	if c.Namespaces.Get(Mount) != nil && !filepath.IsAbs(c.Path) {
 		return &Error{Op: "start", Kind: Mount, Path: c.Path, Err: errors.New("path must be absolute when joining a mount namespace")}
@@ -149,35 +150,43 @@ func (c *Cmd) Start() error {
 	if err := c.planSecurity(viaNsenter); err != nil {
 		return err
 	}
-	if c.SysProcAttr == nil {
-		c.SysProcAttr = &syscall.SysProcAttr{}
-	}
+	attr := c.ec.SysProcAttr
 	if c.sec != nil {
 		// The child switches user and groups itself, after the fork.
-		c.SysProcAttr.Credential, c.SysProcAttr.AmbientCaps = c.sec.cred, c.sec.amb
-		// Rlimits land while the child is stopped at its exec (see
-		// rlimitsAtExecStop), before it runs an instruction.
-		c.SysProcAttr.Ptrace = c.SysProcAttr.Ptrace || c.sec.stopAtExec()
+		attr.Credential, attr.AmbientCaps = c.sec.cred, c.sec.amb
 	}
-	if c.SysProcAttr.PidFD == nil {
+	if attr.PidFD == nil {
 		c.pidfd = -1
-		c.SysProcAttr.PidFD = &c.pidfd
+		attr.PidFD = &c.pidfd
 	}
 	closeCg, err := c.setupCgroup()
 	if err != nil {
 		return err
 	}
 	defer closeCg()
+	if c.sec.stopAtExec() {
+		// Rlimits land while the child is held before its exec: stopped
+		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
+		// refused, born frozen (freezeStop).
+		why := ptraceRefused()
+		if why == "" {
+			attr.Ptrace = true
+		} else {
+			f, err := newFreezeStop(c.IntoCgroup, why, c.sec.rlimits)
+			if err != nil {
+				return err
+			}
+			defer f.close()
+			c.freeze = f
+			attr.UseCgroupFD, attr.CgroupFD = true, f.fd
+		}
+	}
 	if len(viaNsenter) > 0 {
 		if err := c.wrapNsenter(viaNsenter); err != nil {
 			return err
 		}
 	}
-	if err := c.startOnThread(thread); err != nil {
-		c.release()
-		return err
-	}
-	return nil
+	return c.startOnThread(thread)
 }
 
 // splitKinds separates thread-joinable kinds (plus mnt when no nsenter is
@@ -212,19 +221,19 @@ func (c *Cmd) setupCgroup() (func(), error) {
 		unix.Close(fd)
 		return nil, &Error{Op: "start", Path: c.IntoCgroup, Err: both(ErrNotCgroup2, err)}
 	}
-	c.SysProcAttr.UseCgroupFD = true
-	c.SysProcAttr.CgroupFD = fd
+	c.ec.SysProcAttr.UseCgroupFD = true
+	c.ec.SysProcAttr.CgroupFD = fd
 	return func() { unix.Close(fd) }, nil
 }
 
 // startOnThread forks the process from a throwaway thread inside kinds.
 func (c *Cmd) startOnThread(kinds []Kind) error {
 	if len(kinds) == 0 && c.sec == nil && c.BeforeFork == nil {
-		return c.Cmd.Start()
+		return c.ec.Start()
 	}
 	ch := make(chan error, 1)
 	var park chan struct{}
-	if c.SysProcAttr.Pdeathsig != 0 {
+	if c.ec.SysProcAttr.Pdeathsig != 0 {
 		// Pdeathsig fires when the forking *thread* exits, so that
 		// thread must live as long as the process: it parks until Wait.
 		park = make(chan struct{})
@@ -302,7 +311,7 @@ func (c *Cmd) forkInside(kinds []Kind) error {
 	if c.sec != nil {
 		return c.startSecure()
 	}
-	if err := c.Cmd.Start(); err != nil {
+	if err := c.ec.Start(); err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
 	return nil
@@ -317,19 +326,26 @@ func (c *Cmd) startSecure() error {
 	if err := holdUndumpable(); err != nil {
 		return &Error{Op: "start: security", Path: c.Path, Err: err}
 	}
-	err := c.Cmd.Start() // returns once the child exec'd (or failed to)
+	err := c.ec.Start() // returns once the child exec'd (or failed to)
 	releaseUndumpable()
+	var ferr error
+	if c.freeze != nil {
+		ferr = c.freeze.wait()
+	}
 	if err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
 	setRlimits := c.sec.applyRlimits
-	if c.sec.stopAtExec() {
+	switch {
+	case c.freeze != nil:
+		setRlimits = func(int) error { return ferr }
+	case c.sec.stopAtExec():
 		setRlimits = c.sec.rlimitsAtExecStop
 	}
-	if err := setRlimits(c.Process.Pid); err != nil {
-		_ = c.Process.Kill()
-		_ = c.Cmd.Wait()
-		return &Error{Op: "start: rlimits", Path: c.Path, Pid: c.Process.Pid, Err: err}
+	if err := setRlimits(c.ec.Process.Pid); err != nil {
+		_ = c.ec.Process.Kill()
+		_ = c.ec.Wait()
+		return &Error{Op: "start: rlimits", Path: c.Path, Pid: c.ec.Process.Pid, Err: err}
 	}
 	return nil
 }

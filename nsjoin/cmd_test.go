@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -187,4 +189,67 @@ func TestCommandPdeathsig(t *testing.T) {
 	c := helperCommand(s, "sleep")
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(t, c.Run()) // a SIGKILL would make Run fail with "signal: killed"
+}
+
+// TestCommandOutputInNamespaces: Output and CombinedOutput start the
+// process inside the set, like Start and Run (exec.Cmd's own would run it
+// in ours).
+func TestCommandOutputInNamespaces(t *testing.T) {
+	testharness.Privileged(t)
+	ho, s := podHolder(t)
+	check := func(how string, out []byte, err error) {
+		t.Helper()
+		must(t, err)
+		info := map[string]string{}
+		for _, l := range strings.Split(string(out), "\n") {
+			k, v, _ := strings.Cut(l, " ")
+			info[k] = v
+		}
+		for _, k := range []string{"net", "uts"} {
+			if want := nsLink(t, ho.pid(), k); info[k] != want {
+				t.Errorf("%s: child in %s %s, want %s", how, k, info[k], want)
+			}
+		}
+	}
+	c := helperCommand(s, "nsinfo", "net", "uts")
+	out, err := c.Output()
+	check("Output", out, err)
+	if c.PidFD() != -1 || c.ProcessState == nil || !c.ProcessState.Success() {
+		t.Errorf("Output: pidfd %d, state %v", c.PidFD(), c.ProcessState)
+	}
+	c = helperCommand(s, "nsinfo", "net", "uts")
+	out, err = c.CombinedOutput()
+	check("CombinedOutput", out, err)
+	c = helperCommand(s, "nsinfo")
+	c.Stdout = os.Stderr
+	if _, err := c.Output(); err == nil {
+		t.Error("Output with Stdout set: no error")
+	}
+}
+
+// TestCmdHidesExecCmd: no exported field or method of Cmd reaches an
+// exec.Cmd, whose Start/Run/Output would skip the namespaces.
+func TestCmdHidesExecCmd(t *testing.T) {
+	execCmd := reflect.TypeOf(exec.Cmd{})
+	ct := reflect.TypeOf(Cmd{})
+	for i := 0; i < ct.NumField(); i++ {
+		f := ct.Field(i)
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.IsExported() && ft == execCmd {
+			t.Errorf("field %s exposes an exec.Cmd", f.Name)
+		}
+	}
+	allowed := map[string]bool{
+		"Start": true, "Run": true, "Wait": true, "Output": true, "CombinedOutput": true,
+		"PidFD": true, "String": true, "StdinPipe": true, "StdoutPipe": true, "StderrPipe": true,
+	}
+	pt := reflect.TypeOf(&Cmd{})
+	for i := 0; i < pt.NumMethod(); i++ {
+		if m := pt.Method(i).Name; !allowed[m] {
+			t.Errorf("unexpected method %s (promoted from exec.Cmd?)", m)
+		}
+	}
 }

@@ -64,8 +64,10 @@
 //
 // # Starting processes: Command
 //
-// Command returns a Cmd, an exec.Cmd plus a namespace set, an optional
-// cgroup v2 directory to be born in (CLONE_INTO_CGROUP) and a pidfd. The
+// Command returns a Cmd: the settings of an exec.Cmd (but no exec.Cmd to
+// start outside the namespaces by mistake) plus a namespace set, an
+// optional cgroup v2 directory to be born in (CLONE_INTO_CGROUP) and a
+// pidfd. The
 // process is forked from a throwaway locked thread that has joined the set
 // (children inherit the namespaces of the forking thread); for mnt the
 // thread first does unshare(CLONE_FS). The thread is never reused. user and
@@ -78,7 +80,9 @@
 // the way runc's init orders them: the thread drops the bounding set, sets
 // the other capability sets (kept across the uid switch) and no_new_privs;
 // the child switches uid, gid and groups as it forks; rlimits are set on
-// the child by prlimit(2) before it runs. While such a fork is in flight
+// the child by prlimit(2) before it runs (held at its exec by ptrace, or,
+// where Yama or a tracer refuses that, born in a frozen cgroup v2
+// directory). While such a fork is in flight
 // the process is non-dumpable, so a process in the target namespaces
 // cannot ptrace or open the manager's /proc entries; the previous value
 // comes back when the last one finished.

@@ -52,6 +52,12 @@ var (
 	ErrStarted = errors.New("command already started")
 	// ErrNoNsenter: the nsenter(1) helper needed for user/time was not found.
 	ErrNoNsenter = errors.New("nsenter(1) not found in PATH; needed to enter user or time namespaces")
+	// ErrNoExecStop: Security has rlimits and no_new_privs, so the process
+	// must be held before its exec, and neither way to hold it is
+	// available: ptrace is refused (Yama ptrace_scope 2 or 3, or the
+	// manager is traced) and there is no cgroup v2 hierarchy to be born
+	// frozen in.
+	ErrNoExecStop = errors.New("cannot hold the process before its exec to set its rlimits")
 )
 
 // Error records a failed operation with its context, in the manner of

@@ -43,22 +43,22 @@ func (c *Cmd) wrapNsenter(kinds []Kind) error {
 		dups.Add(d)
 		args = append(args, nsenterFlag(k)+"="+self+strconv.Itoa(d.fd))
 	}
-	if cred := c.SysProcAttr.Credential; cred != nil {
+	if cred := c.ec.SysProcAttr.Credential; cred != nil {
 		if len(cred.Groups) > 0 {
 			dups.Close()
 			return &Error{Op: "start", Path: c.Path, Err: errors.New("supplementary groups cannot be set through nsenter(1)")}
 		}
 		args = append(args, "--setuid="+strconv.FormatUint(uint64(cred.Uid), 10),
 			"--setgid="+strconv.FormatUint(uint64(cred.Gid), 10))
-		c.SysProcAttr.Credential = nil
+		c.ec.SysProcAttr.Credential = nil
 	}
-	if c.Dir != "" {
-		args = append(args, "--wd="+c.Dir)
-		c.Dir = ""
+	if c.ec.Dir != "" {
+		args = append(args, "--wd="+c.ec.Dir)
+		c.ec.Dir = ""
 	}
-	args = append(args, "--", c.Path)
-	args = append(args, c.Args[1:]...)
-	c.Cmd.Path, c.Cmd.Args = nsenter, args
+	args = append(args, "--", c.ec.Path)
+	args = append(args, c.ec.Args[1:]...)
+	c.ec.Path, c.ec.Args = nsenter, args
 	c.dups = dups
 	return nil
 }

@@ -52,8 +52,12 @@ var ErrInvalidSecurity = errors.New("invalid security settings")
 //
 // Rlimits are per process, not per thread, so they cannot be inherited
 // from the forking thread without changing the whole manager: they are set
-// with prlimit(2) on the child right after it started (it may run a few
-// microseconds with the caller's limits). See Cmd.Start.
+// with prlimit(2) on the child. With NoNewPrivs the child is held before
+// its exec for that (stopped at its exec under ptrace, or, where Yama or a
+// tracer of the manager refuses ptrace, born frozen in a cgroup v2
+// directory), so the program starts with them; without NoNewPrivs they are
+// set right after the exec (the program may run a few microseconds with
+// the caller's limits) so that setuid programs keep working. See Cmd.Start.
 type Security struct {
 	UID    uint32
 	GID    uint32

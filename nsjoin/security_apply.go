@@ -79,9 +79,11 @@ func (p *secPlan) applyRlimits(pid int) error {
 	return wrapSyscall("prlimit", set())
 }
 
-// stopAtExec says whether the child is started traced (PTRACE_TRACEME),
-// so that it stops at its exec and rlimitsAtExecStop can set its rlimits
-// before it runs: whenever there are rlimits and no_new_privs is set. A
+// stopAtExec says whether the child is held before its exec so that its
+// rlimits are set before it runs: started traced (PTRACE_TRACEME), it stops
+// at its exec and rlimitsAtExecStop sets them; where ptrace is refused it
+// is born frozen instead (freezeStop, execstop.go). Whenever there are
+// rlimits and no_new_privs is set. A
 // traced exec never raises privileges (setuid bits, file capabilities are
 // ignored, LSM_UNSAFE_PTRACE), which no_new_privs forbids anyway; without
 // no_new_privs the rlimits are set right after the exec instead

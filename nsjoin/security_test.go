@@ -21,7 +21,8 @@ import (
 
 func init() {
 	// secinfo: prints the Cap*, NoNewPrivs, Uid, Gid and Groups lines of
-	// /proc/self/status, "nofile <soft> <hard>" and the ns links given.
+	// /proc/self/status, "nofile <soft> <hard>", "cgroup2 <path>" and the
+	// ns links given.
 	testharness.RegisterHelper("secinfo", func() int {
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {
@@ -38,6 +39,13 @@ func init() {
 		var lim unix.Rlimit
 		unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 		fmt.Println("nofile", lim.Cur, lim.Max)
+		if cg, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+			for _, l := range strings.Split(string(cg), "\n") {
+				if v, ok := strings.CutPrefix(l, "0::"); ok {
+					fmt.Println("cgroup2", v)
+				}
+			}
+		}
 		for _, k := range os.Args[1:] {
 			l, _ := os.Readlink("/proc/self/ns/" + k)
 			fmt.Println(k, l)
@@ -253,7 +261,7 @@ func TestBeforeForkOnThrowawayThread(t *testing.T) {
 		// value is per thread.
 		return unix.Setpriority(unix.PRIO_PROCESS, 0, 7)
 	}
-	c.Cmd.Path, c.Cmd.Args = reachableHelper(t), nil
+	c.Path, c.Args = reachableHelper(t), nil
 	c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
 	var out bytes.Buffer
 	c.Stdout = &out

@@ -40,7 +40,7 @@ type Process struct {
 	Pid  int    // in the caller's PID namespace
 	Path string // the binary
 
-	mu    sync.RWMutex // Close takes it exclusively; Signal and Wait share it
+	mu    sync.RWMutex // Close takes it exclusively; Signal and dupFD share it, never across a blocking call
 	pidfd int          // -1 once closed
 
 	waitMu sync.Mutex                 // serialises waiters
@@ -73,10 +73,15 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	if p.pidfd < 0 {
 		return p.err("signal", ErrClosed)
 	}
+	return p.signalFD(p.pidfd, sig)
+}
+
+// signalFD sends sig through fd, the pidfd or a duplicate of it.
+func (p *Process) signalFD(fd int, sig syscall.Signal) error {
 	if p.exited() {
 		return p.err("signal", os.ErrProcessDone)
 	}
-	if err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0); err != nil {
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		if err == unix.ESRCH {
 			return p.err("signal", os.ErrProcessDone)
 		}
@@ -87,20 +92,50 @@ func (p *Process) Signal(sig syscall.Signal) error {
 
 func (p *Process) exited() bool { return p.status.Load() != nil }
 
-// Wait blocks until the pause exits, reaps it, and returns its status.
-// Later calls return the same status. Close blocks while a Wait is running.
-func (p *Process) Wait() (ExitStatus, error) {
+// dupFD returns a duplicate of the pidfd for an operation that blocks
+// (Wait, Stop): it holds the lock only while duplicating, so a Close is
+// never held up by a blocked waiter (and Signal is never held up behind
+// that Close), and the operation keeps a valid descriptor after Close.
+func (p *Process) dupFD(op string) (int, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if p.pidfd < 0 {
+		return -1, p.err(op, ErrClosed)
+	}
+	fd, err := unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, p.err(op, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+	}
+	return fd, nil
+}
+
+// Wait blocks until the pause exits, reaps it, and returns its status.
+// Later calls return the same status. A Wait in progress does not hold up
+// Close: it waits on its own duplicate of the pidfd.
+func (p *Process) Wait() (ExitStatus, error) {
+	if st := p.status.Load(); st != nil {
+		return *st, nil
+	}
+	fd, err := p.dupFD("wait")
+	if err != nil {
+		if st := p.status.Load(); st != nil {
+			return *st, nil
+		}
+		return ExitStatus{}, err
+	}
+	defer unix.Close(fd)
+	return p.waitFD(fd)
+}
+
+// waitFD reaps the pause through fd once (waiters are serialised; later
+// ones find the status).
+func (p *Process) waitFD(fd int) (ExitStatus, error) {
 	p.waitMu.Lock()
 	defer p.waitMu.Unlock()
 	if st := p.status.Load(); st != nil {
 		return *st, nil
 	}
-	if p.pidfd < 0 {
-		return ExitStatus{}, p.err("wait", ErrClosed)
-	}
-	st, err := waitPidfd(p.pidfd)
+	st, err := waitPidfd(fd)
 	if err != nil {
 		return ExitStatus{}, p.err("wait", err)
 	}
@@ -110,9 +145,22 @@ func (p *Process) Wait() (ExitStatus, error) {
 
 // Stop sends SIGTERM and waits; if ctx ends first it sends SIGKILL and
 // waits for that. The pause exits 0 on SIGTERM in pause mode; in init mode
-// SIGTERM goes to the command and the status is the command's.
+// SIGTERM goes to the command and the status is the command's. A Stop in
+// progress finishes even if Close is called meanwhile (it works on its own
+// duplicate of the pidfd).
 func (p *Process) Stop(ctx context.Context) (ExitStatus, error) {
-	if err := p.Signal(syscall.SIGTERM); err != nil && !isDone(err) {
+	if st := p.status.Load(); st != nil {
+		return *st, nil
+	}
+	fd, err := p.dupFD("stop")
+	if err != nil {
+		if st := p.status.Load(); st != nil {
+			return *st, nil
+		}
+		return ExitStatus{}, err
+	}
+	defer unix.Close(fd)
+	if err := p.signalFD(fd, syscall.SIGTERM); err != nil && !isDone(err) {
 		return ExitStatus{}, err
 	}
 	type result struct {
@@ -120,13 +168,13 @@ func (p *Process) Stop(ctx context.Context) (ExitStatus, error) {
 		err error
 	}
 	ch := make(chan result, 1)
-	go func() { st, err := p.Wait(); ch <- result{st, err} }()
+	go func() { st, err := p.waitFD(fd); ch <- result{st, err} }()
 	select {
 	case r := <-ch:
 		return r.st, r.err
 	case <-ctx.Done():
 	}
-	if err := p.Signal(syscall.SIGKILL); err != nil && !isDone(err) {
+	if err := p.signalFD(fd, syscall.SIGKILL); err != nil && !isDone(err) {
 		return ExitStatus{}, err
 	}
 	r := <-ch
@@ -136,6 +184,8 @@ func (p *Process) Stop(ctx context.Context) (ExitStatus, error) {
 // Close releases the pidfd, and the ready pipe of a pause spawned but never
 // awaited (a Ready in progress finishes first). It does not stop the pause;
 // a pause that is never waited for stays a zombie until the caller exits.
+// It does not wait for a Wait or Stop in progress, which finish on their
+// own duplicates of the pidfd.
 func (p *Process) Close() error {
 	p.readyMu.Lock()    // before mu, as in Ready
 	if p.readyFd >= 0 { // spawned, never awaited

@@ -8,7 +8,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/podkit/podkit/cgroup"
 	"golang.org/x/sys/unix"
@@ -120,10 +119,8 @@ func (pc *podCgroup) removeContainer(ctx context.Context, name string) error {
 }
 
 // killAll SIGKILLs everything in the pod subtree and waits for it to be
-// empty (bounded).
-func (pc *podCgroup) killAll() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// empty (within ctx).
+func (pc *podCgroup) killAll(ctx context.Context) error {
 	cg, err := pc.sys.Open(pc.rel)
 	if errors.Is(err, cgroup.ErrNotExist) {
 		return nil
@@ -146,9 +143,7 @@ func (pc *podCgroup) killAll() error {
 // stays; one already removed by a concurrent Destroy (ENOENT) is skipped.
 // A concurrent Create whose mkdir of the pod cgroup then hits ENOENT
 // retries (newPodCgroup), recreating the parent.
-func (pc *podCgroup) destroy() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+func (pc *podCgroup) destroy(ctx context.Context) error {
 	err := pc.sys.Remove(ctx, pc.rel)
 	levels := strings.Count(strings.Trim(pc.rel, "/"), "/")
 	for _, root := range pc.sys.Roots() {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // MaxIDLen is the longest sandbox ID or container name accepted.
@@ -53,9 +52,6 @@ type Config struct {
 	HostAliases []HostAlias
 	// Volumes are pod-level volumes containers can mount by name.
 	Volumes []Volume
-	// Backoff configures container restart back-off; zero means Kubernetes'
-	// values (10s doubling to 5m, reset after 10m of running).
-	Backoff Backoff
 	// DieWithParent kills the pause (and with it a shared PID namespace)
 	// when the creating thread's process dies. Pinned namespaces and
 	// containers in their own PID namespace are not affected.
@@ -114,26 +110,6 @@ type Volume struct {
 	Name      string
 	Medium    VolumeMedium
 	SizeLimit int64 // tmpfs size in bytes (MediumMemory only)
-}
-
-// Backoff configures the restart back-off.
-type Backoff struct {
-	Initial time.Duration // first delay, default 10s
-	Max     time.Duration // cap, default 5m
-	Reset   time.Duration // running this long resets the delay, default 10m
-}
-
-func (b Backoff) withDefaults() Backoff {
-	if b.Initial <= 0 {
-		b.Initial = 10 * time.Second
-	}
-	if b.Max <= 0 {
-		b.Max = 5 * time.Minute
-	}
-	if b.Reset <= 0 {
-		b.Reset = 10 * time.Minute
-	}
-	return b
 }
 
 // No regexp here: package initialisation also runs in every container's
@@ -202,7 +178,6 @@ func (c Config) withDefaults() Config {
 	if c.CgroupParent == "" {
 		c.CgroupParent = DefaultCgroupParent
 	}
-	c.Backoff = c.Backoff.withDefaults()
 	return c
 }
 

@@ -29,12 +29,12 @@ const (
 	ContainerTerminated ContainerPhase = "Terminated" // exited
 )
 
-// container is one libcontainer container of the sandbox. A restart
-// destroys the libcontainer object and creates a fresh one.
+// container is one libcontainer container of the sandbox: one run of its
+// init. Running it again is the caller's business (remove, create again
+// with the next Attempt).
 type container struct {
 	sb    *Sandbox
 	spec  ContainerSpec
-	init  bool // init container
 	added bool // fully created and listed in sb.order (guarded by sb.mu)
 
 	// startMu is held by start from the exec of the user process until
@@ -52,11 +52,8 @@ type container struct {
 	created    time.Time
 	started    time.Time
 	exit       *ExitStatus
-	restarts   int
-	policy     RestartPolicy // set while Run supervises the container
 	killedHard bool          // SIGKILLed at the end of a grace period
-	done       chan struct{} // closed when the current init is reaped
-	waitReason string        // reason while Waiting (e.g. CrashLoopBackOff)
+	done       chan struct{} // closed when the init is reaped
 
 	execMu  sync.Mutex  // guards execTgt and its refs
 	execTgt *execTarget // cached for execs into the current init
@@ -68,10 +65,8 @@ func (c *container) logPath() string   { return filepath.Join(c.sb.dir, "logs", 
 // create builds the libcontainer container and spawns its init, which
 // waits on the exec fifo: namespaces, mounts, cgroup and rootfs are all set
 // up, only the user process has not been exec'd yet.
-func (c *container) create() (retErr error) {
+func (c *container) create(ctx context.Context) (retErr error) {
 	sb := c.sb
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	defer func() {
 		if retErr != nil { // runs last: after libcontainer's Destroy below
 			reapStrays()
@@ -114,11 +109,11 @@ func (c *container) create() (retErr error) {
 	done := make(chan struct{})
 	c.mu.Lock()
 	c.libct, c.cg, c.proc, c.pid, c.done = lc, cg, p, pid, done
-	c.phase, c.created, c.exit, c.killedHard = ContainerWaiting, time.Now(), nil, false
+	c.created = time.Now()
 	c.mu.Unlock()
 	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
 	// block on anything that needs it reaped first.
-	go c.reap(p, cg, oomBase, done)
+	go c.reap(p, pid, cg, oomBase, done)
 	return nil
 }
 
@@ -187,32 +182,51 @@ func (c *container) start() error {
 	c.mu.Lock()
 	lc, phase := c.libct, c.phase
 	c.mu.Unlock()
-	if lc == nil || phase != ContainerWaiting {
-		return ErrInvalidState
+	if lc == nil || !containerCanMove(phase, ContainerRunning) {
+		return fmt.Errorf("%w: container %s", ErrInvalidState, phase)
 	}
 	if err := lc.Exec(); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.phase, c.started = ContainerRunning, time.Now()
-	attempt, pid := c.restarts, c.pid
+	err := c.setPhase(ContainerRunning)
+	c.started = time.Now()
+	attempt, pid := c.spec.Attempt, c.pid
 	c.mu.Unlock()
+	if err != nil { // unreachable: startMu keeps the reaper out
+		return err
+	}
 	c.sb.events.emit(Event{Type: EventContainerStarted, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Pid: pid, Attempt: attempt})
 	return nil
 }
 
-func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
+// reap waits for the init this process started (its child) and records
+// its exit.
+func (c *container) reap(p *libcontainer.Process, pid int, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
 	ps, _ := p.Wait()
-	if pid, err := p.Pid(); err == nil {
-		trackedInits.Delete(pid)
+	var ws *syscall.WaitStatus
+	if ps != nil {
+		w := ps.Sys().(syscall.WaitStatus)
+		ws = &w
 	}
+	c.exited(pid, ws, cg, oomBase, done)
+}
+
+// exited records the end of the init's run: the one path for the reaper
+// of an init this process started (reap) and for the watcher of one Load
+// re-attached (attachContainer). ws is nil when the exit status could not
+// be collected (the init was not our child): the exit is then recorded as
+// ReasonUnknown. It marks the container Terminated, closes done, emits
+// ContainerExited and saves the state.
+func (c *container) exited(pid int, ws *syscall.WaitStatus, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
+	trackedInits.Delete(pid)
 	c.dropExecTarget()
-	es := &ExitStatus{Finished: time.Now(), Reason: ReasonCompleted}
+	es := &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
+	if ws != nil {
+		es = exitStatusOf(*ws, es.Finished)
+	}
 	c.startMu.Lock() // a start in flight marks the container Running first
 	c.startMu.Unlock()
-	if ps != nil {
-		es = exitStatusOf(ps.Sys().(syscall.WaitStatus), es.Finished)
-	}
 	// Read after the init is reaped and before anything can remove the
 	// cgroup (destroy waits for done). The kernel counts oom_kill before it
 	// sends the SIGKILL (mm/oom_kill.c __oom_kill_process), so a kill that
@@ -222,32 +236,27 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 	}
 	if c.sb.cfg.SharePID {
 		// Leftovers of the container live on in the shared PID namespace
-		// (with a private one the kernel killed them with the init).
-		_ = killLeaf(cg)
+		// (with a private one the kernel killed them with the init). No
+		// caller to take a deadline from: bounded here.
+		ctx, cancel := context.WithTimeout(context.Background(), reaperKillTimeout)
+		_ = killLeaf(ctx, cg)
+		cancel()
 	}
 	c.mu.Lock()
 	if c.killedHard && es.Reason != ReasonOOMKilled {
 		es.Reason = ReasonKilledAfterGrace
 	}
-	c.setExited(es)
-	pid := c.pid // read under c.mu: a restart rewrites it
+	c.exit = es
+	_ = c.setPhase(ContainerTerminated) // allowed from Waiting and Running
 	c.mu.Unlock()
 	close(done)
-	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid})
+	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid, Attempt: c.spec.Attempt})
 	c.sb.containerExited(c)
 }
 
-// setExited records an exit (c.mu held). A container its supervisor will
-// restart goes straight to Waiting (CrashLoopBackOff), as the kubelet
-// reports it: a Terminated state in between would make the pod look
-// Failed for a moment (podPhase). stopSupervisors turns any left Waiting
-// back into Terminated.
-func (c *container) setExited(es *ExitStatus) {
-	c.exit, c.phase, c.waitReason = es, ContainerTerminated, ""
-	if !c.init && c.policy != "" && shouldRestart(c.policy, es) && c.sb.supervising.Load() {
-		c.phase, c.waitReason = ContainerWaiting, "CrashLoopBackOff"
-	}
-}
+// reaperKillTimeout bounds the reaper's kill of a shared-PID container's
+// leftovers: the reaper runs for no caller whose context could bound it.
+const reaperKillTimeout = 10 * time.Second
 
 // exitStatusOf turns a wait status into the Kubernetes terms: exit code
 // (128+N when killed by signal N) and reason Completed or Error.
@@ -272,6 +281,9 @@ func exitStatusOf(ws syscall.WaitStatus, finished time.Time) *ExitStatus {
 // 0 when it cannot be read. One file, not Stats: it is read twice per run
 // of every container, on the create and exit paths.
 func oomKills(cg cgroup.Cgroup) uint64 {
+	if cg == nil {
+		return 0
+	}
 	n, err := cg.OOMKills()
 	if err != nil {
 		return 0
@@ -280,8 +292,8 @@ func oomKills(cg cgroup.Cgroup) uint64 {
 }
 
 // signal sends sig to the container init; SIGKILL kills the whole
-// container cgroup.
-func (c *container) signal(sig unix.Signal) error {
+// container cgroup (waiting, within ctx, until it is empty).
+func (c *container) signal(ctx context.Context, sig unix.Signal) error {
 	c.mu.Lock()
 	lc, phase := c.libct, c.phase
 	if sig == unix.SIGKILL && phase == ContainerRunning {
@@ -292,7 +304,7 @@ func (c *container) signal(sig unix.Signal) error {
 		return nil
 	}
 	if sig == unix.SIGKILL {
-		return killLeaf(c.leaf())
+		return killLeaf(ctx, c.leaf())
 	}
 	err := lc.Signal(sig)
 	if errors.Is(err, libcontainer.ErrNotRunning) {
@@ -308,13 +320,11 @@ func (c *container) leaf() cgroup.Cgroup {
 }
 
 // killLeaf SIGKILLs every process in a container's cgroup leaf and waits
-// (bounded) until it is empty.
-func killLeaf(cg cgroup.Cgroup) error {
+// (within ctx) until it is empty.
+func killLeaf(ctx context.Context, cg cgroup.Cgroup) error {
 	if cg == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if err := cg.KillAll(ctx); err != nil && !errors.Is(err, cgroup.ErrNotExist) {
 		return err
 	}
@@ -322,20 +332,20 @@ func killLeaf(cg cgroup.Cgroup) error {
 }
 
 // destroy kills the container if needed, waits for the reaper and removes
-// the libcontainer state and cgroup. Safe to call repeatedly.
-func (c *container) destroy() error {
+// the libcontainer state and cgroup, within ctx. Safe to call repeatedly.
+func (c *container) destroy(ctx context.Context) error {
 	c.mu.Lock()
 	lc, cg, done := c.libct, c.cg, c.done
 	c.mu.Unlock()
 	if lc == nil && cg == nil {
 		return nil
 	}
-	_ = killLeaf(cg)
-	if done != nil {
+	_ = killLeaf(ctx, cg)
+	if done != nil && !isClosed(done) {
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("container %s: init not reaped", c.spec.Name)
+		case <-ctx.Done():
+			return fmt.Errorf("container %s: init not reaped: %w", c.spec.Name, ctx.Err())
 		}
 	}
 	c.dropExecTarget()
@@ -343,11 +353,20 @@ func (c *container) destroy() error {
 	if lc != nil {
 		errs = append(errs, lc.Destroy())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	errs = append(errs, c.sb.cg.removeContainer(ctx, c.spec.Name))
 	c.mu.Lock()
 	c.libct, c.cg = nil, nil
 	c.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// isClosed reports whether ch is closed (a select picks at random among
+// ready cases: an ended ctx must not win over a run already reaped).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

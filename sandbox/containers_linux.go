@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -14,10 +15,6 @@ import (
 // the container; the user process is not running until StartContainer.
 // On failure nothing of the container is left behind.
 func (s *Sandbox) CreateContainer(ctx context.Context, spec ContainerSpec) error {
-	return s.addContainer(ctx, spec, false)
-}
-
-func (s *Sandbox) addContainer(ctx context.Context, spec ContainerSpec, isInit bool) error {
 	spec = cloneSpec(spec)
 	if err := spec.validate(&s.cfg); err != nil {
 		return err
@@ -35,10 +32,14 @@ func (s *Sandbox) addContainer(ctx context.Context, spec ContainerSpec, isInit b
 		s.mu.Unlock()
 		return newErr("create container", s.cfg.ID, spec.Name, "", ErrExist)
 	}
-	c := &container{sb: s, spec: spec, init: isInit, phase: ContainerWaiting}
+	c := &container{sb: s, spec: spec, phase: ContainerWaiting}
 	s.containers[spec.Name] = c // reserve the name
+	// Destroy waits for creates in flight before it tears down (only a
+	// Ready sandbox adds here, and Destroy leaves Ready under s.mu).
+	s.creating.Add(1)
+	defer s.creating.Done()
 	s.mu.Unlock()
-	if err := c.create(); err != nil {
+	if err := c.create(ctx); err != nil {
 		s.mu.Lock()
 		delete(s.containers, spec.Name)
 		s.mu.Unlock()
@@ -81,8 +82,9 @@ func (s *Sandbox) StartContainer(ctx context.Context, name string) error {
 	return nil
 }
 
-// StopContainer sends SIGTERM, waits up to grace, then kills the
-// container's cgroup.
+// StopContainer sends SIGTERM, waits up to grace (or until ctx ends), then
+// kills the container's cgroup. Stopping a container that is not running
+// succeeds and does nothing.
 func (s *Sandbox) StopContainer(ctx context.Context, name string, grace time.Duration) error {
 	c, err := s.container("stop container", name)
 	if err != nil {
@@ -146,17 +148,25 @@ func (s *Sandbox) containerExited(c *container) {
 }
 
 // RemoveContainer kills the container if it still runs and removes it
-// (libcontainer state, cgroup); its log file stays until Destroy.
+// (libcontainer state, cgroup); its log file stays until Destroy. Removing
+// a container that does not exist (any more) succeeds, as the CRI
+// requires.
 func (s *Sandbox) RemoveContainer(ctx context.Context, name string) error {
 	c, err := s.container("remove", name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if err := c.destroy(); err != nil {
+	if err := c.destroy(ctx); err != nil {
 		return newErr("remove", s.cfg.ID, name, "", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.containers[name] != c {
+		return nil // a concurrent RemoveContainer got there first
+	}
 	delete(s.containers, name)
 	for i, n := range s.order {
 		if n == name {

@@ -1,4 +1,16 @@
-// Package sandbox is the pod lifecycle: a pod as a Go value.
+// Package sandbox is the pod lifecycle: a pod as a Go value, at the level
+// of the CRI's runtime service. It offers the primitives only: sandbox
+// create, stop, destroy and status; container create, start, stop, remove
+// and status; Wait, Exec and an event stream. It makes no policy decision:
+// init container ordering, restart policies and their back-off, the pod
+// phase, preStop hooks and resuming supervision after a restart of the
+// manager are a kubelet's, and live in examples/kubelet (package
+// github.com/podkit/podkit/examples/kubelet), which builds them on this
+// API. Moved there: Run and PodSpec, RestartPolicy, Backoff (was
+// Config.Backoff), the pod phase (Status.Phase, Status.InitContainers,
+// ContainerStatus.Init and RestartCount; the sandbox reports Attempt),
+// ContainerSpec.PreStop and RestartPolicy, ErrInitFailed, and the events
+// ContainerRestarted and ContainerRestartFailed.
 //
 // A sandbox is a "logical host": shared network, IPC and UTS (optionally
 // PID) namespaces, a pod cgroup, and containers that join those namespaces
@@ -20,17 +32,28 @@
 //
 // The sandbox states form an explicit machine: Creating -> Ready ->
 // Stopping -> Stopped -> Destroying -> Destroyed, Ready -> Unknown when the
-// pause dies. Status reports the Kubernetes pod phase and per-container
-// states; Events streams typed events.
+// pause dies; each run of a container goes Waiting (created) -> Running
+// -> Terminated. One table of allowed moves per machine
+// (transitions_linux.go) checks every state change. Status reports facts
+// per container: state, pid, exit status, created/started/finished times
+// and the Attempt the caller passed in ContainerSpec; Events streams typed
+// events.
 //
 // Containers: CreateContainer prepares everything and leaves libcontainer's
 // init waiting on its exec fifo; StartContainer only lets it exec (the CRI's
-// two steps). Run adds init containers (in order, to completion) and restart
-// policies with Kubernetes' back-off. Exec runs probes. Stop sends SIGTERM,
-// waits the grace period, then kills each container's whole cgroup, then
-// the pause. Destroy is idempotent. Load and Reconcile re-attach after a
-// crash of the managing process, identifying processes by pidfd plus start
-// time, and finish interrupted Creates and Destroys.
+// two steps). Running a container again is the caller's: RemoveContainer,
+// then CreateContainer with the next Attempt. Exec runs probes. Stop sends
+// SIGTERM, waits the grace period, then kills each container's whole
+// cgroup, then the pause. As the CRI requires, Stop of a stopped sandbox,
+// StopContainer of a stopped container, RemoveContainer of a removed or
+// unknown one and a second Destroy succeed. Every wait is bounded by the
+// caller's context, not by a timeout of the package's (only the pause's
+// readiness gets a default deadline when ctx has none); a Destroy cut
+// short by its ctx leaves the sandbox Destroying and may be called again.
+// Destroy waits for CreateContainer calls in flight, so no container
+// outlives the sandbox. Load and Reconcile re-attach after a crash of the
+// managing process, identifying processes by pidfd plus start time, and
+// finish interrupted Creates and Destroys.
 //
 // # Cgroups, the pause and Exec
 //
@@ -71,11 +94,14 @@
 // The pause reports reaped orphans on a FIFO in the run directory that it
 // holds open read-write and never blocks on (pause.Options.DropEvents): a
 // manager that exits loses events, not the pod. Load re-opens the FIFO,
-// re-attaches every process by pidfd plus start time, reaps those that
-// became its children (real exit status instead of Unknown), and resumes
-// restart supervision of the containers Run supervised, with their
-// policies as saved. A failed restart is reported (ContainerRestartFailed)
-// and retried after the next back-off, as the kubelet does.
+// re-attaches every process by pidfd plus start time and reaps those that
+// became its children (real exit status instead of Unknown). Exits are
+// recorded by one path whether the init was started by this process or
+// re-attached: status, Wait and ContainerExited agree, and the state file
+// is saved.
+// Restarting what exited is not the sandbox's job: examples/kubelet keeps
+// its own record in the run directory (Dir) and resumes its supervision
+// after Load.
 //
 // libcontainer makes its stage-1 child and each container init children of
 // the manager (CLONE_PARENT). The sandbox reaps every init concurrently,

@@ -30,9 +30,6 @@ var (
 	ErrCommandNotFound = errors.New("command not found")
 	// ErrPauseDied: the sandbox's pause process is gone.
 	ErrPauseDied = errors.New("pause process died")
-	// ErrInitFailed: an init container failed and the restart policy does
-	// not allow another attempt.
-	ErrInitFailed = errors.New("init container failed")
 	// ErrTimeout: a step that waits on another process (the pause
 	// signalling readiness) did not finish within its deadline; everything
 	// built so far was rolled back.

@@ -18,11 +18,7 @@ const (
 	EventPauseDied        EventType = "PauseDied"
 	EventContainerStarted EventType = "ContainerStarted"
 	EventContainerExited  EventType = "ContainerExited"
-	EventContainerRestart EventType = "ContainerRestarted"
 	EventOrphanReaped     EventType = "OrphanReaped"
-	// EventRestartFailed: a restart could not create or start the
-	// container (Err says why); it is retried after the next back-off.
-	EventRestartFailed EventType = "ContainerRestartFailed"
 )
 
 // Event is one entry of a sandbox's event stream.
@@ -36,11 +32,12 @@ type Event struct {
 	Namespaces map[string]uint64
 	// Exit describes a ContainerExited event.
 	Exit *ExitStatus
-	// Attempt is the restart count (ContainerStarted/ContainerRestarted).
+	// Attempt is the container's ContainerSpec.Attempt (ContainerStarted).
 	Attempt int
 	// Pid of the process concerned, when meaningful.
 	Pid int
-	// Err describes a failure (ContainerRestartFailed).
+	// Err describes a failure, in events a layer above adds to its own
+	// stream of these values (examples/kubelet's ContainerRestartFailed).
 	Err string
 }
 

@@ -11,8 +11,9 @@ import (
 	"github.com/podkit/podkit/sandbox"
 )
 
-// A pod with an init container and two app containers sharing a volume.
-// Needs root; compile-only.
+// A pod with two containers sharing a volume, created and started as the
+// CRI does it; init containers, restart policies and the pod phase are a
+// kubelet's (examples/kubelet). Needs root; compile-only.
 func Example() {
 	ctx := context.Background()
 	sb, err := sandbox.Create(ctx, sandbox.Config{
@@ -28,22 +29,20 @@ func Example() {
 
 	rootfs := "/var/lib/images/busybox/rootfs"
 	vol := []sandbox.Mount{{Destination: "/cache", Volume: "cache"}}
-	err = sb.Run(ctx, sandbox.PodSpec{
-		InitContainers: []sandbox.ContainerSpec{
-			{Name: "warm", Rootfs: rootfs, Args: []string{"sh", "-c", "echo hi > /cache/x"}, Mounts: vol},
-		},
-		Containers: []sandbox.ContainerSpec{
-			{Name: "server", Rootfs: rootfs, Args: []string{"httpd", "-f"}, Mounts: vol,
-				Resources: sandbox.Resources{MemoryLimit: 64 << 20, PidsLimit: 100}},
-			{Name: "sidecar", Rootfs: rootfs, Args: []string{"sleep", "1d"}, ReadOnlyRootfs: true},
-		},
-		RestartPolicy: sandbox.RestartAlways,
-	})
-	if err != nil {
-		log.Fatal(err)
+	for _, spec := range []sandbox.ContainerSpec{
+		{Name: "server", Rootfs: rootfs, Args: []string{"httpd", "-f"}, Mounts: vol,
+			Resources: sandbox.Resources{MemoryLimit: 64 << 20, PidsLimit: 100}},
+		{Name: "sidecar", Rootfs: rootfs, Args: []string{"sleep", "1d"}, ReadOnlyRootfs: true},
+	} {
+		if err := sb.CreateContainer(ctx, spec); err != nil {
+			log.Fatal(err)
+		}
+		if err := sb.StartContainer(ctx, spec.Name); err != nil {
+			log.Fatal(err)
+		}
 	}
 	st := sb.Status()
-	fmt.Println(st.Phase, len(st.Containers))
+	fmt.Println(st.State, len(st.Containers))
 	if err := sb.Stop(ctx, 30*time.Second); err != nil {
 		log.Print(err)
 	}
@@ -94,6 +93,6 @@ func ExampleReconcile() {
 		log.Print(err)
 	}
 	for _, sb := range live {
-		fmt.Println(sb.ID(), sb.Status().Phase)
+		fmt.Println(sb.ID(), sb.State())
 	}
 }

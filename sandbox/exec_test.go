@@ -285,35 +285,26 @@ func TestContainerOutputFiles(t *testing.T) {
 
 // TestExecFollowsRestarts: what Exec keeps open for a container's init
 // (its namespaces and cgroup files) is for that run only: after the init
-// is killed and restarted, execs land in the new init's namespaces, and
-// the old run's descriptors are closed (the harness's fd leak check).
+// is killed and the container created and started again (a kubelet's
+// restart: RemoveContainer, CreateContainer with the next Attempt), execs
+// land in the new init's namespaces, and the old run's descriptors are
+// closed (the harness's fd leak check).
 func TestExecFollowsRestarts(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
 	sb := mustCreate(t, testConfig(t, "exec-restarts"))
-	pod := PodSpec{Containers: []ContainerSpec{ctr(rootfs, "app", "sleep")}, RestartPolicy: RestartAlways}
-	if err := sb.Run(context.Background(), pod); err != nil {
-		t.Fatal(err)
-	}
-	c, err := sb.container("test", "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	initPid := func() int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.phase != ContainerRunning {
-			return 0
-		}
-		return c.pid
-	}
-	var first int
-	eventually(t, "app running", func() bool { first = initPid(); return first != 0 })
+	spec := ctr(rootfs, "app", "sleep")
+	run(t, sb, spec)
 	ctx := context.Background()
-	for run := range 2 {
-		pid := initPid()
+	var c *container
+	for attempt := range 2 {
+		var err error
+		if c, err = sb.container("test", "app"); err != nil {
+			t.Fatal(err)
+		}
+		pid := statusOf(sb, "app").Pid
 		if es, err := sb.Exec(ctx, "app", ExecSpec{Args: []string{"/payload", "true"}}); err != nil || es.ExitCode != 0 {
-			t.Fatalf("run %d: Exec true: %+v %v", run, es, err)
+			t.Fatalf("attempt %d: Exec true: %+v %v", attempt, es, err)
 		}
 		execCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -324,17 +315,25 @@ func TestExecFollowsRestarts(t *testing.T) {
 		compareProcs(t, pid, waitExecd(t, c, pid))
 		cancel()
 		<-done
-		if run == 0 {
+		if attempt == 0 {
 			if err := unix.Kill(pid, unix.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "app restarted", func() bool { p := initPid(); return p != 0 && p != first })
+			waitExit(t, sb, "app")
+			if err := sb.RemoveContainer(ctx, "app"); err != nil {
+				t.Fatal(err)
+			}
+			spec.Attempt = 1
+			run(t, sb, spec)
+			if st := statusOf(sb, "app"); st.Attempt != 1 || st.Pid == pid {
+				t.Fatalf("after the restart: %+v", st)
+			}
 		}
 	}
 	c.execMu.Lock()
 	cached := c.execTgt
 	c.execMu.Unlock()
-	if cached == nil || cached.pid != initPid() {
-		t.Errorf("cached exec target %+v, want the current init %d's", cached, initPid())
+	if pid := statusOf(sb, "app").Pid; cached == nil || cached.pid != pid {
+		t.Errorf("cached exec target %+v, want the current init %d's", cached, pid)
 	}
 }

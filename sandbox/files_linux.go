@@ -159,17 +159,11 @@ type persisted struct {
 	Pause      *procRef          `json:"pause,omitempty"`
 	Pins       map[string]string `json:"pins,omitempty"`
 	Containers []savedContainer  `json:"containers,omitempty"`
-	PodFailed  bool              `json:"pod_failed,omitempty"`
 	Created    int64             `json:"created_unix_nano"`
 }
 
 type savedContainer struct {
-	Spec     ContainerSpec `json:"spec"`
-	Init     bool          `json:"init,omitempty"`
-	Restarts int           `json:"restarts,omitempty"`
-	// Policy is set for an app container Run supervises: Load resumes
-	// its supervision.
-	Policy RestartPolicy `json:"policy,omitempty"`
+	Spec ContainerSpec `json:"spec"`
 }
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
@@ -180,12 +174,9 @@ func (s *Sandbox) save() error {
 	if s.dirRemoved {
 		return nil
 	}
-	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(), PodFailed: s.podFailed}
+	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano()}
 	for _, n := range s.order {
-		c := s.containers[n]
-		c.mu.Lock()
-		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts, Policy: c.policy})
-		c.mu.Unlock()
+		p.Containers = append(p.Containers, savedContainer{Spec: s.containers[n].spec})
 	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

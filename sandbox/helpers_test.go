@@ -61,8 +61,7 @@ func testRootfs(t testing.TB) string {
 }
 
 // testConfig is a sandbox config for tests: the project's pause, a run
-// directory in the test's temporary directory, a test cgroup parent and
-// short restart back-offs.
+// directory in the test's temporary directory and a test cgroup parent.
 func testConfig(t testing.TB, id string) Config {
 	t.Helper()
 	return Config{
@@ -70,7 +69,6 @@ func testConfig(t testing.TB, id string) Config {
 		PauseBinary:  testharness.PauseBinary(t),
 		RunDir:       filepath.Join(t.TempDir(), "run"),
 		CgroupParent: "podkit-sandbox-test",
-		Backoff:      Backoff{Initial: 50 * time.Millisecond, Max: 400 * time.Millisecond, Reset: 5 * time.Second},
 	}
 }
 
@@ -139,6 +137,15 @@ func hasLine(out, want string) bool {
 		}
 	}
 	return false
+}
+
+func statusOf(sb *Sandbox, name string) ContainerStatus {
+	for _, c := range sb.Status().Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	return ContainerStatus{}
 }
 
 func nowNano() int64 { return time.Now().UnixNano() }

@@ -5,24 +5,10 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// transition moves the sandbox to next if the current state allows it.
-func (s *Sandbox) transition(op string, next State, from ...State) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range from {
-		if s.state == f {
-			s.state = next
-			return nil
-		}
-	}
-	return newErr(op, s.cfg.ID, "", "", fmt.Errorf("%w: %s", ErrInvalidState, s.state))
-}
 
 // watchPause notices a pause that dies while the sandbox is live: the
 // sandbox goes to Unknown and its containers are killed (their shared
@@ -30,22 +16,26 @@ func (s *Sandbox) transition(op string, next State, from ...State) error {
 func (s *Sandbox) watchPause(p *procRef) {
 	<-p.done
 	s.mu.Lock()
-	live := s.state == StateReady
-	if live {
-		s.state = StateUnknown
-	}
+	live := s.state == StateReady && s.setState("watch pause", StateUnknown) == nil
 	s.mu.Unlock()
 	if !live {
 		return
 	}
 	s.events.emit(Event{Type: EventPauseDied, Sandbox: s.cfg.ID, Pid: p.Pid})
-	s.stopSupervisors()
-	for _, c := range s.snapshotContainers() {
-		_ = c.signal(unix.SIGKILL)
-	}
+	s.killContainers()
 	s.mu.Lock()
 	_ = s.save()
 	s.mu.Unlock()
+}
+
+// killContainers SIGKILLs every container of a sandbox whose pause died
+// (no caller to take a deadline from: bounded by reaperKillTimeout).
+func (s *Sandbox) killContainers() {
+	ctx, cancel := context.WithTimeout(context.Background(), reaperKillTimeout)
+	defer cancel()
+	for _, c := range s.snapshotContainers() {
+		_ = c.signal(ctx, unix.SIGKILL)
+	}
 }
 
 func (s *Sandbox) snapshotContainers() []*container {
@@ -58,22 +48,31 @@ func (s *Sandbox) snapshotContainers() []*container {
 	return out
 }
 
-// Stop stops every container: optional preStop command, SIGTERM, wait up
-// to grace, then SIGKILL of the container's whole cgroup; then the pause.
-// Containers are stopped concurrently. The sandbox stays (Stopped) until
-// Destroy; its namespaces stay pinned.
+// Stop stops every container: SIGTERM, wait up to grace, then SIGKILL of
+// the container's whole cgroup; then the pause. Containers are stopped
+// concurrently. The sandbox stays (Stopped) until Destroy; its namespaces
+// stay pinned. Stopping a Stopped or Destroyed sandbox does nothing and
+// succeeds (the CRI's StopPodSandbox is idempotent). If ctx ends first,
+// what still runs is killed at once. preStop hooks are not the runtime's
+// business: the caller runs them (Exec) before Stop.
 func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
-	if err := s.transition("stop", StateStopping, StateReady, StateUnknown, StateStopping); err != nil {
+	s.mu.Lock()
+	if s.state == StateStopped || s.state == StateDestroyed {
+		s.mu.Unlock()
+		return nil
+	}
+	err := s.setState("stop", StateStopping)
+	if err == nil {
+		_ = s.save()
+	}
+	s.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	_ = s.save()
-	s.mu.Unlock()
 	hook("stop:stopping")
-	s.stopSupervisors()
 	deadline := time.Now().Add(grace)
-	errc := make(chan error, len(s.order))
 	cs := s.snapshotContainers()
+	errc := make(chan error, len(cs))
 	for _, c := range cs {
 		go func() { errc <- c.stop(ctx, deadline) }()
 	}
@@ -83,16 +82,22 @@ func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
 	}
 	if s.pause != nil {
 		_ = s.pause.signal(unix.SIGTERM)
+		t := time.NewTimer(time.Until(deadline))
 		select {
 		case <-s.pause.done:
-		case <-time.After(time.Until(deadline) + time.Second):
-			_ = s.pause.signal(unix.SIGKILL)
-			s.pause.awaitExit()
+		case <-t.C:
+		case <-ctx.Done():
 		}
+		t.Stop()
+		_ = s.pause.signal(unix.SIGKILL) // a no-op on one that exited
+		s.pause.awaitExit()
 	}
 	s.mu.Lock()
-	s.state = StateStopped
-	_ = s.save()
+	if err := s.setState("stop", StateStopped); err != nil {
+		errs = append(errs, err) // a concurrent Destroy got there first
+	} else {
+		_ = s.save()
+	}
 	s.mu.Unlock()
 	s.events.emit(Event{Type: EventSandboxStopped, Sandbox: s.cfg.ID})
 	if err := errors.Join(errs...); err != nil {
@@ -101,7 +106,9 @@ func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
-// stop is the per-container part of Stop.
+// stop is the per-container part of Stop and StopContainer: SIGTERM,
+// then SIGKILL at deadline or when ctx ends. A container that is not
+// running is left as it is.
 func (c *container) stop(ctx context.Context, deadline time.Time) error {
 	c.mu.Lock()
 	phase, done := c.phase, c.done
@@ -109,13 +116,8 @@ func (c *container) stop(ctx context.Context, deadline time.Time) error {
 	if done == nil || phase == ContainerTerminated {
 		return nil
 	}
-	if phase == ContainerRunning && len(c.spec.PreStop) > 0 {
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		_, _ = c.exec(pctx, ExecSpec{Args: c.spec.PreStop})
-		cancel()
-	}
 	if phase == ContainerRunning {
-		if err := c.signal(unix.SIGTERM); err != nil {
+		if err := c.signal(ctx, unix.SIGTERM); err != nil {
 			return err
 		}
 	}
@@ -127,7 +129,15 @@ func (c *container) stop(ctx context.Context, deadline time.Time) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	if err := c.signal(unix.SIGKILL); err != nil {
+	// The kill runs within ctx; if ctx is what ended the wait, it still
+	// runs (nothing may be left running), bounded.
+	kctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		kctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), reaperKillTimeout)
+		defer cancel()
+	}
+	if err := c.signal(kctx, unix.SIGKILL); err != nil {
 		return err
 	}
 	<-done
@@ -135,44 +145,29 @@ func (c *container) stop(ctx context.Context, deadline time.Time) error {
 }
 
 // Destroy removes everything: containers (killed), pause, pins, volumes,
-// cgroups, files. It is idempotent and also finishes a partial failure.
+// cgroups, files. It is idempotent (a Destroyed sandbox returns nil at
+// once) and also finishes a partial failure: if ctx ends before the
+// teardown completes the sandbox stays Destroying and Destroy may be
+// called again.
 func (s *Sandbox) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	if s.state == StateDestroyed {
 		s.mu.Unlock()
 		return nil
 	}
-	s.state = StateDestroying
+	if err := s.setState("destroy", StateDestroying); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	_ = s.save()
 	s.mu.Unlock()
-	s.stopSupervisors()
-	err := s.teardown()
-	s.mu.Lock()
-	s.state = StateDestroyed
-	s.mu.Unlock()
-	s.events.close()
-	if err != nil {
+	s.creating.Wait() // no create may add a container behind teardown's back
+	if err := s.teardown(ctx); err != nil {
 		return newErr("destroy", s.cfg.ID, "", s.dir, err)
 	}
-	return nil
-}
-
-func (s *Sandbox) stopSupervisors() {
-	s.supervising.Store(false)
 	s.mu.Lock()
-	cancel := s.runCancel
+	err := s.setState("destroy", StateDestroyed)
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	s.runWG.Wait()
-	// An exit recorded as "about to restart" (setExited) that no
-	// supervisor will act on any more is a plain termination.
-	for _, c := range s.snapshotContainers() {
-		c.mu.Lock()
-		if c.phase == ContainerWaiting && c.waitReason == "CrashLoopBackOff" && c.exit != nil {
-			c.phase, c.waitReason = ContainerTerminated, ""
-		}
-		c.mu.Unlock()
-	}
+	s.events.close()
+	return err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
 )
 
 // ReasonUnknown is the exit reason of a container that exited while no
@@ -23,11 +22,12 @@ const ReasonUnknown = "Unknown"
 // and watched through pidfds. A pause found dead puts the sandbox in
 // StateUnknown and kills its containers. A sandbox whose Create or Destroy
 // was interrupted is refused with ErrInvalidState: Reconcile finishes it.
-// Restart supervision of the app containers Run started is resumed with
-// their policies (a container that exited meanwhile is restarted at once,
-// with the back-off starting over); exits of re-attached containers are
-// reported with ReasonUnknown because only the original parent could
-// collect their exit code. The pause's orphan events are read again from
+// Exits of re-attached containers are recorded as any other (status,
+// ContainerExited, Wait); one that exited while no manager was attached,
+// or whose init did not become this process's child, gets ReasonUnknown
+// because only its parent could collect the exit code. Restarting
+// containers is the caller's policy (examples/kubelet re-attaches its
+// supervision after Load). The pause's orphan events are read again from
 // its FIFO, including those that happened while no manager was attached
 // (up to the FIFO's 64 KiB).
 func Load(runDir, id string) (*Sandbox, error) {
@@ -46,18 +46,13 @@ func Load(runDir, id string) (*Sandbox, error) {
 		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
 	}
 	s := discover(dir, p)
-	if s.state == StateReady && (s.pause != nil || s.cfg.NoPause) {
-		if s.pause != nil {
-			s.rewirePauseEvents()
-			go s.watchPause(s.pause)
-		}
-		s.resumeSupervision()
+	if s.state == StateReady && s.pause != nil {
+		s.rewirePauseEvents()
+		go s.watchPause(s.pause)
 	} else if s.state == StateReady && !s.cfg.NoPause {
 		// The pause is gone: namespaces may be gone with it.
-		s.state = StateUnknown
-		for _, c := range s.snapshotContainers() {
-			_ = c.signal(unix.SIGKILL)
-		}
+		_ = s.setState("load", StateUnknown)
+		s.killContainers()
 		_ = s.save()
 		s.events.emit(Event{Type: EventPauseDied, Sandbox: s.cfg.ID})
 	}
@@ -67,7 +62,7 @@ func Load(runDir, id string) (*Sandbox, error) {
 // discover rebuilds the in-memory sandbox from its state file and what
 // exists on the host (pause, libcontainer containers, cgroup).
 func discover(dir string, p *persisted) *Sandbox {
-	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins, podFailed: p.PodFailed,
+	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
 		containers: map[string]*container{}, created: time.Unix(0, p.Created)}
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg
@@ -93,7 +88,7 @@ func discover(dir string, p *persisted) *Sandbox {
 }
 
 func (s *Sandbox) attachContainer(sc savedContainer) {
-	c := &container{sb: s, spec: sc.Spec, init: sc.Init, restarts: sc.Restarts, policy: sc.Policy, added: true,
+	c := &container{sb: s, spec: sc.Spec, added: true,
 		phase: ContainerTerminated, exit: &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}}
 	s.containers[sc.Spec.Name] = c
 	s.order = append(s.order, sc.Spec.Name)
@@ -124,26 +119,17 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	if status == libcontainer.Created {
 		c.phase, c.started = ContainerWaiting, time.Time{}
 	}
+	// Kills from here on are this run's (earlier ones are not known).
+	oomBase := oomKills(c.cg)
 	go func() {
 		<-ref.done
-		trackedInits.Delete(ref.Pid)
-		c.dropExecTarget()
-		es := &ExitStatus{ExitCode: -1, Reason: ReasonUnknown, Finished: time.Now()}
-		if ws, ok := ref.exitStatus(); ok { // it had become our child
-			es = exitStatusOf(ws, es.Finished)
-		}
+		ws, ok := ref.exitStatus() // it had become our child
 		ref.release()
-		c.startMu.Lock() // see container.startMu
-		c.startMu.Unlock()
-		c.mu.Lock()
-		if c.killedHard && es.Reason != ReasonOOMKilled {
-			es.Reason = ReasonKilledAfterGrace
+		if !ok {
+			c.exited(ref.Pid, nil, c.cg, oomBase, done)
+			return
 		}
-		c.setExited(es)
-		pid := c.pid // read under c.mu: a restart rewrites it
-		c.mu.Unlock()
-		close(done)
-		s.events.emit(Event{Type: EventContainerExited, Sandbox: s.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid})
+		c.exited(ref.Pid, &ws, c.cg, oomBase, done)
 	}()
 }
 
@@ -172,7 +158,7 @@ func Reconcile(ctx context.Context, runDir string) ([]*Sandbox, error) {
 			errs = append(errs, newErr("reconcile", e.Name(), "", dir, removeLeftovers(dir)))
 		case p.State == StateCreating || p.State == StateDestroying:
 			s := discover(dir, p)
-			s.state = StateDestroying
+			_ = s.setState("reconcile", StateDestroying) // allowed from both
 			errs = append(errs, s.Destroy(ctx))
 		default:
 			s, err := Load(runDir, e.Name())

@@ -19,8 +19,9 @@ import (
 )
 
 // The "manager" helper creates sandbox "rec" in RunDir os.Args[1] with the
-// pause os.Args[2] and a sleeping container from rootfs os.Args[3], then
-// crashes itself (SIGKILL) at point os.Args[4] or, with "running", after
+// pause os.Args[2] and two containers from rootfs os.Args[3] that ignore
+// SIGTERM, then crashes itself (SIGKILL) at point os.Args[4] or, with
+// "running" ("running-dwp": DieWithParent, "running-pid": SharePID), after
 // everything is up.
 func init() {
 	testharness.RegisterHelper("manager", func() int {
@@ -32,22 +33,10 @@ func init() {
 		}
 		ctx := context.Background()
 		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
-			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "supervised-pid",
-			Backoff: Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid"})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
-		}
-		if point == "supervised" || point == "supervised-pid" {
-			pod := PodSpec{Containers: []ContainerSpec{ctr(rootfs, "a", "term", "ignore")}}
-			if err := sb.Run(ctx, pod); err != nil {
-				fmt.Println("run:", err)
-				return 1
-			}
-			fmt.Println("running")
-			for {
-				time.Sleep(time.Hour)
-			}
 		}
 		for _, n := range []string{"a", "b"} {
 			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
@@ -100,7 +89,7 @@ func runManager(t *testing.T, point string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if point == "running" || point == "running-dwp" || strings.HasPrefix(point, "supervised") {
+	if strings.HasPrefix(point, "running") {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		if strings.TrimSpace(line) != "running" {
 			t.Fatalf("manager said %q", line)
@@ -129,8 +118,13 @@ func TestRecoverAfterManagerKilledWhileRunning(t *testing.T) {
 	}
 	sb := live[0]
 	st := sb.Status()
-	if st.State != StateReady || st.Phase != PodRunning || len(st.Containers) != 2 {
+	if st.State != StateReady || len(st.Containers) != 2 {
 		t.Fatalf("status after reattach: %+v", st)
+	}
+	for _, c := range st.Containers {
+		if c.State != ContainerRunning {
+			t.Fatalf("%s after reattach: %+v", c.Name, c)
+		}
 	}
 	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "true"}})
 	if err != nil || es.ExitCode != 0 {
@@ -180,28 +174,28 @@ func TestRecoverAfterManagerKilledDuringStop(t *testing.T) {
 	reapOrphans(t)
 }
 
+// TestKillPauseAndContainer: a container killed by SIGKILL is recorded as
+// such; a pause killed by SIGKILL puts the sandbox in Unknown and gets
+// the containers killed.
 func TestKillPauseAndContainer(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
 	sb := mustCreate(t, testConfig(t, "kill9"))
 	ev := sb.Events(64)
-	if err := sb.Run(context.Background(), PodSpec{Containers: []ContainerSpec{ctr(rootfs, "app", "sleep")}}); err != nil {
-		t.Fatal(err)
+	run(t, sb, ctr(rootfs, "app", "sleep"))
+	run(t, sb, ctr(rootfs, "other", "sleep"))
+	unix.Kill(statusOf(sb, "app").Pid, unix.SIGKILL)
+	if es := waitExit(t, sb, "app"); es.ExitCode != 137 || es.Signal != unix.SIGKILL || es.Reason != ReasonError {
+		t.Fatalf("app: %+v", es)
 	}
-	pid := statusOf(sb, "app").Pid
-	unix.Kill(pid, unix.SIGKILL)
-	eventually(t, "app restarted", func() bool {
-		c := statusOf(sb, "app")
-		return c.RestartCount == 1 && c.State == ContainerRunning
-	})
 	unix.Kill(sb.PausePid(), unix.SIGKILL)
-	eventually(t, "pause death noticed", func() bool { return sb.Status().Phase == PodUnknown })
-	eventually(t, "app killed", func() bool { return statusOf(sb, "app").State == ContainerTerminated })
+	eventually(t, "pause death noticed", func() bool { return sb.State() == StateUnknown })
+	eventually(t, "other killed", func() bool { return statusOf(sb, "other").State == ContainerTerminated })
 	seen := map[EventType]bool{}
 	for len(ev) > 0 {
 		seen[(<-ev).Type] = true
 	}
-	for _, want := range []EventType{EventSandboxReady, EventContainerStarted, EventContainerExited, EventContainerRestart, EventPauseDied} {
+	for _, want := range []EventType{EventSandboxReady, EventContainerStarted, EventContainerExited, EventPauseDied} {
 		if !seen[want] {
 			t.Errorf("no %s event", want)
 		}
@@ -223,7 +217,7 @@ func TestDieWithParent(t *testing.T) {
 				return false
 			}
 		}
-		return st.Phase == PodUnknown
+		return st.State == StateUnknown
 	})
 	if err := sb.Destroy(context.Background()); err != nil {
 		t.Fatal(err)
@@ -231,43 +225,11 @@ func TestDieWithParent(t *testing.T) {
 	reapOrphans(t)
 }
 
-// TestRecoverResumesSupervision: after the manager is killed, Load picks up
-// the restart policy of a container Run supervised: killing the container
-// afterwards gets it restarted by the new manager.
-func TestRecoverResumesSupervision(t *testing.T) {
-	testharness.Privileged(t)
-	runDir := runManager(t, "supervised")
-	sb, err := Load(runDir, "rec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reapOrphans(t)
-	defer sb.Destroy(context.Background())
-	a := statusOf(sb, "a")
-	if a.State != ContainerRunning || a.RestartCount != 0 {
-		t.Fatalf("a after Load: %+v", a)
-	}
-	if err := unix.Kill(a.Pid, unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "a restarted by the new manager", func() bool {
-		c := statusOf(sb, "a")
-		return c.RestartCount == 1 && c.State == ContainerRunning && c.Pid != a.Pid
-	})
-	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "true"}})
-	if err != nil || es.ExitCode != 0 {
-		t.Fatalf("exec into the restarted container: %v %+v", err, es)
-	}
-	if err := sb.Destroy(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestRecoverRewiresPauseEvents: a new manager reads the pause's orphan
 // events again after Load (the events FIFO outlives the manager).
 func TestRecoverRewiresPauseEvents(t *testing.T) {
 	testharness.Privileged(t)
-	runDir := runManager(t, "supervised-pid")
+	runDir := runManager(t, "running-pid")
 	sb, err := Load(runDir, "rec")
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,16 +58,13 @@ type Sandbox struct {
 	containers map[string]*container
 	order      []string
 	created    time.Time
-	runCancel  context.CancelFunc
 	// pauseEvents is closed when the reader of the pause's event pipe is
 	// done (the pause is gone).
 	pauseEvents chan struct{}
-	runWG       sync.WaitGroup
-	// supervising is true while supervisors may restart containers
-	// (between Run or Load and stopSupervisors).
-	supervising atomic.Bool
-	podFailed   bool
-	dirRemoved  bool // teardown is removing the run directory: save is a no-op
+	// creating counts CreateContainer calls past their state check;
+	// Destroy waits for them before it reads the container table.
+	creating   sync.WaitGroup
+	dirRemoved bool // teardown is removing the run directory: save is a no-op
 }
 
 // ID returns the sandbox ID.
@@ -140,7 +136,11 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	}
 	defer func() {
 		if retErr != nil {
-			s.teardown()
+			// The rollback must run even when ctx (cancelled, expired) is
+			// why Create failed; it is bounded all the same.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+			defer cancel()
+			_ = s.teardown(rctx)
 		}
 	}()
 	for _, d := range []string{"ns", "logs", "etc", "volumes", "libct"} {
@@ -171,7 +171,9 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.awaitPause(ctx); err != nil {
 		return fail("pause", "", err)
 	}
-	s.state = StateReady
+	if err := s.setState("create", StateReady); err != nil {
+		return fail("state", s.dir, err)
+	}
 	if err := s.save(); err != nil {
 		return fail("state", s.dir, err)
 	}
@@ -190,8 +192,12 @@ func (s *Sandbox) awaitPause(ctx context.Context) error {
 	// Never wait on the pause's ready pipe without a deadline: with a
 	// context that cannot be cancelled Ready does a plain blocking read,
 	// which hangs Create for good if the pause never writes and the pipe
-	// never reaches EOF. On expiry Ready kills and reaps it.
-	readyCtx, cancel := context.WithTimeout(ctx, pauseReadyTimeout)
+	// never reaches EOF. On expiry Ready kills and reaps it. A caller's
+	// deadline is used as it is; only a ctx without one gets the default.
+	readyCtx, cancel := ctx, context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		readyCtx, cancel = context.WithTimeout(ctx, pauseReadyTimeout)
+	}
 	defer cancel()
 	if err := s.pause.pp.Ready(readyCtx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -206,17 +212,20 @@ func (s *Sandbox) awaitPause(ctx context.Context) error {
 }
 
 // pauseReadyTimeout bounds how long Create waits for the pause to signal
-// readiness (it normally takes about a millisecond).
+// readiness (it normally takes about a millisecond) when its ctx has no
+// deadline.
 const pauseReadyTimeout = 30 * time.Second
+
+// rollbackTimeout bounds the teardown of a failed Create.
+const rollbackTimeout = 30 * time.Second
 
 // teardown removes everything the sandbox owns, in reverse creation
 // order, tolerating parts that were never built or are already gone.
-func (s *Sandbox) teardown() error {
+func (s *Sandbox) teardown(ctx context.Context) error {
 	var errs []error
-	for i := len(s.order) - 1; i >= 0; i-- {
-		if c := s.containers[s.order[i]]; c != nil {
-			errs = append(errs, c.destroy())
-		}
+	cs := s.snapshotContainers()
+	for i := len(cs) - 1; i >= 0; i-- {
+		errs = append(errs, cs[i].destroy(ctx))
 	}
 	// The pause goes first, by its pidfd: it never forks, so once it is
 	// reaped a pod cgroup with nothing else left is empty, and killAll
@@ -231,12 +240,12 @@ func (s *Sandbox) teardown() error {
 		}
 	}
 	if s.cg != nil {
-		errs = append(errs, s.cg.killAll())
+		errs = append(errs, s.cg.killAll(ctx))
 	}
 	errs = append(errs, unmountVolumes(s.dir))
 	errs = append(errs, unpinAll(s.dir))
 	if s.cg != nil {
-		errs = append(errs, s.cg.destroy())
+		errs = append(errs, s.cg.destroy(ctx))
 	}
 	// From here on nothing may write into the directory: a watcher that
 	// saw the pause or a container die saves state concurrently (s.mu), and

@@ -33,9 +33,14 @@ func TestHundredSandboxesConcurrently(t *testing.T) {
 				return
 			}
 			sbs[i] = sb
-			errs[i] = sb.Run(context.Background(), PodSpec{Containers: []ContainerSpec{
-				ctr(rootfs, "a", "sleep"), ctr(rootfs, "b", "sleep"),
-			}})
+			for _, spec := range []ContainerSpec{ctr(rootfs, "a", "sleep"), ctr(rootfs, "b", "sleep")} {
+				if errs[i] = sb.CreateContainer(context.Background(), spec); errs[i] != nil {
+					return
+				}
+				if errs[i] = sb.StartContainer(context.Background(), spec.Name); errs[i] != nil {
+					return
+				}
+			}
 		}()
 	}
 	wg.Wait()
@@ -44,7 +49,7 @@ func TestHundredSandboxesConcurrently(t *testing.T) {
 		if errs[i] != nil {
 			t.Errorf("sandbox %d: %v", i, errs[i])
 		}
-		if sb != nil && sb.Status().Phase == PodRunning {
+		if sb != nil && statusOf(sb, "a").State == ContainerRunning && statusOf(sb, "b").State == ContainerRunning {
 			running++
 		}
 	}

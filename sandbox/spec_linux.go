@@ -13,16 +13,6 @@ import (
 	"github.com/podkit/podkit/cgroup"
 )
 
-// RestartPolicy is the Kubernetes pod restart policy.
-type RestartPolicy string
-
-// Restart policies.
-const (
-	RestartAlways    RestartPolicy = "Always"
-	RestartOnFailure RestartPolicy = "OnFailure"
-	RestartNever     RestartPolicy = "Never"
-)
-
 // ContainerSpec describes one container.
 //
 // The root filesystem is a directory (Rootfs) prepared by the caller, for
@@ -48,11 +38,11 @@ type ContainerSpec struct {
 	Capabilities []string
 	// AllowNewPrivileges turns no_new_privs off (it is on by default).
 	AllowNewPrivileges bool
-	// PreStop runs inside the container (as Exec) before SIGTERM in Stop.
-	PreStop []string
-	// RestartPolicy for this container; empty means Never for init
-	// containers run by Run, the pod's policy otherwise.
-	RestartPolicy RestartPolicy
+	// Attempt is the caller's count of earlier runs of this container
+	// (the CRI's ContainerMetadata.Attempt; a kubelet passes its restart
+	// count). The sandbox only reports it (Status, ContainerStarted) and
+	// saves it.
+	Attempt int
 	// Stdout and Stderr, when set, receive the container's output instead
 	// of the log file <sandbox dir>/logs/<name>.log (which gets both
 	// streams). The caller keeps ownership: every run of the container
@@ -82,6 +72,14 @@ var DefaultCapabilities = []string{
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// Validate checks the spec against a sandbox configuration as
+// CreateContainer does, creating nothing: a caller can check a whole pod
+// before it creates any of its containers.
+func (s ContainerSpec) Validate(cfg Config) error {
+	cfg = cfg.withDefaults()
+	return s.validate(&cfg)
+}
+
 // validate checks the spec against the sandbox configuration. It reads the
 // rootfs (to find the command) but creates nothing.
 func (s *ContainerSpec) validate(cfg *Config) error {
@@ -109,10 +107,8 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	if s.Cwd != "" && !path.IsAbs(s.Cwd) {
 		return bad(ErrInvalidConfig, "cwd %q is not absolute", s.Cwd)
 	}
-	switch s.RestartPolicy {
-	case "", RestartAlways, RestartOnFailure, RestartNever:
-	default:
-		return bad(ErrInvalidConfig, "restart policy %q", s.RestartPolicy)
+	if s.Attempt < 0 {
+		return bad(ErrInvalidConfig, "negative attempt %d", s.Attempt)
 	}
 	vols := map[string]bool{}
 	for _, v := range cfg.Volumes {

@@ -4,128 +4,55 @@ package sandbox
 
 import "time"
 
-// PodPhase is the Kubernetes pod phase.
-type PodPhase string
-
-// Pod phases.
-const (
-	PodPending   PodPhase = "Pending"
-	PodRunning   PodPhase = "Running"
-	PodSucceeded PodPhase = "Succeeded"
-	PodFailed    PodPhase = "Failed"
-	PodUnknown   PodPhase = "Unknown"
-)
-
-// ContainerStatus is one container's state as Kubernetes reports it.
+// ContainerStatus is one container's state, as the CRI reports it: facts
+// about its current run, no policy (whether it will be restarted is the
+// caller's business).
 type ContainerStatus struct {
-	Name         string
-	Init         bool
-	State        ContainerPhase
-	Reason       string // Waiting: ContainerCreating/CrashLoopBackOff; Terminated: exit reason
-	Pid          int
-	RestartCount int
-	CreatedAt    time.Time
-	StartedAt    time.Time
-	// Exit is the last termination (current one when State is Terminated).
+	Name  string
+	State ContainerPhase
+	// Reason is the exit reason when State is Terminated, else empty.
+	Reason string
+	Pid    int
+	// Attempt is ContainerSpec.Attempt as the caller passed it.
+	Attempt   int
+	CreatedAt time.Time
+	StartedAt time.Time
+	// Exit is set when State is Terminated.
 	Exit *ExitStatus
 }
 
 // Status is a snapshot of the sandbox.
 type Status struct {
-	ID             string
-	State          State
-	Phase          PodPhase
-	PausePid       int
-	Namespaces     map[string]uint64 // kind -> namespace inode
-	InitContainers []ContainerStatus
-	Containers     []ContainerStatus
+	ID         string
+	State      State
+	PausePid   int
+	Namespaces map[string]uint64 // kind -> namespace inode
+	// Containers in creation order.
+	Containers []ContainerStatus
 }
 
 func (c *container) status() ContainerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := ContainerStatus{
-		Name: c.spec.Name, Init: c.init, State: c.phase, Pid: c.pid,
-		RestartCount: c.restarts, CreatedAt: c.created, StartedAt: c.started,
+		Name: c.spec.Name, State: c.phase, Pid: c.pid,
+		Attempt: c.spec.Attempt, CreatedAt: c.created, StartedAt: c.started,
 	}
-	if c.exit != nil {
+	if c.exit != nil && c.phase == ContainerTerminated {
 		e := *c.exit
-		st.Exit = &e
-	}
-	switch c.phase {
-	case ContainerWaiting:
-		st.Reason = c.waitReason
-		if st.Reason == "" {
-			st.Reason = "ContainerCreating"
-		}
-	case ContainerTerminated:
-		st.Reason = c.exit.Reason
+		st.Exit, st.Reason = &e, e.Reason
 	}
 	return st
 }
 
-// Status returns the pod phase and per-container states.
+// Status returns the sandbox state and its containers' states.
 func (s *Sandbox) Status() Status {
 	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{}}
 	for k, p := range s.Namespaces() {
 		st.Namespaces[k] = pinIdentity(k, p)
 	}
 	for _, c := range s.snapshotContainers() {
-		cs := c.status()
-		if cs.Init {
-			st.InitContainers = append(st.InitContainers, cs)
-		} else {
-			st.Containers = append(st.Containers, cs)
-		}
+		st.Containers = append(st.Containers, c.status())
 	}
-	s.mu.Lock()
-	failed := s.podFailed
-	s.mu.Unlock()
-	st.Phase = podPhase(st, failed)
 	return st
-}
-
-func podPhase(st Status, failed bool) PodPhase {
-	switch st.State {
-	case StateUnknown:
-		return PodUnknown
-	case StateDestroyed, StateDestroying, StateCreating:
-		if failed {
-			return PodFailed
-		}
-		return PodPending
-	}
-	if failed {
-		return PodFailed
-	}
-	for _, c := range st.InitContainers {
-		if c.State != ContainerTerminated || c.Exit.ExitCode != 0 {
-			return PodPending
-		}
-	}
-	if len(st.Containers) == 0 {
-		return PodPending
-	}
-	running, succeeded, waiting := 0, 0, 0
-	for _, c := range st.Containers {
-		switch {
-		case c.State == ContainerRunning:
-			running++
-		case c.State == ContainerWaiting && c.RestartCount == 0:
-			waiting++
-		case c.State == ContainerWaiting: // backing off: still "running" for the pod
-			running++
-		case c.Exit.ExitCode == 0:
-			succeeded++
-		}
-	}
-	switch {
-	case waiting > 0:
-		return PodPending
-	case running > 0:
-		return PodRunning
-	case succeeded == len(st.Containers):
-		return PodSucceeded
-	}
-	return PodFailed
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -40,15 +41,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ic.Mounts = append(ic.Mounts, sandbox.Mount{Destination: "/data", Volume: "data"})
 	ac.Mounts = append(ac.Mounts, sandbox.Mount{Destination: "/data", Volume: "data", ReadOnly: true})
 	fmt.Fprintln(stdout, "An init container fills the emptyDir volume \"data\"; the app container starts only after it exited 0.")
-	if err := pod.SB.Run(ctx, sandbox.PodSpec{InitContainers: []sandbox.ContainerSpec{ic},
-		Containers: []sandbox.ContainerSpec{ac}, RestartPolicy: sandbox.RestartNever}); err != nil {
+	if err := pod.Run(ctx, kubelet.PodSpec{InitContainers: exkit.Containers(ic),
+		Containers: exkit.Containers(ac), RestartPolicy: kubelet.RestartNever}); err != nil {
 		return err
 	}
 	es, err := pod.WaitExit(ctx, "app")
 	if err != nil {
 		return err
 	}
-	st := pod.SB.Status()
+	st := pod.Status()
 	initDone := st.InitContainers[0].Exit.Finished
 	appStart := st.Containers[0].StartedAt
 	fmt.Fprintf(stdout, "init container:\n    %s\n", strings.ReplaceAll(strings.TrimSpace(pod.Log("prepare")), "\n", "\n    "))

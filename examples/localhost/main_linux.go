@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "Two containers, one pod: each has its own root filesystem and mount namespace,")
 	fmt.Fprintln(stdout, "but they share the pod's network namespace, held by the pause process.")
-	if err := pod.SB.Run(ctx, sandbox.PodSpec{Containers: []sandbox.ContainerSpec{srv, cli}, RestartPolicy: sandbox.RestartNever}); err != nil {
+	if err := pod.Run(ctx, kubelet.PodSpec{Containers: exkit.Containers(srv, cli), RestartPolicy: kubelet.RestartNever}); err != nil {
 		return err
 	}
 	es, err := pod.WaitExit(ctx, "client")

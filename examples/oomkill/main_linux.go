@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -38,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	steady.Resources.MemoryLimit = limit
 	fmt.Fprintln(stdout, "Two containers with a 32 MiB memory limit each; \"hog\" tries to allocate 256 MiB.")
-	if err := pod.SB.Run(ctx, sandbox.PodSpec{Containers: []sandbox.ContainerSpec{hog, steady}, RestartPolicy: sandbox.RestartNever}); err != nil {
+	if err := pod.Run(ctx, kubelet.PodSpec{Containers: exkit.Containers(hog, steady), RestartPolicy: kubelet.RestartNever}); err != nil {
 		return err
 	}
 	es, err := pod.WaitExit(ctx, "hog")
@@ -47,8 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "hog exited: code %d, reason %s\n", es.ExitCode, es.Reason)
 	time.Sleep(1500 * time.Millisecond) // let the sibling show it is alive
-	var sibling sandbox.ContainerStatus
-	for _, c := range pod.SB.Status().Containers {
+	var sibling kubelet.ContainerStatus
+	for _, c := range pod.Status().Containers {
 		if c.Name == "steady" {
 			sibling = c
 		}

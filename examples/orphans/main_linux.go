@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "shareProcessNamespace: every container of the pod is in one PID namespace whose PID 1")
 	fmt.Fprintf(stdout, "is the pause process (host pid %d). A container now leaves an orphan behind.\n", pod.SB.PausePid())
-	if err := pod.SB.Run(ctx, sandbox.PodSpec{Containers: []sandbox.ContainerSpec{c}, RestartPolicy: sandbox.RestartNever}); err != nil {
+	if err := pod.Run(ctx, kubelet.PodSpec{Containers: exkit.Containers(c), RestartPolicy: kubelet.RestartNever}); err != nil {
 		return err
 	}
 	es, err := pod.WaitExit(ctx, "leaver")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s.Mounts = append(s.Mounts, sandbox.Mount{Destination: "/logs", Volume: "logs", ReadOnly: true})
 	fmt.Fprintln(stdout, "The app container writes its log to an emptyDir volume mounted at /logs;")
 	fmt.Fprintln(stdout, "the sidecar container mounts the same volume read-only and ships every line.")
-	if err := pod.SB.Run(ctx, sandbox.PodSpec{Containers: []sandbox.ContainerSpec{a, s}}); err != nil {
+	if err := pod.Run(ctx, kubelet.PodSpec{Containers: exkit.Containers(a, s)}); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(time.Minute)

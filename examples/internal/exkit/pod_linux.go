@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/hostroot"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -35,10 +36,32 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Flags, error) {
 // pod gets at /tmp.
 const TmpVolume = "tmp"
 
-// Pod is a sandbox plus the host-root skeleton of its containers.
+// Pod is a sandbox plus the host-root skeleton of its containers, and
+// the kubelet policy running them once Run is called.
 type Pod struct {
-	SB   *sandbox.Sandbox
-	root *hostroot.Root
+	SB      *sandbox.Sandbox
+	Kubelet *kubelet.Pod // set by Run
+	root    *hostroot.Root
+}
+
+// Run runs spec in the pod's sandbox with the kubelet's policy (init
+// containers, restart policies; see examples/kubelet) and returns once
+// the app containers are started.
+func (p *Pod) Run(ctx context.Context, spec kubelet.PodSpec) error {
+	p.Kubelet = kubelet.New(p.SB, spec)
+	return p.Kubelet.Run(ctx)
+}
+
+// Status is the kubelet's view of the pod (Run must have been called).
+func (p *Pod) Status() kubelet.Status { return p.Kubelet.Status() }
+
+// Containers wraps sandbox container specs for a kubelet PodSpec.
+func Containers(specs ...sandbox.ContainerSpec) []kubelet.Container {
+	out := make([]kubelet.Container, len(specs))
+	for i, s := range specs {
+		out[i] = kubelet.Container{ContainerSpec: s}
+	}
+	return out
 }
 
 // NewPod creates the sandbox described by cfg (RunDir, CgroupParent and
@@ -97,10 +120,15 @@ func (p *Pod) WaitExit(ctx context.Context, name string) (*sandbox.ExitStatus, e
 	return p.SB.Wait(ctx, name)
 }
 
-// Close stops the pod (2s grace) and removes everything.
+// Close stops the pod (2s grace; preStop hooks run when Run was used) and
+// removes everything.
 func (p *Pod) Close() error {
 	ctx := context.Background()
-	_ = p.SB.Stop(ctx, 2*time.Second)
+	if p.Kubelet != nil {
+		_ = p.Kubelet.Stop(ctx, 2*time.Second)
+	} else {
+		_ = p.SB.Stop(ctx, 2*time.Second)
+	}
 	err := p.SB.Destroy(ctx)
 	if rerr := p.root.Remove(); err == nil {
 		err = rerr

@@ -16,7 +16,7 @@ import (
 func TestDefaultNetwork(t *testing.T) {
 	testharness.Privileged(t)
 	ctx := ctxT(t)
-	keepHostState(t, podnet.DefaultBridge, podnet.DefaultNetworkName)
+	testharness.KeepCNIHostState(t, podnet.DefaultBridge, podnet.DefaultNetworkName)
 	nw, err := podnet.New(podnet.Config{List: podnet.Default()})
 	if err != nil {
 		t.Fatal(err)

@@ -9,17 +9,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/podnet"
+	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
-	"github.com/vishvananda/netlink"
 )
 
 var netSeq atomic.Int32
@@ -53,130 +50,12 @@ func newTestNetwork(t testing.TB, bits int, mutate func(*podnet.BridgeOptions)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	keepHostState(t, o.Bridge, o.Name)
+	testharness.KeepCNIHostState(t, o.Bridge, o.Name)
 	nw, err := podnet.New(podnet.Config{List: list})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &testNetwork{Network: nw, List: list, Subnet: subnet}
-}
-
-// keepHostState registers the cleanup described at testNetwork, unless
-// the bridge existed before the test.
-func keepHostState(t testing.TB, bridge, name string) {
-	t.Helper()
-	fwBefore := firewallRules(t)
-	sysctls := map[string]string{}
-	for _, k := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
-		if b, err := os.ReadFile(k); err == nil {
-			sysctls[k] = string(b)
-		}
-	}
-	_, bridgeErr := netlink.LinkByName(bridge)
-	netDir := filepath.Join(podnet.DefaultCacheDir, "networks", name)
-	_, dirErr := os.Stat(netDir)
-	t.Cleanup(func() {
-		if bridgeErr == nil {
-			return // the network was there before the test: leave it all
-		}
-		if l, err := netlink.LinkByName(bridge); err == nil {
-			if err := netlink.LinkDel(l); err != nil {
-				t.Errorf("remove bridge %s: %v", bridge, err)
-			}
-		}
-		removeSkeleton(t, fwBefore)
-		if dirErr != nil {
-			os.RemoveAll(netDir) // its leases were checked before
-		}
-		for k, v := range sysctls {
-			os.WriteFile(k, []byte(v), 0o644)
-		}
-	})
-}
-
-// skeleton matches the rules and chains portmap and firewall keep for all
-// pods of all networks: CNI-HOSTPORT-{DNAT,SETMARK,MASQ}, CNI-FORWARD,
-// CNI-ADMIN, their jumps from the built-in chains and their fixed rules.
-var skeleton = regexp.MustCompile(`^(` +
-	`:CNI-(HOSTPORT-(DNAT|SETMARK|MASQ)|FORWARD|ADMIN) .*` +
-	`|-A (PREROUTING|OUTPUT|POSTROUTING|FORWARD) .*-j CNI-(HOSTPORT-(DNAT|MASQ)|FORWARD)` +
-	`|-A CNI-HOSTPORT-SETMARK .*-j MARK .*` +
-	`|-A CNI-HOSTPORT-MASQ .*-j MASQUERADE` +
-	`|-A CNI-FORWARD .*-j CNI-ADMIN)$`)
-
-type fwLine struct{ tool, table, line string }
-
-func firewallRules(t testing.TB) map[fwLine]int {
-	t.Helper()
-	out := map[fwLine]int{}
-	for _, tool := range []string{"iptables", "ip6tables"} {
-		b, err := exec.Command(tool + "-save").Output()
-		if err != nil {
-			t.Fatalf("%s-save: %v", tool, err)
-		}
-		table := ""
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "*") {
-				table = l[1:]
-			} else if strings.Contains(l, "CNI-") && (l[0] == ':' || l[0] == '-') {
-				out[fwLine{tool, table, l}]++
-			}
-		}
-	}
-	return out
-}
-
-// removeSkeleton removes the skeleton lines that are new since before, if
-// every new line is skeleton: anything else is a leak the checker reports.
-// Concurrent portmap ADDs may append a skeleton rule twice (check, then
-// append), so lines are counted.
-func removeSkeleton(t testing.TB, before map[fwLine]int) {
-	var rules, chains []fwLine
-	for l, n := range firewallRules(t) {
-		switch {
-		case n <= before[l]:
-		case !skeleton.MatchString(l.line):
-			return
-		case l.line[0] == ':':
-			chains = append(chains, l)
-		default:
-			for range n - before[l] {
-				rules = append(rules, l)
-			}
-		}
-	}
-	run := func(l fwLine, args ...string) {
-		if out, err := exec.Command(l.tool, append([]string{"-w", "-t", l.table}, args...)...).CombinedOutput(); err != nil {
-			t.Errorf("%s %v: %v: %s", l.tool, args, err, out)
-		}
-	}
-	newChain := map[string]bool{}
-	for _, c := range chains {
-		newChain[c.tool+" "+c.table+" "+strings.Fields(c.line)[0][1:]] = true
-	}
-	for _, r := range rules { // rules in new chains go with the flush below
-		if args := splitArgs(r.line); !newChain[r.tool+" "+r.table+" "+args[1]] {
-			run(r, append([]string{"-D"}, args[1:]...)...)
-		}
-	}
-	for _, c := range chains {
-		run(c, "-F", strings.Fields(c.line)[0][1:])
-	}
-	for _, c := range chains {
-		run(c, "-X", strings.Fields(c.line)[0][1:])
-	}
-}
-
-// splitArgs splits an iptables-save rule line, keeping "quoted words".
-func splitArgs(line string) []string {
-	var out []string
-	for _, m := range regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\S+`).FindAllString(line, -1) {
-		if strings.HasPrefix(m, `"`) {
-			m = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[1 : len(m)-1])
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // pod is a network namespace pinned for a test.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/hostroot"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -30,7 +31,7 @@ func (c *converter) bad(field, format string, a ...any) {
 func (c *converter) convert(in *corev1.Pod) *Pod {
 	out := &Pod{
 		Name: in.Name, Namespace: in.Namespace, Labels: in.Labels, Annotations: in.Annotations,
-		Grace: DefaultGrace, RestartPolicy: sandbox.RestartAlways,
+		Grace: DefaultGrace, RestartPolicy: kubelet.RestartAlways,
 	}
 	if out.Namespace == "" {
 		out.Namespace = "default"
@@ -49,7 +50,7 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	switch p := spec.RestartPolicy; p {
 	case "":
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
-		out.RestartPolicy = sandbox.RestartPolicy(p)
+		out.RestartPolicy = kubelet.RestartPolicy(p)
 	default:
 		c.bad("spec.restartPolicy", "%q (want Always, OnFailure or Never)", p)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -292,7 +293,7 @@ spec:
 		t.Errorf("meta: %+v", p)
 	}
 	cfg := p.Config
-	if cfg.ID != "full" || cfg.Hostname != "box" || !cfg.SharePID || p.RestartPolicy != sandbox.RestartOnFailure {
+	if cfg.ID != "full" || cfg.Hostname != "box" || !cfg.SharePID || p.RestartPolicy != kubelet.RestartOnFailure {
 		t.Errorf("config: %+v", cfg)
 	}
 	wantVols := []sandbox.Volume{{Name: "scratch"}, {Name: "mem", Medium: sandbox.MediumMemory, SizeLimit: 16 << 20},
@@ -342,7 +343,7 @@ spec:
 		t.Errorf("readiness %+v", w.Readiness)
 	}
 	ps := p.PodSpec()
-	if len(ps.InitContainers) != 1 || len(ps.Containers) != 1 || ps.RestartPolicy != sandbox.RestartOnFailure {
+	if len(ps.InitContainers) != 1 || len(ps.Containers) != 1 || ps.RestartPolicy != kubelet.RestartOnFailure {
 		t.Errorf("podspec %+v", ps)
 	}
 }
@@ -358,7 +359,7 @@ func TestCPUDefaultsAndJSON(t *testing.T) {
 	if r.CPURequestMilli != 1 || r.CPULimitMilli != 1 || r.MemoryLimit != 1<<30 {
 		t.Fatalf("resources %+v", r)
 	}
-	if p.Grace != DefaultGrace || p.RestartPolicy != sandbox.RestartAlways || p.Namespace != "default" || p.Config.Hostname != "j" {
+	if p.Grace != DefaultGrace || p.RestartPolicy != kubelet.RestartAlways || p.Namespace != "default" || p.Config.Hostname != "j" {
 		t.Fatalf("defaults %+v", p)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -30,7 +31,7 @@ type Pod struct {
 	// Config is the sandbox configuration without host-specific settings
 	// (RunDir, CgroupParent, PauseBinary are left for the runner).
 	Config         sandbox.Config
-	RestartPolicy  sandbox.RestartPolicy
+	RestartPolicy  kubelet.RestartPolicy
 	Grace          time.Duration
 	InitContainers []Container
 	Containers     []Container
@@ -40,10 +41,10 @@ type Pod struct {
 
 // Container is one converted container.
 type Container struct {
-	// Spec is ready for the sandbox except for host-image containers,
+	// Spec is ready for the kubelet except for host-image containers,
 	// whose Rootfs is empty and whose Mounts still lack the host
 	// directories (the runner prepends hostroot mounts and sets Rootfs).
-	Spec      sandbox.ContainerSpec
+	Spec      kubelet.Container
 	Init      bool
 	HostImage bool
 	Image     string
@@ -87,9 +88,9 @@ type Probe struct {
 	FailureThreshold int
 }
 
-// PodSpec returns the sandbox PodSpec of the containers' current specs.
-func (p *Pod) PodSpec() sandbox.PodSpec {
-	ps := sandbox.PodSpec{RestartPolicy: p.RestartPolicy}
+// PodSpec returns the kubelet PodSpec of the containers' current specs.
+func (p *Pod) PodSpec() kubelet.PodSpec {
+	ps := kubelet.PodSpec{RestartPolicy: p.RestartPolicy}
 	for _, c := range p.InitContainers {
 		ps.InitContainers = append(ps.InitContainers, c.Spec)
 	}

@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -19,7 +20,7 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 		case sandbox.EventContainerStarted:
 			r.out.event(ev.Container, "Started", "pid %d, attempt %d", ev.Pid, ev.Attempt)
 			r.startProbes(ev.Container)
-		case sandbox.EventContainerRestart:
+		case kubelet.EventContainerRestarted:
 			r.out.event(ev.Container, "Restarted", "restart #%d", ev.Attempt)
 		case sandbox.EventContainerExited:
 			r.stopProbes(ev.Container)

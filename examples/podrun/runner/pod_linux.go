@@ -13,6 +13,7 @@ import (
 
 	"github.com/podkit/podkit/examples/internal/exkit"
 	"github.com/podkit/podkit/examples/internal/hostroot"
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/examples/podrun/manifest"
 	"github.com/podkit/podkit/nsjoin"
 	"github.com/podkit/podkit/sandbox"
@@ -25,6 +26,7 @@ type podRun struct {
 	out *printer
 
 	sb     *sandbox.Sandbox
+	kp     *kubelet.Pod // the kubelet policy running the pod in sb
 	root   *hostroot.Root
 	netns  *nsjoin.Set
 	logs   *logManager
@@ -47,7 +49,7 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	runErr := make(chan error, 1)
-	go func() { runErr <- r.sb.Run(runCtx, r.pod.PodSpec()) }()
+	go func() { runErr <- r.kp.Run(runCtx) }()
 	code, reason := r.supervise(ctx, sigs, runErr)
 	stopRun()
 	r.stopPod(sigs)
@@ -66,7 +68,6 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 func (r *podRun) setup(ctx context.Context) error {
 	cfg := r.pod.Config
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
-	cfg.Backoff = sandbox.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
 	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
 		return err
@@ -126,7 +127,10 @@ func (r *podRun) setup(ctx context.Context) error {
 			r.ready[c.Spec.Name] = false
 		}
 	}
-	events := sb.Events(1024)
+	spec := r.pod.PodSpec()
+	spec.Backoff = kubelet.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
+	r.kp = kubelet.New(sb, spec)
+	events := r.kp.Events(1024)
 	r.logs.start()
 	r.probes.Add(1)
 	go r.watchEvents(events)
@@ -193,7 +197,7 @@ func (r *podRun) supervise(ctx context.Context, sigs <-chan os.Signal, runErr <-
 		case err := <-runErr:
 			if err != nil {
 				r.out.event("", "Failed", "%v", err)
-				if errors.Is(err, sandbox.ErrInitFailed) {
+				if errors.Is(err, kubelet.ErrInitFailed) {
 					r.printStatus()
 					return ExitFailed, "init container failed"
 				}
@@ -211,8 +215,8 @@ func (r *podRun) supervise(ctx context.Context, sigs <-chan os.Signal, runErr <-
 
 // finished reports whether the pod is over: every app container has
 // terminated and its restart policy will not restart it.
-func (r *podRun) finished(st sandbox.Status) (bool, int, string) {
-	if st.Phase == sandbox.PodUnknown {
+func (r *podRun) finished(st kubelet.Status) (bool, int, string) {
+	if st.Phase == kubelet.PodUnknown {
 		return true, ExitFailed, "pause process died"
 	}
 	if r.o.UntilReady && len(st.Containers) == len(r.pod.Containers) && r.readyCount(st) == len(r.pod.Containers) {
@@ -227,9 +231,9 @@ func (r *podRun) finished(st sandbox.Status) (bool, int, string) {
 			return false, 0, ""
 		}
 		switch r.pod.RestartPolicy {
-		case sandbox.RestartAlways:
+		case kubelet.RestartAlways:
 			return false, 0, ""
-		case sandbox.RestartOnFailure:
+		case kubelet.RestartOnFailure:
 			if c.Exit.ExitCode != 0 {
 				return false, 0, ""
 			}
@@ -263,7 +267,7 @@ func (r *podRun) stopPod(sigs <-chan os.Signal) {
 		}
 	}()
 	r.out.event("", "Stopping", "stopping the pod (grace period %s; interrupt again to kill it now)", r.pod.Grace)
-	if err := r.sb.Stop(stopCtx, r.pod.Grace); err != nil {
+	if err := r.kp.Stop(stopCtx, r.pod.Grace); err != nil { // preStop hooks, then the sandbox's Stop
 		r.out.event("", "StopFailed", "%v", err)
 	}
 	close(done)

@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 )
 
 // printStatus takes a snapshot, prints it if it changed, and returns it.
-func (r *podRun) printStatus() sandbox.Status {
-	st := r.sb.Status()
+func (r *podRun) printStatus() kubelet.Status {
+	st := r.kp.Status()
 	rec := statusRecord{Type: "status", Time: time.Now().UTC(), Pod: r.pod.Name, Phase: string(st.Phase)}
 	rec.Ready = fmt.Sprintf("%d/%d", r.readyCount(st), len(r.pod.Containers))
 	rec.Status = r.kubectlStatus(st)
-	for _, list := range [][]sandbox.ContainerStatus{st.InitContainers, st.Containers} {
+	for _, list := range [][]kubelet.ContainerStatus{st.InitContainers, st.Containers} {
 		for _, c := range list {
 			cr := containerRecord{Name: c.Name, Init: c.Init, State: string(c.State), Reason: c.Reason,
 				Ready: !c.Init && r.isReady(c), Restarts: c.RestartCount}
@@ -35,7 +36,7 @@ func (r *podRun) printStatus() sandbox.Status {
 
 func (r *podRun) finalStatus() { r.printStatus() }
 
-func (r *podRun) readyCount(st sandbox.Status) int {
+func (r *podRun) readyCount(st kubelet.Status) int {
 	n := 0
 	for _, c := range st.Containers {
 		if r.isReady(c) {
@@ -46,7 +47,7 @@ func (r *podRun) readyCount(st sandbox.Status) int {
 }
 
 // isReady: running, and the readiness probe (if any) has passed.
-func (r *podRun) isReady(c sandbox.ContainerStatus) bool {
+func (r *podRun) isReady(c kubelet.ContainerStatus) bool {
 	if c.State != sandbox.ContainerRunning {
 		return false
 	}
@@ -60,7 +61,7 @@ func (r *podRun) isReady(c sandbox.ContainerStatus) bool {
 }
 
 // kubectlStatus computes the STATUS column the way kubectl prints it.
-func (r *podRun) kubectlStatus(st sandbox.Status) string {
+func (r *podRun) kubectlStatus(st kubelet.Status) string {
 	r.mu.Lock()
 	stopping := r.stopping
 	r.mu.Unlock()
@@ -97,7 +98,7 @@ func (r *podRun) kubectlStatus(st sandbox.Status) string {
 			reason = c.Reason
 		}
 	}
-	if reason != "" && (reason != sandbox.ReasonCompleted || st.Phase != sandbox.PodRunning) {
+	if reason != "" && (reason != sandbox.ReasonCompleted || st.Phase != kubelet.PodRunning) {
 		return reason
 	}
 	return string(st.Phase)

@@ -17,4 +17,6 @@ package main
 // Without the Go runtime the pause is what Kubernetes' C pause is: one
 // thread, no heap (anon RSS is a few pages of stack and the 512-byte state),
 // ready as soon as its dozen system calls are done.
+//
+//lint:ignore U1000 the entry point: named by -E=main.bareEntry, called by no Go code
 func bareEntry()

@@ -1,6 +1,6 @@
 //go:build linux
 
-package sandbox
+package kubelet
 
 import (
 	"testing"
@@ -9,20 +9,13 @@ import (
 
 // TestBackoffSequence: Kubernetes' crash-loop back-off: Initial, doubling
 // to Max, and back to Initial once a run lasted Reset (the kubelet's
-// 10-minute rule, scaled down here).
+// 10-minute rule).
 func TestBackoffSequence(t *testing.T) {
-	s := &Sandbox{cfg: Config{Backoff: Backoff{Initial: 10 * time.Second, Max: 40 * time.Second, Reset: 10 * time.Minute}}}
-	s.cfg.Backoff = s.cfg.Backoff.withDefaults()
-	c := &container{}
-	run := func(lasted time.Duration) {
-		c.started = time.Unix(1000, 0)
-		c.exit = &ExitStatus{Finished: c.started.Add(lasted)}
-	}
+	b := Backoff{Initial: 10 * time.Second, Max: 40 * time.Second, Reset: 10 * time.Minute}.withDefaults()
 	var delay time.Duration
 	var got []time.Duration
-	for _, lasted := range []time.Duration{time.Second, time.Second, time.Second, time.Second, 9 * time.Minute, 10 * time.Minute, time.Second} {
-		run(lasted)
-		delay = s.nextDelay(delay, c)
+	for _, ran := range []time.Duration{time.Second, time.Second, time.Second, time.Second, 9 * time.Minute, 10 * time.Minute, time.Second} {
+		delay = b.nextDelay(delay, ran)
 		got = append(got, delay)
 	}
 	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 40 * time.Second, 40 * time.Second, 10 * time.Second, 20 * time.Second}

@@ -1,0 +1,179 @@
+//go:build linux
+
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+)
+
+// Pod is a PodSpec run in a sandbox under the kubelet's policy.
+type Pod struct {
+	sb     *sandbox.Sandbox
+	spec   PodSpec
+	inits  map[string]bool // init container names
+	events hub
+
+	mu      sync.Mutex
+	started bool // Run or Resume took over
+	active  bool // supervisors may restart containers
+	failed  bool // an init container failed for good
+	cancel  context.CancelFunc
+	// known lists the containers created at least once, in order.
+	known []string
+	// held is the last status of a container a restart removed and has
+	// not created again yet: Status keeps showing it.
+	held map[string]sandbox.ContainerStatus
+	wg   sync.WaitGroup // supervisors
+}
+
+// New returns the Pod of spec in sb, not running yet (Run). Its event
+// stream (Events) starts now.
+func New(sb *sandbox.Sandbox, spec PodSpec) *Pod {
+	return newPod(sb, spec.withDefaults())
+}
+
+func newPod(sb *sandbox.Sandbox, spec PodSpec) *Pod {
+	p := &Pod{sb: sb, spec: spec, inits: map[string]bool{}, held: map[string]sandbox.ContainerStatus{}}
+	for _, c := range spec.InitContainers {
+		p.inits[c.Name] = true
+	}
+	go p.events.forward(sb.Events(4096))
+	return p
+}
+
+// Sandbox returns the pod's sandbox.
+func (p *Pod) Sandbox() *sandbox.Sandbox { return p.sb }
+
+// Run validates the spec against the sandbox (bad input is refused
+// before anything is created, wrapping sandbox.ErrInvalidConfig or the
+// sandbox's other validation sentinels), runs the init containers in order
+// (retrying failures per restart policy with back-off; a failure that may
+// not be retried fails the pod with ErrInitFailed), then creates and
+// starts the app containers and supervises them: exited containers are
+// restarted per policy with back-off until ctx ends, Stop or Close. Run
+// returns once the app containers are started.
+func (p *Pod) Run(ctx context.Context) error {
+	if err := p.spec.validate(p.sb.Config()); err != nil {
+		return err
+	}
+	sctx, err := p.takeOver("run")
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, p.Close)
+	defer stop()
+	for _, c := range p.spec.InitContainers {
+		if err := p.runInit(sctx, c); err != nil {
+			return err
+		}
+	}
+	for _, c := range p.spec.Containers {
+		if err := p.create(sctx, c.ContainerSpec); err != nil {
+			return err
+		}
+	}
+	for _, c := range p.spec.Containers {
+		if err := p.sb.StartContainer(sctx, c.Name); err != nil {
+			return newErr("run", p.sb.ID(), c.Name, err)
+		}
+		p.supervise(sctx, c)
+	}
+	return newErr("run: save", p.sb.ID(), "", p.save(true))
+}
+
+// owners maps each sandbox to the Pod that supervises it: two
+// supervisors would restart the same container twice.
+var owners sync.Map
+
+// takeOver marks the pod as run by this Pod value and returns the context
+// of its supervision, which Close ends. One Pod at a time supervises a
+// sandbox.
+func (p *Pod) takeOver(op string) (context.Context, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return nil, newErr(op, p.sb.ID(), "", fmt.Errorf("%w: the pod is already running", sandbox.ErrInvalidState))
+	}
+	if _, taken := owners.LoadOrStore(p.sb, p); taken {
+		return nil, newErr(op, p.sb.ID(), "", fmt.Errorf("%w: another Pod supervises the sandbox", sandbox.ErrInvalidState))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.started, p.active, p.cancel = true, true, cancel
+	return ctx, nil
+}
+
+// create creates a container and records it as known.
+func (p *Pod) create(ctx context.Context, spec sandbox.ContainerSpec) error {
+	if err := p.sb.CreateContainer(ctx, spec); err != nil {
+		return newErr("create", p.sb.ID(), spec.Name, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.held, spec.Name)
+	for _, n := range p.known {
+		if n == spec.Name {
+			return nil
+		}
+	}
+	p.known = append(p.known, spec.Name)
+	return nil
+}
+
+// Close ends the supervision (no container is restarted any more) and
+// leaves the containers as they are.
+func (p *Pod) Close() {
+	p.mu.Lock()
+	p.active = false
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	p.wg.Wait()
+	owners.CompareAndDelete(p.sb, p)
+}
+
+// Stop ends the supervision, runs the preStop hook of every running
+// container that has one and stops it, all within grace and
+// concurrently, then stops the sandbox (its Stop kills what is left at
+// the end of grace). If ctx ends first, everything is killed at once.
+func (p *Pod) Stop(ctx context.Context, grace time.Duration) error {
+	deadline := time.Now().Add(grace)
+	p.Close()
+	hooks := map[string][]string{}
+	for _, list := range [][]Container{p.spec.InitContainers, p.spec.Containers} {
+		for _, c := range list {
+			if len(c.PreStop) > 0 {
+				hooks[c.Name] = c.PreStop
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range p.sb.Status().Containers {
+		hook := hooks[c.Name]
+		if c.State != sandbox.ContainerRunning || hook == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hctx, cancel := context.WithDeadline(ctx, deadline)
+			_, _ = p.sb.Exec(hctx, c.Name, sandbox.ExecSpec{Args: hook})
+			cancel()
+			_ = p.sb.StopContainer(ctx, c.Name, time.Until(deadline))
+		}()
+	}
+	wg.Wait()
+	return p.sb.Stop(ctx, max(time.Until(deadline), 0))
+}
+
+// Events returns a new subscription to the pod's event stream: the
+// sandbox's events and the kubelet's (ContainerRestarted,
+// ContainerRestartFailed). It is closed when the sandbox's stream is
+// (Destroy). A subscriber more than buf events behind loses events.
+func (p *Pod) Events(buf int) <-chan sandbox.Event { return p.events.subscribe(buf) }

@@ -1,0 +1,141 @@
+//go:build linux
+
+package kubelet
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+)
+
+// RestartPolicy is the Kubernetes restart policy.
+type RestartPolicy string
+
+// Restart policies.
+const (
+	RestartAlways    RestartPolicy = "Always"
+	RestartOnFailure RestartPolicy = "OnFailure"
+	RestartNever     RestartPolicy = "Never"
+)
+
+// Container is a sandbox container plus what the kubelet decides for it.
+type Container struct {
+	sandbox.ContainerSpec
+	// RestartPolicy for this container; empty means the pod's.
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	// PreStop runs inside the container (as Exec) before it is stopped
+	// by Stop, within the grace period.
+	PreStop []string `json:"preStop,omitempty"`
+}
+
+// PodSpec is what Run starts in a sandbox.
+type PodSpec struct {
+	// InitContainers run one at a time, in order, each to successful
+	// completion, before any app container is created.
+	InitContainers []Container
+	Containers     []Container
+	// RestartPolicy is the pod's policy (default Always), used for every
+	// container whose own RestartPolicy is empty. Init containers with
+	// Always are restarted like OnFailure, as in Kubernetes.
+	RestartPolicy RestartPolicy
+	// Backoff configures the restart back-off; zero fields take
+	// Kubernetes' values.
+	Backoff Backoff
+}
+
+// Backoff configures the crash-loop back-off.
+type Backoff struct {
+	Initial time.Duration // first delay, default 10s
+	Max     time.Duration // cap, default 5m
+	Reset   time.Duration // running this long resets the delay, default 10m
+}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = 10 * time.Second
+	}
+	if b.Max <= 0 {
+		b.Max = 5 * time.Minute
+	}
+	if b.Reset <= 0 {
+		b.Reset = 10 * time.Minute
+	}
+	return b
+}
+
+// nextDelay is Kubernetes' back-off: Initial, doubling up to Max, back to
+// Initial after a run that lasted Reset. prev is the last delay (0 for
+// the first restart), ran how long the run that just ended lasted.
+func (b Backoff) nextDelay(prev, ran time.Duration) time.Duration {
+	if prev == 0 || ran >= b.Reset {
+		return b.Initial
+	}
+	return min(prev*2, b.Max)
+}
+
+func (s PodSpec) withDefaults() PodSpec {
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = RestartAlways
+	}
+	s.Backoff = s.Backoff.withDefaults()
+	s.InitContainers = append([]Container(nil), s.InitContainers...)
+	s.Containers = append([]Container(nil), s.Containers...)
+	return s
+}
+
+// validate checks the spec against the sandbox's configuration before
+// anything is created: restart policies, unique names, and every
+// container as CreateContainer would check it.
+func (s PodSpec) validate(cfg sandbox.Config) error {
+	bad := func(ctr, format string, a ...any) error {
+		return newErr("validate", cfg.ID, ctr, fmt.Errorf("%w: "+format, append([]any{sandbox.ErrInvalidConfig}, a...)...))
+	}
+	if !validPolicy(s.RestartPolicy) {
+		return bad("", "restart policy %q", s.RestartPolicy)
+	}
+	seen := map[string]bool{}
+	for _, list := range [][]Container{s.InitContainers, s.Containers} {
+		for _, c := range list {
+			if err := c.ContainerSpec.Validate(cfg); err != nil {
+				return newErr("validate", cfg.ID, c.Name, err)
+			}
+			if seen[c.Name] {
+				return bad(c.Name, "duplicate container name")
+			}
+			seen[c.Name] = true
+			if c.RestartPolicy != "" && !validPolicy(c.RestartPolicy) {
+				return bad(c.Name, "restart policy %q", c.RestartPolicy)
+			}
+		}
+	}
+	return nil
+}
+
+func validPolicy(p RestartPolicy) bool {
+	return p == RestartAlways || p == RestartOnFailure || p == RestartNever
+}
+
+// policyOf returns the policy a container runs under: its own or the
+// pod's, Always meaning OnFailure for an init container.
+func (s PodSpec) policyOf(c Container, init bool) RestartPolicy {
+	p := c.RestartPolicy
+	if p == "" {
+		p = s.RestartPolicy
+	}
+	if init && p == RestartAlways {
+		p = RestartOnFailure
+	}
+	return p
+}
+
+// shouldRestart applies a policy to an exit.
+func shouldRestart(p RestartPolicy, es *sandbox.ExitStatus) bool {
+	switch p {
+	case RestartAlways:
+		return true
+	case RestartOnFailure:
+		return es != nil && es.ExitCode != 0
+	}
+	return false
+}

@@ -1,0 +1,136 @@
+//go:build linux
+
+package kubelet
+
+import "github.com/podkit/podkit/sandbox"
+
+// PodPhase is the Kubernetes pod phase.
+type PodPhase string
+
+// Pod phases.
+const (
+	PodPending   PodPhase = "Pending"
+	PodRunning   PodPhase = "Running"
+	PodSucceeded PodPhase = "Succeeded"
+	PodFailed    PodPhase = "Failed"
+	PodUnknown   PodPhase = "Unknown"
+)
+
+// Waiting reasons the kubelet reports.
+const (
+	ReasonContainerCreating = "ContainerCreating" // created, not started
+	ReasonCrashLoopBackOff  = "CrashLoopBackOff"  // exited, to be restarted after its back-off
+)
+
+// ContainerStatus is a container's state as Kubernetes reports it: the
+// sandbox's facts, with the Waiting reasons filled in.
+type ContainerStatus struct {
+	sandbox.ContainerStatus
+	Init bool
+	// RestartCount is the number of restarts (the sandbox's Attempt).
+	RestartCount int
+}
+
+// Status is a snapshot of the pod.
+type Status struct {
+	ID         string
+	State      sandbox.State // the sandbox's
+	Phase      PodPhase
+	PausePid   int
+	Namespaces map[string]uint64
+	// InitContainers and Containers list the containers created so far,
+	// in order. Exit is the last termination, also while Waiting to be
+	// restarted.
+	InitContainers []ContainerStatus
+	Containers     []ContainerStatus
+}
+
+// Status returns the pod phase and the containers' states.
+func (p *Pod) Status() Status {
+	sst := p.sb.Status()
+	st := Status{ID: sst.ID, State: sst.State, PausePid: sst.PausePid, Namespaces: sst.Namespaces}
+	byName := map[string]sandbox.ContainerStatus{}
+	for _, c := range sst.Containers {
+		byName[c.Name] = c
+	}
+	p.mu.Lock()
+	known := append([]string(nil), p.known...)
+	for n, c := range p.held {
+		if _, ok := byName[n]; !ok {
+			byName[n] = c
+		}
+	}
+	restarting := p.active && sst.State == sandbox.StateReady
+	failed := p.failed
+	p.mu.Unlock()
+	specs := map[string]Container{}
+	for _, c := range append(append([]Container(nil), p.spec.InitContainers...), p.spec.Containers...) {
+		specs[c.Name] = c
+	}
+	for _, name := range known {
+		sc, ok := byName[name]
+		if !ok {
+			continue
+		}
+		init := p.inits[name]
+		cs := ContainerStatus{ContainerStatus: sc, Init: init, RestartCount: sc.Attempt}
+		switch {
+		case sc.State == sandbox.ContainerWaiting:
+			cs.Reason = ReasonContainerCreating
+		case sc.State == sandbox.ContainerTerminated && restarting && shouldRestart(p.spec.policyOf(specs[name], init), sc.Exit):
+			// Straight to Waiting, as the kubelet reports it: a Terminated
+			// state in between would make the pod look Failed for a moment.
+			cs.State, cs.Reason = sandbox.ContainerWaiting, ReasonCrashLoopBackOff
+		}
+		if init {
+			st.InitContainers = append(st.InitContainers, cs)
+		} else {
+			st.Containers = append(st.Containers, cs)
+		}
+	}
+	st.Phase = podPhase(st, failed, len(p.spec.Containers))
+	return st
+}
+
+// podPhase derives the pod phase from the containers' states, as the
+// kubelet does.
+func podPhase(st Status, failed bool, apps int) PodPhase {
+	switch {
+	case st.State == sandbox.StateUnknown:
+		return PodUnknown
+	case failed:
+		return PodFailed
+	case st.State == sandbox.StateCreating || st.State == sandbox.StateDestroying || st.State == sandbox.StateDestroyed:
+		return PodPending
+	}
+	for _, c := range st.InitContainers {
+		if c.State != sandbox.ContainerTerminated || c.Exit.ExitCode != 0 {
+			return PodPending
+		}
+	}
+	if len(st.Containers) == 0 || len(st.Containers) < apps {
+		return PodPending
+	}
+	running, succeeded, waiting := 0, 0, 0
+	for _, c := range st.Containers {
+		switch {
+		case c.State == sandbox.ContainerRunning:
+			running++
+		case c.State == sandbox.ContainerWaiting && c.RestartCount == 0:
+			waiting++
+		case c.State == sandbox.ContainerWaiting: // backing off: still "running" for the pod
+			running++
+		case c.Exit.ExitCode == 0:
+			succeeded++
+		}
+	}
+	switch {
+	case waiting > 0:
+		return PodPending
+	case running > 0:
+		return PodRunning
+	case succeeded == len(st.Containers):
+		return PodSucceeded
+	}
+	return PodFailed
+}

@@ -1,0 +1,145 @@
+//go:build linux
+
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/podkit/podkit/sandbox"
+)
+
+// Kubelet event types, in the sandbox's Event values of Pod.Events.
+const (
+	// EventContainerRestarted: a container was created again for its next
+	// attempt (Attempt) after its back-off.
+	EventContainerRestarted sandbox.EventType = "ContainerRestarted"
+	// EventContainerRestartFailed: a restart could not create or start the
+	// container (Err says why); it is retried after the next back-off.
+	EventContainerRestartFailed sandbox.EventType = "ContainerRestartFailed"
+)
+
+// runInit runs one init container to completion, retrying per policy.
+func (p *Pod) runInit(ctx context.Context, c Container) error {
+	fail := func(err error) error { return newErr("run init", p.sb.ID(), c.Name, err) }
+	if err := p.create(ctx, c.ContainerSpec); err != nil {
+		return err
+	}
+	if err := p.sb.StartContainer(ctx, c.Name); err != nil {
+		return fail(err)
+	}
+	policy := p.spec.policyOf(c, true)
+	var delay time.Duration
+	for {
+		es, err := p.sb.Wait(ctx, c.Name)
+		if err != nil {
+			return fail(err)
+		}
+		if es.ExitCode == 0 {
+			return nil
+		}
+		if !shouldRestart(policy, es) {
+			p.mu.Lock()
+			p.failed = true
+			p.mu.Unlock()
+			_ = p.save(false)
+			return fail(fmt.Errorf("%w: exit code %d (%s)", ErrInitFailed, es.ExitCode, es.Reason))
+		}
+		delay = p.spec.Backoff.nextDelay(delay, p.ran(c.Name))
+		if err := p.restart(ctx, c, delay); err != nil {
+			return fail(err)
+		}
+	}
+}
+
+// supervise starts the supervisor of an app container, unless Close
+// already ended the supervision.
+func (p *Pod) supervise(ctx context.Context, c Container) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.active {
+		return
+	}
+	p.wg.Add(1) // under p.mu with active set: never after Close's Wait began
+	go func() {
+		defer p.wg.Done()
+		p.superviseLoop(ctx, c, p.spec.policyOf(c, false))
+	}()
+}
+
+// superviseLoop restarts an app container per policy until ctx ends or
+// the sandbox cannot run containers any more.
+func (p *Pod) superviseLoop(ctx context.Context, c Container, policy RestartPolicy) {
+	var delay time.Duration
+	for {
+		es, err := p.sb.Wait(ctx, c.Name)
+		if err != nil || !shouldRestart(policy, es) {
+			return
+		}
+		delay = p.spec.Backoff.nextDelay(delay, p.ran(c.Name))
+		for {
+			err := p.restart(ctx, c, delay)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || p.sb.State() != sandbox.StateReady {
+				return
+			}
+			// Like the kubelet: report it and try again after the next
+			// back-off instead of giving the container up.
+			p.events.emit(sandbox.Event{Type: EventContainerRestartFailed, Sandbox: p.sb.ID(), Container: c.Name, Err: err.Error()})
+			delay = min(delay*2, p.spec.Backoff.Max)
+		}
+	}
+}
+
+// ran is how long the container's last run lasted.
+func (p *Pod) ran(name string) time.Duration {
+	st, _ := p.lastStatus(name)
+	if st.Exit == nil || st.StartedAt.IsZero() {
+		return 0
+	}
+	return st.Exit.Finished.Sub(st.StartedAt)
+}
+
+// lastStatus is the sandbox's status of the container or, while a restart
+// replaces it, the one it had before.
+func (p *Pod) lastStatus(name string) (sandbox.ContainerStatus, bool) {
+	for _, c := range p.sb.Status().Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.held[name]
+	return st, ok
+}
+
+// restart waits out the back-off delay, then runs the container's next
+// attempt the CRI's way: remove the exited one, create it again with
+// Attempt+1, start it.
+func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) error {
+	last, _ := p.lastStatus(c.Name)
+	t := time.NewTimer(delay)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	p.held[c.Name] = last
+	p.mu.Unlock()
+	if err := p.sb.RemoveContainer(ctx, c.Name); err != nil {
+		return err
+	}
+	spec := c.ContainerSpec
+	spec.Attempt = last.Attempt + 1
+	if err := p.create(ctx, spec); err != nil {
+		return err
+	}
+	p.events.emit(sandbox.Event{Type: EventContainerRestarted, Sandbox: p.sb.ID(), Container: c.Name, Attempt: spec.Attempt})
+	return p.sb.StartContainer(ctx, c.Name)
+}
