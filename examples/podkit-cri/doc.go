@@ -5,12 +5,19 @@
 //	podkit-cri [--config FILE] [--listen /run/podkit/cri.sock] [--state-dir DIR]
 //	           [--run-dir DIR] [--image-dir DIR] [--cgroup-parent PATH] [--pause PATH]
 //	           [--registry-mirror REGISTRY=URL]... [--log-level debug|info|warn|error]
+//	           [--cni-network NAME] [--cni-conf-dir DIR] [--cni-plugin-dir DIR]...
+//	           [--cni-cache-dir DIR] [--no-network]
 //
 // Flags override the config file, a YAML mapping with the same names
 // (listen, stateDir, runDir, imageDir, cgroupParent, pause, registryMirrors,
 // logLevel). --registry-mirror REGISTRY=URL answers pulls of REGISTRY's
 // images (or every registry's, for *) from URL, while the images keep their
-// names; plain HTTP is used where the URL says http://. SIGTERM or SIGINT stops serving; pods and containers keep
+// names; plain HTTP is used where the URL says http://.
+//
+// Pods get an IP from CNI (examples/internal/podnet): by default podkit's own
+// bridge network (bridge podkit0, 10.87.0.0/16, portmap for hostPorts), or the
+// conflist named by --cni-network. Without a usable network (plugins
+// missing, --no-network) the runtime still serves, with NetworkReady false. SIGTERM or SIGINT stops serving; pods and containers keep
 // running, and the next start re-attaches them.
 //
 // With crictl:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/podkit/podkit/examples/internal/criserver"
 	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/podnet"
 	"google.golang.org/grpc"
 	"sigs.k8s.io/yaml"
 )
@@ -29,8 +30,28 @@ type options struct {
 	CgroupParent    string   `json:"cgroupParent"`
 	Pause           string   `json:"pause"`
 	ImageDir        string   `json:"imageDir"`
+	CNIConfDir      string   `json:"cniConfDir"`
+	CNINetwork      string   `json:"cniNetwork"`
+	CNIPluginDirs   []string `json:"cniPluginDirs"`
+	CNICacheDir     string   `json:"cniCacheDir"`
+	NoNetwork       bool     `json:"noNetwork"`
 	RegistryMirrors []string `json:"registryMirrors"`
 	LogLevel        string   `json:"logLevel"`
+}
+
+// listFlag is a repeatable string flag.
+type listFlag struct{ list *[]string }
+
+func (l listFlag) String() string {
+	if l.list == nil {
+		return ""
+	}
+	return strings.Join(*l.list, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	*l.list = append(*l.list, v)
+	return nil
 }
 
 type mirrorsFlag struct{ list *[]string }
@@ -61,6 +82,11 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&fl.CgroupParent, "cgroup-parent", "", "cgroup parent of pods that name none (default "+criserver.DefaultCgroupParent+")")
 	fs.StringVar(&fl.Pause, "pause", "", "podkit-pause binary (default: $PODKIT_PAUSE or PATH)")
 	fs.StringVar(&fl.ImageDir, "image-dir", "", "image store directory (default "+image.DefaultRoot+")")
+	fs.StringVar(&fl.CNINetwork, "cni-network", "", "name of the CNI conflist in --cni-conf-dir (default: podkit's own bridge network, "+podnet.DefaultNetworkName+")")
+	fs.StringVar(&fl.CNIConfDir, "cni-conf-dir", "", "CNI config directory (default "+podnet.DefaultConfDir+")")
+	fs.Var(listFlag{&fl.CNIPluginDirs}, "cni-plugin-dir", "CNI plugin directory; repeatable (default "+strings.Join(podnet.DefaultPluginDirs, ", ")+")")
+	fs.StringVar(&fl.CNICacheDir, "cni-cache-dir", "", "libcni's cache directory (default "+podnet.DefaultCacheDir+")")
+	fs.BoolVar(&fl.NoNetwork, "no-network", false, "no pod network: pods get loopback only and NetworkReady is false")
 	fs.Var(mirrorsFlag{&fl.RegistryMirrors}, "registry-mirror", "REGISTRY=URL: answer REGISTRY (or * for all) from URL; repeatable")
 	fs.StringVar(&fl.LogLevel, "log-level", "", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -76,12 +102,15 @@ func parse(args []string) (options, error) {
 		}
 	}
 	for _, p := range []struct{ dst, src *string }{{&o.Listen, &fl.Listen}, {&o.StateDir, &fl.StateDir},
-		{&o.RunDir, &fl.RunDir}, {&o.CgroupParent, &fl.CgroupParent}, {&o.Pause, &fl.Pause}, {&o.ImageDir, &fl.ImageDir}, {&o.LogLevel, &fl.LogLevel}} {
+		{&o.RunDir, &fl.RunDir}, {&o.CgroupParent, &fl.CgroupParent}, {&o.Pause, &fl.Pause}, {&o.ImageDir, &fl.ImageDir}, {&o.LogLevel, &fl.LogLevel},
+		{&o.CNIConfDir, &fl.CNIConfDir}, {&o.CNINetwork, &fl.CNINetwork}, {&o.CNICacheDir, &fl.CNICacheDir}} {
 		if *p.src != "" {
 			*p.dst = *p.src
 		}
 	}
 	o.RegistryMirrors = append(o.RegistryMirrors, fl.RegistryMirrors...)
+	o.CNIPluginDirs = append(o.CNIPluginDirs, fl.CNIPluginDirs...)
+	o.NoNetwork = o.NoNetwork || fl.NoNetwork
 	return o, nil
 }
 
@@ -108,9 +137,14 @@ func run(o options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	network, netErr := podNetwork(o)
+	if netErr != nil {
+		log.Error("no pod network: NetworkReady stays false", "err", netErr)
+	}
 	srv, err := criserver.New(ctx, criserver.Config{StateDir: o.StateDir, RunDir: o.RunDir,
 		CgroupParent: o.CgroupParent, PauseBinary: o.Pause, Logger: log,
-		Images: image.Options{Root: o.ImageDir, Registries: registries(o.RegistryMirrors)}})
+		Images:  image.Options{Root: o.ImageDir, Registries: registries(o.RegistryMirrors)},
+		Network: network, NetworkError: netErr})
 	if err != nil {
 		return err
 	}
@@ -127,6 +161,19 @@ func run(o options) error {
 	}()
 	log.Info("serving", "socket", o.Listen)
 	return g.Serve(ln)
+}
+
+// podNetwork is the CNI network the options name: a conflist by name, or
+// podkit's default bridge network; nil with --no-network.
+func podNetwork(o options) (*podnet.Network, error) {
+	if o.NoNetwork {
+		return nil, nil
+	}
+	cfg := podnet.Config{Name: o.CNINetwork, ConfDir: o.CNIConfDir, PluginDirs: o.CNIPluginDirs, CacheDir: o.CNICacheDir}
+	if cfg.Name == "" {
+		cfg.List = podnet.Default()
+	}
+	return podnet.New(cfg)
 }
 
 // registries turns REGISTRY=URL settings into the image store's registry

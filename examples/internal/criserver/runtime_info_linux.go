@@ -25,8 +25,11 @@ func (s *Server) Version(ctx context.Context, req *runtimeapi.VersionRequest) (*
 func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	netReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
 	if s.cfg.Network == nil {
-		netReady = &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady,
-			Reason: "NetworkPluginNotReady", Message: "podkit-cri: no pod network is configured"}
+		msg := "podkit-cri: no pod network is configured"
+		if s.cfg.NetworkError != nil {
+			msg = "podkit-cri: " + s.cfg.NetworkError.Error()
+		}
+		netReady = &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Reason: "NetworkPluginNotReady", Message: msg}
 	}
 	return &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{

@@ -45,6 +45,9 @@ type Config struct {
 	// loopback only, host network pods excepted, and the runtime reports
 	// NetworkReady false, as kubelet expects of a node without a network.
 	Network *podnet.Network
+	// NetworkError, with a nil Network, says why there is none (reported
+	// in the NetworkReady condition).
+	NetworkError error
 	// Logger receives the server's log; nil means slog.Default().
 	Logger *slog.Logger
 }

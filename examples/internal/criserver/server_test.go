@@ -6,13 +6,16 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/criserver"
 	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
 	"golang.org/x/sys/unix"
@@ -35,16 +38,30 @@ func init() {
 }
 
 // serverHelper runs a Server as its own process (a daemon the test can
-// kill -9): args are the socket, state dir, run dir, pause binary and a
-// mirror URL answering every registry (or "").
+// kill -9): args are the socket, state dir, run dir, pause binary, a
+// mirror URL answering every registry (or "") and a test bridge network,
+// name/bridge/subnet (or "").
 func serverHelper() int {
 	a := os.Args[1:]
 	var regs []image.Registry
 	if a[4] != "" {
 		regs = []image.Registry{{Prefix: "*", Mirrors: []string{a[4]}, SkipUpstream: true}}
 	}
+	var network *podnet.Network
+	if a[5] != "" { // name/bridge/subnet of a test bridge network
+		f := strings.Split(a[5], "/")
+		list, err := podnet.BridgeConfList(podnet.BridgeOptions{Name: f[0], Bridge: f[1],
+			Subnets: []netip.Prefix{netip.MustParsePrefix(f[2] + "/" + f[3])}, NoMasquerade: true})
+		if err == nil {
+			network, err = podnet.New(podnet.Config{List: list})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	srv, err := criserver.New(context.Background(), criserver.Config{StateDir: a[1], RunDir: a[2],
-		CgroupParent: cgroupParent, PauseBinary: a[3],
+		CgroupParent: cgroupParent, PauseBinary: a[3], Network: network,
 		Images: image.Options{Root: filepath.Join(a[1], "images"), Registries: regs}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,18 +85,21 @@ type harness struct {
 	t                         *testing.T
 	dir, pause, state, runDir string
 	mirror                    string // URL answering every registry
+	network                   string // name/bridge/subnet of a bridge network
 	rt                        runtimeapi.RuntimeServiceClient
 	img                       runtimeapi.ImageServiceClient
 	stop                      func()
 }
 
-func start(t *testing.T) *harness { return startWithMirror(t, "") }
+func start(t *testing.T) *harness { return startWith(t, "", "") }
 
-func startWithMirror(t *testing.T, mirror string) *harness {
+func startWithMirror(t *testing.T, mirror string) *harness { return startWith(t, mirror, "") }
+
+func startWith(t *testing.T, mirror, network string) *harness {
 	t.Helper()
 	testharness.Privileged(t)
 	dir := t.TempDir()
-	h := &harness{t: t, dir: dir, pause: testharness.PauseBinary(t), mirror: mirror,
+	h := &harness{t: t, dir: dir, pause: testharness.PauseBinary(t), mirror: mirror, network: network,
 		state: filepath.Join(dir, "state"), runDir: filepath.Join(dir, "run")}
 	h.serve()
 	t.Cleanup(func() { h.stop() })
@@ -90,7 +110,7 @@ func (h *harness) serve() {
 	t := h.t
 	sock := filepath.Join(h.dir, "cri.sock")
 	_ = os.Remove(sock)
-	cmd := testharness.HelperCmd("criserver", sock, h.state, h.runDir, h.pause, h.mirror)
+	cmd := testharness.HelperCmd("criserver", sock, h.state, h.runDir, h.pause, h.mirror, h.network)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
