@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,11 @@ type Config struct {
 	// when the creating thread's process dies. Pinned namespaces and
 	// containers in their own PID namespace are not affected.
 	DieWithParent bool
+	// Labels and Annotations are the caller's metadata (the CRI's pod
+	// sandbox labels and annotations): kept in the state file and returned
+	// by Status, Load and List; podkit does not interpret them.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Resources are cgroup limits in Kubernetes terms and units; zero values
@@ -203,6 +209,7 @@ func (c Config) withDefaults() Config {
 		c.CgroupParent = DefaultCgroupParent
 	}
 	c.Backoff = c.Backoff.withDefaults()
+	c.Labels, c.Annotations = maps.Clone(c.Labels), maps.Clone(c.Annotations)
 	return c
 }
 
@@ -234,6 +241,9 @@ func (c Config) Validate() error {
 		if p == ".." || strings.ContainsRune(p, 0) {
 			return bad("CgroupParent %q", c.CgroupParent)
 		}
+	}
+	if err := validateMeta(c.Labels, c.Annotations); err != nil {
+		return newErr("validate", c.ID, "", "", err)
 	}
 	for k := range c.Sysctls {
 		if !validSysctl(k) {

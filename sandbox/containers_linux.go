@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 )
 
@@ -56,6 +57,7 @@ func cloneSpec(s ContainerSpec) ContainerSpec {
 	s.Args = append([]string(nil), s.Args...)
 	s.Env = append([]string(nil), s.Env...)
 	s.Mounts = append([]Mount(nil), s.Mounts...)
+	s.Labels, s.Annotations = maps.Clone(s.Labels), maps.Clone(s.Annotations)
 	return s
 }
 
@@ -78,7 +80,9 @@ func (s *Sandbox) StartContainer(ctx context.Context, name string) error {
 	if err := c.start(); err != nil {
 		return newErr("start", s.cfg.ID, name, "", err)
 	}
-	return nil
+	s.mu.Lock() // record the start time for List and Load
+	defer s.mu.Unlock()
+	return newErr("start: state", s.cfg.ID, name, "", s.save())
 }
 
 // StopContainer sends SIGTERM, waits up to grace, then kills the

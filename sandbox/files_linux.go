@@ -170,6 +170,8 @@ type savedContainer struct {
 	// Policy is set for an app container Run supervises: Load resumes
 	// its supervision.
 	Policy RestartPolicy `json:"policy,omitempty"`
+	// Run is the state of the container's current run (see savedRun).
+	Run *savedRun `json:"run,omitempty"`
 }
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
@@ -184,7 +186,7 @@ func (s *Sandbox) save() error {
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()
-		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts, Policy: c.policy})
+		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Init: c.init, Restarts: c.restarts, Policy: c.policy, Run: c.savedRun()})
 		c.mu.Unlock()
 	}
 	b, err := json.MarshalIndent(p, "", "  ")

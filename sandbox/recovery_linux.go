@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +96,7 @@ func discover(dir string, p *persisted) *Sandbox {
 func (s *Sandbox) attachContainer(sc savedContainer) {
 	c := &container{sb: s, spec: sc.Spec, init: sc.Init, restarts: sc.Restarts, policy: sc.Policy, added: true,
 		phase: ContainerTerminated, exit: &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}}
+	c.restoreRun(sc.Run) // what was saved; a live init below overrides it
 	s.containers[sc.Spec.Name] = c
 	s.order = append(s.order, sc.Spec.Name)
 	lc, err := libcontainer.Load(filepath.Join(s.dir, "libct"), sc.Spec.Name)
@@ -120,7 +122,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	}
 	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
-	c.phase, c.started = ContainerRunning, st.Created
+	c.phase, c.started = ContainerRunning, cmp.Or(c.started, st.Created) // the saved start is exact
 	if status == libcontainer.Created {
 		c.phase, c.started = ContainerWaiting, time.Time{}
 	}

@@ -62,6 +62,11 @@ type ContainerSpec struct {
 	// started again write to the log file.
 	Stdout *os.File `json:"-"`
 	Stderr *os.File `json:"-"`
+	// Labels and Annotations are the caller's metadata (the CRI's
+	// container labels and annotations), kept in the state file and
+	// returned by Status, Load and List.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -98,6 +103,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 		return bad(ErrInvalidConfig, "no command")
 	}
 	if err := s.Resources.validate(); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if err := validateMeta(s.Labels, s.Annotations); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)
 	}
 	if !filepath.IsAbs(s.Rootfs) {

@@ -2,7 +2,10 @@
 
 package sandbox
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // PodPhase is the Kubernetes pod phase.
 type PodPhase string
@@ -28,6 +31,9 @@ type ContainerStatus struct {
 	StartedAt    time.Time
 	// Exit is the last termination (current one when State is Terminated).
 	Exit *ExitStatus
+	// Labels and Annotations are the spec's.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Status is a snapshot of the sandbox.
@@ -36,6 +42,9 @@ type Status struct {
 	State          State
 	Phase          PodPhase
 	PausePid       int
+	CreatedAt      time.Time
+	Labels         map[string]string // Config.Labels
+	Annotations    map[string]string // Config.Annotations
 	Namespaces     map[string]uint64 // kind -> namespace inode
 	InitContainers []ContainerStatus
 	Containers     []ContainerStatus
@@ -47,6 +56,7 @@ func (c *container) status() ContainerStatus {
 	st := ContainerStatus{
 		Name: c.spec.Name, Init: c.init, State: c.phase, Pid: c.pid,
 		RestartCount: c.restarts, CreatedAt: c.created, StartedAt: c.started,
+		Labels: maps.Clone(c.spec.Labels), Annotations: maps.Clone(c.spec.Annotations),
 	}
 	if c.exit != nil {
 		e := *c.exit
@@ -66,7 +76,8 @@ func (c *container) status() ContainerStatus {
 
 // Status returns the pod phase and per-container states.
 func (s *Sandbox) Status() Status {
-	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{}}
+	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{},
+		CreatedAt: s.created, Labels: maps.Clone(s.cfg.Labels), Annotations: maps.Clone(s.cfg.Annotations)}
 	for k, p := range s.Namespaces() {
 		st.Namespaces[k] = pinIdentity(k, p)
 	}
