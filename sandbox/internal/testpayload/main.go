@@ -75,6 +75,8 @@ func main() {
 		forkbomb()
 	case "term":
 		term(arg(0))
+	case "hog": // hog <MiB> <cache file> <cache MiB>: memory, page cache, one busy thread
+		hog(arg(0), arg(1), arg(2))
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
@@ -243,4 +245,22 @@ func countExit(file, n string) {
 		os.Exit(0)
 	}
 	os.Exit(1)
+}
+
+// hog touches n MiB of anonymous memory, writes cacheMiB MiB to file (page
+// cache), prints "ready" and keeps one thread busy forever.
+func hog(n, file, cacheMiB string) {
+	mib, _ := strconv.Atoi(n)
+	mib = max(mib, 1)
+	keep := make([]byte, mib<<20)
+	for i := range keep {
+		keep[i] = 1
+	}
+	if cm, _ := strconv.Atoi(cacheMiB); cm > 0 {
+		check(os.WriteFile(file, make([]byte, cm<<20), 0o644))
+	}
+	fmt.Println("ready")
+	for x := 0; ; x++ {
+		keep[x%len(keep)]++
+	}
 }
