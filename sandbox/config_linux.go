@@ -77,14 +77,19 @@ type Resources struct {
 	CPURequestMilli int64 // millicores (requests.cpu)
 	CPULimitMilli   int64 // millicores (limits.cpu)
 	PidsLimit       int64 // maximum number of tasks
+	// The CRI's units (LinuxContainerResources), written as given: each
+	// replaces the millicore field beside it, which must then be zero.
+	CPUShares   int64 // cpu.shares 2..262144 (v2: cpu.weight), for CPURequestMilli
+	CPUQuotaUs  int64 // CFS quota in µs, >= 1000 (-1: no limit), for CPULimitMilli
+	CPUPeriodUs int64 // CFS period in µs, 1000..1000000; 0: 100000
 }
 
 // validate rejects negative limits and what the cgroup package refuses
 // (for example a CPU limit below its 1 ms-per-period floor is raised, not
 // refused; an impossible one is refused).
 func (r Resources) validate() error {
-	if r.MemoryLimit < 0 || r.CPURequestMilli < 0 || r.CPULimitMilli < 0 || r.PidsLimit < 0 {
-		return fmt.Errorf("%w: negative resource limit %+v", ErrInvalidConfig, r)
+	if err := r.checkFields(false); err != nil {
+		return err
 	}
 	if err := r.toCgroup().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)

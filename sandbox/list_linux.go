@@ -128,7 +128,7 @@ func infoOf(dir string, p *persisted) Info {
 // created one against libcontainer's record of its init.
 func containerInfo(dir string, sc savedContainer) ContainerStatus {
 	cs := ContainerStatus{Name: sc.Spec.Name, Init: sc.Init, RestartCount: sc.Restarts,
-		Labels: maps.Clone(sc.Spec.Labels), Annotations: maps.Clone(sc.Spec.Annotations)}
+		Labels: maps.Clone(sc.Spec.Labels), Annotations: maps.Clone(sc.Spec.Annotations), Resources: sc.Spec.Resources}
 	r := sc.Run
 	if r == nil { // saved by a version without run records, or mid-create
 		r = &savedRun{Phase: ContainerWaiting}

@@ -31,6 +31,8 @@ type ContainerStatus struct {
 	StartedAt    time.Time
 	// Exit is the last termination (current one when State is Terminated).
 	Exit *ExitStatus
+	// Resources are the container's limits, as created or last updated.
+	Resources Resources
 	// Labels and Annotations are the spec's.
 	Labels      map[string]string
 	Annotations map[string]string
@@ -56,7 +58,7 @@ func (c *container) status() ContainerStatus {
 	st := ContainerStatus{
 		Name: c.spec.Name, Init: c.init, State: c.phase, Pid: c.pid,
 		RestartCount: c.restarts, CreatedAt: c.created, StartedAt: c.started,
-		Labels: maps.Clone(c.spec.Labels), Annotations: maps.Clone(c.spec.Annotations),
+		Labels: maps.Clone(c.spec.Labels), Annotations: maps.Clone(c.spec.Annotations), Resources: c.spec.Resources,
 	}
 	if c.exit != nil {
 		e := *c.exit
