@@ -60,10 +60,17 @@ type container struct {
 
 	execMu  sync.Mutex  // guards execTgt and its refs
 	execTgt *execTarget // cached for execs into the current init
+
+	logs *logSink // the log file and its copiers (guarded by mu); see logs_linux.go
 }
 
 func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
-func (c *container) logPath() string   { return filepath.Join(c.sb.dir, "logs", c.spec.Name+".log") }
+func (c *container) logPath() string {
+	if c.spec.LogPath != "" {
+		return c.spec.LogPath
+	}
+	return filepath.Join(c.sb.dir, "logs", c.spec.Name+".log")
+}
 
 // create builds the libcontainer container and spawns its init, which
 // waits on the exec fifo: namespaces, mounts, cgroup and rootfs are all set
@@ -157,7 +164,7 @@ func (c *container) outputs() (stdout, stderr *os.File, err error) {
 	if stdout != nil && stderr != nil {
 		return stdout, stderr, nil
 	}
-	log, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	log, err := c.logPipe() // copied into the log file (ReopenContainerLog)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -225,6 +232,7 @@ func (c *container) reap(p *libcontainer.Process, cg cgroup.Cgroup, oomBase uint
 		// (with a private one the kernel killed them with the init).
 		_ = killLeaf(cg)
 	}
+	c.awaitLogs() // the output before the exit is in the log file
 	c.mu.Lock()
 	if c.killedHard && es.Reason != ReasonOOMKilled {
 		es.Reason = ReasonKilledAfterGrace
@@ -339,6 +347,7 @@ func (c *container) destroy() error {
 		}
 	}
 	c.dropExecTarget()
+	c.stopLogs()
 	var errs []error
 	if lc != nil {
 		errs = append(errs, lc.Destroy())

@@ -121,6 +121,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		return
 	}
 	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
+	c.resumeLogs()
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
 	c.phase, c.started = ContainerRunning, cmp.Or(c.started, st.Created) // the saved start is exact
 	if status == libcontainer.Created {
@@ -135,6 +136,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 			es = exitStatusOf(ws, es.Finished)
 		}
 		ref.release()
+		c.awaitLogs()
 		c.startMu.Lock() // see container.startMu
 		c.startMu.Unlock()
 		c.mu.Lock()

@@ -62,6 +62,11 @@ type ContainerSpec struct {
 	// started again write to the log file.
 	Stdout *os.File `json:"-"`
 	Stderr *os.File `json:"-"`
+	// LogPath is where the log file goes (absolute; its directory is
+	// created if needed), default <sandbox dir>/logs/<name>.log. The
+	// output reaches it through a pipe, so that ReopenContainerLog can
+	// switch to a new file after the old one was renamed (rotated).
+	LogPath string
 	// Labels and Annotations are the caller's metadata (the CRI's
 	// container labels and annotations), kept in the state file and
 	// returned by Status, Load and List.
@@ -107,6 +112,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if err := validateMeta(s.Labels, s.Annotations); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if s.LogPath != "" && (!filepath.IsAbs(s.LogPath) || strings.ContainsRune(s.LogPath, 0)) {
+		return bad(ErrInvalidConfig, "log path %q is not absolute", s.LogPath)
 	}
 	if !filepath.IsAbs(s.Rootfs) {
 		return bad(ErrRootfs, "rootfs %q is not absolute", s.Rootfs)

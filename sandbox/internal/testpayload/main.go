@@ -77,6 +77,12 @@ func main() {
 		term(arg(0))
 	case "hog": // hog <MiB> <cache file> <cache MiB>: memory, page cache, one busy thread
 		hog(arg(0), arg(1), arg(2))
+	case "tick": // tick <ms>: prints "tick N" every ms milliseconds, N from 0
+		ms, _ := strconv.Atoi(arg(0))
+		for i := 0; ; i++ {
+			fmt.Println("tick", i)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
