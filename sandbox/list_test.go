@@ -67,7 +67,8 @@ func TestListAndMetadata(t *testing.T) {
 	waitExit(t, sb, "done")
 	eventually(t, "exit saved", func() bool { // the reaper saves after Wait returns
 		infos, _ := List(cfg.RunDir)
-		return len(infos) == 1 && infoContainer(infos[0], "done").State == ContainerTerminated
+		d := infoContainer(infos[0], "done")
+		return len(infos) == 1 && d.State == ContainerTerminated && d.Exit.ExitCode == 3
 	})
 
 	snap := dirSnapshot(t, sb.Dir())
