@@ -32,6 +32,42 @@
 // crash of the managing process, identifying processes by pidfd plus start
 // time, and finish interrupted Creates and Destroys.
 //
+// # What a runtime needs: listing, stats, updates, logs
+//
+// Config and ContainerSpec carry Labels and Annotations (the CRI's), kept
+// in state.json with the sandbox's creation time and each container's
+// current run (phase, pid, created, started, exit), and returned by
+// Status, Load and List. List(runDir) reads every sandbox of a run
+// directory without side effects (nothing re-attached, signalled or
+// written): safe beside a managing process, or after it crashed. It
+// checks the processes the state names read-only, by PID plus start
+// time: a Ready sandbox whose pause is gone is reported Unknown, a
+// container whose init is gone Terminated with ReasonUnknown.
+//
+// Stats and ContainerStats read the pod cgroup and each container's leaf:
+// cumulative CPU time, memory usage and working set (usage minus the
+// inactive page cache, as kubelet and cAdvisor compute it), limit, pids
+// and OOM kills, with a timestamp (Usage.NanoCores gives a rate from two
+// samples).
+//
+// UpdateContainerResources patches a created or running container's
+// limits live: zero fields keep their value, -1 removes a limit. Resources
+// take the CRI's units (CPUShares, CPUQuotaUs, CPUPeriodUs, written as
+// given; v2 turns shares into cpu.weight) besides Kubernetes' millicores.
+// The result is validated before anything is written (a *FieldError
+// naming the field, wrapping ErrInvalidConfig); a write the kernel refuses
+// is rolled back.
+//
+// A container without the caller's Stdout and Stderr writes into a FIFO
+// (<sandbox dir>/io/<name>.out, fresh for each run) that a goroutine of
+// the manager copies into its log file (ContainerSpec.LogPath, default
+// <sandbox dir>/logs/<name>.log). ReopenContainerLog switches to a new
+// file at that path after a rotator renamed the old one. The container's
+// end is opened read-write, as containerd's shim does: while no manager
+// reads, the container never gets SIGPIPE and its output waits in the
+// pipe (64 KiB, then its writes block); Load copies on. An exit is
+// recorded once the output before it has been copied.
+//
 // # Cgroups, the pause and Exec
 //
 // The pod cgroup and every container's leaf are made by podkit's cgroup
