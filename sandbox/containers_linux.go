@@ -126,6 +126,16 @@ type ExecSpec struct {
 	Cwd    string   // default: the container's working directory
 	Stdout io.Writer
 	Stderr io.Writer
+	// Stdin, when set, is copied to the process's standard input until it
+	// ends (EOF closes the process's stdin) or the process exits.
+	Stdin io.Reader
+	// TTY runs the process on a new terminal of the container's devpts,
+	// as its controlling terminal: Stdin goes to the terminal, everything
+	// the process writes comes out on Stdout (Stderr is not used).
+	TTY bool
+	// Resize, with TTY, sets the terminal's size each time a value arrives
+	// (a size queued before Exec is the initial one).
+	Resize <-chan TerminalSize
 }
 
 // Exec runs an extra process inside a running container (probes,

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -83,6 +84,12 @@ func main() {
 			fmt.Println("tick", i)
 			time.Sleep(time.Duration(ms) * time.Millisecond)
 		}
+	case "stdin": // copies stdin to stdout, then prints "eof"
+		_, err := io.Copy(os.Stdout, os.Stdin)
+		check(err)
+		fmt.Println("eof")
+	case "tty":
+		ttyReport()
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
@@ -269,4 +276,25 @@ func hog(n, file, cacheMiB string) {
 	for x := 0; ; x++ {
 		keep[x%len(keep)]++
 	}
+}
+
+// ttyReport prints "tty <name> <rows>x<cols> ctty=<bool>", waits for a
+// SIGWINCH and prints "winch <rows>x<cols>", then echoes one line of
+// stdin as "got <line>".
+func ttyReport() {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	size := func() string {
+		ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+		check(err)
+		return fmt.Sprintf("%dx%d", ws.Row, ws.Col)
+	}
+	name, _ := os.Readlink("/proc/self/fd/0")
+	sid, _ := unix.Getsid(0)
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP) // fails without a controlling terminal
+	fmt.Printf("tty %s %s ctty=%v\n", name, size(), err == nil && pgrp == sid)
+	<-winch
+	fmt.Printf("winch %s\n", size())
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	fmt.Printf("got %s\n", strings.TrimSpace(line))
 }
