@@ -61,7 +61,8 @@ type container struct {
 	execMu  sync.Mutex  // guards execTgt and its refs
 	execTgt *execTarget // cached for execs into the current init
 
-	logs *logSink // the log file and its copiers (guarded by mu); see logs_linux.go
+	logs  *logSink   // the log file and its copiers (guarded by mu); see logs_linux.go
+	stdin *stdinPipe // the current run's stdin (guarded by mu); see stdin_linux.go
 }
 
 func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
@@ -146,9 +147,15 @@ func (c *container) startInit(lc *libcontainer.Container) (*libcontainer.Process
 		UID: int(c.spec.UID), GID: int(c.spec.GID), AdditionalGroups: groups,
 		Stdout: stdout, Stderr: stderr, Init: true,
 	}
+	stdinDone, err := c.wireStdin(p) // ContainerSpec.Stdin: stdin_linux.go
+	if err != nil {
+		return nil, 0, err
+	}
 	spawnMu.RLock()
 	defer spawnMu.RUnlock()
-	if err := lc.Start(p); err != nil {
+	err = lc.Start(p)
+	stdinDone(err == nil)
+	if err != nil {
 		return nil, 0, err
 	}
 	pid, _ := p.Pid()
@@ -347,6 +354,7 @@ func (c *container) destroy() error {
 		}
 	}
 	c.dropExecTarget()
+	c.closeStdin()
 	c.stopLogs()
 	var errs []error
 	if lc != nil {

@@ -62,6 +62,11 @@ type ContainerSpec struct {
 	// started again write to the log file.
 	Stdout *os.File `json:"-"`
 	Stderr *os.File `json:"-"`
+	// Stdin keeps the container's standard input open as a pipe that
+	// AttachStdin writes into (else it is /dev/null). With StdinOnce it is
+	// closed (EOF) when the first attach ends, as the CRI's stdin_once.
+	Stdin     bool
+	StdinOnce bool
 	// LogPath is where the log file goes (absolute; its directory is
 	// created if needed), default <sandbox dir>/logs/<name>.log. The
 	// output reaches it through a pipe, so that ReopenContainerLog can

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -106,5 +107,53 @@ func TestExecTTY(t *testing.T) {
 	r := <-done
 	if r.err != nil || r.es.ExitCode != 0 {
 		t.Fatalf("exec: %v %+v", r.err, r.es)
+	}
+}
+
+func TestContainerStdin(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "ctrin"))
+	once := ctr(rootfs, "once", "stdin")
+	once.Stdin, once.StdinOnce = true, true
+	run(t, sb, once)
+	keep := ctr(rootfs, "keep", "stdin")
+	keep.Stdin = true
+	run(t, sb, keep)
+	run(t, sb, ctr(rootfs, "none", "stdin")) // /dev/null: EOF at once
+	if es := waitExit(t, sb, "none"); es.ExitCode != 0 || logOf(t, sb, "none") != "eof\n" {
+		t.Fatalf("none: %+v %q", es, logOf(t, sb, "none"))
+	}
+	if _, err := sb.AttachStdin("none"); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("attach without stdin: %v", err)
+	}
+	attach := func(name, data string) {
+		t.Helper()
+		w, err := sb.AttachStdin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Without StdinOnce the stdin stays open between attaches.
+	attach("keep", "x\n")
+	attach("keep", "y\n")
+	eventually(t, "keep echoes both", func() bool { return logOf(t, sb, "keep") == "x\ny\n" })
+	time.Sleep(50 * time.Millisecond)
+	if c := statusOf(sb, "keep"); c.State != ContainerRunning || logOf(t, sb, "keep") != "x\ny\n" {
+		t.Fatalf("keep saw EOF: %+v %q", c, logOf(t, sb, "keep"))
+	}
+	// StdinOnce: the end of the first attach is the container's EOF.
+	attach("once", "one\n")
+	if es := waitExit(t, sb, "once"); es.ExitCode != 0 || logOf(t, sb, "once") != "one\neof\n" {
+		t.Fatalf("once: %+v %q", es, logOf(t, sb, "once"))
+	}
+	if _, err := sb.AttachStdin("once"); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("second attach with StdinOnce: %v", err)
 	}
 }
