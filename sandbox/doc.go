@@ -68,6 +68,16 @@
 // pipe (64 KiB, then its writes block); Load copies on. An exit is
 // recorded once the output before it has been copied.
 //
+// Standard input: a container created with ContainerSpec.Stdin reads a
+// FIFO (<sandbox dir>/io/<name>.in) that the manager keeps open for
+// writing, so it sees no EOF between AttachStdin sessions; with StdinOnce
+// the end of the first attach closes it. ExecSpec.Stdin is copied through
+// a pipe of the manager's (an idle reader never holds up Exec), and
+// ExecSpec.TTY runs the process as a session leader on a new terminal of
+// the container's own devpts (its /dev/ptmx opened inside the container's
+// root with openat2 RESOLVE_IN_ROOT and checked to be the ptmx device),
+// resized from ExecSpec.Resize.
+//
 // # Cgroups, the pause and Exec
 //
 // The pod cgroup and every container's leaf are made by podkit's cgroup
