@@ -171,26 +171,27 @@ func (c *container) outputs() (stdout, stderr *os.File, err error) {
 	if stdout != nil && stderr != nil {
 		return stdout, stderr, nil
 	}
-	log, err := c.logPipe() // copied into the log file (ReopenContainerLog)
+	// Pipes copied into the log file (ReopenContainerLog): logs_linux.go.
+	out, errw, err := c.logPipes(stdout == nil, stderr == nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	if stdout == nil {
-		stdout = log
+		stdout = out
 	}
 	if stderr == nil {
-		stderr = log
+		stderr = errw
 	}
 	return stdout, stderr, nil
 }
 
-// closeLog closes the log file outputs opened (never the caller's files).
+// closeLog closes the log pipes outputs opened (never the caller's files).
 func (c *container) closeLog(stdout, stderr *os.File) {
-	for _, f := range []*os.File{stdout, stderr} {
-		if f != c.spec.Stdout && f != c.spec.Stderr {
-			_ = f.Close()
-			return
-		}
+	if stdout != c.spec.Stdout {
+		_ = stdout.Close()
+	}
+	if stderr != c.spec.Stderr && stderr != stdout {
+		_ = stderr.Close()
 	}
 }
 

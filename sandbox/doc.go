@@ -61,7 +61,10 @@
 // A container without the caller's Stdout and Stderr writes into a FIFO
 // (<sandbox dir>/io/<name>.out, fresh for each run) that a goroutine of
 // the manager copies into its log file (ContainerSpec.LogPath, default
-// <sandbox dir>/logs/<name>.log). ReopenContainerLog switches to a new
+// <sandbox dir>/logs/<name>.log), as written (LogRaw) or in the CRI's
+// format kubelet reads (LogCRI: each line stamped with time and stream,
+// stdout and stderr through separate FIFOs, lines over MaxLogLine split
+// into partial entries). ReopenContainerLog switches to a new
 // file at that path after a rotator renamed the old one. The container's
 // end is opened read-write, as containerd's shim does: while no manager
 // reads, the container never gets SIGPIPE and its output waits in the

@@ -3,8 +3,10 @@
 package sandbox
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,8 +18,8 @@ import (
 // Container output and the log file.
 //
 // A container that writes to its log file (no Stdout and Stderr of the
-// caller) writes into a FIFO, <sandbox dir>/io/<name>.out, made afresh for
-// each run; a copier goroutine of the manager reads it and appends to the
+// caller) writes into a FIFO, <sandbox dir>/io/<name>.out (and with LogCRI
+// stderr into <name>.err), made afresh for each run; a copier goroutine of the manager reads it and appends to the
 // log file, so that ReopenContainerLog can swap the file underneath. The
 // container's end is opened read-write, as containerd's shim opens its
 // FIFOs: while no manager reads (it crashed), the container never gets
@@ -34,7 +36,30 @@ type logSink struct {
 	wg      sync.WaitGroup
 }
 
-func (c *container) fifoPath() string { return filepath.Join(c.sb.dir, "io", c.spec.Name+".out") }
+// LogFormat is how a container's output is written to its log file.
+type LogFormat string
+
+// Log formats.
+const (
+	// LogRaw writes the output as the container wrote it, stdout and
+	// stderr through one pipe (their order kept).
+	LogRaw LogFormat = ""
+	// LogCRI writes the CRI's format, which kubelet reads: one line per
+	// line of output, "<RFC 3339 time> <stdout|stderr> <F|P> <text>", a
+	// line longer than MaxLogLine split into P(artial) pieces ending in
+	// an F(ull) one.
+	LogCRI LogFormat = "cri"
+)
+
+// MaxLogLine is the longest line LogCRI writes as one entry (containerd's
+// default max_container_log_line_size).
+const MaxLogLine = 16 << 10
+
+// fifoPath is the FIFO of one stream: .out carries stdout (and stderr in
+// LogRaw), .err stderr in LogCRI.
+func (c *container) fifoPath(ext string) string {
+	return filepath.Join(c.sb.dir, "io", c.spec.Name+ext)
+}
 
 // sink returns the container's log sink, made on first use.
 func (c *container) sink() *logSink {
@@ -46,10 +71,44 @@ func (c *container) sink() *logSink {
 	return c.logs
 }
 
-// logPipe makes the FIFO of a new run, starts copying it into the log
-// file and returns the container's end (blocking, read-write).
-func (c *container) logPipe() (*os.File, error) {
-	fifo := c.fifoPath()
+// logPipes makes the FIFOs a new run needs for the streams not going to
+// the caller's files and starts copying them; it returns the container's
+// ends (nil for a stream not needed).
+func (c *container) logPipes(needOut, needErr bool) (out, errw *os.File, err error) {
+	if c.spec.LogFormat != LogCRI {
+		w, err := c.logPipe(".out", "")
+		if err != nil {
+			return nil, nil, err
+		}
+		if needOut {
+			out = w
+		}
+		if needErr {
+			errw = w
+		}
+		return out, errw, nil
+	}
+	if needOut {
+		if out, err = c.logPipe(".out", "stdout"); err != nil {
+			return nil, nil, err
+		}
+	}
+	if needErr {
+		if errw, err = c.logPipe(".err", "stderr"); err != nil {
+			if out != nil {
+				out.Close()
+			}
+			return nil, nil, err
+		}
+	}
+	return out, errw, nil
+}
+
+// logPipe makes the FIFO of one stream of a new run, starts copying it
+// into the log file and returns the container's end (blocking,
+// read-write). stream is "" in LogRaw.
+func (c *container) logPipe(ext, stream string) (*os.File, error) {
+	fifo := c.fifoPath(ext)
 	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
 		return nil, err
 	}
@@ -83,7 +142,7 @@ func (c *container) logPipe() (*os.File, error) {
 		w.Close()
 		return nil, err
 	}
-	l.copy(r)
+	l.copy(r, stream)
 	return w, nil
 }
 
@@ -95,14 +154,18 @@ func openFIFO(path string, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// resumeLogs starts copying the FIFO of a run re-attached by Load; a run
+// resumeLogs starts copying the FIFOs of a run re-attached by Load; a run
 // that wrote to the caller's files has none.
 func (c *container) resumeLogs() {
-	r, err := openFIFO(c.fifoPath(), unix.O_RDONLY|unix.O_NONBLOCK)
-	if err != nil {
-		return
+	streams := [][2]string{{".out", ""}}
+	if c.spec.LogFormat == LogCRI {
+		streams = [][2]string{{".out", "stdout"}, {".err", "stderr"}}
 	}
-	c.sink().copy(r)
+	for _, st := range streams {
+		if r, err := openFIFO(c.fifoPath(st[0]), unix.O_RDONLY|unix.O_NONBLOCK); err == nil {
+			c.sink().copy(r, st[1])
+		}
+	}
 }
 
 // openLocked opens the log file (l.mu held) unless it is open.
@@ -122,23 +185,19 @@ func (l *logSink) openLocked() error {
 }
 
 // copy copies r into the log file until EOF (every writer gone) or until
-// r is closed by stop. The file is closed when the last copier ends.
-func (l *logSink) copy(r *os.File) {
+// r is closed by stop: as it comes (stream "") or as CRI lines of stream.
+// The file is closed when the last copier ends.
+func (l *logSink) copy(r *os.File, stream string) {
 	l.mu.Lock()
 	l.readers[r] = struct{}{}
 	l.wg.Add(1)
 	l.mu.Unlock()
 	go func() {
 		defer l.wg.Done()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				l.write(buf[:n])
-			}
-			if err != nil {
-				break
-			}
+		if stream == "" {
+			l.copyRaw(r)
+		} else {
+			l.copyCRI(r, stream)
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -149,6 +208,39 @@ func (l *logSink) copy(r *os.File) {
 			l.f = nil
 		}
 	}()
+}
+
+func (l *logSink) copyRaw(r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			l.write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// copyCRI writes each line of r as a CRI log entry, stamped when it was
+// read; a line cut by the end of the stream is written as a full one.
+func (l *logSink) copyCRI(r io.Reader, stream string) {
+	br := bufio.NewReaderSize(r, MaxLogLine)
+	var entry []byte
+	for {
+		line, partial, err := br.ReadLine()
+		if err != nil {
+			return
+		}
+		tag := " F "
+		if partial {
+			tag = " P "
+		}
+		entry = time.Now().UTC().AppendFormat(entry[:0], time.RFC3339Nano)
+		entry = append(append(append(append(entry, ' '), stream...), tag...), line...)
+		l.write(append(entry, '\n'))
+	}
 }
 
 // write appends b to the log file; output is dropped while the file

@@ -186,3 +186,56 @@ func TestLogsSurviveManagerCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCRILogFormat(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "crilog"))
+	spec := ctr(rootfs, "lines", "cri-lines")
+	spec.LogFormat = LogCRI
+	before := time.Now()
+	run(t, sb, spec)
+	if es := waitExit(t, sb, "lines"); es.ExitCode != 0 {
+		t.Fatalf("exit %+v", es)
+	}
+	type entry struct{ stream, tag, text string }
+	var out, errs []entry
+	for _, l := range strings.Split(strings.TrimSuffix(logOf(t, sb, "lines"), "\n"), "\n") {
+		f := strings.SplitN(l, " ", 4)
+		if len(f) != 4 {
+			t.Fatalf("log line %q", l)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, f[0])
+		if err != nil || ts.Before(before.Add(-time.Second)) || ts.After(time.Now()) {
+			t.Fatalf("timestamp %q: %v", f[0], err)
+		}
+		e := entry{f[1], f[2], f[3]}
+		switch e.stream {
+		case "stdout":
+			out = append(out, e)
+		case "stderr":
+			errs = append(errs, e)
+		default:
+			t.Fatalf("stream %q", e.stream)
+		}
+	}
+	x := strings.Repeat("x", 20000)
+	wantOut := []entry{{"stdout", "F", "out1"}, {"stdout", "P", x[:MaxLogLine]}, {"stdout", "F", x[MaxLogLine:]},
+		{"stdout", "F", ""}, {"stdout", "F", "tail"}}
+	if len(out) != len(wantOut) {
+		t.Fatalf("stdout entries %d, want %d", len(out), len(wantOut))
+	}
+	for i := range wantOut {
+		if out[i] != wantOut[i] {
+			t.Fatalf("stdout entry %d: %.40q, want %.40q", i, out[i], wantOut[i])
+		}
+	}
+	if len(errs) != 1 || errs[0] != (entry{"stderr", "F", "err1"}) {
+		t.Fatalf("stderr entries %q", errs)
+	}
+	bad := ctr(rootfs, "bad", "true")
+	bad.LogFormat = "json"
+	if err := sb.CreateContainer(context.Background(), bad); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("unknown log format: %v", err)
+	}
+}

@@ -72,6 +72,10 @@ type ContainerSpec struct {
 	// output reaches it through a pipe, so that ReopenContainerLog can
 	// switch to a new file after the old one was renamed (rotated).
 	LogPath string
+	// LogFormat is LogRaw (the default: the output as written, both
+	// streams in one pipe) or LogCRI (each line stamped, as kubelet reads
+	// container logs).
+	LogFormat LogFormat
 	// Labels and Annotations are the caller's metadata (the CRI's
 	// container labels and annotations), kept in the state file and
 	// returned by Status, Load and List.
@@ -120,6 +124,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if s.LogPath != "" && (!filepath.IsAbs(s.LogPath) || strings.ContainsRune(s.LogPath, 0)) {
 		return bad(ErrInvalidConfig, "log path %q is not absolute", s.LogPath)
+	}
+	if s.LogFormat != LogRaw && s.LogFormat != LogCRI {
+		return bad(ErrInvalidConfig, "log format %q", s.LogFormat)
 	}
 	if !filepath.IsAbs(s.Rootfs) {
 		return bad(ErrRootfs, "rootfs %q is not absolute", s.Rootfs)

@@ -88,6 +88,12 @@ func main() {
 		_, err := io.Copy(os.Stdout, os.Stdin)
 		check(err)
 		fmt.Println("eof")
+	case "cri-lines": // lines for the CRI log format test
+		fmt.Println("out1")
+		fmt.Fprintln(os.Stderr, "err1")
+		fmt.Println(strings.Repeat("x", 20000))
+		fmt.Println()
+		fmt.Print("tail")
 	case "tty":
 		ttyReport()
 	case "count-exit":
