@@ -69,6 +69,16 @@ func (c *container) restoreRun(r *savedRun) {
 	}
 }
 
+// runStarted is the start time of a re-attached run: the saved one, which
+// is exact, unless it predates the run's creation (a start that was never
+// saved, the record being an earlier run's); then the creation time.
+func runStarted(saved, created time.Time) time.Time {
+	if saved.Before(created) {
+		return created
+	}
+	return saved
+}
+
 // List reads every sandbox in runDir without side effects: nothing is
 // re-attached, signalled, reaped or written, so it is safe next to a
 // managing process (or after it crashed). Each sandbox is reported as its
@@ -138,7 +148,10 @@ func containerInfo(dir string, sc savedContainer) ContainerStatus {
 		e := *r.Exit
 		cs.Exit = &e
 	}
-	if r.Phase != ContainerTerminated && !libctInitAlive(filepath.Join(dir, "libct", sc.Spec.Name), r.Pid) {
+	if pid, created, alive := libctInit(filepath.Join(dir, "libct", sc.Spec.Name)); alive && pid != r.Pid {
+		// A run the state file does not know yet (its save was cut short).
+		cs.State, cs.Pid, cs.CreatedAt, cs.StartedAt, cs.Exit = ContainerRunning, pid, created, created, nil
+	} else if r.Phase != ContainerTerminated && !alive {
 		cs.State, cs.Exit = ContainerTerminated, &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}
 	}
 	switch cs.State {
@@ -153,21 +166,22 @@ func containerInfo(dir string, sc savedContainer) ContainerStatus {
 	return cs
 }
 
-// libctInitAlive tells whether the init libcontainer recorded in dir
-// (its state.json) is still the process pid, by PID plus start time.
-func libctInitAlive(dir string, pid int) bool {
+// libctInit reads the init libcontainer recorded in dir (its state.json)
+// and tells whether that process still runs, by PID plus start time.
+func libctInit(dir string) (pid int, created time.Time, alive bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
-		return false
+		return 0, time.Time{}, false
 	}
 	var st struct {
-		Pid   int    `json:"init_process_pid"`
-		Start uint64 `json:"init_process_start"`
+		Pid     int       `json:"init_process_pid"`
+		Start   uint64    `json:"init_process_start"`
+		Created time.Time `json:"created"`
 	}
-	if json.Unmarshal(b, &st) != nil || st.Pid <= 0 || (pid != 0 && st.Pid != pid) {
-		return false
+	if json.Unmarshal(b, &st) != nil || st.Pid <= 0 {
+		return 0, time.Time{}, false
 	}
-	return procMatches(st.Pid, st.Start)
+	return st.Pid, st.Created, procMatches(st.Pid, st.Start)
 }
 
 // procMatches tells whether pid is still the process that started at

@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,7 +122,7 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
 	c.resumeLogs()
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
-	c.phase, c.started = ContainerRunning, cmp.Or(c.started, st.Created) // the saved start is exact
+	c.phase, c.started = ContainerRunning, runStarted(c.started, st.Created)
 	if status == libcontainer.Created {
 		c.phase, c.started = ContainerWaiting, time.Time{}
 	}
