@@ -68,7 +68,7 @@
 // file at that path after a rotator renamed the old one. The container's
 // end is opened read-write, as containerd's shim does: while no manager
 // reads, the container never gets SIGPIPE and its output waits in the
-// pipe (64 KiB, then its writes block); Load copies on. An exit is
+// pipe (1 MiB, then its writes block); Load copies on. An exit is
 // recorded once the output before it has been copied.
 //
 // Standard input: a container created with ContainerSpec.Stdin reads a

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,13 +20,15 @@ import (
 //
 // A container that writes to its log file (no Stdout and Stderr of the
 // caller) writes into a FIFO, <sandbox dir>/io/<name>.out (and with LogCRI
-// stderr into <name>.err), made afresh for each run; a copier goroutine of the manager reads it and appends to the
-// log file, so that ReopenContainerLog can swap the file underneath. The
-// container's end is opened read-write, as containerd's shim opens its
-// FIFOs: while no manager reads (it crashed), the container never gets
-// SIGPIPE, its output waits in the pipe (64 KiB; a writer blocks once it is
-// full), and Load resumes copying from the same FIFO. The copier of a run
-// ends when every process holding the container's end is gone.
+// stderr into <name>.err), made afresh for each run; a copier goroutine of
+// the manager reads it and appends to the log file, so that
+// ReopenContainerLog can swap the file underneath. The container's end is
+// opened read-write, as containerd's shim opens its FIFOs: while no
+// manager reads (it crashed), the container never gets SIGPIPE, its output
+// waits in the pipe (1 MiB where pipe-max-size allows, else 64 KiB; a
+// writer blocks once it is full), and Load resumes copying from the same
+// FIFO. The copier of a run ends when every process holding the
+// container's end is gone.
 
 // logSink is a container's log file, shared by the copiers of its runs.
 type logSink struct {
@@ -50,6 +53,9 @@ const (
 	// an F(ull) one.
 	LogCRI LogFormat = "cri"
 )
+
+// logPipeSize is the capacity asked for each log FIFO.
+const logPipeSize = 1 << 20
 
 // MaxLogLine is the longest line LogCRI writes as one entry (containerd's
 // default max_container_log_line_size).
@@ -133,6 +139,11 @@ func (c *container) logPipe(ext, stream string) (*os.File, error) {
 		r.Close()
 		return nil, err
 	}
+	// A larger pipe: fewer wake-ups of the copier, and more output kept
+	// while no manager reads. Best effort (pipe-max-size may be lower).
+	if rc, err := w.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, logPipeSize) })
+	}
 	l := c.sink()
 	l.mu.Lock()
 	err = l.openLocked()
@@ -211,7 +222,7 @@ func (l *logSink) copy(r *os.File, stream string) {
 }
 
 func (l *logSink) copyRaw(r io.Reader) {
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 128<<10)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
@@ -223,24 +234,42 @@ func (l *logSink) copyRaw(r io.Reader) {
 	}
 }
 
-// copyCRI writes each line of r as a CRI log entry, stamped when it was
-// read; a line cut by the end of the stream is written as a full one.
+// copyCRI writes each line of r as a CRI log entry; a line cut by the end
+// of the stream is written as a full one. The lines that arrived together
+// (in one read of the pipe) share a timestamp and one write to the file.
 func (l *logSink) copyCRI(r io.Reader, stream string) {
 	br := bufio.NewReaderSize(r, MaxLogLine)
-	var entry []byte
+	var batch, stamp []byte
 	for {
 		line, partial, err := br.ReadLine()
 		if err != nil {
 			return
 		}
+		if len(batch) == 0 {
+			stamp = time.Now().UTC().AppendFormat(stamp[:0], time.RFC3339Nano)
+		}
 		tag := " F "
 		if partial {
 			tag = " P "
 		}
-		entry = time.Now().UTC().AppendFormat(entry[:0], time.RFC3339Nano)
-		entry = append(append(append(append(entry, ' '), stream...), tag...), line...)
-		l.write(append(entry, '\n'))
+		batch = append(append(append(append(append(batch, stamp...), ' '), stream...), tag...), line...)
+		batch = append(batch, '\n')
+		if !lineBuffered(br) { // the next ReadLine may block: write now
+			l.write(batch)
+			batch = batch[:0]
+		}
 	}
+}
+
+// lineBuffered tells whether br holds a whole line (ReadLine would not
+// read from the pipe).
+func lineBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := br.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // write appends b to the log file; output is dropped while the file

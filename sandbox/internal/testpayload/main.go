@@ -94,6 +94,14 @@ func main() {
 		fmt.Println(strings.Repeat("x", 20000))
 		fmt.Println()
 		fmt.Print("tail")
+	case "spew": // spew <MiB>: writes MiB of 64-byte lines to stdout
+		mib, _ := strconv.Atoi(arg(0))
+		line := strings.Repeat("x", 63) + "\n"
+		chunk := []byte(strings.Repeat(line, 1024)) // 64 KiB
+		for i := 0; i < mib*16; i++ {
+			_, err := os.Stdout.Write(chunk)
+			check(err)
+		}
 	case "tty":
 		ttyReport()
 	case "count-exit":
