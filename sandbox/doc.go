@@ -48,7 +48,8 @@
 // cumulative CPU time, memory usage and working set (usage minus the
 // inactive page cache, as kubelet and cAdvisor compute it), limit, pids
 // and OOM kills, with a timestamp (Usage.NanoCores gives a rate from two
-// samples).
+// samples); Stats adds the counters of the pod's network interfaces, read
+// by netlink through the pinned network namespace.
 //
 // UpdateContainerResources patches a created or running container's
 // limits live: zero fields keep their value, -1 removes a limit. Resources

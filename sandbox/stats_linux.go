@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/cgroup"
+	"github.com/podkit/podkit/nsjoin"
 )
 
 // Usage is one cgroup's resource usage at one moment, with what the CRI's
@@ -53,6 +54,45 @@ type PodStats struct {
 	ID string
 	Usage
 	Containers []ContainerStats
+	// Network has the counters of every interface of the pod's network
+	// namespace (the CRI's NetworkUsage), read by netlink from its pin.
+	Network []InterfaceStats
+}
+
+// InterfaceStats are one network interface's counters since it was made.
+type InterfaceStats struct {
+	Name                         string
+	RxBytes, RxErrors, RxPackets uint64
+	TxBytes, TxErrors, TxPackets uint64
+}
+
+// networkStats lists the interfaces of the network namespace pinned at pin.
+func networkStats(pin string) ([]InterfaceStats, error) {
+	h, err := nsjoin.Open(pin, nsjoin.Net)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	nh, err := nsjoin.NetlinkHandle(h)
+	if err != nil {
+		return nil, err
+	}
+	defer nh.Close()
+	links, err := nh.LinkList()
+	if err != nil {
+		return nil, err
+	}
+	var out []InterfaceStats
+	for _, l := range links {
+		a := l.Attrs()
+		is := InterfaceStats{Name: a.Name}
+		if st := a.Statistics; st != nil {
+			is.RxBytes, is.RxErrors, is.RxPackets = st.RxBytes, st.RxErrors, st.RxPackets
+			is.TxBytes, is.TxErrors, is.TxPackets = st.TxBytes, st.TxErrors, st.TxPackets
+		}
+		out = append(out, is)
+	}
+	return out, nil
 }
 
 // usageOf reads cg's statistics.
@@ -101,6 +141,11 @@ func (s *Sandbox) Stats() (*PodStats, error) {
 		return nil, newErr("stats", s.cfg.ID, "", pc.rel, err)
 	}
 	ps := &PodStats{ID: s.cfg.ID, Usage: u}
+	if pin := s.Namespaces()["net"]; pin != "" {
+		if ps.Network, err = networkStats(pin); err != nil {
+			return nil, newErr("stats: network", s.cfg.ID, "", pin, err)
+		}
+	}
 	for _, c := range s.snapshotContainers() {
 		cg := c.leaf()
 		if cg == nil {

@@ -56,6 +56,27 @@ func TestStats(t *testing.T) {
 	if ps.CPU < h.CPU || ps.MemoryUsage < h.MemoryUsage || ps.Pids < h.Pids+ps.Containers[1].Pids+1 || ps.MemoryLimit != 512<<20 {
 		t.Errorf("pod usage %+v below its containers'", ps.Usage)
 	}
+	// Loopback traffic between two containers of the pod is counted on
+	// the pod's lo.
+	run(t, sb, ctr(rootfs, "server", "serve", "8090"))
+	eventually(t, "listening", func() bool { return strings.Contains(logOf(t, sb, "server"), "listening") })
+	run(t, sb, ctr(rootfs, "client", "get", "8090"))
+	if es := waitExit(t, sb, "client"); es.ExitCode != 0 {
+		t.Fatalf("client: %+v %q", es, logOf(t, sb, "client"))
+	}
+	ps, err = sb.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lo InterfaceStats
+	for _, is := range ps.Network {
+		if is.Name == "lo" {
+			lo = is
+		}
+	}
+	if lo.RxBytes == 0 || lo.TxBytes == 0 || lo.RxPackets == 0 {
+		t.Fatalf("pod network %+v", ps.Network)
+	}
 	if _, err := sb.ContainerStats("nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("stats of a missing container: %v", err)
 	}
