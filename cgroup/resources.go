@@ -45,6 +45,30 @@ type CPU struct {
 	// Period is the CFS period; nil means DefaultPeriod. It must be between
 	// 1ms and 1s and a whole number of microseconds.
 	Period *time.Duration
+	// Shares and QuotaUs are the raw values of callers that have them
+	// (the CRI passes cpu.shares and a quota in µs): when non-zero they
+	// are written instead of RequestMilli's and LimitMilli's conversions,
+	// which must then be zero. Shares is 2..262144 (on v2 it becomes
+	// cpu.weight by SharesToWeight); QuotaUs is at least MinQuotaUs.
+	Shares  uint64
+	QuotaUs int64
+}
+
+// shares is the cpu.shares to write: Shares, else RequestMilli converted.
+func (c *CPU) shares() uint64 {
+	if c.Shares != 0 {
+		return c.Shares
+	}
+	return MilliCPUToShares(c.RequestMilli)
+}
+
+// quotaUs is the CFS quota for period: QuotaUs, else LimitMilli converted
+// (0: no limit).
+func (c *CPU) quotaUs(period uint64) int64 {
+	if c.QuotaUs != 0 {
+		return c.QuotaUs
+	}
+	return MilliCPUToQuota(c.LimitMilli, period)
 }
 
 // CPUSet pins to CPUs and memory nodes, in the kernel's list format
@@ -229,6 +253,14 @@ func (c *CPU) validate() error {
 		return invalidRes("CPU.LimitMilli", c.LimitMilli, "negative")
 	case c.LimitMilli > 0 && c.RequestMilli > c.LimitMilli:
 		return invalidRes("CPU.LimitMilli", c.LimitMilli, "below request "+itoa(c.RequestMilli))
+	case c.Shares != 0 && (c.Shares < MinShares || c.Shares > MaxShares):
+		return invalidRes("CPU.Shares", c.Shares, "outside 2..262144")
+	case c.Shares != 0 && c.RequestMilli != 0:
+		return invalidRes("CPU.Shares", c.Shares, "set together with RequestMilli")
+	case c.QuotaUs != 0 && c.QuotaUs < MinQuotaUs:
+		return invalidRes("CPU.QuotaUs", c.QuotaUs, "below 1000 µs")
+	case c.QuotaUs != 0 && c.LimitMilli != 0:
+		return invalidRes("CPU.QuotaUs", c.QuotaUs, "set together with LimitMilli")
 	}
 	if c.Period != nil {
 		p := *c.Period

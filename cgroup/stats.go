@@ -36,6 +36,10 @@ type MemoryStats struct {
 	Usage uint64
 	Peak  uint64 // high-water mark (v1 max_usage_in_bytes, v2 memory.peak)
 	Limit uint64 // NoLimit when unlimited
+	// InactiveFile is the page cache on the inactive LRU list (v1
+	// memory.stat total_inactive_file, v2 inactive_file): Usage minus
+	// this is the working set kubelet and cAdvisor report.
+	InactiveFile uint64
 }
 
 // CPUStats: usage and CFS throttling.

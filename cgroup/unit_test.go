@@ -92,6 +92,12 @@ func TestValidate(t *testing.T) {
 		{"tiny period", &Resources{CPU: &CPU{Period: dur(500 * time.Microsecond)}}, "CPU.Period"},
 		{"huge period", &Resources{CPU: &CPU{Period: dur(2 * time.Second)}}, "CPU.Period"},
 		{"fractional period", &Resources{CPU: &CPU{Period: dur(time.Millisecond + 1)}}, "CPU.Period"},
+		{"raw shares and quota", &Resources{CPU: &CPU{Shares: 1023, QuotaUs: 12345}}, ""},
+		{"shares too small", &Resources{CPU: &CPU{Shares: 1}}, "CPU.Shares"},
+		{"shares too big", &Resources{CPU: &CPU{Shares: MaxShares + 1}}, "CPU.Shares"},
+		{"shares and request", &Resources{CPU: &CPU{Shares: 512, RequestMilli: 500}}, "CPU.Shares"},
+		{"tiny quota", &Resources{CPU: &CPU{QuotaUs: 999}}, "CPU.QuotaUs"},
+		{"quota and limit", &Resources{CPU: &CPU{QuotaUs: 5000, LimitMilli: 50}}, "CPU.QuotaUs"},
 		{"bad cpuset", &Resources{CPUSet: &CPUSet{CPUs: "0-x"}}, "CPUSet.CPUs"},
 		{"reversed cpuset", &Resources{CPUSet: &CPUSet{CPUs: "3-1"}}, "CPUSet.CPUs"},
 		{"negative cpuset", &Resources{CPUSet: &CPUSet{Mems: "-1"}}, "CPUSet.Mems"},
@@ -239,6 +245,19 @@ func TestV2Writes(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+// TestV2WritesRawCPU: raw shares and quota (CRI units) are written as
+// given, shares converted to cpu.weight.
+func TestV2WritesRawCPU(t *testing.T) {
+	p := 50 * time.Millisecond
+	got := map[string]string{}
+	for _, kv := range v2Writes(&Resources{CPU: &CPU{Shares: 1023, QuotaUs: 12345, Period: &p}}, false) {
+		got[kv[0]] = kv[1]
+	}
+	if got["cpu.weight"] != "39" || got["cpu.max"] != "12345 50000" {
+		t.Fatalf("writes %v", got)
 	}
 }
 

@@ -146,12 +146,12 @@ func (c *cgroupV1) apply(op string, r *Resources) error {
 	if cpu := r.CPU; cpu != nil {
 		d := c.dirs["cpu"]
 		period := cpu.periodUs()
-		quota := MilliCPUToQuota(cpu.LimitMilli, period)
+		quota := cpu.quotaUs(period)
 		if quota == 0 {
 			quota = -1
 		}
 		if err := c.writeAll(op, [][3]string{
-			{d, "cpu.shares", strconv.FormatUint(MilliCPUToShares(cpu.RequestMilli), 10)},
+			{d, "cpu.shares", strconv.FormatUint(cpu.shares(), 10)},
 			{d, "cpu.cfs_period_us", strconv.FormatUint(period, 10)},
 			{d, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10)},
 		}); err != nil {

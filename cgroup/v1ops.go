@@ -197,6 +197,7 @@ func (c *cgroupV1) Stats() (*Stats, error) {
 		Peak:  num("memory", "memory.max_usage_in_bytes"),
 		Limit: noLimit(num("memory", "memory.limit_in_bytes")),
 	}
+	st.Memory.InactiveFile = kv("memory", "memory.stat", "total_inactive_file")
 	st.OOMKills = kv("memory", "memory.oom_control", "oom_kill")
 	st.CPU = CPUStats{
 		Usage:  time.Duration(num("cpuacct", "cpuacct.usage")),

@@ -149,11 +149,11 @@ func v2Writes(r *Resources, fresh bool) [][2]string {
 		}
 	}
 	if c := r.CPU; c != nil {
-		weight := SharesToWeight(MilliCPUToShares(c.RequestMilli))
+		weight := SharesToWeight(c.shares())
 		w = append(w, [2]string{"cpu.weight", strconv.FormatUint(weight, 10)})
 		period := c.periodUs()
 		quota := "max"
-		if q := MilliCPUToQuota(c.LimitMilli, period); q > 0 {
+		if q := c.quotaUs(period); q > 0 {
 			quota = strconv.FormatInt(q, 10)
 		}
 		w = append(w, [2]string{"cpu.max", quota + " " + strconv.FormatUint(period, 10)})

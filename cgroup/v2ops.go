@@ -109,7 +109,7 @@ func (c *cgroupV2) Stats() (*Stats, error) {
 	}
 	st := &Stats{}
 	if mem := mt.Memory; mem != nil {
-		st.Memory = MemoryStats{Usage: mem.Usage, Peak: mem.MaxUsage, Limit: noLimit(mem.UsageLimit)}
+		st.Memory = MemoryStats{Usage: mem.Usage, Peak: mem.MaxUsage, Limit: noLimit(mem.UsageLimit), InactiveFile: mem.InactiveFile}
 	}
 	if cpu := mt.CPU; cpu != nil {
 		st.CPU = CPUStats{

@@ -47,8 +47,8 @@ func (r Resources) toCgroup() *cgroup.Resources {
 	if r.MemoryLimit > 0 {
 		cr.Memory, set = &cgroup.Memory{Limit: r.MemoryLimit}, true
 	}
-	if r.CPURequestMilli > 0 || r.CPULimitMilli > 0 {
-		cr.CPU, set = &cgroup.CPU{RequestMilli: r.CPURequestMilli, LimitMilli: r.CPULimitMilli}, true
+	if r.CPURequestMilli > 0 || r.CPULimitMilli > 0 || r.CPUShares > 0 || r.CPUQuotaUs > 0 || r.CPUPeriodUs > 0 {
+		cr.CPU, set = r.cgroupCPU(), true
 	}
 	if r.PidsLimit > 0 {
 		cr.Pids, set = &cgroup.Pids{Max: r.PidsLimit}, true

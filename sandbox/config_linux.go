@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,11 @@ type Config struct {
 	// when the creating thread's process dies. Pinned namespaces and
 	// containers in their own PID namespace are not affected.
 	DieWithParent bool
+	// Labels and Annotations are the caller's metadata (the CRI's pod
+	// sandbox labels and annotations): kept in the state file and returned
+	// by Status, Load and List; podkit does not interpret them.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Resources are cgroup limits in Kubernetes terms and units; zero values
@@ -67,14 +73,19 @@ type Resources struct {
 	CPURequestMilli int64 // millicores (requests.cpu)
 	CPULimitMilli   int64 // millicores (limits.cpu)
 	PidsLimit       int64 // maximum number of tasks
+	// The CRI's units (LinuxContainerResources), written as given: each
+	// replaces the millicore field beside it, which must then be zero.
+	CPUShares   int64 // cpu.shares 2..262144 (v2: cpu.weight), for CPURequestMilli
+	CPUQuotaUs  int64 // CFS quota in µs, >= 1000 (-1: no limit), for CPULimitMilli
+	CPUPeriodUs int64 // CFS period in µs, 1000..1000000; 0: 100000
 }
 
 // validate rejects negative limits and what the cgroup package refuses
 // (for example a CPU limit below its 1 ms-per-period floor is raised, not
 // refused; an impossible one is refused).
 func (r Resources) validate() error {
-	if r.MemoryLimit < 0 || r.CPURequestMilli < 0 || r.CPULimitMilli < 0 || r.PidsLimit < 0 {
-		return fmt.Errorf("%w: negative resource limit %+v", ErrInvalidConfig, r)
+	if err := r.checkFields(false); err != nil {
+		return err
 	}
 	if err := r.toCgroup().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -178,6 +189,7 @@ func (c Config) withDefaults() Config {
 	if c.CgroupParent == "" {
 		c.CgroupParent = DefaultCgroupParent
 	}
+	c.Labels, c.Annotations = maps.Clone(c.Labels), maps.Clone(c.Annotations)
 	return c
 }
 
@@ -209,6 +221,9 @@ func (c Config) Validate() error {
 		if p == ".." || strings.ContainsRune(p, 0) {
 			return bad("CgroupParent %q", c.CgroupParent)
 		}
+	}
+	if err := validateMeta(c.Labels, c.Annotations); err != nil {
+		return newErr("validate", c.ID, "", "", err)
 	}
 	for k := range c.Sysctls {
 		if !validSysctl(k) {

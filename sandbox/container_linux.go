@@ -57,10 +57,18 @@ type container struct {
 
 	execMu  sync.Mutex  // guards execTgt and its refs
 	execTgt *execTarget // cached for execs into the current init
+
+	logs  *logSink   // the log file and its copiers (guarded by mu); see logs_linux.go
+	stdin *stdinPipe // the current run's stdin (guarded by mu); see stdin_linux.go
 }
 
 func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
-func (c *container) logPath() string   { return filepath.Join(c.sb.dir, "logs", c.spec.Name+".log") }
+func (c *container) logPath() string {
+	if c.spec.LogPath != "" {
+		return c.spec.LogPath
+	}
+	return filepath.Join(c.sb.dir, "logs", c.spec.Name+".log")
+}
 
 // create builds the libcontainer container and spawns its init, which
 // waits on the exec fifo: namespaces, mounts, cgroup and rootfs are all set
@@ -134,9 +142,15 @@ func (c *container) startInit(lc *libcontainer.Container) (*libcontainer.Process
 		UID: int(c.spec.UID), GID: int(c.spec.GID), AdditionalGroups: groups,
 		Stdout: stdout, Stderr: stderr, Init: true,
 	}
+	stdinDone, err := c.wireStdin(p) // ContainerSpec.Stdin: stdin_linux.go
+	if err != nil {
+		return nil, 0, err
+	}
 	spawnMu.RLock()
 	defer spawnMu.RUnlock()
-	if err := lc.Start(p); err != nil {
+	err = lc.Start(p)
+	stdinDone(err == nil)
+	if err != nil {
 		return nil, 0, err
 	}
 	pid, _ := p.Pid()
@@ -152,26 +166,27 @@ func (c *container) outputs() (stdout, stderr *os.File, err error) {
 	if stdout != nil && stderr != nil {
 		return stdout, stderr, nil
 	}
-	log, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	// Pipes copied into the log file (ReopenContainerLog): logs_linux.go.
+	out, errw, err := c.logPipes(stdout == nil, stderr == nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	if stdout == nil {
-		stdout = log
+		stdout = out
 	}
 	if stderr == nil {
-		stderr = log
+		stderr = errw
 	}
 	return stdout, stderr, nil
 }
 
-// closeLog closes the log file outputs opened (never the caller's files).
+// closeLog closes the log pipes outputs opened (never the caller's files).
 func (c *container) closeLog(stdout, stderr *os.File) {
-	for _, f := range []*os.File{stdout, stderr} {
-		if f != c.spec.Stdout && f != c.spec.Stderr {
-			_ = f.Close()
-			return
-		}
+	if stdout != c.spec.Stdout {
+		_ = stdout.Close()
+	}
+	if stderr != c.spec.Stderr && stderr != stdout {
+		_ = stderr.Close()
 	}
 }
 
@@ -242,6 +257,7 @@ func (c *container) exited(pid int, ws *syscall.WaitStatus, cg cgroup.Cgroup, oo
 		_ = killLeaf(ctx, cg)
 		cancel()
 	}
+	c.awaitLogs() // the output before the exit is in the log file
 	c.mu.Lock()
 	if c.killedHard && es.Reason != ReasonOOMKilled {
 		es.Reason = ReasonKilledAfterGrace
@@ -349,6 +365,8 @@ func (c *container) destroy(ctx context.Context) error {
 		}
 	}
 	c.dropExecTarget()
+	c.closeStdin()
+	c.stopLogs()
 	var errs []error
 	if lc != nil {
 		errs = append(errs, lc.Destroy())

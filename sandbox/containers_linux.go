@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 )
 
@@ -57,6 +58,7 @@ func cloneSpec(s ContainerSpec) ContainerSpec {
 	s.Args = append([]string(nil), s.Args...)
 	s.Env = append([]string(nil), s.Env...)
 	s.Mounts = append([]Mount(nil), s.Mounts...)
+	s.Labels, s.Annotations = maps.Clone(s.Labels), maps.Clone(s.Annotations)
 	return s
 }
 
@@ -79,7 +81,9 @@ func (s *Sandbox) StartContainer(ctx context.Context, name string) error {
 	if err := c.start(); err != nil {
 		return newErr("start", s.cfg.ID, name, "", err)
 	}
-	return nil
+	s.mu.Lock() // record the start time for List and Load
+	defer s.mu.Unlock()
+	return newErr("start: state", s.cfg.ID, name, "", s.save())
 }
 
 // StopContainer sends SIGTERM, waits up to grace (or until ctx ends), then
@@ -124,6 +128,16 @@ type ExecSpec struct {
 	Cwd    string   // default: the container's working directory
 	Stdout io.Writer
 	Stderr io.Writer
+	// Stdin, when set, is copied to the process's standard input until it
+	// ends (EOF closes the process's stdin) or the process exits.
+	Stdin io.Reader
+	// TTY runs the process on a new terminal of the container's devpts,
+	// as its controlling terminal: Stdin goes to the terminal, everything
+	// the process writes comes out on Stdout (Stderr is not used).
+	TTY bool
+	// Resize, with TTY, sets the terminal's size each time a value arrives
+	// (a size queued before Exec is the initial one).
+	Resize <-chan TerminalSize
 }
 
 // Exec runs an extra process inside a running container (probes,

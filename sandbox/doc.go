@@ -55,6 +55,56 @@
 // managing process, identifying processes by pidfd plus start time, and
 // finish interrupted Creates and Destroys.
 //
+// # What a runtime needs: listing, stats, updates, logs
+//
+// Config and ContainerSpec carry Labels and Annotations (the CRI's), kept
+// in state.json with the sandbox's creation time and each container's
+// current run (phase, pid, created, started, exit), and returned by
+// Status, Load and List. List(runDir) reads every sandbox of a run
+// directory without side effects (nothing re-attached, signalled or
+// written): safe beside a managing process, or after it crashed. It
+// checks the processes the state names read-only, by PID plus start
+// time: a Ready sandbox whose pause is gone is reported Unknown, a
+// container whose init is gone Terminated with ReasonUnknown.
+//
+// Stats and ContainerStats read the pod cgroup and each container's leaf:
+// cumulative CPU time, memory usage and working set (usage minus the
+// inactive page cache, as kubelet and cAdvisor compute it), limit, pids
+// and OOM kills, with a timestamp (Usage.NanoCores gives a rate from two
+// samples); Stats adds the counters of the pod's network interfaces, read
+// by netlink through the pinned network namespace.
+//
+// UpdateContainerResources patches a created or running container's
+// limits live: zero fields keep their value, -1 removes a limit. Resources
+// take the CRI's units (CPUShares, CPUQuotaUs, CPUPeriodUs, written as
+// given; v2 turns shares into cpu.weight) besides Kubernetes' millicores.
+// The result is validated before anything is written (a *FieldError
+// naming the field, wrapping ErrInvalidConfig); a write the kernel refuses
+// is rolled back.
+//
+// A container without the caller's Stdout and Stderr writes into a FIFO
+// (<sandbox dir>/io/<name>.out, fresh for each run) that a goroutine of
+// the manager copies into its log file (ContainerSpec.LogPath, default
+// <sandbox dir>/logs/<name>.log), as written (LogRaw) or in the CRI's
+// format kubelet reads (LogCRI: each line stamped with time and stream,
+// stdout and stderr through separate FIFOs, lines over MaxLogLine split
+// into partial entries). ReopenContainerLog switches to a new
+// file at that path after a rotator renamed the old one. The container's
+// end is opened read-write, as containerd's shim does: while no manager
+// reads, the container never gets SIGPIPE and its output waits in the
+// pipe (1 MiB, then its writes block); Load copies on. An exit is
+// recorded once the output before it has been copied.
+//
+// Standard input: a container created with ContainerSpec.Stdin reads a
+// FIFO (<sandbox dir>/io/<name>.in) that the manager keeps open for
+// writing, so it sees no EOF between AttachStdin sessions; with StdinOnce
+// the end of the first attach closes it. ExecSpec.Stdin is copied through
+// a pipe of the manager's (an idle reader never holds up Exec), and
+// ExecSpec.TTY runs the process as a session leader on a new terminal of
+// the container's own devpts (its /dev/ptmx opened inside the container's
+// root with openat2 RESOLVE_IN_ROOT and checked to be the ptmx device),
+// resized from ExecSpec.Resize.
+//
 // # Cgroups, the pause and Exec
 //
 // The pod cgroup and every container's leaf are made by podkit's cgroup

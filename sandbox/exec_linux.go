@@ -60,6 +60,12 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	}
 	cmd.IntoCgroup = tgt.v2dir
 	cmd.Security = execSecurity(&c.spec, &cfg)
+	xio, err := newExecIO(cmd, spec, pid)
+	if err != nil {
+		c.releaseExecTarget(tgt)
+		return nil, err
+	}
+	defer xio.close()
 	if err := ctx.Err(); err != nil {
 		c.releaseExecTarget(tgt)
 		return nil, err
@@ -69,9 +75,11 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	if err != nil {
 		return nil, err
 	}
+	xio.started(spec)
 	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
 	err = cmd.Wait()
 	stop()
+	xio.exited()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return nil, err

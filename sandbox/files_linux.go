@@ -164,6 +164,8 @@ type persisted struct {
 
 type savedContainer struct {
 	Spec ContainerSpec `json:"spec"`
+	// Run is the state of the container's current run (see savedRun).
+	Run *savedRun `json:"run,omitempty"`
 }
 
 func (s *Sandbox) statePath() string { return filepath.Join(s.dir, "state.json") }
@@ -176,7 +178,10 @@ func (s *Sandbox) save() error {
 	}
 	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano()}
 	for _, n := range s.order {
-		p.Containers = append(p.Containers, savedContainer{Spec: s.containers[n].spec})
+		c := s.containers[n]
+		c.mu.Lock()
+		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Run: c.savedRun()})
+		c.mu.Unlock()
 	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

@@ -90,6 +90,7 @@ func discover(dir string, p *persisted) *Sandbox {
 func (s *Sandbox) attachContainer(sc savedContainer) {
 	c := &container{sb: s, spec: sc.Spec, added: true,
 		phase: ContainerTerminated, exit: &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}}
+	c.restoreRun(sc.Run) // what was saved; a live init below overrides it
 	s.containers[sc.Spec.Name] = c
 	s.order = append(s.order, sc.Spec.Name)
 	lc, err := libcontainer.Load(filepath.Join(s.dir, "libct"), sc.Spec.Name)
@@ -114,8 +115,9 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		return
 	}
 	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
+	c.resumeLogs()
 	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
-	c.phase, c.started = ContainerRunning, st.Created
+	c.phase, c.started = ContainerRunning, runStarted(c.started, st.Created)
 	if status == libcontainer.Created {
 		c.phase, c.started = ContainerWaiting, time.Time{}
 	}

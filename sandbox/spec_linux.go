@@ -52,6 +52,25 @@ type ContainerSpec struct {
 	// started again write to the log file.
 	Stdout *os.File `json:"-"`
 	Stderr *os.File `json:"-"`
+	// Stdin keeps the container's standard input open as a pipe that
+	// AttachStdin writes into (else it is /dev/null). With StdinOnce it is
+	// closed (EOF) when the first attach ends, as the CRI's stdin_once.
+	Stdin     bool
+	StdinOnce bool
+	// LogPath is where the log file goes (absolute; its directory is
+	// created if needed), default <sandbox dir>/logs/<name>.log. The
+	// output reaches it through a pipe, so that ReopenContainerLog can
+	// switch to a new file after the old one was renamed (rotated).
+	LogPath string
+	// LogFormat is LogRaw (the default: the output as written, both
+	// streams in one pipe) or LogCRI (each line stamped, as kubelet reads
+	// container logs).
+	LogFormat LogFormat
+	// Labels and Annotations are the caller's metadata (the CRI's
+	// container labels and annotations), kept in the state file and
+	// returned by Status, Load and List.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -97,6 +116,15 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if err := s.Resources.validate(); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if err := validateMeta(s.Labels, s.Annotations); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if s.LogPath != "" && (!filepath.IsAbs(s.LogPath) || strings.ContainsRune(s.LogPath, 0)) {
+		return bad(ErrInvalidConfig, "log path %q is not absolute", s.LogPath)
+	}
+	if s.LogFormat != LogRaw && s.LogFormat != LogCRI {
+		return bad(ErrInvalidConfig, "log format %q", s.LogFormat)
 	}
 	if !filepath.IsAbs(s.Rootfs) {
 		return bad(ErrRootfs, "rootfs %q is not absolute", s.Rootfs)

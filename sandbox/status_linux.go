@@ -2,7 +2,10 @@
 
 package sandbox
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // ContainerStatus is one container's state, as the CRI reports it: facts
 // about its current run, no policy (whether it will be restarted is the
@@ -19,14 +22,22 @@ type ContainerStatus struct {
 	StartedAt time.Time
 	// Exit is set when State is Terminated.
 	Exit *ExitStatus
+	// Resources are the container's limits, as created or last updated.
+	Resources Resources
+	// Labels and Annotations are the spec's.
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Status is a snapshot of the sandbox.
 type Status struct {
-	ID         string
-	State      State
-	PausePid   int
-	Namespaces map[string]uint64 // kind -> namespace inode
+	ID          string
+	State       State
+	PausePid    int
+	CreatedAt   time.Time
+	Labels      map[string]string // Config.Labels
+	Annotations map[string]string // Config.Annotations
+	Namespaces  map[string]uint64 // kind -> namespace inode
 	// Containers in creation order.
 	Containers []ContainerStatus
 }
@@ -37,6 +48,7 @@ func (c *container) status() ContainerStatus {
 	st := ContainerStatus{
 		Name: c.spec.Name, State: c.phase, Pid: c.pid,
 		Attempt: c.spec.Attempt, CreatedAt: c.created, StartedAt: c.started,
+		Labels: maps.Clone(c.spec.Labels), Annotations: maps.Clone(c.spec.Annotations), Resources: c.spec.Resources,
 	}
 	if c.exit != nil && c.phase == ContainerTerminated {
 		e := *c.exit
@@ -47,7 +59,8 @@ func (c *container) status() ContainerStatus {
 
 // Status returns the sandbox state and its containers' states.
 func (s *Sandbox) Status() Status {
-	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{}}
+	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{},
+		CreatedAt: s.created, Labels: maps.Clone(s.cfg.Labels), Annotations: maps.Clone(s.cfg.Annotations)}
 	for k, p := range s.Namespaces() {
 		st.Namespaces[k] = pinIdentity(k, p)
 	}

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -75,6 +76,34 @@ func main() {
 		forkbomb()
 	case "term":
 		term(arg(0))
+	case "hog": // hog <MiB> <cache file> <cache MiB>: memory, page cache, one busy thread
+		hog(arg(0), arg(1), arg(2))
+	case "tick": // tick <ms>: prints "tick N" every ms milliseconds, N from 0
+		ms, _ := strconv.Atoi(arg(0))
+		for i := 0; ; i++ {
+			fmt.Println("tick", i)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
+	case "stdin": // copies stdin to stdout, then prints "eof"
+		_, err := io.Copy(os.Stdout, os.Stdin)
+		check(err)
+		fmt.Println("eof")
+	case "cri-lines": // lines for the CRI log format test
+		fmt.Println("out1")
+		fmt.Fprintln(os.Stderr, "err1")
+		fmt.Println(strings.Repeat("x", 20000))
+		fmt.Println()
+		fmt.Print("tail")
+	case "spew": // spew <MiB>: writes MiB of 64-byte lines to stdout
+		mib, _ := strconv.Atoi(arg(0))
+		line := strings.Repeat("x", 63) + "\n"
+		chunk := []byte(strings.Repeat(line, 1024)) // 64 KiB
+		for i := 0; i < mib*16; i++ {
+			_, err := os.Stdout.Write(chunk)
+			check(err)
+		}
+	case "tty":
+		ttyReport()
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
@@ -243,4 +272,43 @@ func countExit(file, n string) {
 		os.Exit(0)
 	}
 	os.Exit(1)
+}
+
+// hog touches n MiB of anonymous memory, writes cacheMiB MiB to file (page
+// cache), prints "ready" and keeps one thread busy forever.
+func hog(n, file, cacheMiB string) {
+	mib, _ := strconv.Atoi(n)
+	mib = max(mib, 1)
+	keep := make([]byte, mib<<20)
+	for i := range keep {
+		keep[i] = 1
+	}
+	if cm, _ := strconv.Atoi(cacheMiB); cm > 0 {
+		check(os.WriteFile(file, make([]byte, cm<<20), 0o644))
+	}
+	fmt.Println("ready")
+	for x := 0; ; x++ {
+		keep[x%len(keep)]++
+	}
+}
+
+// ttyReport prints "tty <name> <rows>x<cols> ctty=<bool>", waits for a
+// SIGWINCH and prints "winch <rows>x<cols>", then echoes one line of
+// stdin as "got <line>".
+func ttyReport() {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	size := func() string {
+		ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+		check(err)
+		return fmt.Sprintf("%dx%d", ws.Row, ws.Col)
+	}
+	name, _ := os.Readlink("/proc/self/fd/0")
+	sid, _ := unix.Getsid(0)
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP) // fails without a controlling terminal
+	fmt.Printf("tty %s %s ctty=%v\n", name, size(), err == nil && pgrp == sid)
+	<-winch
+	fmt.Printf("winch %s\n", size())
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	fmt.Printf("got %s\n", strings.TrimSpace(line))
 }
