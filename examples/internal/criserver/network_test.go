@@ -45,7 +45,7 @@ func TestPodNetwork(t *testing.T) {
 	if ip == nil || !(&net.IPNet{IP: net.IPv4(10, 198, 7, 0), Mask: net.CIDRMask(24, 32)}).Contains(ip) {
 		t.Fatalf("pod IP %q, want one in 10.198.7.0/24", sst.Status.Network.Ip)
 	}
-	ln := listenInPod(t, filepath.Join(h.runDir, id, "ns", "net"), 8080)
+	ln := listenInPod(t, filepath.Join(h.runDir, id, "ns", "pod", "net"), 8080)
 	defer ln.Close()
 	for _, addr := range []string{net.JoinHostPort(ip.String(), "8080"), "127.0.0.1:18787"} {
 		if got := hello(t, addr); got != "hello from the pod" {

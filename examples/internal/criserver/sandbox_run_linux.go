@@ -137,6 +137,11 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 			return nil, grpcError("RemovePodSandbox", err)
 		}
 	}
+	for _, c := range s.containersOf(r.ID) { // gone with the sandbox: their rootfs and records
+		if err := s.removeContainer(ctx, c, nil); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.store.deleteSandbox(r); err != nil {
 		return nil, grpcError("RemovePodSandbox: deleting its record", err)
 	}

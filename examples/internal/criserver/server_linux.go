@@ -138,6 +138,13 @@ func (s *Server) restore(ctx context.Context) error {
 		}
 		s.store.addSandbox(r)
 	}
-	s.log.Info("restored", "sandboxes", len(recs))
+	crecs, err := s.store.loadContainers()
+	if err != nil {
+		return err
+	}
+	for _, c := range crecs {
+		s.store.addContainer(c)
+	}
+	s.log.Info("restored", "sandboxes", len(recs), "containers", len(crecs))
 	return nil
 }

@@ -49,16 +49,20 @@ type persistedSandbox struct {
 type store struct {
 	dir string
 
-	mu        sync.RWMutex
-	sandboxes map[string]*sandboxRecord
-	names     map[string]string // sandbox name key -> id (reserved names)
+	mu         sync.RWMutex
+	sandboxes  map[string]*sandboxRecord
+	containers map[string]*containerRecord
+	names      map[string]string // sandbox and container name keys -> id (reserved names)
 }
 
 func newStore(dir string) (*store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "sandboxes"), 0o700); err != nil {
-		return nil, err
+	for _, sub := range []string{"sandboxes", "containers"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, err
+		}
 	}
-	return &store{dir: dir, sandboxes: map[string]*sandboxRecord{}, names: map[string]string{}}, nil
+	return &store{dir: dir, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*containerRecord{},
+		names: map[string]string{}}, nil
 }
 
 // newID returns a random 64-hex-digit id, as CRI runtimes use.
@@ -76,12 +80,12 @@ func sandboxKey(m *runtimeapi.PodSandboxMetadata) string {
 	return fmt.Sprintf("%s_%s_%s_%d", m.GetName(), m.GetNamespace(), m.GetUid(), m.GetAttempt())
 }
 
-// reserve takes key for id, or fails naming the sandbox that holds it.
+// reserve takes key for id, or fails naming the id that holds it.
 func (st *store) reserve(key, id string) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if other, ok := st.names[key]; ok {
-		return fmt.Errorf("sandbox name %q is reserved by %s", key, other)
+		return fmt.Errorf("name %q is reserved by %s", key, other)
 	}
 	st.names[key] = id
 	return nil
