@@ -37,7 +37,11 @@ go test -race -json -count=1 -timeout 30m ./pause/... ./nsjoin/... ./cgroup/... 
 
 echo
 echo "=== VM lane: pure cgroup v2 ==="
-./integration/vm/run.sh ./... || status=1
+# integration/critest builds cri-tools' critest with the Go toolchain, which
+# the VM lacks: the CRI suite runs on the host lane only.
+vm_pkgs=$(go list ./... ./examples/... ./integration/... | grep -v '/integration/critest$') || exit 1
+# shellcheck disable=SC2086 # a list of import paths
+./integration/vm/run.sh $vm_pkgs || status=1
 
 echo
 if [ $status = 0 ]; then echo "test-all: every lane green"; else echo "test-all: FAILED (see above)"; fi

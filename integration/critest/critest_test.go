@@ -1,6 +1,6 @@
 //go:build linux
 
-package integration
+package critest
 
 import (
 	"context"
@@ -142,7 +142,7 @@ func readGinkgoReport(path string) ([]ginkgoSpec, error) {
 // criTools builds (or finds cached) crictl and critest.
 func criTools(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("./tools/cri-tools.sh").Output()
+	out, err := exec.Command("../tools/cri-tools.sh").Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {

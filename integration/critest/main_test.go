@@ -1,0 +1,9 @@
+package critest
+
+import (
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+func TestMain(m *testing.M) { testharness.Main(m) }
