@@ -38,7 +38,7 @@ type Config struct {
 	// PauseBinary is the podkit-pause executable; empty means pause.Find().
 	PauseBinary string
 	// Sysctls are namespaced sysctls applied in the pod: net.* and the IPC
-	// ones (kernel.shm*, kernel.msg*, kernel.sem).
+	// ones (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).
 	Sysctls map[string]string
 	// Resources are pod-level cgroup limits.
 	Resources Resources
@@ -172,7 +172,8 @@ func validSysctl(k string) bool {
 		return true
 	}
 	switch {
-	case k == "kernel.sem", strings.HasPrefix(k, "kernel.shm"), strings.HasPrefix(k, "kernel.msg"):
+	case k == "kernel.sem", strings.HasPrefix(k, "kernel.shm"), strings.HasPrefix(k, "kernel.msg"),
+		strings.HasPrefix(k, "fs.mqueue."): // the IPC namespace's, as Kubernetes counts them
 		return true
 	}
 	return false

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/sandbox"
 	"google.golang.org/grpc"
+	"k8s.io/cri-streaming/pkg/streaming"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -23,6 +25,7 @@ const (
 	DefaultRunDir       = "/run/podkit/cri"
 	DefaultCgroupParent = "podkit-cri"
 	DefaultSocket       = "/run/podkit/cri.sock"
+	DefaultStreamAddr   = "127.0.0.1:0"
 )
 
 // ErrConfig: a Config field is invalid.
@@ -48,6 +51,9 @@ type Config struct {
 	// NetworkError, with a nil Network, says why there is none (reported
 	// in the NetworkReady condition).
 	NetworkError error
+	// StreamAddr is where exec and port-forward streams are served
+	// (default DefaultStreamAddr; port 0 picks a free one).
+	StreamAddr string
 	// Logger receives the server's log; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -61,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CgroupParent == "" {
 		c.CgroupParent = DefaultCgroupParent
+	}
+	if c.StreamAddr == "" {
+		c.StreamAddr = DefaultStreamAddr
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -91,6 +100,9 @@ type Server struct {
 	log    *slog.Logger
 	store  *store
 	images *image.Store
+	// stream serves exec and port-forward streams on streamListener.
+	stream         streaming.Server
+	streamListener net.Listener
 }
 
 // New validates cfg, then rebuilds the store from the state directory,
@@ -110,6 +122,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, images: images}
 	if err := s.restore(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startStreaming(cfg.StreamAddr); err != nil {
 		return nil, err
 	}
 	return s, nil

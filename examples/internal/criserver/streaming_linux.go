@@ -1,0 +1,162 @@
+//go:build linux
+
+package criserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/sandbox"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/cri-streaming/pkg/streaming"
+	remotecommand "k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
+)
+
+// startStreaming serves exec, attach and port-forward streams (SPDY and
+// WebSocket, as k8s.io/cri-streaming speaks them) on addr; the gRPC calls
+// only hand out URLs of it.
+func (s *Server) startStreaming(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("streaming server: %w", err)
+	}
+	cfg := streaming.DefaultConfig
+	cfg.Addr = ln.Addr().String()
+	cfg.BaseURL = &url.URL{Scheme: "http", Host: cfg.Addr}
+	srv, err := streaming.NewServer(cfg, streamRuntime{s})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.stream, s.streamListener = srv, ln
+	go func() { _ = http.Serve(ln, srv) }()
+	return nil
+}
+
+// Exec prepares a streaming exec and returns its URL.
+func (s *Server) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
+	if len(req.GetCmd()) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "cmd is empty")
+	}
+	if !req.GetStdin() && !req.GetStdout() && !req.GetStderr() {
+		return nil, status.Error(codes.InvalidArgument, "one of stdin, stdout and stderr must be set")
+	}
+	if _, _, err := s.sandboxOf(req.GetContainerId()); err != nil {
+		return nil, err
+	}
+	return s.stream.GetExec(req)
+}
+
+// Attach is not supported: a container's output goes to its log file only.
+func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "attach is not implemented by podkit-cri (read the container's log)")
+}
+
+// PortForward prepares a port forward into a pod and returns its URL.
+func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
+	if s.store.sandbox(req.GetPodSandboxId()) == nil {
+		return nil, notFound("pod sandbox", req.GetPodSandboxId())
+	}
+	return s.stream.GetPortForward(req)
+}
+
+// streamRuntime runs the streams the streaming server accepted.
+type streamRuntime struct{ s *Server }
+
+func (r streamRuntime) Exec(ctx context.Context, id string, cmd []string, in io.Reader, out, errw io.WriteCloser,
+	tty bool, resize <-chan remotecommand.TerminalSize) error {
+	rec, sb, err := r.s.sandboxOf(id)
+	if err != nil {
+		return err
+	}
+	spec := sandbox.ExecSpec{Args: cmd, Stdin: in, TTY: tty}
+	if out != nil {
+		spec.Stdout = out
+	}
+	if errw != nil {
+		spec.Stderr = errw
+	}
+	if tty && resize != nil {
+		sizes := make(chan sandbox.TerminalSize, 1)
+		spec.Resize = sizes
+		go func() {
+			defer close(sizes)
+			for sz := range resize {
+				select {
+				case sizes <- sandbox.TerminalSize{Width: sz.Width, Height: sz.Height}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	es, err := sb.Exec(ctx, rec.ID, spec)
+	if err != nil {
+		return err
+	}
+	if es.ExitCode != 0 { // the streaming server reports the code to the client
+		return utilexec.CodeExitError{Err: fmt.Errorf("command %q exited with %d", cmd, es.ExitCode), Code: es.ExitCode}
+	}
+	return nil
+}
+
+func (r streamRuntime) Attach(ctx context.Context, id string, in io.Reader, out, errw io.WriteCloser,
+	tty bool, resize <-chan remotecommand.TerminalSize) error {
+	return errors.New("attach is not implemented by podkit-cri")
+}
+
+// PortForward dials port on the pod's localhost from inside its network
+// namespace (IPv4, then IPv6, as containerd and CRI-O do) and copies both
+// ways until either side closes.
+func (r streamRuntime) PortForward(ctx context.Context, podID string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	sr := r.s.store.sandbox(podID)
+	if sr == nil {
+		return fmt.Errorf("pod sandbox %s not found", podID)
+	}
+	netns := sr.netns()
+	if netns == "" {
+		return fmt.Errorf("pod sandbox %s has no network namespace", podID)
+	}
+	h, err := nsjoin.Open(netns, nsjoin.Net)
+	if err != nil {
+		return err
+	}
+	set, err := nsjoin.NewSet(h)
+	if err != nil {
+		h.Close()
+		return err
+	}
+	defer set.Close()
+	var conn net.Conn
+	err = nsjoin.Do(set, func() error {
+		var d net.Dialer
+		var err error
+		if conn, err = d.DialContext(ctx, "tcp4", "127.0.0.1:"+strconv.Itoa(int(port))); err != nil {
+			conn, err = d.DialContext(ctx, "tcp6", "[::1]:"+strconv.Itoa(int(port)))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("port %d in pod %s: %w", port, podID, err)
+	}
+	defer conn.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(conn, stream); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(stream, conn); done <- struct{}{} }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return nil
+}
