@@ -240,8 +240,11 @@ func (c *container) exited(pid int, ws *syscall.WaitStatus, cg cgroup.Cgroup, oo
 	if ws != nil {
 		es = exitStatusOf(*ws, es.Finished)
 	}
-	c.startMu.Lock() // a start in flight marks the container Running first
-	c.startMu.Unlock()
+	// A barrier: a start in flight holds startMu until it has marked the
+	// container Running.
+	c.startMu.Lock()
+	c.startMu.Unlock() //lint:ignore SA2001 the barrier above
+
 	// Read after the init is reaped and before anything can remove the
 	// cgroup (destroy waits for done). The kernel counts oom_kill before it
 	// sends the SIGKILL (mm/oom_kill.c __oom_kill_process), so a kill that

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"syscall"
@@ -27,7 +26,6 @@ type procRef struct {
 	StartTime uint64 `json:"start_time"`
 
 	pidfd  int
-	cmd    *exec.Cmd      // set when we started it with os/exec
 	pp     *pause.Process // set when started through the pause package
 	done   chan struct{}
 	mu     sync.Mutex
@@ -61,34 +59,6 @@ func procStartTime(pid int) (uint64, error) {
 		return 0, errors.New("short stat")
 	}
 	return strconv.ParseUint(string(f[19]), 10, 64)
-}
-
-// startProc starts cmd (which must have SysProcAttr set) and returns a
-// reference whose done channel closes when the process is reaped.
-func startProc(cmd *exec.Cmd) (*procRef, error) {
-	pidfd := -1
-	cmd.SysProcAttr.PidFD = &pidfd
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	st, err := procStartTime(cmd.Process.Pid)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		unix.Close(pidfd)
-		return nil, err
-	}
-	p := &procRef{Pid: cmd.Process.Pid, StartTime: st, pidfd: pidfd, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		p.mu.Lock()
-		if ps := cmd.ProcessState; ps != nil {
-			p.status = ps.Sys().(syscall.WaitStatus)
-		}
-		p.mu.Unlock()
-		close(p.done)
-	}()
-	return p, nil
 }
 
 // fromPause wraps a pause started by pause.Spawn (our child); a goroutine

@@ -15,8 +15,8 @@ import (
 	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/sandbox"
 	"google.golang.org/grpc"
-	"k8s.io/cri-streaming/pkg/streaming"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/cri-streaming/pkg/streaming"
 )
 
 // Defaults of Config.

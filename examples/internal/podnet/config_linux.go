@@ -173,7 +173,7 @@ func (c *Config) validate() error {
 // validIfName applies the kernel's rules (IFNAMSIZ, no '/', ':' or space).
 func validIfName(name string) error {
 	if name == "" || len(name) > 15 || name == "." || name == ".." {
-		return errors.New("must be 1..15 bytes, not . or ..")
+		return errors.New("must be 1 to 15 bytes, and not \".\" or \"..\"")
 	}
 	for _, c := range []byte(name) {
 		if c == '/' || c == ':' || c <= ' ' || c >= 0x7f {

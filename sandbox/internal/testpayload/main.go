@@ -217,8 +217,10 @@ func orphan() {
 	os.Exit(0)
 }
 
+// keep holds what oom allocates, so nothing of it can be freed.
+var keep [][]byte
+
 func oom() {
-	var keep [][]byte
 	for {
 		b := make([]byte, 8<<20)
 		for i := range b {
