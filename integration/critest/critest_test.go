@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podkit/podkit/integration/criimages"
 	"github.com/podkit/podkit/internal/testharness"
 	"golang.org/x/sys/unix"
 )
@@ -41,8 +40,8 @@ var critestCannotPass = map[string]string{
 func TestCritest(t *testing.T) {
 	testharness.Privileged(t)
 	tools := criTools(t)
-	sock, stop := startCRI(t)
-	defer stop()
+	rt := startRuntime(t)
+	sock := rt.sock
 	all := os.Getenv("PODKIT_CRITEST_ALL") != ""
 	report := filepath.Join(t.TempDir(), "critest.json")
 	args := []string{"-runtime-endpoint", "unix://" + sock, "-image-endpoint", "unix://" + sock,
@@ -151,76 +150,6 @@ func criTools(t *testing.T) string {
 		t.Fatalf("integration/tools/cri-tools.sh: %v\n%s", err, stderr)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// startCRI serves the suite's images and starts podkit-cri with a mirror
-// for each of their registries; it returns the server's socket.
-func startCRI(t *testing.T) (string, func()) {
-	t.Helper()
-	if _, err := os.Stat(criimages.BusyboxPath); err != nil {
-		t.Fatalf("%v: install busybox-static (integration/install-deps.sh)", err)
-	}
-	images, err := criimages.Build(criimages.BusyboxPath, testharness.BuildStatic(t, criimages.StandinPackage))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := criimages.Serve(context.Background(), images)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	// A bridge network of the test's own (critest reaches pods on their IP
-	// and on hostPort 12000), removed from the host at the end.
-	const network, bridge = "podkit-critest", "pkcritest0"
-	testharness.KeepCNIHostState(t, bridge, network)
-	confDir := filepath.Join(dir, "net.d")
-	conflist := `{"cniVersion": "1.0.0", "name": "` + network + `", "plugins": [
-		{"type": "bridge", "bridge": "` + bridge + `", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-		 "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.198.40.0/24"}]]}},
-		{"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}]}`
-	if err := os.MkdirAll(confDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(confDir, "10-critest.conflist"), []byte(conflist), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "cri.sock")
-	args := []string{"--listen", sock, "--state-dir", filepath.Join(dir, "state"), "--run-dir", filepath.Join(dir, "run"),
-		"--image-dir", filepath.Join(dir, "images"), "--cgroup-parent", "podkit-critest", "--pause", testharness.PauseBinary(t),
-		"--cni-conf-dir", confDir, "--cni-network", network}
-	for _, m := range reg.Mirrors() {
-		args = append(args, "--registry-mirror", m)
-	}
-	cmd := exec.Command(testharness.BuildProgram(t, "github.com/podkit/podkit/examples/podkit-cri"), args...)
-	logf, err := os.Create(filepath.Join(dir, "podkit-cri.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		_ = reg.Close()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("podkit-cri log:\n%s", tail(b, 8000))
-		}
-		removeCgroupParent("podkit-critest")
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			t.Fatal("podkit-cri did not listen")
-		}
-	}
-	return sock, stop
 }
 
 func removeCgroupParent(name string) {

@@ -1,0 +1,139 @@
+package critest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+)
+
+const (
+	nginxImage   = "registry.k8s.io/e2e-test-images/nginx:1.14-2"
+	busyboxImage = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
+)
+
+// TestCrictlWalkthrough drives podkit-cri with crictl as a person would:
+// pull, runp, create, start, exec (also -it), logs, stats, port-forward and
+// a hostPort, a kill -9 of the runtime in the middle (pods and containers
+// keep running and are found again), stop, rm, rmp, images, rmi.
+func TestCrictlWalkthrough(t *testing.T) {
+	testharness.Privileged(t)
+	tools := criTools(t)
+	rt := startRuntime(t)
+	dir := t.TempDir()
+	crictl := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(tools, "crictl"), append([]string{"-r", "unix://" + rt.sock, "-i", "unix://" + rt.sock}, args...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("crictl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return strings.TrimSpace(string(out))
+	}
+	write := func(name string, v any) string {
+		b, _ := json.Marshal(v)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pod := write("pod.json", map[string]any{
+		"metadata":      map[string]any{"name": "walk", "namespace": "default", "uid": "walk-uid"},
+		"hostname":      "walk",
+		"log_directory": filepath.Join(dir, "logs"),
+		"port_mappings": []any{map[string]any{"container_port": 80, "host_port": 18081}},
+		"linux":         map[string]any{},
+	})
+	web := write("web.json", map[string]any{"metadata": map[string]any{"name": "web"},
+		"image": map[string]any{"image": nginxImage}, "log_path": "web.log"})
+	talker := write("talker.json", map[string]any{"metadata": map[string]any{"name": "talker"},
+		"image": map[string]any{"image": busyboxImage}, "log_path": "talker.log",
+		"command": []string{"sh", "-c", "echo hello from talker; exec sleep 3600"}})
+
+	for _, img := range []string{nginxImage, busyboxImage} {
+		crictl("pull", img)
+	}
+	if out := crictl("images"); !strings.Contains(out, "e2e-test-images/nginx") || !strings.Contains(out, "e2e-test-images/busybox") {
+		t.Errorf("crictl images:\n%s", out)
+	}
+	podID := crictl("runp", pod)
+	webID := crictl("create", podID, web, pod)
+	talkerID := crictl("create", podID, talker, pod)
+	crictl("start", webID, talkerID)
+
+	check := func(when string) {
+		t.Helper()
+		if out := crictl("ps", "-q", "--state", "running"); !strings.Contains(out, webID) || !strings.Contains(out, talkerID) {
+			t.Errorf("%s: crictl ps --state running:\n%s", when, out)
+		}
+		if out := crictl("exec", talkerID, "hostname"); out != "walk" {
+			t.Errorf("%s: exec hostname = %q", when, out)
+		}
+		if out := crictl("logs", talkerID); out != "hello from talker" {
+			t.Errorf("%s: crictl logs = %q", when, out)
+		}
+		if body := httpGet(t, "http://127.0.0.1:18081/"); !strings.Contains(body, "Welcome to nginx") {
+			t.Errorf("%s: hostPort 18081 answered %q", when, body)
+		}
+	}
+	check("running")
+	rt.crash()
+	check("after kill -9 of podkit-cri")
+
+	// exec -it needs a terminal on crictl's side: script(1) gives it one.
+	it := exec.Command("script", "-qec", filepath.Join(tools, "crictl")+" -r unix://"+rt.sock+" exec -it "+talkerID+" tty", "/dev/null")
+	if out, err := it.CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/") {
+		t.Errorf("crictl exec -it tty: %v: %q", err, out)
+	}
+	if out := crictl("stats", "-o", "json", webID); !strings.Contains(out, "workingSetBytes") {
+		t.Errorf("crictl stats:\n%s", out)
+	}
+	pf := exec.Command(filepath.Join(tools, "crictl"), "-r", "unix://"+rt.sock, "port-forward", podID, "18082:80")
+	if err := pf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if body := httpGet(t, "http://127.0.0.1:18082/"); !strings.Contains(body, "Welcome to nginx") {
+		t.Errorf("port-forward answered %q", body)
+	}
+	_ = pf.Process.Kill()
+	_ = pf.Wait()
+
+	crictl("stop", webID, talkerID)
+	crictl("rm", webID, talkerID)
+	crictl("stopp", podID)
+	crictl("rmp", podID)
+	if out := crictl("pods", "-q"); out != "" {
+		t.Errorf("pods left: %s", out)
+	}
+	crictl("rmi", nginxImage, busyboxImage)
+	if out := crictl("images", "-q"); out != "" {
+		t.Errorf("images left: %s", out)
+	}
+}
+
+// httpGet fetches url, retrying while the server comes up.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var resp *http.Response
+		if resp, err = client.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+	}
+	t.Errorf("GET %s: %v", url, err)
+	return ""
+}
