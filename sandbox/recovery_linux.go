@@ -46,6 +46,9 @@ func Load(runDir, id string) (*Sandbox, error) {
 		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
 	}
 	s := discover(dir, p)
+	if err := s.adopt(); err != nil {
+		return nil, newErr("load", id, "", dir, err)
+	}
 	if s.state == StateReady && s.pause != nil {
 		s.rewirePauseEvents()
 		go s.watchPause(s.pause)
@@ -63,7 +66,7 @@ func Load(runDir, id string) (*Sandbox, error) {
 // exists on the host (pause, libcontainer containers, cgroup).
 func discover(dir string, p *persisted) *Sandbox {
 	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
-		containers: map[string]*container{}, created: time.Unix(0, p.Created)}
+		containers: map[string]*container{}, created: time.Unix(0, p.Created), manager: p.Manager}
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg
 	}

@@ -65,6 +65,7 @@ type Sandbox struct {
 	// Destroy waits for them before it reads the container table.
 	creating   sync.WaitGroup
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
+	manager    string // the owning manager's token (DieWithManager only)
 }
 
 // ID returns the sandbox ID.
@@ -117,7 +118,11 @@ func Create(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Sandbox{cfg: cfg, dir: filepath.Join(cfg.RunDir, cfg.ID), state: StateCreating, containers: map[string]*container{}}
+	if err := s.guardCreate(); err != nil {
+		return nil, err
+	}
 	if err := s.build(ctx); err != nil {
+		guardRemove(s.dir)
 		return nil, err
 	}
 	return s, nil

@@ -1,0 +1,169 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// The "dwm-manager" helper creates sandbox "dwm" (Lifetime DieWithManager)
+// in RunDir os.Args[1] with the pause os.Args[2] and two containers from
+// rootfs os.Args[3] that ignore SIGTERM, printing "running" once they run;
+// it SIGKILLs itself at the hook point os.Args[4] ("stop:stopping" stops
+// the pod after "running"), and os.Args[5] "shared" shares the PID
+// namespace.
+func init() {
+	testharness.RegisterHelper("dwm-manager", func() int {
+		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+		testHook = func(p string) {
+			if p == point {
+				unix.Kill(os.Getpid(), unix.SIGKILL)
+			}
+		}
+		ctx := context.Background()
+		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: DieWithManager,
+			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared"})
+		if err != nil {
+			fmt.Println("create:", err)
+			return 1
+		}
+		for _, n := range []string{"a", "b"} {
+			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
+				fmt.Println("container:", err)
+				return 1
+			}
+			if err := sb.StartContainer(ctx, n); err != nil {
+				fmt.Println("start:", err)
+				return 1
+			}
+		}
+		fmt.Println("running")
+		if point == "stop:stopping" {
+			_ = sb.Stop(ctx, time.Minute)
+		}
+		for {
+			time.Sleep(time.Hour)
+		}
+	})
+}
+
+// TestDieWithManager kills a manager (SIGKILL) at points of a
+// DieWithManager pod's life, in both PID-namespace modes, and requires
+// that its guard leaves no process, cgroup, mount or file of the pod
+// within 2 s. "random" kills it after a random delay, wherever it is
+// (starting up, creating the sandbox or a container).
+func TestDieWithManager(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	pauseBin := testharness.PauseBinary(t)
+	for _, pid := range []string{"shared", "private"} {
+		for _, point := range []string{"create:namespaces", "random", "random", "running", "stop:stopping"} {
+			t.Run(pid+"/"+point, func(t *testing.T) {
+				runDir := filepath.Join(t.TempDir(), "run")
+				cmd := testharness.HelperCmd("dwm-manager", runDir, pauseBin, rootfs, point, pid)
+				killed := killManager(t, cmd, point)
+				requireGone(t, runDir, "dwm", killed.Add(2*time.Second))
+			})
+		}
+	}
+}
+
+// killManager starts the manager helper and returns when it is dead
+// (killed by its hook, or by the test at point "running", after
+// "stop:stopping" began, or after a random delay).
+func killManager(t *testing.T, cmd *exec.Cmd, point string) time.Time {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	switch point {
+	case "random":
+		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
+		_ = cmd.Process.Kill()
+	case "running", "stop:stopping":
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if strings.TrimSpace(line) != "running" {
+			_ = cmd.Process.Kill()
+			t.Fatalf("manager said %q", line)
+		}
+		if point == "stop:stopping" {
+			time.Sleep(50 * time.Millisecond) // let Stop send its SIGTERMs
+		}
+		_ = cmd.Process.Kill()
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
+		t.Fatalf("manager did not die by SIGKILL: %v", err)
+	}
+	return time.Now()
+}
+
+// requireGone reaps what re-parented to the test (a child subreaper:
+// the guard, the pause, container inits) until the pod has no process,
+// cgroup, mount or file left, and fails if that takes past deadline.
+func requireGone(t *testing.T, runDir, id string, deadline time.Time) {
+	t.Helper()
+	for {
+		left := podLeftovers(runDir, id)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left after the manager died: %v", left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// podLeftovers reaps the test's exited children and lists what of the pod
+// remains: live children (the guard included), its directory, its
+// cgroups, mounts under the run directory.
+func podLeftovers(runDir, id string) []string {
+	var left []string
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
+		if errors.Is(err, unix.ECHILD) {
+			break
+		}
+		if pid <= 0 {
+			left = append(left, "children")
+			break
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(runDir, id)); err == nil {
+		left = append(left, "dir "+filepath.Join(runDir, id))
+	}
+	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/podkit-sandbox-test/" + id)
+	if _, err := os.Stat("/sys/fs/cgroup/podkit-sandbox-test/" + id); err == nil {
+		cgs = append(cgs, "/sys/fs/cgroup/podkit-sandbox-test/"+id)
+	}
+	left = append(left, cgs...)
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mi), "\n") {
+		if strings.Contains(l, runDir) {
+			left = append(left, "mount "+l)
+		}
+	}
+	return left
+}

@@ -1,0 +1,207 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+)
+
+// Lifetime says what becomes of a sandbox when its managing process dies
+// without destroying it (kill -9, a crash).
+type Lifetime string
+
+const (
+	// OutliveManager (the zero value) keeps the pod running: a later
+	// manager re-attaches with Load or Reconcile (a daemon's mode).
+	OutliveManager Lifetime = ""
+	// DieWithManager has the manager's guard process tear the pod down
+	// completely (processes, cgroups, mounts, files) as soon as the
+	// manager is gone (a command's mode: podrun).
+	DieWithManager Lifetime = "DieWithManager"
+)
+
+func (l Lifetime) valid() bool { return l == OutliveManager || l == DieWithManager }
+
+// GuardArg is the argv[1] with which a manager re-executes its own binary
+// (/proc/self/exe) as its guard process; GuardEnv is set in the guard's
+// environment as a second marker, so that a program whose own argv[1]
+// happens to be GuardArg is never hijacked.
+const (
+	GuardArg = "podkit-sandbox-guard"
+	GuardEnv = "_PODKIT_SANDBOX_GUARD"
+)
+
+// guardFD is the guard's end of the manager's pipe (its first ExtraFile).
+const guardFD = 3
+
+// guardMsg is one line on the manager's pipe to its guard. Each is
+// written by one write(2) of less than PIPE_BUF bytes, so a manager
+// killed mid-write never leaves a torn line.
+type guardMsg struct {
+	Op  string `json:"op"` // "add", "del", "bye"
+	Dir string `json:"dir,omitempty"`
+}
+
+// guardClient is the manager's side: one guard per manager process, for
+// every DieWithManager sandbox it owns, in any run directory.
+type guardClient struct {
+	w    *os.File
+	cmd  *exec.Cmd
+	dirs map[string]bool
+}
+
+var (
+	guardMu    sync.Mutex
+	guard      *guardClient // nil while the manager owns no DieWithManager sandbox
+	tokenOnce  sync.Once
+	tokenValue string
+)
+
+// managerToken names this manager process (pid and start time) in the
+// state file of each DieWithManager sandbox it owns: its guard tears down
+// only sandboxes that still carry it (not one another manager took over
+// with Load, nor another manager's sandbox that made our Create fail with
+// ErrExist).
+func managerToken() string {
+	tokenOnce.Do(func() {
+		st, _ := procStartTime(os.Getpid())
+		tokenValue = strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(st, 10)
+	})
+	return tokenValue
+}
+
+// guardAdd registers a sandbox directory with the manager's guard,
+// starting the guard first if there is none (or it died). It returns the
+// token to save in the sandbox's state. It is called before the directory
+// exists, so no crash can leave a pod its guard does not know of.
+func guardAdd(dir string) (string, error) {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guard != nil {
+		if err := guard.send(guardMsg{Op: "add", Dir: dir}); err == nil {
+			guard.dirs[dir] = true
+			return managerToken(), nil
+		}
+		guard.close(false) // it died: start another with every directory
+	}
+	g, err := startGuard()
+	if err != nil {
+		return "", fmt.Errorf("start guard: %w", err)
+	}
+	if guard != nil {
+		for d := range guard.dirs {
+			g.dirs[d] = true
+		}
+	}
+	g.dirs[dir] = true
+	for d := range g.dirs {
+		if err := g.send(guardMsg{Op: "add", Dir: d}); err != nil {
+			g.close(false)
+			guard = nil
+			return "", fmt.Errorf("guard: %w", err)
+		}
+	}
+	guard = g
+	return managerToken(), nil
+}
+
+// guardRemove unregisters a destroyed (or never created) sandbox; the
+// guard of a manager that owns no DieWithManager sandbox any more is told
+// to exit, so no process lingers.
+func guardRemove(dir string) {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guard == nil || !guard.dirs[dir] {
+		return
+	}
+	delete(guard.dirs, dir)
+	_ = guard.send(guardMsg{Op: "del", Dir: dir})
+	if len(guard.dirs) == 0 {
+		guard.close(true)
+		guard = nil
+	}
+}
+
+// startGuard re-executes this binary as a guard: in a session of its own
+// (a signal to the manager's process group, Ctrl-C, does not reach it),
+// reading the pipe whose write end only this process holds (O_CLOEXEC:
+// no pause, container or exec inherits it past its execve).
+func startGuard() (*guardClient, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	defer devnull.Close()
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{os.Args[0], GuardArg, managerToken()},
+		Env: append(os.Environ(), GuardEnv+"=1"), ExtraFiles: []*os.File{r},
+		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &guardClient{w: w, cmd: cmd, dirs: map[string]bool{}}, nil
+}
+
+func (g *guardClient) send(m guardMsg) error {
+	b, _ := json.Marshal(m)
+	_, err := g.w.Write(append(b, '\n'))
+	return err
+}
+
+// close ends the pipe; with bye the guard exits without tearing anything
+// down. The guard is reaped in the background.
+func (g *guardClient) close(bye bool) {
+	if bye {
+		_ = g.send(guardMsg{Op: "bye"})
+	}
+	g.w.Close()
+	go g.cmd.Wait() //nolint:errcheck // only reaps it
+}
+
+// isGuard reports whether the current process is a manager's guard.
+func isGuard() bool {
+	return len(os.Args) > 2 && os.Args[1] == GuardArg && os.Getenv(GuardEnv) != ""
+}
+
+// guardCreate registers a DieWithManager sandbox with this manager's
+// guard before Create makes anything.
+func (s *Sandbox) guardCreate() error {
+	if s.cfg.Lifetime != DieWithManager {
+		return nil
+	}
+	tok, err := guardAdd(s.dir)
+	if err != nil {
+		return newErr("create: guard", s.cfg.ID, "", s.dir, err)
+	}
+	s.manager = tok
+	return nil
+}
+
+// adopt makes a re-attached DieWithManager sandbox this manager's: its
+// guard will destroy it if this manager dies in turn.
+func (s *Sandbox) adopt() error {
+	if s.cfg.Lifetime != DieWithManager || s.manager == managerToken() {
+		return nil
+	}
+	tok, err := guardAdd(s.dir)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.manager = tok
+	return s.save()
+}
