@@ -65,7 +65,8 @@ type Sandbox struct {
 	// Destroy waits for them before it reads the container table.
 	creating   sync.WaitGroup
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
-	manager    string // the owning manager's token (DieWithManager only)
+	// manager is the owning manager's token (DieWithManager only).
+	manager string
 }
 
 // ID returns the sandbox ID.
