@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -63,10 +64,26 @@ func runGuard() {
 	os.Exit(0)
 }
 
+// Remove destroys sandbox id of runDir whatever state it was left in
+// (Creating, Ready, Stopping, Destroying, ...) and whoever manages it:
+// it is how a user removes the leftovers of a manager that died (see
+// Info.ManagerPid; a live manager's sandbox is destroyed under it). A
+// sandbox that does not exist is not an error.
+func Remove(ctx context.Context, runDir, id string) error {
+	if err := ValidateID(id); err != nil {
+		return newErr("remove", id, "", "", err)
+	}
+	dir := filepath.Join(runDir, id)
+	if err := destroyOrphan(ctx, dir, ""); err != nil {
+		return newErr("remove", id, "", dir, err)
+	}
+	return nil
+}
+
 // destroyOrphan tears down the sandbox in dir left by the dead manager
 // named token, whatever state it was caught in (Creating, Ready,
-// Stopping, Destroying, ...). A directory whose state file names another
-// manager is left alone; one without a state file is a Create caught
+// Stopping, Destroying, ...). With a token, a directory whose state file
+// names another manager is left alone; one without a state file is a Create caught
 // before its intent record (or a teardown after it removed it): only
 // mounts and files can be there.
 func destroyOrphan(ctx context.Context, dir, token string) error {
@@ -79,7 +96,7 @@ func destroyOrphan(ctx context.Context, dir, token string) error {
 		return removeLeftovers(dir)
 	case err != nil:
 		return removeLeftovers(dir)
-	case p.Manager != token:
+	case token != "" && p.Manager != token:
 		return nil // another manager took it over, or it was never ours
 	}
 	s := discover(dir, p)

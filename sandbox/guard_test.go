@@ -167,3 +167,65 @@ func podLeftovers(runDir, id string) []string {
 	}
 	return left
 }
+
+// TestGuardLifetime: a manager's guard runs while it owns DieWithManager
+// sandboxes, and exits (reaped: no process lingers, the leak check sees
+// to that) once the last is destroyed; List names the live manager.
+func TestGuardLifetime(t *testing.T) {
+	testharness.Privileged(t)
+	cfg := testConfig(t, "g1")
+	cfg.Lifetime = DieWithManager
+	a := mustCreate(t, cfg)
+	cfg.ID = "g2"
+	b := mustCreate(t, cfg)
+	guardMu.Lock()
+	g := guard
+	guardMu.Unlock()
+	if g == nil || len(g.dirs) != 2 || unix.Kill(g.cmd.Process.Pid, 0) != nil {
+		t.Fatalf("no guard running for two sandboxes: %+v", g)
+	}
+	infos, err := List(cfg.RunDir)
+	if err != nil || len(infos) != 2 || infos[0].ManagerPid != os.Getpid() {
+		t.Fatalf("list: %v %+v", err, infos)
+	}
+	for _, sb := range []*Sandbox{a, b} {
+		if err := sb.Destroy(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guard != nil {
+		t.Fatal("guard kept after the last sandbox was destroyed")
+	}
+}
+
+func TestLifetimeValidated(t *testing.T) {
+	cfg := Config{ID: "x", RunDir: t.TempDir(), Lifetime: "Forever"}
+	err := cfg.Validate()
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "Lifetime") {
+		t.Fatalf("bad Lifetime: %v", err)
+	}
+}
+
+// TestRemoveLeftovers: a pod whose (OutliveManager) manager was killed is
+// listed without a manager, and Remove destroys it in any state it was
+// caught in; removing it again succeeds.
+func TestRemoveLeftovers(t *testing.T) {
+	testharness.Privileged(t)
+	for _, point := range []string{"create:namespaces", "running", "running-pid", "stop:stopping"} {
+		t.Run(point, func(t *testing.T) {
+			runDir := runManager(t, point)
+			infos, err := List(runDir)
+			if point != "create:namespaces" && (err != nil || len(infos) != 1 || infos[0].ManagerPid != 0) {
+				t.Fatalf("list: %v %+v", err, infos)
+			}
+			for range 2 {
+				if err := Remove(context.Background(), runDir, "rec"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			requireGone(t, runDir, "rec", time.Now().Add(5*time.Second))
+		})
+	}
+}

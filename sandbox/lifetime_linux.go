@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -179,6 +180,7 @@ func isGuard() bool {
 // guardCreate registers a DieWithManager sandbox with this manager's
 // guard before Create makes anything.
 func (s *Sandbox) guardCreate() error {
+	s.manager = managerToken()
 	if s.cfg.Lifetime != DieWithManager {
 		return nil
 	}
@@ -190,18 +192,32 @@ func (s *Sandbox) guardCreate() error {
 	return nil
 }
 
-// adopt makes a re-attached DieWithManager sandbox this manager's: its
-// guard will destroy it if this manager dies in turn.
+// adopt makes a re-attached sandbox this manager's (Info.ManagerPid); a
+// DieWithManager one is registered with its guard, which will destroy it
+// if this manager dies in turn.
 func (s *Sandbox) adopt() error {
-	if s.cfg.Lifetime != DieWithManager || s.manager == managerToken() {
+	if s.manager == managerToken() {
 		return nil
 	}
-	tok, err := guardAdd(s.dir)
-	if err != nil {
-		return err
+	if s.cfg.Lifetime == DieWithManager {
+		if _, err := guardAdd(s.dir); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.manager = tok
+	s.manager = managerToken()
 	return s.save()
+}
+
+// managerPid returns the PID of the live manager a token names, or 0 when
+// that process is gone (or the token is empty: an older state file).
+func managerPid(token string) int {
+	p, st, ok := strings.Cut(token, ":")
+	pid, err1 := strconv.Atoi(p)
+	start, err2 := strconv.ParseUint(st, 10, 64)
+	if !ok || err1 != nil || err2 != nil || !procMatches(pid, start) {
+		return 0
+	}
+	return pid
 }
