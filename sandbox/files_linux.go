@@ -163,6 +163,7 @@ type persisted struct {
 	// Manager names the manager whose guard destroys a DieWithManager
 	// sandbox when that manager dies (managerToken).
 	Manager string `json:"manager,omitempty"`
+	Guard   string `json:"guard,omitempty"`
 }
 
 type savedContainer struct {
@@ -180,7 +181,7 @@ func (s *Sandbox) save() error {
 		return nil
 	}
 	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(),
-		Manager: s.manager}
+		Manager: s.manager, Guard: s.guard}
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()

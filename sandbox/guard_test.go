@@ -25,7 +25,7 @@ import (
 // rootfs os.Args[3] that ignore SIGTERM, printing "running" once they run;
 // it SIGKILLs itself at the hook point os.Args[4] ("stop:stopping" stops
 // the pod after "running"), and os.Args[5] "shared" shares the PID
-// namespace.
+// namespace; os.Args[6], if given, is the Lifetime (default DieWithManager).
 func init() {
 	testharness.RegisterHelper("dwm-manager", func() int {
 		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
@@ -35,7 +35,11 @@ func init() {
 			}
 		}
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: DieWithManager,
+		lifetime := DieWithManager
+		if len(os.Args) > 6 {
+			lifetime = Lifetime(os.Args[6])
+		}
+		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
 			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared"})
 		if err != nil {
 			fmt.Println("create:", err)
@@ -129,7 +133,8 @@ func requireGone(t *testing.T, runDir, id string, deadline time.Time) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("left after the manager died: %v", left)
+			out, _ := exec.Command("sh", "-c", "ps -o pid,ppid,stat,args --ppid "+fmt.Sprint(os.Getpid())).CombinedOutput()
+			t.Fatalf("left after the manager died: %v\n%s", left, out)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -228,4 +233,122 @@ func TestRemoveLeftovers(t *testing.T) {
 			requireGone(t, runDir, "rec", time.Now().Add(5*time.Second))
 		})
 	}
+}
+
+// TestOutliveManagerKilled kills the manager of an OutliveManager pod at
+// points of its life; a new manager's Reconcile takes it over (or
+// finishes an interrupted create), and Stop and Destroy leave nothing.
+func TestOutliveManagerKilled(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	pauseBin := testharness.PauseBinary(t)
+	for _, pid := range []string{"shared", "private"} {
+		for _, point := range []string{"create:namespaces", "random", "running", "stop:stopping"} {
+			t.Run(pid+"/"+point, func(t *testing.T) {
+				runDir := filepath.Join(t.TempDir(), "run")
+				cmd := testharness.HelperCmd("dwm-manager", runDir, pauseBin, rootfs, point, pid, string(OutliveManager))
+				killManager(t, cmd, point)
+				live, err := Reconcile(context.Background(), runDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, sb := range live {
+					if point == "running" && sb.State() != StateReady {
+						t.Errorf("state after reconcile: %s", sb.State())
+					}
+					if err := sb.Stop(context.Background(), 100*time.Millisecond); err != nil {
+						t.Fatal(err)
+					}
+					if err := sb.Destroy(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				requireGone(t, runDir, "dwm", time.Now().Add(5*time.Second))
+			})
+		}
+	}
+}
+
+// The "outlive-manager" helper creates the OutliveManager sandbox "out"
+// in RunDir os.Args[1] (pause os.Args[2], rootfs os.Args[3]) with
+// containers a (sleeps), b (reads its stdin to EOF, then exits 0) and c
+// (ignores SIGTERM), prints "running" and waits to be killed.
+func init() {
+	testharness.RegisterHelper("outlive-manager", func() int {
+		ctx := context.Background()
+		sb, err := Create(ctx, Config{ID: "out", RunDir: os.Args[1], PauseBinary: os.Args[2],
+			CgroupParent: "podkit-sandbox-test", Lifetime: OutliveManager})
+		if err != nil {
+			fmt.Println("create:", err)
+			return 1
+		}
+		b := ctr(os.Args[3], "b", "stdin")
+		b.Stdin = true
+		for _, spec := range []ContainerSpec{ctr(os.Args[3], "a", "sleep"), b, ctr(os.Args[3], "c", "term", "ignore")} {
+			if err := sb.CreateContainer(ctx, spec); err != nil {
+				fmt.Println("container:", err)
+				return 1
+			}
+			if err := sb.StartContainer(ctx, spec.Name); err != nil {
+				fmt.Println("start:", err)
+				return 1
+			}
+		}
+		fmt.Println("running")
+		select {}
+	})
+}
+
+// TestOutliveManagerRecordsExits: containers that exit while no manager
+// runs (one killed by SIGKILL, one exiting 0 when its stdin ends with the
+// manager) are reported by the next manager's Load with their real exit
+// status and time, recorded by the dead manager's guard; the one still
+// running is re-attached.
+func TestOutliveManagerRecordsExits(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	runDir := filepath.Join(t.TempDir(), "run")
+	cmd := testharness.HelperCmd("outlive-manager", runDir, testharness.PauseBinary(t), rootfs)
+	killManager(t, cmd, "running")
+	infos, err := List(runDir)
+	if err != nil || len(infos) != 1 || len(infos[0].Containers) != 3 {
+		t.Fatalf("list: %v %+v", err, infos)
+	}
+	killedAt := time.Now()
+	if err := unix.Kill(infos[0].Containers[0].Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The inits re-parented to the test (a child subreaper): reaped here,
+	// so only the guard's records can tell their exit status.
+	eventually(t, "exits recorded by the guard", func() bool {
+		podLeftovers(runDir, "out")
+		_, errA := os.Stat(filepath.Join(runDir, "out", "exits", "a.json"))
+		_, errB := os.Stat(filepath.Join(runDir, "out", "exits", "b.json"))
+		return errA == nil && errB == nil
+	})
+	sb, err := Load(runDir, "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := statusOf(sb, "a"), statusOf(sb, "b"), statusOf(sb, "c")
+	if a.State != ContainerTerminated || a.Exit == nil || a.Exit.ExitCode != 137 || a.Exit.Signal != unix.SIGKILL ||
+		a.Exit.Reason != ReasonError || a.Exit.Finished.Before(killedAt.Add(-time.Second)) || a.Exit.Finished.After(time.Now()) {
+		t.Errorf("a (killed while no manager ran): %+v %+v", a, a.Exit)
+	}
+	if b.State != ContainerTerminated || b.Exit == nil || b.Exit.ExitCode != 0 || b.Exit.Reason != ReasonCompleted {
+		t.Errorf("b (stdin ended with the manager): %+v %+v", b, b.Exit)
+	}
+	if c.State != ContainerRunning {
+		t.Errorf("c: %+v", c)
+	}
+	if err := sb.Stop(context.Background(), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if c := statusOf(sb, "c"); c.Exit == nil || c.Exit.Reason != ReasonKilledAfterGrace {
+		t.Errorf("c after Stop: %+v", c)
+	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	requireGone(t, runDir, "out", time.Now().Add(5*time.Second))
 }

@@ -18,16 +18,22 @@ import (
 type Lifetime string
 
 const (
-	// OutliveManager (the zero value) keeps the pod running: a later
-	// manager re-attaches with Load or Reconcile (a daemon's mode).
-	OutliveManager Lifetime = ""
+	// Unguarded (the zero value) keeps the pod running and starts no
+	// process besides the pod's: a container that exits while no manager
+	// runs is reported by the next Load with ReasonUnknown.
+	Unguarded Lifetime = ""
+	// OutliveManager keeps the pod running for a later Load or Reconcile
+	// (a daemon's mode); the manager's guard process records the real
+	// exit status and time of a container that exits while no manager
+	// runs, and Load reports them.
+	OutliveManager Lifetime = "OutliveManager"
 	// DieWithManager has the manager's guard process tear the pod down
 	// completely (processes, cgroups, mounts, files) as soon as the
 	// manager is gone (a command's mode: podrun).
 	DieWithManager Lifetime = "DieWithManager"
 )
 
-func (l Lifetime) valid() bool { return l == OutliveManager || l == DieWithManager }
+func (l Lifetime) valid() bool { return l == Unguarded || l == OutliveManager || l == DieWithManager }
 
 // GuardArg is the argv[1] with which a manager re-executes its own binary
 // (/proc/self/exe) as its guard process; GuardEnv is set in the guard's
@@ -45,16 +51,22 @@ const guardFD = 3
 // written by one write(2) of less than PIPE_BUF bytes, so a manager
 // killed mid-write never leaves a torn line.
 type guardMsg struct {
-	Op  string `json:"op"` // "add", "del", "bye"
+	Op  string `json:"op"` // "add", "del", "watch", "bye"
 	Dir string `json:"dir,omitempty"`
+	Die bool   `json:"die,omitempty"` // add: DieWithManager
+	// watch: a container init of an OutliveManager sandbox.
+	Name  string `json:"name,omitempty"`
+	Pid   int    `json:"pid,omitempty"`
+	Start uint64 `json:"start,omitempty"`
 }
 
 // guardClient is the manager's side: one guard per manager process, for
 // every DieWithManager sandbox it owns, in any run directory.
 type guardClient struct {
-	w    *os.File
-	cmd  *exec.Cmd
-	dirs map[string]bool
+	w     *os.File
+	cmd   *exec.Cmd
+	token string          // the guard's pid and start time
+	dirs  map[string]bool // sandbox dir -> DieWithManager
 }
 
 var (
@@ -81,13 +93,13 @@ func managerToken() string {
 // starting the guard first if there is none (or it died). It returns the
 // token to save in the sandbox's state. It is called before the directory
 // exists, so no crash can leave a pod its guard does not know of.
-func guardAdd(dir string) (string, error) {
+func guardAdd(dir string, die bool) (string, error) {
 	guardMu.Lock()
 	defer guardMu.Unlock()
 	if guard != nil {
-		if err := guard.send(guardMsg{Op: "add", Dir: dir}); err == nil {
-			guard.dirs[dir] = true
-			return managerToken(), nil
+		if err := guard.send(guardMsg{Op: "add", Dir: dir, Die: die}); err == nil {
+			guard.dirs[dir] = die
+			return guard.token, nil
 		}
 		guard.close(false) // it died: start another with every directory
 	}
@@ -96,20 +108,37 @@ func guardAdd(dir string) (string, error) {
 		return "", fmt.Errorf("start guard: %w", err)
 	}
 	if guard != nil {
-		for d := range guard.dirs {
-			g.dirs[d] = true
+		for d, die := range guard.dirs {
+			g.dirs[d] = die
 		}
 	}
-	g.dirs[dir] = true
-	for d := range g.dirs {
-		if err := g.send(guardMsg{Op: "add", Dir: d}); err != nil {
+	g.dirs[dir] = die
+	for d, die := range g.dirs {
+		if err := g.send(guardMsg{Op: "add", Dir: d, Die: die}); err != nil {
 			g.close(false)
 			guard = nil
 			return "", fmt.Errorf("guard: %w", err)
 		}
 	}
 	guard = g
-	return managerToken(), nil
+	return g.token, nil
+}
+
+// guardWatch tells the guard about a container init of an OutliveManager
+// sandbox, whose exit it records if this manager is gone by then.
+func guardWatch(dir, name string, pid int) {
+	start, err := procStartTime(pid)
+	if err != nil {
+		return
+	}
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guard == nil {
+		return
+	}
+	if die, ok := guard.dirs[dir]; ok && !die {
+		_ = guard.send(guardMsg{Op: "watch", Dir: dir, Name: name, Pid: pid, Start: start})
+	}
 }
 
 // guardRemove unregisters a destroyed (or never created) sandbox; the
@@ -118,7 +147,10 @@ func guardAdd(dir string) (string, error) {
 func guardRemove(dir string) {
 	guardMu.Lock()
 	defer guardMu.Unlock()
-	if guard == nil || !guard.dirs[dir] {
+	if guard == nil {
+		return
+	}
+	if _, ok := guard.dirs[dir]; !ok {
 		return
 	}
 	delete(guard.dirs, dir)
@@ -153,7 +185,9 @@ func startGuard() (*guardClient, error) {
 		w.Close()
 		return nil, err
 	}
-	return &guardClient{w: w, cmd: cmd, dirs: map[string]bool{}}, nil
+	st, _ := procStartTime(cmd.Process.Pid)
+	token := strconv.Itoa(cmd.Process.Pid) + ":" + strconv.FormatUint(st, 10)
+	return &guardClient{w: w, cmd: cmd, token: token, dirs: map[string]bool{}}, nil
 }
 
 func (g *guardClient) send(m guardMsg) error {
@@ -181,14 +215,14 @@ func isGuard() bool {
 // guard before Create makes anything.
 func (s *Sandbox) guardCreate() error {
 	s.manager = managerToken()
-	if s.cfg.Lifetime != DieWithManager {
+	if s.cfg.Lifetime == Unguarded {
 		return nil
 	}
-	tok, err := guardAdd(s.dir)
+	tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager)
 	if err != nil {
 		return newErr("create: guard", s.cfg.ID, "", s.dir, err)
 	}
-	s.manager = tok
+	s.guard = tok
 	return nil
 }
 
@@ -199,10 +233,12 @@ func (s *Sandbox) adopt() error {
 	if s.manager == managerToken() {
 		return nil
 	}
-	if s.cfg.Lifetime == DieWithManager {
-		if _, err := guardAdd(s.dir); err != nil {
+	if s.cfg.Lifetime != Unguarded {
+		tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager)
+		if err != nil {
 			return err
 		}
+		s.guard = tok
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -213,11 +249,17 @@ func (s *Sandbox) adopt() error {
 // managerPid returns the PID of the live manager a token names, or 0 when
 // that process is gone (or the token is empty: an older state file).
 func managerPid(token string) int {
-	p, st, ok := strings.Cut(token, ":")
-	pid, err1 := strconv.Atoi(p)
-	start, err2 := strconv.ParseUint(st, 10, 64)
-	if !ok || err1 != nil || err2 != nil || !procMatches(pid, start) {
+	pid, start, ok := parseToken(token)
+	if !ok || !procMatches(pid, start) {
 		return 0
 	}
 	return pid
+}
+
+// parseToken splits a "pid:start time" token.
+func parseToken(token string) (int, uint64, bool) {
+	p, st, ok := strings.Cut(token, ":")
+	pid, err1 := strconv.Atoi(p)
+	start, err2 := strconv.ParseUint(st, 10, 64)
+	return pid, start, ok && err1 == nil && err2 == nil && pid > 0
 }

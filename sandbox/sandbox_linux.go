@@ -65,8 +65,9 @@ type Sandbox struct {
 	// Destroy waits for them before it reads the container table.
 	creating   sync.WaitGroup
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
-	// manager is the owning manager's token (DieWithManager only).
-	manager string
+	// manager and guard name the owning manager and its guard process
+	// (pid:start time; lifetime_linux.go).
+	manager, guard string
 }
 
 // ID returns the sandbox ID.
