@@ -352,3 +352,37 @@ func TestOutliveManagerRecordsExits(t *testing.T) {
 	}
 	requireGone(t, runDir, "out", time.Now().Add(5*time.Second))
 }
+
+// TestGuardMemory reports (asserting nothing) the resident memory of the
+// guard process: one per manager, whatever its number of pods, with a
+// map entry per pod and per watched container init.
+func TestGuardMemory(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	cfg := testConfig(t, "mem0")
+	cfg.Lifetime = OutliveManager
+	var sbs []*Sandbox
+	defer func() {
+		for _, sb := range sbs {
+			_ = sb.Destroy(context.Background())
+		}
+	}()
+	for i := range 20 {
+		cfg.ID = fmt.Sprintf("mem%d", i)
+		sb := mustCreate(t, cfg)
+		sbs = append(sbs, sb)
+		run(t, sb, ctr(rootfs, "app", "sleep"))
+		if n := i + 1; n == 1 || n == 20 {
+			guardMu.Lock()
+			pid := guard.cmd.Process.Pid
+			guardMu.Unlock()
+			time.Sleep(100 * time.Millisecond) // the guard reads the registrations
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			for _, l := range strings.Split(string(st), "\n") {
+				if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "RssAnon") {
+					t.Logf("guard with %2d pods: %s", n, strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
+}
