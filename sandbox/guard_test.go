@@ -81,6 +81,7 @@ func TestDieWithManager(t *testing.T) {
 				cmd := testharness.HelperCmd("dwm-manager", runDir, pauseBin, rootfs, point, pid)
 				killed := killManager(t, cmd, point)
 				requireGone(t, runDir, "dwm", killed.Add(2*time.Second))
+				t.Logf("nothing left %v after the manager's death", time.Since(killed).Round(time.Millisecond))
 			})
 		}
 	}
