@@ -57,6 +57,12 @@ type Config struct {
 	// when the creating thread's process dies. Pinned namespaces and
 	// containers in their own PID namespace are not affected.
 	DieWithParent bool
+	// Lifetime says what becomes of the pod when the managing process
+	// dies without destroying it: OutliveManager (the zero value) keeps
+	// it running for a later Load; DieWithManager has the manager's guard
+	// process destroy it completely. DieWithParent is the kernel's
+	// narrower guarantee (the pause only) and may be combined with either.
+	Lifetime Lifetime
 	// Labels and Annotations are the caller's metadata (the CRI's pod
 	// sandbox labels and annotations): kept in the state file and returned
 	// by Status, Load and List; podkit does not interpret them.
@@ -205,6 +211,9 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	if len(c.Hostname) > 64 || strings.ContainsAny(c.Hostname, "/\x00 ") {
 		return bad("hostname %q", c.Hostname)
+	}
+	if !c.Lifetime.valid() {
+		return bad("Lifetime %q (want %q or %q)", c.Lifetime, OutliveManager, DieWithManager)
 	}
 	if c.SharePID && c.NoPause {
 		return bad("SharePID needs a pause process (NoPause set)")

@@ -122,6 +122,9 @@ func (c *container) create(ctx context.Context) (retErr error) {
 	// Reap concurrently: the init is our child (CLONE_PARENT); nobody may
 	// block on anything that needs it reaped first.
 	go c.reap(p, pid, cg, oomBase, done)
+	if sb.cfg.Lifetime == OutliveManager {
+		guardWatch(sb.dir, c.spec.Name, pid)
+	}
 	return nil
 }
 

@@ -153,6 +153,52 @@
 // its own record in the run directory (Dir) and resumes its supervision
 // after Load.
 //
+// # When the manager dies
+//
+// Config.Lifetime says what becomes of a pod whose manager dies without
+// destroying it (kill -9, a crash). Unguarded, the zero value, leaves it
+// running and starts nothing: a container that exits meanwhile is
+// reported by the next Load with ReasonUnknown. The two other modes are
+// kept by a guard: the manager's own binary re-executed with argv[1]
+// GuardArg (and GuardEnv set), dispatched from this package's init like
+// the libcontainer bootstrap, in a session of its own so that a signal to
+// the manager's process group (Ctrl-C) does not reach it. There is one
+// guard per manager process, started with its first guarded sandbox and
+// told to exit when the last one is destroyed, so none lingers after a
+// healthy run. The manager holds the only write end of a pipe to it (close
+// on exec: no pause, container or exec inherits it) and registers each
+// sandbox directory before Create makes it, and each container init: the
+// pipe's EOF without a goodbye is the manager's death, however it died.
+// Each state file names its manager and guard by PID plus start time
+// (Info.ManagerPid: 0 for a leftover).
+//
+//   - DieWithManager (a command's mode, podrun's): on EOF the guard
+//     destroys every such sandbox of its manager that still names it,
+//     whatever state it was caught in, with the package's own Destroy
+//     (what Reconcile does for an interrupted Create), then exits: no
+//     process, cgroup, mount or file is left, in both PID-namespace modes
+//     (TestDieWithManager: well under the 2 s it allows).
+//   - OutliveManager (a daemon's mode): the pod keeps running and the
+//     guard records the real exit status and time of each container init
+//     that exits while no manager runs, in <sandbox dir>/exits/<name>.json;
+//     it exits when the last watched init has. The inits are not its
+//     children (libcontainer makes them the manager's, and an orphan
+//     re-parents to init or a subreaper above the manager), so it learns
+//     their exits from the kernel's process-events connector
+//     (NETLINK_CONNECTOR, CN_IDX_PROC), which reports the wait status of
+//     any process; it subscribes before it is told of any init. A new
+//     manager's Load starts its own listener first, then kills the dead
+//     manager's guard (so nothing writes into a directory it owns), then
+//     reads the records; an init it re-attaches that is not its child has
+//     its exit from the same listener. Cost: one guard per manager, about
+//     12 MB resident (mostly the shared pages of the binary; 1.3 MB
+//     anonymous), plus under 20 KB per pod (TestGuardMemory).
+//
+// DieWithParent is the kernel's narrower guarantee (PR_SET_PDEATHSIG on
+// the pause, and on the inits): it kills processes only, leaves cgroups,
+// pins and files, and combines with any Lifetime. Remove destroys a
+// leftover sandbox by ID in any state, whoever created it.
+//
 // libcontainer makes its stage-1 child and each container init children of
 // the manager (CLONE_PARENT). The sandbox reaps every init concurrently,
 // and reaps the zombies a failed start leaves behind: one in the pod's PID

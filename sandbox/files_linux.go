@@ -160,6 +160,10 @@ type persisted struct {
 	Pins       map[string]string `json:"pins,omitempty"`
 	Containers []savedContainer  `json:"containers,omitempty"`
 	Created    int64             `json:"created_unix_nano"`
+	// Manager names the manager whose guard destroys a DieWithManager
+	// sandbox when that manager dies (managerToken).
+	Manager string `json:"manager,omitempty"`
+	Guard   string `json:"guard,omitempty"`
 }
 
 type savedContainer struct {
@@ -176,7 +180,8 @@ func (s *Sandbox) save() error {
 	if s.dirRemoved {
 		return nil
 	}
-	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano()}
+	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(),
+		Manager: s.manager, Guard: s.guard}
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()

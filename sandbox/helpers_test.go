@@ -32,6 +32,11 @@ func init() {
 	// And nsjoin's home namespace descriptors (Do and Cmd move threads back
 	// through them).
 	_ = nsjoin.Prepare()
+	// And the process-exit listener a manager taking over an
+	// OutliveManager pod starts for good (procexits_linux.go).
+	if !isGuard() {
+		procExitWatcher()
+	}
 }
 
 const payloadPkg = "github.com/podkit/podkit/sandbox/internal/testpayload"

@@ -37,6 +37,9 @@ func init() {
 		libcontainer.Init() // never returns
 	}
 	runtime.LockOSThread()
+	if isGuard() {
+		runGuard() // never returns (lifetime_linux.go)
+	}
 }
 
 // IsInit reports whether the current process is a libcontainer bootstrap.

@@ -168,6 +168,7 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	err := s.setState("destroy", StateDestroyed)
 	s.mu.Unlock()
+	guardRemove(s.dir)
 	s.events.close()
 	return err
 }

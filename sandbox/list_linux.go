@@ -26,6 +26,10 @@ type Info struct {
 	Labels      map[string]string
 	Annotations map[string]string
 	PausePid    int // 0 without a pause, or when it is gone
+	// ManagerPid is the live process managing the sandbox (its creator,
+	// or the last to Load it); 0 when it is gone: the sandbox is a
+	// leftover that Load adopts and Remove destroys.
+	ManagerPid int
 	// Config is the configuration the sandbox was created with.
 	Config Config
 	// Containers in creation order, init containers included (Init set).
@@ -122,7 +126,8 @@ func List(runDir string) ([]Info, error) {
 // infoOf builds the Info of one state file.
 func infoOf(dir string, p *persisted) Info {
 	in := Info{ID: p.Config.ID, Dir: dir, State: p.State, CreatedAt: time.Unix(0, p.Created), Config: p.Config,
-		Labels: maps.Clone(p.Config.Labels), Annotations: maps.Clone(p.Config.Annotations)}
+		Labels: maps.Clone(p.Config.Labels), Annotations: maps.Clone(p.Config.Annotations),
+		ManagerPid: managerPid(p.Manager)}
 	if p.Pause != nil && procMatches(p.Pause.Pid, p.Pause.StartTime) {
 		in.PausePid = p.Pause.Pid
 	} else if p.Pause != nil && p.State == StateReady {

@@ -46,6 +46,9 @@ func Load(runDir, id string) (*Sandbox, error) {
 		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
 	}
 	s := discover(dir, p)
+	if err := s.adopt(); err != nil {
+		return nil, newErr("load", id, "", dir, err)
+	}
 	if s.state == StateReady && s.pause != nil {
 		s.rewirePauseEvents()
 		go s.watchPause(s.pause)
@@ -63,7 +66,8 @@ func Load(runDir, id string) (*Sandbox, error) {
 // exists on the host (pause, libcontainer containers, cgroup).
 func discover(dir string, p *persisted) *Sandbox {
 	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
-		containers: map[string]*container{}, created: time.Unix(0, p.Created)}
+		containers: map[string]*container{}, created: time.Unix(0, p.Created), manager: p.Manager, guard: p.Guard}
+	s.takeOverFromGuard()
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg
 	}
@@ -106,11 +110,13 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	st, err := lc.State()
 	status, _ := lc.Status()
 	if err != nil || (status != libcontainer.Running && status != libcontainer.Created) {
+		c.exitFromGuard(st, sc.Run)
 		close(done)
 		return
 	}
 	ref, err := attachProc(st.InitProcessPid, st.InitProcessStartTime)
 	if err != nil {
+		c.exitFromGuard(st, sc.Run)
 		close(done)
 		return
 	}
@@ -127,6 +133,11 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		<-ref.done
 		ws, ok := ref.exitStatus() // it had become our child
 		ref.release()
+		if !ok && s.cfg.Lifetime == OutliveManager {
+			var e procExit
+			e, ok = procExitWatcher().wait(ref.Pid, time.Second)
+			ws = e.Status
+		}
 		if !ok {
 			c.exited(ref.Pid, nil, c.cg, oomBase, done)
 			return

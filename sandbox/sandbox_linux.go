@@ -65,6 +65,9 @@ type Sandbox struct {
 	// Destroy waits for them before it reads the container table.
 	creating   sync.WaitGroup
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
+	// manager and guard name the owning manager and its guard process
+	// (pid:start time; lifetime_linux.go).
+	manager, guard string
 }
 
 // ID returns the sandbox ID.
@@ -117,7 +120,11 @@ func Create(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Sandbox{cfg: cfg, dir: filepath.Join(cfg.RunDir, cfg.ID), state: StateCreating, containers: map[string]*container{}}
+	if err := s.guardCreate(); err != nil {
+		return nil, err
+	}
 	if err := s.build(ctx); err != nil {
+		guardRemove(s.dir)
 		return nil, err
 	}
 	return s, nil

@@ -39,12 +39,18 @@ type Options struct {
 }
 
 const usage = `usage: podrun [flags] MANIFEST
+       podrun ps [--run-dir DIR]
+       podrun rm [--run-dir DIR] [--force] NAME...|--all
 
 Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
 with podkit, as root: no kubelet, container runtime, network or registry.
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
 /tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
 (terminationGracePeriodSeconds); a second Ctrl-C kills it.
+
+If podrun is killed, its guard process removes the pod within a second or
+two; a run of a manifest whose earlier run left its pod behind removes it
+first. ps lists the pods of the run directory, rm removes leftovers.
 
 Exit status: 0 pod Succeeded (or Ready, with --until-ready), 1 pod Failed,
 2 bad manifest or setup error, 124 --timeout, 130 interrupted.
@@ -88,6 +94,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 // received on sigs is one more (a second one kills the pod at once). sigs
 // may be nil.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	if code, ok := subcommand(ctx, args, stdout, stderr); ok {
+		return code
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitSucceeded

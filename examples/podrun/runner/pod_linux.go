@@ -68,6 +68,7 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 func (r *podRun) setup(ctx context.Context) error {
 	cfg := r.pod.Config
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
+	cfg.Lifetime = sandbox.DieWithManager // kill -9 of podrun leaves nothing behind
 	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
 		return err
@@ -93,6 +94,9 @@ func (r *podRun) setup(ctx context.Context) error {
 		for i := range list {
 			list[i].Spec.Stdout, list[i].Spec.Stderr = r.logs.writers(list[i].Spec.Name)
 		}
+	}
+	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, r.out.stderr); err != nil {
+		return err
 	}
 	sb, err := sandbox.Create(ctx, cfg)
 	if err != nil {
