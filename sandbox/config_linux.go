@@ -62,6 +62,10 @@ type Config struct {
 	// by Status, Load and List; podkit does not interpret them.
 	Labels      map[string]string
 	Annotations map[string]string
+	// Network gives the pod its addresses (Attach after the namespaces are
+	// set up, Detach on Destroy); nil: loopback only. Not saved: Load and
+	// Reconcile take it back through LoadOptions.
+	Network Network `json:"-"`
 }
 
 // Resources are cgroup limits in Kubernetes terms and units; zero values

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,8 @@ type Info struct {
 	Labels      map[string]string
 	Annotations map[string]string
 	PausePid    int // 0 without a pause, or when it is gone
+	// IPs are the pod's addresses from its Config.Network.
+	IPs []netip.Prefix
 	// Config is the configuration the sandbox was created with.
 	Config Config
 	// Containers in creation order, init containers included (Init set).
@@ -122,7 +125,7 @@ func List(runDir string) ([]Info, error) {
 // infoOf builds the Info of one state file.
 func infoOf(dir string, p *persisted) Info {
 	in := Info{ID: p.Config.ID, Dir: dir, State: p.State, CreatedAt: time.Unix(0, p.Created), Config: p.Config,
-		Labels: maps.Clone(p.Config.Labels), Annotations: maps.Clone(p.Config.Annotations)}
+		Labels: maps.Clone(p.Config.Labels), Annotations: maps.Clone(p.Config.Annotations), IPs: p.IPs}
 	if p.Pause != nil && procMatches(p.Pause.Pid, p.Pause.StartTime) {
 		in.PausePid = p.Pause.Pid
 	} else if p.Pause != nil && p.State == StateReady {
