@@ -3,13 +3,16 @@
 package sandbox
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -228,4 +231,96 @@ func equalPrefixes(a, b []netip.Prefix) bool {
 		}
 	}
 	return true
+}
+
+// TestHostNetwork: the pod's containers (with a pause, pinned-only and
+// die-with-parent) share the host's network namespace, a server in one
+// answers the host on 127.0.0.1, and the hostname is still the pod's.
+func TestHostNetwork(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	hostNet, err := os.Readlink("/proc/self/ns/net") // the test process: the host side
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		name string
+		set  func(*Config)
+	}{
+		{"hostnet", func(*Config) {}},
+		{"hostnet-nopause", func(c *Config) { c.NoPause = true }},
+		{"hostnet-dwp", func(c *Config) { c.DieWithParent, c.SharePID = true, true }},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			cfg := testConfig(t, v.name)
+			cfg.HostNetwork = true
+			cfg.Sysctls = map[string]string{"kernel.shmmni": "1024"}
+			v.set(&cfg)
+			sb := mustCreate(t, cfg)
+			if _, ok := sb.Namespaces()["net"]; ok {
+				t.Fatalf("net pinned: %v", sb.Namespaces())
+			}
+			port := freePort(t)
+			spec := ctr(rootfs, "srv", "serve", port)
+			run(t, sb, spec)
+			ns, err := os.Readlink("/proc/" + itoa(statusOf(sb, "srv").Pid) + "/ns/net")
+			if err != nil || ns != hostNet {
+				t.Fatalf("container net %q (%v), host %q", ns, err, hostNet)
+			}
+			c, err := dialRetry("127.0.0.1:" + port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if line != "hello from "+v.name+"\n" {
+				t.Fatalf("answer %q", line)
+			}
+			if err := sb.Destroy(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestHostNetworkRefuses: net.* sysctls and a Network with HostNetwork
+// are invalid configurations naming the field; nothing is created.
+func TestHostNetworkRefuses(t *testing.T) {
+	testharness.Privileged(t)
+	for field, cfg := range map[string]Config{
+		"Config.Sysctls": {ID: "hn", HostNetwork: true, Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}},
+		"Config.Network": {ID: "hn", HostNetwork: true, Network: newFakeNetwork()},
+	} {
+		cfg.RunDir = t.TempDir() + "/run"
+		_, err := Create(context.Background(), cfg)
+		var se *Error
+		if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &se) || !strings.Contains(err.Error(), field) {
+			t.Fatalf("%s: %v", field, err)
+		}
+		if _, err := os.Stat(cfg.RunDir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: run dir created: %v", field, err)
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+func dialRetry(addr string) (net.Conn, error) {
+	var err error
+	for range 200 {
+		var c net.Conn
+		if c, err = net.Dial("tcp", addr); err == nil {
+			return c, nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return nil, err
 }
