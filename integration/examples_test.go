@@ -56,7 +56,8 @@ func setup(t *testing.T) env {
 }
 
 func (e env) args(extra ...string) []string {
-	return append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", cgroupParent, "--backoff", "1s"}, extra...)
+	return append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", cgroupParent, "--backoff", "1s",
+		"--no-network"}, extra...) // network tests bring their own network (podrun_net_test.go)
 }
 
 // record is any JSON line podrun prints.

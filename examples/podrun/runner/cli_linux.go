@@ -36,12 +36,14 @@ type Options struct {
 	UntilReady   bool
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+	networkOptions
 }
 
 const usage = `usage: podrun [flags] MANIFEST
 
 Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
-with podkit, as root: no kubelet, container runtime, network or registry.
+with podkit, as root: no kubelet, container runtime or registry. The pod
+gets an IP on podkit's CNI bridge network (see --cni-network).
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
 /tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
 (terminationGracePeriodSeconds); a second Ctrl-C kills it.
@@ -69,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
+	addNetworkFlags(fs, &o.networkOptions)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return nil, errors.New("podrun: --backoff must be positive")
 	}
 	o.Manifest = fs.Arg(0)
-	return o, nil
+	return o, o.check()
 }
 
 // Main runs podrun with the given arguments (without the program name) and
