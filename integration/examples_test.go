@@ -72,6 +72,7 @@ type record struct {
 	// Container and Message describe an event (probe failures, exits).
 	Container string `json:"container"`
 	Message   string `json:"message"`
+	PodIP     string `json:"podIP"` // status records
 }
 
 // podrun runs podrun in-process with --json; onRecord may cancel the run
