@@ -62,7 +62,7 @@ func TestPodrunHostPort(t *testing.T) {
 	args := []string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", cgroupParent, // no --no-network
 		"--cni-conf-dir", confDir, "--cni-network", name, "../examples/podrun/pods/hostport.yaml"}
 	code, recs, stderr := podrun(t, args, func(r record) bool {
-		if r.Type != "status" || r.Ready != "1/1" {
+		if r.Type != "status" || r.Ready != "2/2" {
 			return false
 		}
 		podIP = r.PodIP
@@ -97,7 +97,7 @@ func TestPodrunHostNetwork(t *testing.T) {
 	var answer, podIP string
 	var ferr error
 	code, recs, stderr := podrun(t, e.args("testdata/hostnet.yaml"), func(r record) bool {
-		if r.Type != "status" || r.Ready != "1/1" {
+		if r.Type != "status" || r.Ready != "2/2" {
 			return false
 		}
 		podIP = r.PodIP

@@ -76,8 +76,9 @@ func testConfDir(t *testing.T, bridge, subnet string) (dir, name string) {
 
 // TestHostPortPod runs pods/hostport.yaml on a network of the test's own:
 // the pod IP is in the status records and in the container's downward API
-// env, and the server answers the host on the pod IP and on the hostPort
-// from 127.0.0.1. After the run its address lease is gone.
+// env, the TCP server answers the host on the pod IP and on its hostPort
+// from 127.0.0.1, the UDP echo on its hostPort bound to hostIP 127.0.0.1.
+// After the run its address lease is gone.
 func TestHostPortPod(t *testing.T) {
 	testharness.Privileged(t)
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
@@ -110,10 +111,11 @@ func TestHostPortPod(t *testing.T) {
 		if podIP == "" {
 			podIP = rec.PodIP
 		}
-		if rec.Ready == "1/1" && answers == nil {
+		if rec.Ready == "2/2" && answers == nil {
 			for _, addr := range []string{net.JoinHostPort(podIP, "8080"), "127.0.0.1:18080"} {
 				answers = append(answers, httpGet(t, addr))
 			}
+			answers = append(answers, udpEcho(t, "127.0.0.1:15353", "ping"))
 			cancel()
 		}
 	}
@@ -125,8 +127,8 @@ func TestHostPortPod(t *testing.T) {
 		t.Fatalf("podIP %q (%v)", podIP, err)
 	}
 	want := "hello from hostport at " + podIP + "\n"
-	if len(answers) != 2 || answers[0] != want || answers[1] != want {
-		t.Fatalf("answers %q, want %q twice", answers, want)
+	if len(answers) != 3 || answers[0] != want || answers[1] != want || answers[2] != "echo: ping" {
+		t.Fatalf("answers %q, want %q twice and the UDP echo", answers, want)
 	}
 	if _, err := os.Stat(filepath.Join(podnet.DefaultCacheDir, "networks", name, podIP)); !os.IsNotExist(err) {
 		t.Fatalf("lease of %s after the run: %v", podIP, err)
@@ -144,4 +146,29 @@ func httpGet(t *testing.T, addr string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// udpEcho sends msg to addr until a reply comes (the server may still be
+// binding its socket) and returns it.
+func udpEcho(t *testing.T, addr, msg string) string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	defer c.Close()
+	buf := make([]byte, 512)
+	for range 20 {
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Error(err)
+			return ""
+		}
+		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil {
+			return string(buf[:n])
+		}
+	}
+	t.Errorf("no UDP answer from %s", addr)
+	return ""
 }
