@@ -97,7 +97,7 @@ func TestPodrunHostNetwork(t *testing.T) {
 	var answer, podIP string
 	var ferr error
 	code, recs, stderr := podrun(t, e.args("testdata/hostnet.yaml"), func(r record) bool {
-		if r.Type != "status" || r.Ready != "2/2" {
+		if r.Type != "status" || r.Ready != "1/1" {
 			return false
 		}
 		podIP = r.PodIP
