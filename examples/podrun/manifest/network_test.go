@@ -51,6 +51,8 @@ func TestDownwardAPIPodIP(t *testing.T) {
       valueFrom: {fieldRef: {fieldPath: status.podIPs, apiVersion: v1}}
     - name: NAME
       valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: NS
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
     - name: URL
       value: http://$(POD_IP):80/`)
 	doc = strings.Replace(doc, `command: ["/bin/sh", "-c", "sleep 1"]`, `command: ["/bin/echo"]`, 1)
@@ -60,7 +62,7 @@ func TestDownwardAPIPodIP(t *testing.T) {
 	}
 	p.SetPodIPs([]netip.Addr{netip.MustParseAddr("fd00::5"), netip.MustParseAddr("10.87.0.5")})
 	c := p.Containers[0].Spec
-	wantEnv := []string{"HOSTNAME=t", "POD_IP=10.87.0.5", "POD_IPS=10.87.0.5,fd00::5", "NAME=t", "URL=http://10.87.0.5:80/"}
+	wantEnv := []string{"HOSTNAME=t", "POD_IP=10.87.0.5", "POD_IPS=10.87.0.5,fd00::5", "NAME=t", "NS=default", "URL=http://10.87.0.5:80/"}
 	if !slices.Equal(c.Env, wantEnv) {
 		t.Fatalf("env %q, want %q", c.Env, wantEnv)
 	}

@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -122,8 +123,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 
 // printPlan describes the converted pod (--check).
 func printPlan(w io.Writer, p *manifest.Pod) {
-	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v\n",
-		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID)
+	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v, hostNetwork %v\n",
+		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
 	for _, v := range p.Config.Volumes {
 		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
 	}
@@ -134,6 +135,11 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 				kind = "init container"
 			}
 			fmt.Fprintf(w, "  %s %s: image %s, uid %d, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, c.Spec.Args)
+			for _, pt := range c.Ports {
+				if pt.HostPort != 0 {
+					fmt.Fprintf(w, "    hostPort %s:%d -> %d/%s\n", pt.HostIP, pt.HostPort, pt.Port, cmp.Or(pt.Protocol, "TCP"))
+				}
+			}
 			for _, m := range c.Spec.Mounts {
 				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)
 			}
