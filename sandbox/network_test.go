@@ -324,3 +324,28 @@ func dialRetry(addr string) (net.Conn, error) {
 	}
 	return nil, err
 }
+
+// TestNetworkRecoverAfterCrash: a manager killed right after Attach leaves
+// an attached pod; Reconcile with the Network detaches it in its pinned
+// namespace and removes everything.
+func TestNetworkRecoverAfterCrash(t *testing.T) {
+	testharness.Privileged(t)
+	runDir := runManager(t, "create:network")
+	p, err := readState(runDir + "/rec")
+	if err != nil || !p.Network || len(p.IPs) != 1 {
+		t.Fatalf("state after the crash: %v %+v", err, p)
+	}
+	netPin := p.Pins["net"]
+	fake := newFakeNetwork()
+	live, err := Reconcile(context.Background(), runDir, LoadOptions{Network: fake})
+	if err != nil || len(live) != 0 {
+		t.Fatalf("reconcile: %v %d", err, len(live))
+	}
+	if calls := fake.Calls(); len(calls) != 1 || calls[0] != "detach rec "+netPin {
+		t.Fatalf("calls %q", calls)
+	}
+	if ents, _ := os.ReadDir(runDir); len(ents) != 0 {
+		t.Fatalf("left in run dir: %v", ents)
+	}
+	reapOrphans(t)
+}

@@ -172,6 +172,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if err := s.attachNetwork(ctx); err != nil {
 		return fail("network", "", err)
 	}
+	hook("create:network")
 	if err := s.writeEtc(); err != nil {
 		return fail("etc", "", err)
 	}
