@@ -56,7 +56,8 @@ func setup(t *testing.T) env {
 }
 
 func (e env) args(extra ...string) []string {
-	return append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", cgroupParent, "--backoff", "1s"}, extra...)
+	return append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", cgroupParent, "--backoff", "1s",
+		"--no-network"}, extra...) // network tests bring their own network (podrun_net_test.go)
 }
 
 // record is any JSON line podrun prints.
@@ -71,6 +72,7 @@ type record struct {
 	// Container and Message describe an event (probe failures, exits).
 	Container string `json:"container"`
 	Message   string `json:"message"`
+	PodIP     string `json:"podIP"` // status records
 }
 
 // podrun runs podrun in-process with --json; onRecord may cancel the run
@@ -277,7 +279,7 @@ func TestPodrunBadInput(t *testing.T) {
 		{"testdata/bad-kind.yaml", []string{`kind "Deployment"`, "spec.template"}},
 		{"testdata/bad-image.yaml", []string{"spec.containers[0].image", "no image registry", "spec.containers[1].image: missing"}},
 		{"testdata/bad-quantity.yaml", []string{"spec.containers[0].resources.limits.memory", `"64Megs" is not a valid quantity`}},
-		{"testdata/unsupported.yaml", []string{"spec.hostNetwork", "spec.containers[0].startupProbe", "securityContext.privileged"}},
+		{"testdata/unsupported.yaml", []string{"spec.hostPID", "spec.containers[0].startupProbe", "securityContext.privileged"}},
 		{"testdata/does-not-exist.yaml", []string{"no such file"}},
 	} {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {

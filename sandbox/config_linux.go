@@ -68,6 +68,15 @@ type Config struct {
 	// by Status, Load and List; podkit does not interpret them.
 	Labels      map[string]string
 	Annotations map[string]string
+	// Network gives the pod its addresses (Attach after the namespaces are
+	// set up, Detach on Destroy); nil: loopback only. Not saved: Load and
+	// Reconcile take it back through LoadOptions.
+	Network Network `json:"-"`
+	// HostNetwork (Kubernetes' hostNetwork) leaves the pod in the host's
+	// network namespace: none is created or pinned, loopback is not
+	// touched, net.* sysctls and Network are refused. The pod keeps its own
+	// UTS namespace (hostname) and IPC namespace.
+	HostNetwork bool `json:",omitempty"`
 }
 
 // Resources are cgroup limits in Kubernetes terms and units; zero values
@@ -239,6 +248,12 @@ func (c Config) Validate() error {
 		if !validSysctl(k) {
 			return bad("sysctl %q is not namespaced (net.* or IPC kernel.*)", k)
 		}
+		if c.HostNetwork && strings.HasPrefix(k, "net.") {
+			return bad("Config.Sysctls: %q would change the host's network namespace (Config.HostNetwork)", k)
+		}
+	}
+	if c.HostNetwork && c.Network != nil {
+		return bad("Config.Network: not allowed with Config.HostNetwork")
 	}
 	for _, s := range c.DNS.Servers {
 		if net.ParseIP(s) == nil {

@@ -15,11 +15,20 @@ import (
 )
 
 func (s *Sandbox) kinds() []nsjoin.Kind {
-	k := []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS}
+	k := s.sharedKinds()
 	if s.cfg.SharePID {
 		k = append(k, nsjoin.PID)
 	}
 	return k
+}
+
+// sharedKinds are the namespaces made before the pause: net (unless
+// HostNetwork), ipc and uts.
+func (s *Sandbox) sharedKinds() []nsjoin.Kind {
+	if s.cfg.HostNetwork {
+		return []nsjoin.Kind{nsjoin.IPC, nsjoin.UTS}
+	}
+	return []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS}
 }
 
 // cgroupAndNamespaces builds the pod cgroup and the shared namespaces,
@@ -59,7 +68,7 @@ func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path 
 func (s *Sandbox) buildPinnedOnly(cgFail, nsFail func(error) error) (*nsjoin.Set, error) {
 	cgDone := make(chan error, 1)
 	go func() { cgDone <- s.makeCgroup() }()
-	set, err := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
+	set, err := nsjoin.Create(s.sharedKinds()...)
 	if err == nil {
 		err = s.pinAndSetUp(set)
 	}
@@ -109,7 +118,7 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 		pp, cgErr, spErr := s.forkPause(ctx, nsReady)
 		forked <- forkResult{pp, cgErr, spErr}
 	}()
-	set, err := nsjoin.Create(nsjoin.Net, nsjoin.IPC, nsjoin.UTS)
+	set, err := nsjoin.Create(s.sharedKinds()...)
 	var evr, evw *os.File
 	if err == nil {
 		evr, evw, err = s.pauseEventsFIFO()
@@ -175,7 +184,7 @@ func (s *Sandbox) forkPause(ctx context.Context, nsReady <-chan *pauseNamespaces
 		}
 		return nil, cgErr, nil
 	}
-	for _, k := range []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS} {
+	for _, k := range s.sharedKinds() {
 		if err := unix.Setns(ns.set.Get(k).Fd(), int(k)); err != nil {
 			ns.evr.Close()
 			ns.evw.Close()
@@ -227,7 +236,7 @@ func (s *Sandbox) pinAndSetUp(set *nsjoin.Set) error {
 		return err
 	}
 	s.pins = pins
-	return setupInside(set, s.cfg.Hostname, s.cfg.Sysctls)
+	return setupInside(set, s.cfg.Hostname, s.cfg.Sysctls, !s.cfg.HostNetwork)
 }
 
 // makeCgroup creates the pod cgroup (with a pause leaf unless NoPause).

@@ -55,6 +55,30 @@
 // managing process, identifying processes by pidfd plus start time, and
 // finish interrupted Creates and Destroys.
 //
+// # Network
+//
+// A pod has its own network namespace with loopback only, unless
+// Config.Network gives it more: the package runs no CNI itself, the
+// embedder passes a Network (examples/internal/podnet binds libcni and the
+// standard plugins to a pod with Network.For). Create calls its Attach
+// with the pinned namespace once loopback, hostname and sysctls are set
+// up, before the /etc files are written, so /etc/hosts carries the pod's
+// IPs ("<IP>\t<hostname>", as the kubelet writes it); the IPs are saved
+// in the state file and reported by Status, List and SandboxReady. The
+// intent is saved before Attach, so a crash inside it is detached by
+// Reconcile. Destroy (and a failed Create's rollback) calls Detach while
+// the namespace is still pinned; if Detach fails the pins and the state
+// file stay and the sandbox stays Destroying (ErrNetwork), for the next
+// Destroy or Reconcile to retry: an attachment is never dropped silently.
+// Load and Reconcile take the Network back through LoadOptions; without
+// it, destroying an attached sandbox fails with ErrNetwork.
+//
+// Config.HostNetwork (Kubernetes' hostNetwork) creates and pins no network
+// namespace: the pause, containers and Exec share the host's, loopback is
+// left alone, and net.* sysctls and a Network are refused
+// (ErrInvalidConfig). The pod keeps its own UTS (hostname) and IPC
+// namespaces.
+//
 // # What a runtime needs: listing, stats, updates, logs
 //
 // Config and ContainerSpec carry Labels and Annotations (the CRI's), kept

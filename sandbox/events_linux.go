@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +31,8 @@ type Event struct {
 	// Namespaces maps "net", "ipc", "uts" (and "pid") to the namespace
 	// inode numbers (SandboxReady).
 	Namespaces map[string]uint64
+	// IPs are the pod's addresses from Config.Network (SandboxReady).
+	IPs []netip.Prefix
 	// Exit describes a ContainerExited event.
 	Exit *ExitStatus
 	// Attempt is the container's ContainerSpec.Attempt (ContainerStarted).

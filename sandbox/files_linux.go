@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,7 +80,12 @@ func (s *Sandbox) writeEtc() error {
 	hosts.WriteString("# Kubernetes-managed hosts file (podkit).\n")
 	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	hosts.WriteString("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
-	hosts.WriteString("127.0.1.1\t" + c.Hostname + "\n")
+	if len(s.ips) == 0 {
+		hosts.WriteString("127.0.1.1\t" + c.Hostname + "\n")
+	}
+	for _, ip := range s.ips { // as kubelet writes the pod's IPs
+		hosts.WriteString(ip.Addr().String() + "\t" + c.Hostname + "\n")
+	}
 	for _, a := range c.HostAliases {
 		hosts.WriteString(a.IP + "\t" + strings.Join(a.Hostnames, " ") + "\n")
 	}
@@ -164,6 +170,9 @@ type persisted struct {
 	// sandbox when that manager dies (managerToken).
 	Manager string `json:"manager,omitempty"`
 	Guard   string `json:"guard,omitempty"`
+	// Network: Config.Network's Attach ran and no Detach succeeded since.
+	Network bool           `json:"network,omitempty"`
+	IPs     []netip.Prefix `json:"ips,omitempty"`
 }
 
 type savedContainer struct {
@@ -181,7 +190,7 @@ func (s *Sandbox) save() error {
 		return nil
 	}
 	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(),
-		Manager: s.manager, Guard: s.guard}
+		Manager: s.manager, Guard: s.guard, Network: s.netAttached, IPs: s.ips}
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()

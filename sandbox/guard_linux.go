@@ -68,7 +68,7 @@ func runGuard() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := destroyOrphan(ctx, dir, token); err != nil {
+			if err := destroyOrphan(ctx, dir, token, LoadOptions{}); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -164,12 +164,12 @@ func readExitRecord(dir, name string, pid int) (*ExitStatus, bool) {
 // it is how a user removes the leftovers of a manager that died (see
 // Info.ManagerPid; a live manager's sandbox is destroyed under it). A
 // sandbox that does not exist is not an error.
-func Remove(ctx context.Context, runDir, id string) error {
+func Remove(ctx context.Context, runDir, id string, opts ...LoadOptions) error {
 	if err := ValidateID(id); err != nil {
 		return newErr("remove", id, "", "", err)
 	}
 	dir := filepath.Join(runDir, id)
-	if err := destroyOrphan(ctx, dir, ""); err != nil {
+	if err := destroyOrphan(ctx, dir, "", mergeLoadOptions(opts)); err != nil {
 		return newErr("remove", id, "", dir, err)
 	}
 	return nil
@@ -181,7 +181,11 @@ func Remove(ctx context.Context, runDir, id string) error {
 // names another manager is left alone; one without a state file is a Create caught
 // before its intent record (or a teardown after it removed it): only
 // mounts and files can be there.
-func destroyOrphan(ctx context.Context, dir, token string) error {
+//
+// The guard has no Network to detach with (it is not the embedder's
+// code): an attached sandbox it cannot detach stays Destroying with its
+// pins, and the next Remove or Reconcile given the Network finishes it.
+func destroyOrphan(ctx context.Context, dir, token string, o LoadOptions) error {
 	p, err := readState(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -194,7 +198,7 @@ func destroyOrphan(ctx context.Context, dir, token string) error {
 	case token != "" && p.Manager != token:
 		return nil // another manager took it over, or it was never ours
 	}
-	s := discover(dir, p)
+	s := discover(dir, p, o)
 	if s.state == StateCreating || s.state == StateDestroying {
 		_ = s.setState("guard", StateDestroying)
 	}

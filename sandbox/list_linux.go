@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +31,8 @@ type Info struct {
 	// or the last to Load it); 0 when it is gone: the sandbox is a
 	// leftover that Load adopts and Remove destroys.
 	ManagerPid int
+	// IPs are the pod's addresses from its Config.Network.
+	IPs []netip.Prefix
 	// Config is the configuration the sandbox was created with.
 	Config Config
 	// Containers in creation order, init containers included (Init set).
@@ -127,7 +130,7 @@ func List(runDir string) ([]Info, error) {
 func infoOf(dir string, p *persisted) Info {
 	in := Info{ID: p.Config.ID, Dir: dir, State: p.State, CreatedAt: time.Unix(0, p.Created), Config: p.Config,
 		Labels: maps.Clone(p.Config.Labels), Annotations: maps.Clone(p.Config.Annotations),
-		ManagerPid: managerPid(p.Manager)}
+		ManagerPid: managerPid(p.Manager), IPs: p.IPs}
 	if p.Pause != nil && procMatches(p.Pause.Pid, p.Pause.StartTime) {
 		in.PausePid = p.Pause.Pid
 	} else if p.Pause != nil && p.State == StateReady {

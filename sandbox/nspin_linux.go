@@ -73,16 +73,23 @@ func unpinAll(sbDir string) error {
 	return pd.Teardown()
 }
 
-// setupInside runs on a throwaway thread inside the sandbox's net, ipc
-// and uts namespaces (nsjoin.Do): loopback up, hostname, sysctls.
-func setupInside(set *nsjoin.Set, hostname string, sysctls map[string]string) error {
-	joined, err := nsjoin.NewSet(set.Get(nsjoin.Net), set.Get(nsjoin.IPC), set.Get(nsjoin.UTS))
+// setupInside runs on a throwaway thread inside the sandbox's net (if
+// ownNet; else the host's stays untouched), ipc and uts namespaces
+// (nsjoin.Do): loopback up, hostname, sysctls.
+func setupInside(set *nsjoin.Set, hostname string, sysctls map[string]string, ownNet bool) error {
+	handles := []*nsjoin.Handle{set.Get(nsjoin.IPC), set.Get(nsjoin.UTS)}
+	if ownNet {
+		handles = append(handles, set.Get(nsjoin.Net))
+	}
+	joined, err := nsjoin.NewSet(handles...)
 	if err != nil {
 		return err
 	}
 	return nsjoin.Do(joined, func() error {
-		if err := loopbackUp(); err != nil {
-			return err
+		if ownNet {
+			if err := loopbackUp(); err != nil {
+				return err
+			}
 		}
 		if err := unix.Sethostname([]byte(hostname)); err != nil {
 			return os.NewSyscallError("sethostname", err)

@@ -63,6 +63,9 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 	}
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	for _, k := range []string{"net", "ipc", "uts"} {
+		if k == "net" && pins[k] == "" {
+			continue // HostNetwork: the host's network namespace
+		}
 		ns = append(ns, specs.LinuxNamespace{Type: ociNS[k], Path: pins[k]})
 	}
 	ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})

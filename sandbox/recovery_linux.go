@@ -29,8 +29,9 @@ const ReasonUnknown = "Unknown"
 // containers is the caller's policy (examples/kubelet re-attaches its
 // supervision after Load). The pause's orphan events are read again from
 // its FIFO, including those that happened while no manager was attached
-// (up to the FIFO's 64 KiB).
-func Load(runDir, id string) (*Sandbox, error) {
+// (up to the FIFO's 64 KiB). opts give back what the state file cannot
+// hold (the Network that detaches the pod when it is destroyed).
+func Load(runDir, id string, opts ...LoadOptions) (*Sandbox, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, newErr("load", id, "", "", err)
 	}
@@ -45,7 +46,7 @@ func Load(runDir, id string) (*Sandbox, error) {
 	if p.State == StateCreating || p.State == StateDestroying {
 		return nil, newErr("load", id, "", dir, fmt.Errorf("%w: interrupted %s, needs Reconcile", ErrInvalidState, p.State))
 	}
-	s := discover(dir, p)
+	s := discover(dir, p, mergeLoadOptions(opts))
 	if err := s.adopt(); err != nil {
 		return nil, newErr("load", id, "", dir, err)
 	}
@@ -64,9 +65,10 @@ func Load(runDir, id string) (*Sandbox, error) {
 
 // discover rebuilds the in-memory sandbox from its state file and what
 // exists on the host (pause, libcontainer containers, cgroup).
-func discover(dir string, p *persisted) *Sandbox {
+func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
 	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
 		containers: map[string]*container{}, created: time.Unix(0, p.Created), manager: p.Manager, guard: p.Guard}
+	s.cfg.Network, s.netAttached, s.ips = o.Network, p.Network, p.IPs
 	s.takeOverFromGuard()
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg
@@ -149,8 +151,9 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 // Reconcile scans runDir after a crash or restart of the managing process.
 // Sandboxes whose Create or Destroy was interrupted, and leftovers without
 // a readable state file, are torn down completely; every other sandbox is
-// re-attached with Load and returned.
-func Reconcile(ctx context.Context, runDir string) ([]*Sandbox, error) {
+// re-attached with Load and returned. opts are passed to both (the
+// Network detaches the pods that are torn down).
+func Reconcile(ctx context.Context, runDir string, opts ...LoadOptions) ([]*Sandbox, error) {
 	ents, err := os.ReadDir(runDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -170,11 +173,11 @@ func Reconcile(ctx context.Context, runDir string) ([]*Sandbox, error) {
 		case err != nil:
 			errs = append(errs, newErr("reconcile", e.Name(), "", dir, removeLeftovers(dir)))
 		case p.State == StateCreating || p.State == StateDestroying:
-			s := discover(dir, p)
+			s := discover(dir, p, mergeLoadOptions(opts))
 			_ = s.setState("reconcile", StateDestroying) // allowed from both
 			errs = append(errs, s.Destroy(ctx))
 		default:
-			s, err := Load(runDir, e.Name())
+			s, err := Load(runDir, e.Name(), opts...)
 			if err != nil {
 				errs = append(errs, err)
 				continue

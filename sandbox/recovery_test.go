@@ -32,8 +32,12 @@ func init() {
 			}
 		}
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
-			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid"})
+		cfg := Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid"}
+		if point == "create:network" {
+			cfg.Network = newFakeNetwork()
+		}
+		sb, err := Create(ctx, cfg)
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -68,6 +69,10 @@ type Sandbox struct {
 	// manager and guard name the owning manager and its guard process
 	// (pid:start time; lifetime_linux.go).
 	manager, guard string
+	// netAttached: Config.Network's Attach ran (or may have) and no Detach
+	// succeeded since; ips are the addresses it reported.
+	netAttached bool
+	ips         []netip.Prefix
 }
 
 // ID returns the sandbox ID.
@@ -147,7 +152,9 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 			// why Create failed; it is bounded all the same.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 			defer cancel()
-			_ = s.teardown(rctx)
+			if err := s.teardown(rctx); err != nil {
+				retErr = errors.Join(retErr, newErr("create: rollback", s.cfg.ID, "", s.dir, err))
+			}
 		}
 	}()
 	for _, d := range []string{"ns", "logs", "etc", "volumes", "libct"} {
@@ -169,6 +176,10 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	}
 	defer set.Close()
 	hook("create:namespaces")
+	if err := s.attachNetwork(ctx); err != nil {
+		return fail("network", "", err)
+	}
+	hook("create:network")
 	if err := s.writeEtc(); err != nil {
 		return fail("etc", "", err)
 	}
@@ -187,7 +198,7 @@ func (s *Sandbox) build(ctx context.Context) (retErr error) {
 	if s.pause != nil {
 		go s.watchPause(s.pause)
 	}
-	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: nsIdentities(set), Pid: s.PausePid()})
+	s.events.emit(Event{Type: EventSandboxReady, Sandbox: s.cfg.ID, Namespaces: nsIdentities(set), Pid: s.PausePid(), IPs: s.IPs()})
 	return nil
 }
 
@@ -249,10 +260,20 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	if s.cg != nil {
 		errs = append(errs, s.cg.killAll(ctx))
 	}
+	netErr := s.detachNetwork(ctx)
 	errs = append(errs, unmountVolumes(s.dir))
-	errs = append(errs, unpinAll(s.dir))
+	if netErr != nil {
+		// Keep the pins and the state file: the next Destroy (or
+		// Reconcile) detaches again.
+		errs = append(errs, netErr)
+	} else {
+		errs = append(errs, unpinAll(s.dir))
+	}
 	if s.cg != nil {
 		errs = append(errs, s.cg.destroy(ctx))
+	}
+	if netErr != nil {
+		return errors.Join(errs...)
 	}
 	// From here on nothing may write into the directory: a watcher that
 	// saw the pause or a container die saves state concurrently (s.mu), and

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"maps"
+	"net/netip"
 	"time"
 )
 
@@ -38,6 +39,8 @@ type Status struct {
 	Labels      map[string]string // Config.Labels
 	Annotations map[string]string // Config.Annotations
 	Namespaces  map[string]uint64 // kind -> namespace inode
+	// IPs are the pod's addresses from Config.Network (nil without one).
+	IPs []netip.Prefix
 	// Containers in creation order.
 	Containers []ContainerStatus
 }
@@ -60,7 +63,7 @@ func (c *container) status() ContainerStatus {
 // Status returns the sandbox state and its containers' states.
 func (s *Sandbox) Status() Status {
 	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{},
-		CreatedAt: s.created, Labels: maps.Clone(s.cfg.Labels), Annotations: maps.Clone(s.cfg.Annotations)}
+		CreatedAt: s.created, Labels: maps.Clone(s.cfg.Labels), Annotations: maps.Clone(s.cfg.Annotations), IPs: s.IPs()}
 	for k, p := range s.Namespaces() {
 		st.Namespaces[k] = pinIdentity(k, p)
 	}

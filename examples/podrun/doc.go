@@ -1,5 +1,6 @@
 // Command podrun runs a Kubernetes Pod manifest on this machine with
-// podkit: no kubelet, no container runtime, no network, no registry.
+// podkit: no kubelet, no container runtime, no registry; the pod gets an IP
+// from the standard CNI plugins.
 //
 //	go run ./examples/podrun examples/podrun/pods/hello.yaml
 //

@@ -10,10 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/sandbox"
 )
 
 // BenchmarkPodNetwork compares, per pod, side by side:
@@ -84,7 +86,9 @@ func BenchmarkPodNetwork(b *testing.B) {
 }
 
 // byHand runs the conflist's plugins the way a runtime without libcni would.
-func byHand(b *testing.B, list *podnet.ConfList, ns string) {
+// It returns how long the setup took (netns, lo up, every ADD).
+func byHand(b *testing.B, list *podnet.ConfList, ns string) (setup time.Duration) {
+	t0 := time.Now()
 	run := func(args ...string) {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			b.Fatalf("%v: %v: %s", args, err, out)
@@ -119,7 +123,64 @@ func byHand(b *testing.B, list *podnet.ConfList, ns string) {
 	for _, conf := range list.Plugins {
 		prev = plugin("ADD", conf, prev)
 	}
+	setup = time.Since(t0)
 	for i := len(list.Plugins) - 1; i >= 0; i-- {
 		plugin("DEL", list.Plugins[i], prev)
 	}
+	return setup
+}
+
+// BenchmarkSandboxNetwork compares a whole pod sandbox (pause, pinned
+// namespaces, cgroup, /etc files) created to Ready and destroyed, side by
+// side:
+//   - loopback: no Network (loopback only);
+//   - bridge: Config.Network = Network.For on a bridge network (bridge +
+//     host-local, portmap with one hostPort, firewall);
+//   - by-hand: the floor of the network part alone: `ip netns add`, the
+//     same plugins run directly, `ip netns del`.
+//
+// create-ms/op is the Create (to Ready) part of each cycle (by hand: the
+// netns and every ADD); ns/op the whole cycle, teardown included.
+func BenchmarkSandboxNetwork(b *testing.B) {
+	testharness.Privileged(b)
+	ctx := ctxT(b)
+	tn := newTestNetwork(b, 24, nil)
+	ports := podnet.AttachOptions{PortMappings: []podnet.PortMapping{{HostPort: 20890, ContainerPort: 80}}}
+	pauseBin := testharness.PauseBinary(b)
+	b.Cleanup(func() {
+		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
+			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, "podkit-podnet-bench"))
+		}
+	})
+	for _, withNet := range []bool{false, true} {
+		name := map[bool]string{false: "loopback", true: "bridge"}[withNet]
+		b.Run(name, func(b *testing.B) {
+			runDir := filepath.Join(b.TempDir(), "run")
+			var create time.Duration
+			for i := 0; b.Loop(); i++ {
+				cfg := sandbox.Config{ID: fmt.Sprintf("bench-%d", i), PauseBinary: pauseBin, RunDir: runDir,
+					CgroupParent: "podkit-podnet-bench"}
+				if withNet {
+					cfg.Network = tn.For(podnet.PodRef{Name: cfg.ID, Namespace: "bench"}, ports)
+				}
+				t0 := time.Now()
+				sb, err := sandbox.Create(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				create += time.Since(t0)
+				if err := sb.Destroy(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(create)/1e6/float64(b.N), "create-ms/op")
+		})
+	}
+	b.Run("by-hand", func(b *testing.B) {
+		var create time.Duration
+		for i := 0; b.Loop(); i++ {
+			create += byHand(b, tn.List, fmt.Sprintf("podnet-sbbench-%d-%d", os.Getpid(), i))
+		}
+		b.ReportMetric(float64(create)/1e6/float64(b.N), "create-ms/op")
+	})
 }

@@ -26,7 +26,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 		names[in.Name] = field
 	}
 	s.Rootfs, ct.HostImage = c.image(field+".image", in.Image)
-	s.Env = c.env(field, in.Env, out.Config.Hostname)
+	s.Env = c.env(field, in.Env, out, &ct)
 	s.Args = c.command(field, in, s.Env)
 	if in.WorkingDir != "" {
 		if !path.IsAbs(in.WorkingDir) {
@@ -35,7 +35,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 		s.Cwd = in.WorkingDir
 		c.checkMountTarget(field+".workingDir", in.WorkingDir, ct.HostImage)
 	}
-	c.ports(field, in, &ct)
+	c.ports(field, in, &ct, out.Config.HostNetwork)
 	c.resources(field, &in.Resources, &s.Resources)
 	c.security(field, in.SecurityContext, pod.SecurityContext, &ct)
 	if ct.HostImage {
@@ -81,8 +81,8 @@ func (c *converter) command(field string, in *corev1.Container, env []string) []
 	return argv
 }
 
-func (c *converter) env(field string, vars []corev1.EnvVar, hostname string) []string {
-	env := []string{"HOSTNAME=" + hostname}
+func (c *converter) env(field string, vars []corev1.EnvVar, pod *Pod, ct *Container) []string {
+	env := []string{"HOSTNAME=" + pod.Config.Hostname}
 	seen := map[string]bool{}
 	for i, e := range vars {
 		f := fmt.Sprintf("%s.env[%d]", field, i)
@@ -90,14 +90,18 @@ func (c *converter) env(field string, vars []corev1.EnvVar, hostname string) []s
 			c.bad(f+".name", "%q is not a valid variable name", e.Name)
 			continue
 		}
+		var v string
 		if e.ValueFrom != nil {
-			continue // reported by the field check
-		}
-		if strings.Contains(e.Value, "\x00") {
+			var ok bool
+			if v, ok = c.fieldRef(f, e, pod, ct); !ok {
+				continue
+			}
+		} else if strings.Contains(e.Value, "\x00") {
 			c.bad(f+".value", "contains NUL")
 			continue
+		} else {
+			v = expand(e.Value, envMap(env))
 		}
-		v := expand(e.Value, envMap(env))
 		if seen[e.Name] || e.Name == "HOSTNAME" {
 			env = setEnv(env, e.Name, v)
 		} else {
@@ -156,7 +160,7 @@ func expand(s string, vars map[string]string) string {
 	return b.String()
 }
 
-func (c *converter) ports(field string, in *corev1.Container, ct *Container) {
+func (c *converter) ports(field string, in *corev1.Container, ct *Container, hostNetwork bool) {
 	for i, p := range in.Ports {
 		f := fmt.Sprintf("%s.ports[%d]", field, i)
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
@@ -165,7 +169,9 @@ func (c *converter) ports(field string, in *corev1.Container, ct *Container) {
 		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP && p.Protocol != corev1.ProtocolUDP {
 			c.problems = append(c.problems, Problem{Field: f + ".protocol", Err: ErrUnsupported, Msg: string(p.Protocol)})
 		}
-		ct.Ports = append(ct.Ports, Port{Name: p.Name, Port: int(p.ContainerPort), Protocol: string(p.Protocol)})
+		port := Port{Name: p.Name, Port: int(p.ContainerPort), Protocol: string(p.Protocol)}
+		c.hostPort(f, p, hostNetwork, &port)
+		ct.Ports = append(ct.Ports, port)
 	}
 }
 

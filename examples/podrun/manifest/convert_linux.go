@@ -43,7 +43,8 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 		c.bad("metadata.name", "%q: %v", in.Name, err)
 	}
 	spec := &in.Spec
-	out.Config = sandbox.Config{ID: in.Name, Hostname: spec.Hostname, SharePID: ptrVal(spec.ShareProcessNamespace)}
+	out.Config = sandbox.Config{ID: in.Name, Hostname: spec.Hostname, SharePID: ptrVal(spec.ShareProcessNamespace),
+		HostNetwork: spec.HostNetwork}
 	if out.Config.Hostname == "" {
 		out.Config.Hostname = in.Name
 	}

@@ -40,7 +40,7 @@ func buildRules() map[string]rule {
 		"spec.volumes.emptyDir.sizeLimit", "spec.volumes.hostPath.path", "spec.volumes.hostPath.type",
 		"spec.securityContext.runAsUser", "spec.securityContext.runAsGroup",
 		"spec.securityContext.runAsNonRoot", "spec.securityContext.supplementalGroups",
-		"spec.securityContext.seccompProfile.type")
+		"spec.securityContext.seccompProfile.type", "spec.hostNetwork")
 	add(descend, "", "metadata", "spec", "spec.volumes", "spec.volumes.emptyDir", "spec.volumes.hostPath",
 		"spec.securityContext", "spec.securityContext.seccompProfile")
 	add(warn, "set by the API server; ignored", "metadata.uid", "metadata.resourceVersion",
@@ -70,13 +70,14 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 	}
 	add(descend, "", c)
 	add(leaf, "", p("name", "image", "command", "args", "workingDir", "env.name", "env.value",
-		"ports.name", "ports.containerPort", "ports.protocol", "volumeMounts.name",
+		"ports.name", "ports.containerPort", "ports.protocol", "ports.hostPort", "ports.hostIP",
+		"env.valueFrom.fieldRef.fieldPath", "env.valueFrom.fieldRef.apiVersion", "volumeMounts.name",
 		"volumeMounts.mountPath", "volumeMounts.readOnly", "resources.limits", "resources.requests",
 		"lifecycle.preStop.exec.command", "securityContext.runAsUser", "securityContext.runAsGroup",
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",
 		"securityContext.capabilities.drop", "securityContext.seccompProfile.type")...)
-	add(descend, "", p("env", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
+	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
 		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
 		"securityContext.seccompProfile")...)
 	add(warn, "there is no registry; ignored", p("imagePullPolicy")...)

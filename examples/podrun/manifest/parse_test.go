@@ -50,7 +50,6 @@ func TestUnsupportedFields(t *testing.T) {
 		spec, ctr string
 		fields    []string
 	}{
-		{spec: "  hostNetwork: true", fields: []string{"spec.hostNetwork"}},
 		{spec: "  hostPID: true\n  hostIPC: true", fields: []string{"spec.hostPID", "spec.hostIPC"}},
 		{spec: "  dnsConfig:\n    nameservers: [1.1.1.1]", fields: []string{"spec.dnsConfig"}},
 		{spec: "  hostAliases:\n  - ip: 10.0.0.1\n    hostnames: [a]", fields: []string{"spec.hostAliases"}},
@@ -74,9 +73,9 @@ func TestUnsupportedFields(t *testing.T) {
 		{ctr: "    lifecycle:\n      postStart:\n        exec:\n          command: ['true']", fields: []string{"spec.containers[0].lifecycle.postStart"}},
 		{ctr: "    lifecycle:\n      preStop:\n        httpGet:\n          port: 80", fields: []string{"spec.containers[0].lifecycle.preStop.httpGet"}},
 		{ctr: "    lifecycle:\n      preStop:\n        sleep:\n          seconds: 1", fields: []string{"spec.containers[0].lifecycle.preStop.sleep"}},
-		{ctr: "    env:\n    - name: A\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.name", fields: []string{"spec.containers[0].env[0].valueFrom"}},
+		{ctr: "    env:\n    - name: A\n      valueFrom:\n        secretKeyRef:\n          key: k", fields: []string{"spec.containers[0].env[0].valueFrom.secretKeyRef"}},
+		{ctr: "    env:\n    - name: A\n      valueFrom:\n        fieldRef:\n          fieldPath: spec.nodeName", fields: []string{"spec.containers[0].env[0].valueFrom.fieldRef.fieldPath"}},
 		{ctr: "    envFrom:\n    - configMapRef:\n        name: x", fields: []string{"spec.containers[0].envFrom"}},
-		{ctr: "    ports:\n    - containerPort: 80\n      hostPort: 8080", fields: []string{"spec.containers[0].ports[0].hostPort"}},
 		{ctr: "    ports:\n    - containerPort: 80\n      protocol: SCTP", fields: []string{"spec.containers[0].ports[0].protocol"}},
 		{ctr: "    securityContext:\n      privileged: true", fields: []string{"spec.containers[0].securityContext.privileged"}},
 		{ctr: "    securityContext:\n      seccompProfile:\n        type: RuntimeDefault", fields: []string{"spec.containers[0].securityContext.seccompProfile.type"}},
@@ -212,7 +211,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestAllProblemsInOneError(t *testing.T) {
-	doc := pod("  hostNetwork: true\n  restartPolicy: Sometimes", "    stdin: true")
+	doc := pod("  hostPID: true\n  restartPolicy: Sometimes", "    stdin: true")
 	doc = strings.Replace(doc, "image: host", "image: busybox", 1)
 	e := parseErr(t, doc)
 	for _, want := range []error{ErrUnsupported, ErrInvalid, ErrImage} {

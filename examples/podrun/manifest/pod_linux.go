@@ -49,16 +49,27 @@ type Container struct {
 	HostImage bool
 	Image     string
 	Ports     []Port
+	FieldEnv  []FieldEnv // set by SetPodIPs
 	Liveness  *Probe
 	Readiness *Probe
 }
 
-// Port is a declared container port (informational, and the target of
-// named probe ports).
+// Port is a declared container port (the target of named probe ports),
+// exposed on the node when HostPort is set.
 type Port struct {
 	Name     string
 	Port     int
-	Protocol string
+	Protocol string // TCP (also for "") or UDP
+	HostPort int    // 0: not exposed on the node
+	HostIP   string // "": every host address
+}
+
+// FieldEnv is an environment variable from the downward API
+// (valueFrom.fieldRef) whose value is known only once the pod exists:
+// status.podIP and status.podIPs. SetPodIPs fills it in.
+type FieldEnv struct {
+	Name      string
+	FieldPath string
 }
 
 // ProbeKind is how a probe checks the container.

@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -36,6 +37,7 @@ type Options struct {
 	UntilReady   bool
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+	networkOptions
 }
 
 const usage = `usage: podrun [flags] MANIFEST
@@ -43,7 +45,8 @@ const usage = `usage: podrun [flags] MANIFEST
        podrun rm [--run-dir DIR] [--force] NAME...|--all
 
 Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
-with podkit, as root: no kubelet, container runtime, network or registry.
+with podkit, as root: no kubelet, container runtime or registry. The pod
+gets an IP on podkit's CNI bridge network (see --cni-network).
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
 /tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
 (terminationGracePeriodSeconds); a second Ctrl-C kills it.
@@ -75,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
+	addNetworkFlags(fs, &o.networkOptions)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return nil, errors.New("podrun: --backoff must be positive")
 	}
 	o.Manifest = fs.Arg(0)
-	return o, nil
+	return o, o.check()
 }
 
 // Main runs podrun with the given arguments (without the program name) and
@@ -128,8 +132,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 
 // printPlan describes the converted pod (--check).
 func printPlan(w io.Writer, p *manifest.Pod) {
-	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v\n",
-		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID)
+	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v, hostNetwork %v\n",
+		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
 	for _, v := range p.Config.Volumes {
 		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
 	}
@@ -140,6 +144,11 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 				kind = "init container"
 			}
 			fmt.Fprintf(w, "  %s %s: image %s, uid %d, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, c.Spec.Args)
+			for _, pt := range c.Ports {
+				if pt.HostPort != 0 {
+					fmt.Fprintf(w, "    hostPort %s:%d -> %d/%s\n", pt.HostIP, pt.HostPort, pt.Port, cmp.Or(pt.Protocol, "TCP"))
+				}
+			}
 			for _, m := range c.Spec.Mounts {
 				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)
 			}

@@ -25,7 +25,7 @@ const guardGrace = 3 * time.Second
 // ID whose podrun is gone (killed, crashed) is removed, after giving the
 // dead podrun's guard the time to do it; one whose podrun still runs is
 // an error naming that process.
-func clearLeftover(ctx context.Context, runDir, id string, stderr io.Writer) error {
+func clearLeftover(ctx context.Context, runDir, id string, net sandbox.LoadOptions, stderr io.Writer) error {
 	dir := filepath.Join(runDir, id)
 	for deadline := time.Now().Add(guardGrace); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
@@ -40,7 +40,7 @@ func clearLeftover(ctx context.Context, runDir, id string, stderr io.Writer) err
 		}
 	}
 	fmt.Fprintf(stderr, "podrun: removing the leftovers of an earlier run of pod %s\n", id)
-	if err := sandbox.Remove(ctx, runDir, id); err != nil {
+	if err := sandbox.Remove(ctx, runDir, id, net); err != nil {
 		return fmt.Errorf("remove the leftovers of pod %s: %w", id, err)
 	}
 	return nil
@@ -142,7 +142,7 @@ func rm(ctx context.Context, runDir string, names []string, all, force bool, std
 			code = ExitFailed
 			continue
 		}
-		if err := sandbox.Remove(ctx, runDir, n); err != nil {
+		if err := sandbox.Remove(ctx, runDir, n, leftoverNetwork(networkOptions{})); err != nil {
 			fmt.Fprintf(stderr, "podrun: %v\n", err)
 			code = ExitFailed
 			continue

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,7 +29,8 @@ type podRun struct {
 	sb     *sandbox.Sandbox
 	kp     *kubelet.Pod // the kubelet policy running the pod in sb
 	root   *hostroot.Root
-	netns  *nsjoin.Set
+	netns  *nsjoin.Set  // the pod's network namespace (nil with hostNetwork)
+	ips    []netip.Addr // status.podIPs
 	logs   *logManager
 	start  time.Time
 	probes sync.WaitGroup
@@ -74,6 +76,9 @@ func (r *podRun) setup(ctx context.Context) error {
 		return err
 	}
 	cfg.PauseBinary = pauseBin
+	if cfg.Network, err = r.podNetwork(); err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -95,7 +100,7 @@ func (r *podRun) setup(ctx context.Context) error {
 			list[i].Spec.Stdout, list[i].Spec.Stderr = r.logs.writers(list[i].Spec.Name)
 		}
 	}
-	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, r.out.stderr); err != nil {
+	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, leftoverNetwork(r.o.networkOptions), r.out.stderr); err != nil {
 		return err
 	}
 	sb, err := sandbox.Create(ctx, cfg)
@@ -104,6 +109,11 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	r.sb = sb
 	r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())
+	r.ips = r.podIPs()
+	r.pod.SetPodIPs(r.ips)
+	if ip := podIPString(r.ips); ip != "" {
+		r.out.event("", "PodIP", "pod IP %s", ip)
+	}
 	if r.root != nil {
 		hm, err := r.root.Mounts(sb.Dir())
 		if err != nil {
@@ -117,13 +127,15 @@ func (r *podRun) setup(ctx context.Context) error {
 			}
 		}
 	}
-	h, err := nsjoin.Open(sb.Namespaces()["net"], nsjoin.Net)
-	if err != nil {
-		return fmt.Errorf("open the pod's network namespace: %w", err)
-	}
-	if r.netns, err = nsjoin.NewSet(h); err != nil {
-		_ = h.Close()
-		return err
+	if pin := sb.Namespaces()["net"]; pin != "" { // none with hostNetwork: probes dial from here
+		h, err := nsjoin.Open(pin, nsjoin.Net)
+		if err != nil {
+			return fmt.Errorf("open the pod's network namespace: %w", err)
+		}
+		if r.netns, err = nsjoin.NewSet(h); err != nil {
+			_ = h.Close()
+			return err
+		}
 	}
 	r.ready, r.cancel = map[string]bool{}, map[string]context.CancelFunc{}
 	for _, c := range r.pod.Containers {

@@ -33,6 +33,7 @@ type row struct {
 	Ready    string `json:"ready"`
 	Status   string `json:"status"`
 	Restarts int    `json:"restarts"`
+	IP       string `json:"podIP"`
 }
 
 // JSON record types.
@@ -44,6 +45,8 @@ type statusRecord struct {
 	Ready      string            `json:"ready"`
 	Status     string            `json:"status"`
 	Restarts   int               `json:"restarts"`
+	PodIP      string            `json:"podIP,omitempty"`  // status.podIP
+	PodIPs     []string          `json:"podIPs,omitempty"` // status.podIPs
 	Containers []containerRecord `json:"containers"`
 }
 
@@ -91,7 +94,7 @@ func (p *printer) emit(v any) {
 
 // status prints the row if it changed (the table) or the full record (JSON).
 func (p *printer) status(rec statusRecord) {
-	r := row{rec.Ready, rec.Status, rec.Restarts}
+	r := row{rec.Ready, rec.Status, rec.Restarts, rec.PodIP}
 	key := fmt.Sprint(r)
 	p.mu.Lock()
 	if key == p.lastRow {
@@ -108,9 +111,13 @@ func (p *printer) status(rec statusRecord) {
 	defer p.mu.Unlock()
 	if !p.header {
 		p.header = true
-		fmt.Fprintf(p.stdout, "%-20s %-7s %-22s %-9s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE")
+		fmt.Fprintf(p.stdout, "%-20s %-7s %-22s %-9s %-6s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP")
 	}
-	fmt.Fprintf(p.stdout, "%-20s %-7s %-22s %-9d %s\n", p.pod, r.Ready, r.Status, r.Restarts, age(time.Since(p.startAge)))
+	ip := r.IP
+	if ip == "" {
+		ip = "<none>" // as kubectl prints it
+	}
+	fmt.Fprintf(p.stdout, "%-20s %-7s %-22s %-9d %-6s %s\n", p.pod, r.Ready, r.Status, r.Restarts, age(time.Since(p.startAge)), ip)
 }
 
 // event reports something that happened, like `kubectl get events`.

@@ -137,6 +137,10 @@ func (r *podRun) probeOnce(ctx context.Context, name string, p *manifest.Probe) 
 // created on a thread that nsjoin.Do moved into the namespace (and moves
 // back, or retires, afterwards).
 func (r *podRun) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if r.netns == nil { // hostNetwork
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	var conn net.Conn
 	err := nsjoin.Do(r.netns, func() error {
 		var d net.Dialer

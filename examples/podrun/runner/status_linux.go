@@ -16,6 +16,10 @@ func (r *podRun) printStatus() kubelet.Status {
 	rec := statusRecord{Type: "status", Time: time.Now().UTC(), Pod: r.pod.Name, Phase: string(st.Phase)}
 	rec.Ready = fmt.Sprintf("%d/%d", r.readyCount(st), len(r.pod.Containers))
 	rec.Status = r.kubectlStatus(st)
+	rec.PodIP = podIPString(r.ips)
+	for _, ip := range r.ips {
+		rec.PodIPs = append(rec.PodIPs, ip.String())
+	}
 	for _, list := range [][]kubelet.ContainerStatus{st.InitContainers, st.Containers} {
 		for _, c := range list {
 			cr := containerRecord{Name: c.Name, Init: c.Init, State: string(c.State), Reason: c.Reason,

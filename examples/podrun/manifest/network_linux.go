@@ -1,0 +1,114 @@
+//go:build linux
+
+package manifest
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Downward API field paths podrun resolves (valueFrom.fieldRef).
+const (
+	FieldPodIP     = "status.podIP"
+	FieldPodIPs    = "status.podIPs"
+	fieldName      = "metadata.name"
+	fieldNamespace = "metadata.namespace"
+)
+
+// fieldRef resolves a valueFrom.fieldRef env var: metadata.name and
+// metadata.namespace at once; status.podIP(s) are recorded in ct.FieldEnv
+// and left empty until SetPodIPs. ok is false when the variable is left out.
+func (c *converter) fieldRef(field string, e corev1.EnvVar, pod *Pod, ct *Container) (value string, ok bool) {
+	vf := e.ValueFrom
+	if vf.FieldRef == nil {
+		return "", false // other sources are reported by the field check
+	}
+	if v := vf.FieldRef.APIVersion; v != "" && v != "v1" {
+		c.bad(field+".valueFrom.fieldRef.apiVersion", "%q (want v1)", v)
+		return "", false
+	}
+	switch p := vf.FieldRef.FieldPath; p {
+	case fieldName:
+		return pod.Name, true
+	case fieldNamespace:
+		return pod.Namespace, true
+	case FieldPodIP, FieldPodIPs:
+		// A placeholder: $(NAME) references stay as written until SetPodIPs.
+		ct.FieldEnv = append(ct.FieldEnv, FieldEnv{Name: e.Name, FieldPath: p})
+		return "$(" + e.Name + ")", true
+	default:
+		c.problems = append(c.problems, Problem{Field: field + ".valueFrom.fieldRef.fieldPath", Err: ErrUnsupported,
+			Msg: fmt.Sprintf("%q (podrun resolves %s, %s, %s and %s)", p, fieldName, fieldNamespace, FieldPodIP, FieldPodIPs)})
+		return "", false
+	}
+}
+
+// hostPort checks a port's hostPort and hostIP, as the API server does:
+// with hostNetwork the hostPort is the containerPort.
+func (c *converter) hostPort(f string, p corev1.ContainerPort, hostNetwork bool, out *Port) {
+	if p.HostPort < 0 || p.HostPort > 65535 {
+		c.bad(f+".hostPort", "%d out of range 1-65535", p.HostPort)
+		return
+	}
+	if hostNetwork && p.HostPort != 0 && p.HostPort != p.ContainerPort {
+		c.bad(f+".hostPort", "%d must equal containerPort %d with hostNetwork", p.HostPort, p.ContainerPort)
+	}
+	if p.HostIP != "" {
+		if _, err := netip.ParseAddr(p.HostIP); err != nil {
+			c.bad(f+".hostIP", "%q is not an IP address", p.HostIP)
+		}
+		if p.HostPort == 0 {
+			c.bad(f+".hostIP", "set without hostPort")
+		}
+	}
+	if !hostNetwork {
+		out.HostPort, out.HostIP = int(p.HostPort), p.HostIP
+	}
+}
+
+// podIPStrings converts the pod's addresses to strings, IPv4 first.
+func podIPStrings(ips []netip.Addr) []string {
+	var v4, v6 []string
+	for _, ip := range ips {
+		if ip.Is4() {
+			v4 = append(v4, ip.String())
+		} else {
+			v6 = append(v6, ip.String())
+		}
+	}
+	return append(v4, v6...)
+}
+
+// SetPodIPs fills in the status.podIP (the first address, IPv4 first) and
+// status.podIPs (every address, comma separated, as the kubelet does)
+// variables of every container, and their $(NAME) references in command,
+// args and other variables, once the pod's addresses are known. (A
+// "$$(NAME)" escape in the manifest is replaced too.)
+func (p *Pod) SetPodIPs(ips []netip.Addr) {
+	all := podIPStrings(ips)
+	first := ""
+	if len(all) > 0 {
+		first = all[0]
+	}
+	for _, list := range [][]Container{p.InitContainers, p.Containers} {
+		for i := range list {
+			c := &list[i]
+			for _, fe := range c.FieldEnv {
+				v := first
+				if fe.FieldPath == FieldPodIPs {
+					v = strings.Join(all, ",")
+				}
+				ref := "$(" + fe.Name + ")"
+				for j := range c.Spec.Args {
+					c.Spec.Args[j] = strings.ReplaceAll(c.Spec.Args[j], ref, v)
+				}
+				for j := range c.Spec.Env {
+					c.Spec.Env[j] = strings.ReplaceAll(c.Spec.Env[j], ref, v)
+				}
+			}
+		}
+	}
+}
