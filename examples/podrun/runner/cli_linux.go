@@ -36,6 +36,7 @@ type Options struct {
 	UntilReady   bool
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+	Images       ImageOptions  // image store and registry mirrors
 }
 
 const usage = `usage: podrun [flags] MANIFEST
@@ -43,7 +44,9 @@ const usage = `usage: podrun [flags] MANIFEST
 Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
 with podkit, as root: no kubelet, container runtime, network or registry.
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
-/tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
+/tmp), a root filesystem directory, or an image reference (busybox,
+registry.k8s.io/pause:3.9) pulled into the image store per imagePullPolicy
+(podrun images -h: pull, load, list, remove, gc). Ctrl-C stops the pod gracefully
 (terminationGracePeriodSeconds); a second Ctrl-C kills it.
 
 Exit status: 0 pod Succeeded (or Ready, with --until-ready), 1 pod Failed,
@@ -69,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
+	o.Images.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,6 +92,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 // received on sigs is one more (a second one kills the pod at once). sigs
 // may be nil.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	if len(args) > 0 && args[0] == "images" {
+		return imagesMain(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitSucceeded
@@ -131,6 +138,10 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 				kind = "init container"
 			}
 			fmt.Fprintf(w, "  %s %s: image %s, uid %d, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, c.Spec.Args)
+			if ref := c.ImageRef; ref != nil {
+				fmt.Fprintf(w, "    store image %s, imagePullPolicy %s, command %q, args %q, user %q (the image fills in the rest)\n",
+					ref.Name, ref.PullPolicy, ref.Command, ref.Args, ref.User)
+			}
 			for _, m := range c.Spec.Mounts {
 				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)
 			}

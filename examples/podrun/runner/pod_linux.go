@@ -28,6 +28,7 @@ type podRun struct {
 	sb     *sandbox.Sandbox
 	kp     *kubelet.Pod // the kubelet policy running the pod in sb
 	root   *hostroot.Root
+	images *podImages // store images and their rootfs (nil: none)
 	netns  *nsjoin.Set
 	logs   *logManager
 	start  time.Time
@@ -76,6 +77,9 @@ func (r *podRun) setup(ctx context.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := r.pullImages(ctx); err != nil {
+		return err
+	}
 	if r.pod.HasHostImage() {
 		if err := r.prepareHostRoot(); err != nil {
 			return err
@@ -113,6 +117,11 @@ func (r *podRun) setup(ctx context.Context) error {
 			}
 		}
 	}
+	if r.images != nil {
+		if err := r.images.prepare(); err != nil {
+			return err
+		}
+	}
 	h, err := nsjoin.Open(sb.Namespaces()["net"], nsjoin.Net)
 	if err != nil {
 		return fmt.Errorf("open the pod's network namespace: %w", err)
@@ -129,6 +138,9 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	spec := r.pod.PodSpec()
 	spec.Backoff = kubelet.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
+	if r.images != nil {
+		spec.BeforeCreate, spec.AfterRemove = r.images.beforeCreate, r.images.afterRemove
+	}
 	r.kp = kubelet.New(sb, spec)
 	events := r.kp.Events(1024)
 	r.logs.start()
@@ -288,6 +300,9 @@ func (r *podRun) teardown() {
 	}
 	if r.netns != nil {
 		_ = r.netns.Close()
+	}
+	if r.images != nil {
+		r.images.close() // after Destroy: no container uses a rootfs any more
 	}
 	if r.root != nil {
 		_ = r.root.Remove()
