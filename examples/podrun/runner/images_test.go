@@ -1,0 +1,264 @@
+//go:build linux
+
+package runner
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/podkit/podkit/examples/internal/image"
+)
+
+// twoContainers runs two containers of one image: a with the image's
+// ENTRYPOINT and its own args, b with its own command, failing its first
+// run. Both write /tmp/owner in their own rootfs and meet in an emptyDir
+// mounted at a path the image lacks.
+const twoContainers = `apiVersion: v1
+kind: Pod
+metadata: {name: imgpod}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 2
+  volumes:
+  - {name: sync, emptyDir: {}}
+  containers:
+  - name: a
+    image: busybox:1.36
+    args:
+    - |
+      echo "user $(id -u):$(id -g) groups $(id -G) cwd $(pwd) motd $(cat /etc/motd) two $(cat hello.txt) env $FROM_IMAGE $OVERRIDE"
+      echo a > /tmp/owner; touch /deep/sync/a
+      while [ ! -e /deep/sync/b ]; do sleep 0.1; done
+      echo "owner $(cat /tmp/owner)"
+    env: [{name: OVERRIDE, value: pod}]
+    volumeMounts: [{name: sync, mountPath: /deep/sync}]
+  - name: b
+    image: docker.io/library/busybox:1.36
+    command: [/bin/sh, -c]
+    args:
+    - |
+      n=$(cat /deep/sync/runs 2>/dev/null || echo 0); echo $((n+1)) > /deep/sync/runs
+      if [ -e /tmp/owner ]; then echo "stale owner $(cat /tmp/owner)"; fi
+      echo b > /tmp/owner
+      if [ "$n" = 0 ]; then echo "first run fails"; exit 3; fi
+      touch /deep/sync/b
+      while [ ! -e /deep/sync/a ]; do sleep 0.1; done
+      echo "owner $(cat /tmp/owner) run $((n+1))"
+    volumeMounts: [{name: sync, mountPath: /deep/sync}]
+`
+
+// TestPodrunStoreImage pulls an image through the mirror setting under a
+// public-looking name and runs a pod of two containers from it: the
+// image's files, user, working directory, env and entrypoint are there,
+// each container's writes stay in its own rootfs (also across a restart,
+// which gets a fresh one and removes the old), the status names the
+// image ID; then removing the image and GC leave an empty store, and the
+// leak check finds no mount left.
+func TestPodrunStoreImage(t *testing.T) {
+	e := newImageEnv(t)
+	img := busyboxImage(t)
+	push(t, e.reg, "library/busybox:1.36", img)
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := cfgName.String()
+
+	var oldRootfsAtRestart []string
+	restarts := 0
+	code, recs, stderr := runPodrun(t, e.args(writeManifest(t, twoContainers)), func(r statusRec) {
+		if r.Type == "event" && r.Reason == "Restarted" && r.Container == "b" {
+			restarts++
+			ents, _ := os.ReadDir(filepath.Join(e.store, "rootfs"))
+			for _, d := range ents {
+				if strings.HasSuffix(d.Name(), "-b-0") {
+					oldRootfsAtRestart = append(oldRootfsAtRestart, d.Name())
+				}
+			}
+		}
+	})
+	if code != ExitSucceeded {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if restarts != 1 {
+		t.Errorf("%d restarts of b, want 1", restarts)
+	}
+	if len(oldRootfsAtRestart) > 0 {
+		t.Errorf("b's first rootfs still there after its restart: %v", oldRootfsAtRestart)
+	}
+	pulls, imageIDs := 0, map[string]string{}
+	for _, r := range recs {
+		if r.Type == "event" && r.Reason == "Pulling" {
+			pulls++
+		}
+		for _, c := range r.Containers {
+			imageIDs[c.Name] = c.ImageID
+		}
+	}
+	if pulls != 1 {
+		t.Errorf("%d pulls of the one image, want 1", pulls)
+	}
+	if imageIDs["a"] != id || imageIDs["b"] != id {
+		t.Errorf("status imageIDs %v, want %s", imageIDs, id)
+	}
+	logs := filepath.Join(e.logDir, "default_imgpod")
+	a := readLog(t, filepath.Join(logs, "a", "0.log"))
+	for _, want := range []string{"user 33:33 groups 33 50 cwd /srv/app motd hello from the image two layer two env yes pod", "owner a"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("a's log lacks %q:\n%s", want, a)
+		}
+	}
+	b0, b1 := readLog(t, filepath.Join(logs, "b", "0.log")), readLog(t, filepath.Join(logs, "b", "1.log"))
+	if strings.Contains(b0+b1, "stale owner") {
+		t.Errorf("b saw a /tmp/owner it did not write in this run:\n%s%s", b0, b1)
+	}
+	if !strings.Contains(b0, "first run fails") || !strings.Contains(b1, "owner b run 2") {
+		t.Errorf("b's runs: %q, %q", b0, b1)
+	}
+	st := storeEntries(t, e.store)
+	if len(st["rootfs"]) != 0 {
+		t.Errorf("rootfs left after the pod: %v", st["rootfs"])
+	}
+	if len(st["layers/sha256"]) != 2 {
+		t.Errorf("unpacked layers %v, want the image's two, once", st["layers/sha256"])
+	}
+
+	code, out, errOut := images(t, append(e.storeArgs(), "list")...)
+	if code != 0 || !strings.Contains(out, id[7:19]) || !strings.Contains(out, "docker.io/library/busybox:1.36") {
+		t.Fatalf("images list: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := images(t, "--image-dir", e.store, "rm", "busybox:1.36"); code != 0 {
+		t.Fatalf("images rm: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := images(t, "gc", "--image-dir", e.store); code != 0 || !strings.Contains(out, "removed 4 blobs, 2 unpacked layers") {
+		t.Fatalf("images gc: %d %q %q", code, out, errOut)
+	}
+	for d, names := range storeEntries(t, e.store) {
+		if len(names) > 0 {
+			t.Errorf("store %s not empty: %v", d, names)
+		}
+	}
+}
+
+func readLog(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestPodrunImageBadInput: an image missing with imagePullPolicy Never,
+// an image no registry has, a bad reference, and a store image whose user
+// breaks runAsNonRoot all exit with ExitUsage, name the field, and leave
+// no sandbox, rootfs or mount behind.
+func TestPodrunImageBadInput(t *testing.T) {
+	e := newImageEnv(t)
+	push(t, e.reg, "library/busybox:1.36", busyboxImage(t))
+	pod := func(image, extra string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers:\n  - name: c\n    image: " + image + "\n" + extra
+	}
+	for _, tc := range []struct {
+		name, doc string
+		want      []string
+	}{
+		{"never pulled", pod("busybox:9.9", "    imagePullPolicy: Never\n"),
+			[]string{"spec.containers[0].image", `"busybox:9.9"`, "pull policy Never"}},
+		{"unknown image", pod("registry.example.com/nope/nothing:1", ""),
+			[]string{"spec.containers[0].image", "image not found"}},
+		{"bad reference", pod(`"Bad Ref"`, ""),
+			[]string{"spec.containers[0].image", "not a valid image reference"}},
+		{"root image user", pod("busybox:1.36", "    securityContext: {runAsUser: 0, runAsNonRoot: true}\n"),
+			[]string{"spec.containers[0].image", "runAsNonRoot"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runPodrun(t, e.args(writeManifest(t, tc.doc)), nil)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitUsage, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(e.runDir, "bad")); len(ents) > 0 {
+				t.Errorf("sandbox left in the run dir")
+			}
+			if ents, _ := os.ReadDir(filepath.Join(e.store, "rootfs")); len(ents) > 0 {
+				t.Errorf("rootfs left: %v", ents)
+			}
+		})
+	}
+}
+
+// TestPodrunImageLoadNever loads a docker save tarball with podrun
+// images, runs it with imagePullPolicy Never (no registry involved),
+// pulls with stderr not a terminal (no progress output), and cleans up.
+func TestPodrunImageLoadNever(t *testing.T) {
+	e := newImageEnv(t)
+	img := busyboxImage(t)
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	tag, err := name.NewTag("example.org/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := images(t, "--image-dir", e.store, "load", archive); code != 0 || !strings.Contains(out, "example.org/app:v1") {
+		t.Fatalf("images load: %d %q %q", code, out, errOut)
+	}
+	doc := `apiVersion: v1
+kind: Pod
+metadata: {name: loaded}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: example.org/app:v1
+    imagePullPolicy: Never
+    args: ["test \"$(cat /etc/motd)\" = 'hello from the image'"]
+`
+	if code, _, stderr := runPodrun(t, e.args(writeManifest(t, doc)), nil); code != ExitSucceeded {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	push(t, e.reg, "library/busybox:1.36", img)
+	code, out, errOut := images(t, append(e.storeArgs(), "pull", "busybox:1.36")...)
+	if code != 0 || errOut != "" || !strings.Contains(out, "busybox:1.36") {
+		t.Fatalf("images pull: %d %q, stderr %q (want none: not a terminal)", code, out, errOut)
+	}
+	if code, _, errOut := images(t, "--image-dir", e.store, "rm", "nothing:1"); code != ExitUsage || !strings.Contains(errOut, "image not found") {
+		t.Fatalf("images rm of a missing image: %d %q", code, errOut)
+	}
+	st, err := image.Open(image.Options{Root: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.List()
+	if err != nil || len(list) != 1 || len(list[0].RepoTags) != 2 {
+		t.Fatalf("one image with two tags expected: %+v %v", list, err)
+	}
+	for _, ref := range []string{"example.org/app:v1", "busybox:1.36"} {
+		if err := st.Remove(ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Status(list[0].ID); !errors.Is(err, image.ErrNotFound) {
+		t.Fatalf("image still there: %v", err)
+	}
+	if _, err := st.GC(); err != nil {
+		t.Fatal(err)
+	}
+	for d, names := range storeEntries(t, e.store) {
+		if len(names) > 0 {
+			t.Errorf("store %s not empty: %v", d, names)
+		}
+	}
+}
