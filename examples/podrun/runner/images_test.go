@@ -3,7 +3,10 @@
 package runner
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/podkit/podkit/examples/internal/image"
+	"golang.org/x/sys/unix"
 )
 
 // twoContainers runs two containers of one image: a with the image's
@@ -198,7 +202,8 @@ func TestPodrunImageBadInput(t *testing.T) {
 }
 
 // TestPodrunImageLoadNever loads a docker save tarball with podrun
-// images, runs it with imagePullPolicy Never (no registry involved),
+// images, runs it with imagePullPolicy Never (no registry involved) where
+// a crashed run left a rootfs mounted,
 // pulls with stderr not a terminal (no progress output), and cleans up.
 func TestPodrunImageLoadNever(t *testing.T) {
 	e := newImageEnv(t)
@@ -213,6 +218,16 @@ func TestPodrunImageLoadNever(t *testing.T) {
 	}
 	if code, out, errOut := images(t, "--image-dir", e.store, "load", archive); code != 0 || !strings.Contains(out, "example.org/app:v1") {
 		t.Fatalf("images load: %d %q %q", code, out, errOut)
+	}
+	// A rootfs a crashed run of this pod left mounted: the next run
+	// removes it (and would otherwise fail to create its own).
+	st, err := image.Open(image.Options{Root: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.CreateRootfs(rootfsPrefix(e.runDir, "loaded")+"c-0", "example.org/app:v1"); err != nil {
+		t.Fatal(err)
 	}
 	doc := `apiVersion: v1
 kind: Pod
@@ -236,11 +251,6 @@ spec:
 	if code, _, errOut := images(t, "--image-dir", e.store, "rm", "nothing:1"); code != ExitUsage || !strings.Contains(errOut, "image not found") {
 		t.Fatalf("images rm of a missing image: %d %q", code, errOut)
 	}
-	st, err := image.Open(image.Options{Root: e.store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	list, err := st.List()
 	if err != nil || len(list) != 1 || len(list[0].RepoTags) != 2 {
 		t.Fatalf("one image with two tags expected: %+v %v", list, err)
@@ -261,4 +271,58 @@ spec:
 			t.Errorf("store %s not empty: %v", d, names)
 		}
 	}
+}
+
+// TestPodrunImagePullProgress: on a terminal, podrun images pull shows a
+// line per layer.
+func TestPodrunImagePullProgress(t *testing.T) {
+	e := newImageEnv(t)
+	push(t, e.reg, "library/busybox:1.36", busyboxImage(t))
+	master, slave := openPty(t)
+	read := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(master) // EIO once the slave is closed
+		read <- string(b)
+	}()
+	var stdout strings.Builder
+	code := Main(context.Background(), append([]string{"images"}, append(e.storeArgs(), "pull", "busybox:1.36")...), &stdout, slave, nil)
+	slave.Close()
+	out := <-read
+	master.Close()
+	if code != 0 {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+	if !strings.Contains(out, "pulling busybox:1.36") || strings.Count(out, ": pulled ") != 2 {
+		t.Fatalf("progress on the terminal: %q, want a line per layer", out)
+	}
+	if code, _, errOut := images(t, "--image-dir", e.store, "rm", "busybox:1.36"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := images(t, "--image-dir", e.store, "gc"); code != 0 {
+		t.Fatal(errOut)
+	}
+}
+
+// openPty opens a pseudo-terminal pair.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	return m, s
 }
