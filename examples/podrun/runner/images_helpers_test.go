@@ -153,7 +153,7 @@ func busyboxImage(t *testing.T) v1.Image {
 		t.Fatalf("need Debian's busybox-static (integration/install-deps.sh installs it): %v", err)
 	}
 	base := []tarEntry{{name: "bin", dir: true}, {name: "bin/busybox", data: bb, mode: 0o755}}
-	for _, applet := range []string{"sh", "id", "cat", "touch", "sleep", "ls", "rm"} {
+	for _, applet := range []string{"sh", "id", "cat", "touch", "sleep", "ls", "rm", "wc"} {
 		base = append(base, tarEntry{name: "bin/" + applet, link: "busybox"})
 	}
 	base = append(base,

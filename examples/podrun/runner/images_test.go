@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/podkit/podkit/examples/internal/image"
 	"golang.org/x/sys/unix"
@@ -159,12 +161,19 @@ func readLog(t *testing.T, path string) string {
 }
 
 // TestPodrunImageBadInput: an image missing with imagePullPolicy Never,
-// an image no registry has, a bad reference, and a store image whose user
-// breaks runAsNonRoot all exit with ExitUsage, name the field, and leave
+// an image no registry has, a bad reference, a store image whose user
+// breaks runAsNonRoot, an image without a command and one with an
+// unknown USER all exit with ExitUsage, name the field, and leave
 // no sandbox, rootfs or mount behind.
 func TestPodrunImageBadInput(t *testing.T) {
 	e := newImageEnv(t)
-	push(t, e.reg, "library/busybox:1.36", busyboxImage(t))
+	bb := busyboxImage(t)
+	push(t, e.reg, "library/busybox:1.36", bb)
+	odd, err := mutate.Config(bb, v1.Config{User: "ghost", Env: []string{"PATH=/bin"}}) // no command, unknown user
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, e.reg, "library/odd:1", odd)
 	pod := func(image, extra string) string {
 		return "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers:\n  - name: c\n    image: " + image + "\n" + extra
 	}
@@ -180,6 +189,8 @@ func TestPodrunImageBadInput(t *testing.T) {
 			[]string{"spec.containers[0].image", "not a valid image reference"}},
 		{"root image user", pod("busybox:1.36", "    securityContext: {runAsUser: 0, runAsNonRoot: true}\n"),
 			[]string{"spec.containers[0].image", "runAsNonRoot"}},
+		{"no command", pod("odd:1", ""), []string{"spec.containers[0].image", "names a command"}},
+		{"unknown user", pod("odd:1", "    command: [/bin/sh]\n"), []string{"spec.containers[0].image", `no user "ghost"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runPodrun(t, e.args(writeManifest(t, tc.doc)), nil)
@@ -234,11 +245,13 @@ kind: Pod
 metadata: {name: loaded}
 spec:
   restartPolicy: Never
+  securityContext: {supplementalGroups: [4242]}
   containers:
   - name: c
     image: example.org/app:v1
     imagePullPolicy: Never
-    args: ["test \"$(cat /etc/motd)\" = 'hello from the image'"]
+    securityContext: {runAsGroup: 50}
+    args: ["test \"$(cat /etc/motd)\" = 'hello from the image' && test \"$(id -u):$(id -g):$(id -G)\" = '33:50:50 4242'"]
 `
 	if code, _, stderr := runPodrun(t, e.args(writeManifest(t, doc)), nil); code != ExitSucceeded {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
@@ -247,6 +260,9 @@ spec:
 	code, out, errOut := images(t, append(e.storeArgs(), "pull", "busybox:1.36")...)
 	if code != 0 || errOut != "" || !strings.Contains(out, "busybox:1.36") {
 		t.Fatalf("images pull: %d %q, stderr %q (want none: not a terminal)", code, out, errOut)
+	}
+	if code, out, errOut := images(t, "--image-dir", e.store, "list", "--json"); code != 0 || !strings.Contains(out, `"repoTags":["docker.io/library/busybox:1.36","example.org/app:v1"]`) {
+		t.Fatalf("images list --json: %d %q %q", code, out, errOut)
 	}
 	if code, _, errOut := images(t, "--image-dir", e.store, "rm", "nothing:1"); code != ExitUsage || !strings.Contains(errOut, "image not found") {
 		t.Fatalf("images rm of a missing image: %d %q", code, errOut)
@@ -325,4 +341,68 @@ func openPty(t *testing.T) (master, slave *os.File) {
 		t.Fatal(err)
 	}
 	return m, s
+}
+
+// TestPodrunBusyboxExample runs pods/busybox.yaml with its image pulled
+// from the test registry under docker.io's name.
+func TestPodrunBusyboxExample(t *testing.T) {
+	e := newImageEnv(t)
+	push(t, e.reg, "library/busybox:1.36", busyboxImage(t))
+	code, _, stderr := runPodrun(t, e.args("../pods/busybox.yaml"), nil)
+	if code != ExitSucceeded {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	logs := filepath.Join(e.logDir, "default_busybox")
+	if w := readLog(t, filepath.Join(logs, "writer", "0.log")); !strings.Contains(w, "writer: my /tmp/me says writer") {
+		t.Errorf("writer: %s", w)
+	}
+	if r := readLog(t, filepath.Join(logs, "reader", "0.log")); !strings.Contains(r, "reader: got 3 messages; my /tmp/me says reader") {
+		t.Errorf("reader: %s", r)
+	}
+}
+
+// TestPodrunImagePullAlways: an image without a tag (:latest) is pulled
+// on every run (Always); a new image under the tag replaces the old one,
+// and only its changed content (the config) is fetched.
+func TestPodrunImagePullAlways(t *testing.T) {
+	e := newImageEnv(t)
+	first := busyboxImage(t)
+	second, err := mutate.Config(first, v1.Config{Entrypoint: []string{"/bin/sh", "-c"}, Env: []string{"PATH=/bin", "VERSION=2"}, User: "www-data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := writeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: always}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    args: ["echo version ${VERSION:-1}"]
+`)
+	for i, img := range []v1.Image{first, second} {
+		push(t, e.reg, "library/busybox:latest", img)
+		id, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, recs, stderr := runPodrun(t, e.args(doc), nil)
+		if code != ExitSucceeded {
+			t.Fatalf("run %d: exit %d; stderr:\n%s", i, code, stderr)
+		}
+		got := ""
+		for _, r := range recs {
+			for _, c := range r.Containers {
+				got = c.ImageID
+			}
+		}
+		if got != id.String() {
+			t.Fatalf("run %d: imageID %s, want %s", i, got, id)
+		}
+	}
+	st := storeEntries(t, e.store)
+	if len(st["images"]) != 1 || len(st["layers/sha256"]) != 2 || len(st["blobs/sha256"]) != 6 {
+		t.Fatalf("store after the second pull: %v (want the new image only, the layers once, both manifests and configs and the 2 layers until gc)", st)
+	}
 }
