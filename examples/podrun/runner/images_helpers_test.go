@@ -60,7 +60,7 @@ func newImageEnv(t *testing.T) *imageEnv {
 		}
 	})
 	e := &imageEnv{runDir: filepath.Join(dir, "run"), logDir: filepath.Join(dir, "logs"), store: filepath.Join(dir, "store")}
-	e.reg = startTestRegistry(t)
+	e.reg = startTestRegistry(t, nil)
 	return e
 }
 
@@ -74,14 +74,19 @@ func (e *imageEnv) args(extra ...string) []string {
 	return append(a, extra...)
 }
 
-// startTestRegistry serves go-containerregistry's registry on 127.0.0.1.
-func startTestRegistry(t *testing.T) string {
+// startTestRegistry serves go-containerregistry's registry on 127.0.0.1;
+// wrap, when set, wraps its handler.
+func startTestRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
 	t.Cleanup(func() { _ = srv.Close(); <-done })
@@ -200,13 +205,19 @@ type statusRec struct {
 // record as it comes. It returns the exit code, the records and stderr.
 func runPodrun(t *testing.T, args []string, onRecord func(statusRec)) (int, []statusRec, string) {
 	t.Helper()
+	return runPodrunSigs(t, args, nil, onRecord)
+}
+
+// runPodrunSigs is runPodrun with a signal channel (Ctrl-C).
+func runPodrunSigs(t *testing.T, args []string, sigs <-chan os.Signal, onRecord func(statusRec)) (int, []statusRec, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	pr, pw := io.Pipe()
 	var stderr strings.Builder
 	codec := make(chan int, 1)
 	go func() {
-		codec <- Main(ctx, append([]string{"--json"}, args...), pw, &stderr, nil)
+		codec <- Main(ctx, append([]string{"--json"}, args...), pw, &stderr, sigs)
 		pw.Close()
 	}()
 	var recs []statusRec

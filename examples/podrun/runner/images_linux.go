@@ -34,6 +34,40 @@ type podImages struct {
 	live map[string]*image.Rootfs // rootfs ID -> mounted rootfs
 }
 
+// pullStage pulls the pod's images before anything else is created; a
+// signal on sigs (or the end of ctx) cancels the pull and podrun exits
+// with ExitInterrupted. ok is false when podrun must exit with code.
+func (r *podRun) pullStage(ctx context.Context, sigs <-chan os.Signal) (code int, ok bool) {
+	if len(r.pod.ImageRefs()) == 0 {
+		return 0, true
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	signalled := make(chan bool, 1)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+			signalled <- true
+		case <-pctx.Done():
+			signalled <- false
+		}
+	}()
+	err := r.pullImages(pctx)
+	cancel()
+	interrupted := <-signalled || ctx.Err() != nil
+	if err == nil && !interrupted {
+		return 0, true
+	}
+	if err != nil {
+		fmt.Fprintf(r.out.stderr, "podrun: %v\n", err)
+	}
+	r.teardown()
+	if interrupted {
+		return ExitInterrupted, false
+	}
+	return ExitUsage, false
+}
+
 // pullImages opens the store and pulls or finds every image the pod
 // names, per imagePullPolicy. It creates nothing but store content; a
 // failure is an *ImageError naming the container's image field.

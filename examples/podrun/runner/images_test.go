@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -404,5 +406,48 @@ spec:
 	st := storeEntries(t, e.store)
 	if len(st["images"]) != 1 || len(st["layers/sha256"]) != 2 || len(st["blobs/sha256"]) != 6 {
 		t.Fatalf("store after the second pull: %v (want the new image only, the layers once, both manifests and configs and the 2 layers until gc)", st)
+	}
+}
+
+// TestPodrunImagePullInterrupted: Ctrl-C during a pull (a registry that
+// stalls on the layers) ends it at once with ExitInterrupted, and leaves
+// no sandbox and no image.
+func TestPodrunImagePullInterrupted(t *testing.T) {
+	e := newImageEnv(t)
+	release := make(chan struct{})
+	defer close(release)
+	stalled := startTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/") && r.Method == http.MethodGet {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	e.reg = stalled
+	push(t, e.reg, "library/busybox:1.36", busyboxImage(t))
+	sigs := make(chan os.Signal, 2)
+	start := time.Now()
+	code, _, stderr := runPodrunSigs(t, e.args(writeManifest(t, twoContainers)), sigs, func(r statusRec) {
+		if r.Type == "event" && r.Reason == "Pulling" {
+			sigs <- os.Interrupt
+		}
+	})
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitInterrupted, stderr)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the interrupted pull took %s", d)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.runDir, "imgpod")); len(ents) > 0 {
+		t.Errorf("sandbox left in the run dir")
+	}
+	st := storeEntries(t, e.store)
+	if len(st["images"])+len(st["rootfs"]) > 0 {
+		t.Errorf("store after an interrupted pull: %v", st)
 	}
 }

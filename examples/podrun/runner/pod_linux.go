@@ -42,6 +42,9 @@ type podRun struct {
 
 func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 	r.start = time.Now()
+	if code, ok := r.pullStage(ctx, sigs); !ok {
+		return code
+	}
 	if err := r.setup(ctx); err != nil {
 		fmt.Fprintf(r.out.stderr, "podrun: %v\n", err)
 		r.teardown()
@@ -75,9 +78,6 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	cfg.PauseBinary = pauseBin
 	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := r.pullImages(ctx); err != nil {
 		return err
 	}
 	if r.pod.HasHostImage() {
