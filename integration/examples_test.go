@@ -277,7 +277,7 @@ func TestPodrunBadInput(t *testing.T) {
 	}{
 		{"testdata/bad-yaml.yaml", []string{"malformed manifest", "yaml"}},
 		{"testdata/bad-kind.yaml", []string{`kind "Deployment"`, "spec.template"}},
-		{"testdata/bad-image.yaml", []string{"spec.containers[0].image", "no image registry", "spec.containers[1].image: missing"}},
+		{"testdata/bad-image.yaml", []string{"spec.containers[0].image", "not a valid image reference", "spec.containers[1].image: missing"}},
 		{"testdata/bad-quantity.yaml", []string{"spec.containers[0].resources.limits.memory", `"64Megs" is not a valid quantity`}},
 		{"testdata/unsupported.yaml", []string{"spec.hostPID", "spec.containers[0].startupProbe", "securityContext.privileged"}},
 		{"testdata/does-not-exist.yaml", []string{"no such file"}},

@@ -109,6 +109,11 @@ func (p *Pod) takeOver(op string) (context.Context, error) {
 
 // create creates a container and records it as known.
 func (p *Pod) create(ctx context.Context, spec sandbox.ContainerSpec) error {
+	if p.spec.BeforeCreate != nil {
+		if err := p.spec.BeforeCreate(ctx, &spec); err != nil {
+			return newErr("create", p.sb.ID(), spec.Name, err)
+		}
+	}
 	if err := p.sb.CreateContainer(ctx, spec); err != nil {
 		return newErr("create", p.sb.ID(), spec.Name, err)
 	}

@@ -3,6 +3,7 @@
 package kubelet
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -42,6 +43,14 @@ type PodSpec struct {
 	// Backoff configures the restart back-off; zero fields take
 	// Kubernetes' values.
 	Backoff Backoff
+	// BeforeCreate, when set, is called before every creation of a
+	// container (its first run and each restart) with the spec about to be
+	// created, and may change it (a runtime gives each run its own root
+	// filesystem); an error fails that creation. AfterRemove is called
+	// when a restart has removed the previous run (attempt) of a container.
+	// Neither is saved for Resume.
+	BeforeCreate func(ctx context.Context, spec *sandbox.ContainerSpec) error `json:"-"`
+	AfterRemove  func(name string, attempt int)                               `json:"-"`
 }
 
 // Backoff configures the crash-loop back-off.

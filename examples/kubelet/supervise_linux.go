@@ -135,6 +135,9 @@ func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) err
 	if err := p.sb.RemoveContainer(ctx, c.Name); err != nil {
 		return err
 	}
+	if p.spec.AfterRemove != nil {
+		p.spec.AfterRemove(c.Name, last.Attempt)
+	}
 	spec := c.ContainerSpec
 	spec.Attempt = last.Attempt + 1
 	if err := p.create(ctx, spec); err != nil {

@@ -40,6 +40,9 @@
 //	err = s.Remove("registry.k8s.io/pause:3.9")
 //	_, err = s.GC()
 //
+// WithProgress makes a pull or load report each layer it stores (for a
+// progress display).
+//
 // ContainerConfig turns an image's config plus a Kubernetes container's
 // command, args, env, workingDir and user into the process to run, with
 // the user resolved against the image's own /etc/passwd and /etc/group.

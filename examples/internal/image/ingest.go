@@ -128,22 +128,29 @@ func (s *Store) fetchLayers(ctx context.Context, src source, img v1.Image, layer
 	if err != nil {
 		return src.readErr(err)
 	}
+	report := progressOf(ctx)
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		p := Progress{Layer: l.Digest, Size: l.Size}
 		if _, err := os.Stat(s.blobPath(l.Digest)); err == nil {
+			p.Done, p.Cached, p.Complete = l.Size, true, true
+			report(p)
 			continue
 		}
+		report(p)
 		rc, err := ls[i].Compressed()
 		if err != nil {
 			return src.readErr(err)
 		}
-		err = s.putBlob(src, l.Digest, l.Size, rc)
+		err = s.putBlob(src, l.Digest, l.Size, &progressReader{r: rc, p: p, report: report, last: time.Now()})
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", l.Digest, err)
 		}
+		p.Done, p.Complete = l.Size, true
+		report(p)
 	}
 	return nil
 }

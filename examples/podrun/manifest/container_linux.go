@@ -25,9 +25,20 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 	default:
 		names[in.Name] = field
 	}
-	s.Rootfs, ct.HostImage = c.image(field+".image", in.Image)
+	var isRef bool
+	s.Rootfs, ct.HostImage, isRef = c.image(field+".image", in.Image)
 	s.Env = c.env(field, in.Env, out, &ct)
-	s.Args = c.command(field, in, s.Env)
+	if isRef {
+		ct.ImageRef = c.imageRef(field+".image", in.Image, in)
+		if ct.ImageRef != nil {
+			ct.ImageRef.Command, ct.ImageRef.Args = expandAll(in.Command, s.Env), expandAll(in.Args, s.Env)
+		}
+	} else {
+		s.Args = c.command(field, in, s.Env)
+		if in.ImagePullPolicy != "" {
+			c.warnings = append(c.warnings, field+".imagePullPolicy: image "+in.Image+" is not pulled; ignored")
+		}
+	}
 	if in.WorkingDir != "" {
 		if !path.IsAbs(in.WorkingDir) {
 			c.bad(field+".workingDir", "%q is not absolute", in.WorkingDir)
@@ -79,6 +90,19 @@ func (c *converter) command(field string, in *corev1.Container, env []string) []
 		c.bad(field+".command", "command[0] is empty")
 	}
 	return argv
+}
+
+// expandAll applies $(VAR) expansion to each word (nil stays nil).
+func expandAll(words, env []string) []string {
+	if words == nil {
+		return nil
+	}
+	vars := envMap(env)
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = expand(w, vars)
+	}
+	return out
 }
 
 func (c *converter) env(field string, vars []corev1.EnvVar, pod *Pod, ct *Container) []string {

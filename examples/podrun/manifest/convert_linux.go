@@ -170,14 +170,15 @@ func (c *converter) hostPath(field string, hp *corev1.HostPathVolumeSource) {
 	}
 }
 
-// image resolves a container image to a root filesystem directory.
-func (c *converter) image(field, image string) (rootfs string, host bool) {
+// image resolves a container image to a root filesystem directory, or
+// says it is a registry reference (ref) for the image store.
+func (c *converter) image(field, image string) (rootfs string, host, ref bool) {
 	switch {
 	case image == "":
 		c.problems = append(c.problems, Problem{Field: field, Err: ErrImage, Msg: "missing; " + imageHelp})
-		return "", false
+		return "", false, false
 	case image == HostImage:
-		return "", true
+		return "", true, false
 	case strings.HasPrefix(image, "/"), strings.HasPrefix(image, "./"), strings.HasPrefix(image, "../"):
 		dir := image
 		if !path.IsAbs(dir) {
@@ -187,17 +188,16 @@ func (c *converter) image(field, image string) (rootfs string, host bool) {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			c.problems = append(c.problems, Problem{Field: field, Err: ErrImage,
 				Msg: fmt.Sprintf("%q: %s is not a directory; %s", image, dir, imageHelp)})
-			return "", false
+			return "", false, false
 		}
-		return dir, false
+		return dir, false, false
 	}
-	c.problems = append(c.problems, Problem{Field: field, Err: ErrImage,
-		Msg: fmt.Sprintf("%q: podrun has no image registry; %s", image, imageHelp)})
-	return "", false
+	return "", false, true
 }
 
-const imageHelp = `image must be "host" (the host's /usr, /etc, /var, /opt read-only, private /tmp) ` +
-	`or a root filesystem directory: an absolute path, or "./dir" relative to the manifest`
+const imageHelp = `image must be "host" (the host's /usr, /etc, /var, /opt read-only, private /tmp), ` +
+	`a root filesystem directory (an absolute path, or "./dir" relative to the manifest), ` +
+	`or an image reference (busybox, registry.k8s.io/pause:3.9, repo@sha256:...)`
 
 func ptrVal[T any](p *T) T {
 	var zero T

@@ -9,9 +9,13 @@
 // dropped. Parse only reads the manifest and, for local images and
 // hostPath volumes, stats paths; it never changes the host.
 //
-// There is no image registry: a container's image names a local root
-// filesystem, either an absolute directory path (or one relative to the
-// manifest's directory, written with a leading "./"), or the word "host",
-// which gives the container a read-only view of the host's /usr, /etc,
-// /var and /opt and a private writable tmpfs at /tmp.
+// A container's image is the word "host", which gives the container a
+// read-only view of the host's /usr, /etc, /var and /opt and a private
+// writable tmpfs at /tmp; or a local root filesystem directory (absolute,
+// or relative to the manifest's directory, written with a leading "./");
+// or an image reference (busybox, registry.k8s.io/pause:3.9,
+// repo@sha256:...), returned as an ImageRef with its imagePullPolicy
+// (Kubernetes' default: Always for :latest or no tag, else IfNotPresent),
+// which the runner pulls or finds in the image store and completes the
+// container from (ENTRYPOINT/CMD, ENV, WORKDIR, USER).
 package manifest

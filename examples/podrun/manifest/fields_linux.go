@@ -52,7 +52,7 @@ func buildRules() map[string]rule {
 		"spec.priority", "spec.preemptionPolicy", "spec.topologySpreadConstraints", "spec.overhead")
 	add(warn, "there is no API server or service account; ignored", "spec.serviceAccountName",
 		"spec.serviceAccount", "spec.automountServiceAccountToken", "spec.enableServiceLinks")
-	add(warn, "there is no registry; ignored", "spec.imagePullSecrets")
+	add(warn, "registry credentials come from the Docker config file; ignored", "spec.imagePullSecrets")
 	add(warn, "the pod has no cluster DNS; /etc/resolv.conf is generated", "spec.dnsPolicy")
 	for _, list := range []string{"spec.containers", "spec.initContainers"} {
 		containerRules(add, list)
@@ -69,7 +69,7 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 		return out
 	}
 	add(descend, "", c)
-	add(leaf, "", p("name", "image", "command", "args", "workingDir", "env.name", "env.value",
+	add(leaf, "", p("name", "image", "imagePullPolicy", "command", "args", "workingDir", "env.name", "env.value",
 		"ports.name", "ports.containerPort", "ports.protocol", "ports.hostPort", "ports.hostIP",
 		"env.valueFrom.fieldRef.fieldPath", "env.valueFrom.fieldRef.apiVersion", "volumeMounts.name",
 		"volumeMounts.mountPath", "volumeMounts.readOnly", "resources.limits", "resources.requests",
@@ -80,7 +80,6 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
 		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
 		"securityContext.seccompProfile")...)
-	add(warn, "there is no registry; ignored", p("imagePullPolicy")...)
 	add(warn, "termination messages are not collected; ignored",
 		p("terminationMessagePath", "terminationMessagePolicy")...)
 	if c != "spec.containers" {

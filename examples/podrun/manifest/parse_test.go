@@ -173,8 +173,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"spec.volumes[0].emptyDir.sizeLimit"}},
 		{"missing image", strings.Replace(pod("", ""), "    image: host\n", "", 1), ErrImage,
 			[]string{"spec.containers[0].image: missing"}},
-		{"registry image", strings.Replace(pod("", ""), "image: host", "image: nginx:1.27", 1), ErrImage,
-			[]string{`"nginx:1.27": podrun has no image registry`, `"host"`}},
+		{"bad reference", strings.Replace(pod("", ""), "image: host", "image: Nginx/Bad:1.27:x", 1), ErrImage,
+			[]string{"spec.containers[0].image", `"Nginx/Bad:1.27:x" is not a valid image reference`, `"host"`}},
+		{"bad pull policy", strings.Replace(pod("", ""), "image: host", "image: nginx:1.27\n    imagePullPolicy: Sometimes", 1), ErrInvalid,
+			[]string{"spec.containers[0].imagePullPolicy"}},
 		{"missing rootfs dir", strings.Replace(pod("", ""), "image: host", "image: /nonexistent/rootfs", 1), ErrImage,
 			[]string{"/nonexistent/rootfs is not a directory"}},
 		{"no command", strings.Replace(pod("", ""), `    command: ["/bin/sh", "-c", "sleep 1"]`, `    args: ["x"]`, 1), ErrInvalid,
@@ -212,7 +214,7 @@ func TestBadInput(t *testing.T) {
 
 func TestAllProblemsInOneError(t *testing.T) {
 	doc := pod("  hostPID: true\n  restartPolicy: Sometimes", "    stdin: true")
-	doc = strings.Replace(doc, "image: host", "image: busybox", 1)
+	doc = strings.Replace(doc, "image: host", "image: \"Bad Ref\"", 1)
 	e := parseErr(t, doc)
 	for _, want := range []error{ErrUnsupported, ErrInvalid, ErrImage} {
 		if !errors.Is(e, want) {

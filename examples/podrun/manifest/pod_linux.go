@@ -48,6 +48,10 @@ type Container struct {
 	Init      bool
 	HostImage bool
 	Image     string
+	// ImageRef is set for an image of the image store (a registry
+	// reference): Spec then lacks Rootfs, and its Args, Env, Cwd and user
+	// are completed from the image by the runner.
+	ImageRef  *ImageRef
 	Ports     []Port
 	FieldEnv  []FieldEnv // set by SetPodIPs
 	Liveness  *Probe
@@ -121,6 +125,19 @@ func (p *Pod) HasHostImage() bool {
 		}
 	}
 	return false
+}
+
+// ImageRefs lists the store images of every container, in manifest order.
+func (p *Pod) ImageRefs() []*ImageRef {
+	var out []*ImageRef
+	for _, list := range [][]Container{p.InitContainers, p.Containers} {
+		for _, c := range list {
+			if c.ImageRef != nil {
+				out = append(out, c.ImageRef)
+			}
+		}
+	}
+	return out
 }
 
 // TmpVolume is the name of the private /tmp volume of a host-image

@@ -96,7 +96,21 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsUser })
 	c.idRange(field+".securityContext.runAsGroup", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsGroup },
 		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsGroup })
-	if nonRoot && s.UID == 0 {
+	if ref := ct.ImageRef; ref != nil {
+		// The image's USER applies unless runAsUser/runAsGroup say
+		// otherwise; the runner resolves it, and checks runAsNonRoot.
+		var uid, gid *int64
+		if psc != nil {
+			uid, gid = psc.RunAsUser, psc.RunAsGroup
+		}
+		if sc != nil && sc.RunAsUser != nil {
+			uid = sc.RunAsUser
+		}
+		if sc != nil && sc.RunAsGroup != nil {
+			gid = sc.RunAsGroup
+		}
+		ref.User, ref.RunAsNonRoot = imageUser(uid, gid), nonRoot
+	} else if nonRoot && s.UID == 0 {
 		c.bad(field+".securityContext.runAsNonRoot", "the container would run as root (set runAsUser; podrun has no image USER)")
 	}
 	if ct.HostImage {

@@ -38,6 +38,7 @@ type Options struct {
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
 	networkOptions
+	Images ImageOptions // image store and registry mirrors
 }
 
 const usage = `usage: podrun [flags] MANIFEST
@@ -48,7 +49,9 @@ Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
 with podkit, as root: no kubelet, container runtime or registry. The pod
 gets an IP on podkit's CNI bridge network (see --cni-network).
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
-/tmp) or a root filesystem directory. Ctrl-C stops the pod gracefully
+/tmp), a root filesystem directory, or an image reference (busybox,
+registry.k8s.io/pause:3.9) pulled into the image store per imagePullPolicy
+(podrun images -h: pull, load, list, remove, gc). Ctrl-C stops the pod gracefully
 (terminationGracePeriodSeconds); a second Ctrl-C kills it.
 
 If podrun is killed, its guard process removes the pod within a second or
@@ -79,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
 	addNetworkFlags(fs, &o.networkOptions)
+	o.Images.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -98,6 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 // received on sigs is one more (a second one kills the pod at once). sigs
 // may be nil.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	if len(args) > 0 && args[0] == "images" {
+		return imagesMain(ctx, args[1:], stdout, stderr)
+	}
 	if code, ok := subcommand(ctx, args, stdout, stderr); ok {
 		return code
 	}
@@ -148,6 +155,10 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 				if pt.HostPort != 0 {
 					fmt.Fprintf(w, "    hostPort %s:%d -> %d/%s\n", pt.HostIP, pt.HostPort, pt.Port, cmp.Or(pt.Protocol, "TCP"))
 				}
+			}
+			if ref := c.ImageRef; ref != nil {
+				fmt.Fprintf(w, "    store image %s, imagePullPolicy %s, command %q, args %q, user %q (the image fills in the rest)\n",
+					ref.Name, ref.PullPolicy, ref.Command, ref.Args, ref.User)
 			}
 			for _, m := range c.Spec.Mounts {
 				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)

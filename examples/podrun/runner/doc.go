@@ -4,6 +4,13 @@
 // containers' logs in the CRI log format, and prints a live status table
 // like `kubectl get pod -w` (or JSON lines with --json).
 //
+// Containers whose image is a registry reference run from podkit's image
+// store (examples/internal/image): images are pulled or found per
+// imagePullPolicy before anything is created, every run of a container
+// gets its own overlay root (through the kubelet's BeforeCreate and
+// AfterRemove hooks), removed with the run, and `podrun images` pulls,
+// loads, lists, removes and garbage-collects images.
+//
 // Main is the whole command line program; examples/podrun is a thin main
 // around it, and tests call Main in-process.
 package runner

@@ -31,6 +31,7 @@ type podRun struct {
 	root   *hostroot.Root
 	netns  *nsjoin.Set  // the pod's network namespace (nil with hostNetwork)
 	ips    []netip.Addr // status.podIPs
+	images *podImages   // store images and their rootfs (nil: none)
 	logs   *logManager
 	start  time.Time
 	probes sync.WaitGroup
@@ -43,6 +44,9 @@ type podRun struct {
 
 func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 	r.start = time.Now()
+	if code, ok := r.pullStage(ctx, sigs); !ok {
+		return code
+	}
 	if err := r.setup(ctx); err != nil {
 		fmt.Fprintf(r.out.stderr, "podrun: %v\n", err)
 		r.teardown()
@@ -127,6 +131,11 @@ func (r *podRun) setup(ctx context.Context) error {
 			}
 		}
 	}
+	if r.images != nil {
+		if err := r.images.prepare(); err != nil {
+			return err
+		}
+	}
 	if pin := sb.Namespaces()["net"]; pin != "" { // none with hostNetwork: probes dial from here
 		h, err := nsjoin.Open(pin, nsjoin.Net)
 		if err != nil {
@@ -145,6 +154,9 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	spec := r.pod.PodSpec()
 	spec.Backoff = kubelet.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
+	if r.images != nil {
+		spec.BeforeCreate, spec.AfterRemove = r.images.beforeCreate, r.images.afterRemove
+	}
 	r.kp = kubelet.New(sb, spec)
 	events := r.kp.Events(1024)
 	r.logs.start()
@@ -304,6 +316,9 @@ func (r *podRun) teardown() {
 	}
 	if r.netns != nil {
 		_ = r.netns.Close()
+	}
+	if r.images != nil {
+		r.images.close() // after Destroy: no container uses a rootfs any more
 	}
 	if r.root != nil {
 		_ = r.root.Remove()

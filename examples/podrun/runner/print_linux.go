@@ -58,6 +58,7 @@ type containerRecord struct {
 	Ready    bool   `json:"ready"`
 	Restarts int    `json:"restartCount"`
 	ExitCode *int   `json:"exitCode,omitempty"`
+	ImageID  string `json:"imageID,omitempty"` // store images: the image's config digest
 }
 
 type eventRecord struct {

@@ -23,7 +23,7 @@ func (r *podRun) printStatus() kubelet.Status {
 	for _, list := range [][]kubelet.ContainerStatus{st.InitContainers, st.Containers} {
 		for _, c := range list {
 			cr := containerRecord{Name: c.Name, Init: c.Init, State: string(c.State), Reason: c.Reason,
-				Ready: !c.Init && r.isReady(c), Restarts: c.RestartCount}
+				Ready: !c.Init && r.isReady(c), Restarts: c.RestartCount, ImageID: r.imageID(c.Name)}
 			if c.Exit != nil && c.State == sandbox.ContainerTerminated {
 				code := c.Exit.ExitCode
 				cr.ExitCode = &code

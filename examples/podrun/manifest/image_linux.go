@@ -1,0 +1,94 @@
+//go:build linux
+
+package manifest
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// PullPolicy is a container's imagePullPolicy.
+type PullPolicy string
+
+// Pull policies, as in Kubernetes.
+const (
+	PullAlways       PullPolicy = "Always"
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+	PullNever        PullPolicy = "Never"
+)
+
+// ImageRef is what the runner needs to run a container from an image of
+// the image store (image: a reference such as busybox or
+// registry.k8s.io/pause:3.9).
+type ImageRef struct {
+	// Field is the manifest path of the image field, for errors
+	// (spec.containers[0].image).
+	Field string
+	// Ref is the reference as written; Name its canonical form
+	// (docker.io/library/busybox:latest).
+	Ref, Name  string
+	PullPolicy PullPolicy
+	// Command and Args are the container's, $(VAR)-expanded and kept
+	// apart: the image's Entrypoint and Cmd fill in what they leave out.
+	Command, Args []string
+	// User is "uid" or "uid:gid" from runAsUser/runAsGroup, ":gid" for a
+	// runAsGroup alone (the image's user with that group), "" for the
+	// image's USER.
+	User string
+	// RunAsNonRoot: the resolved user must not be uid 0.
+	RunAsNonRoot bool
+}
+
+// imageRef parses a registry reference; nil (and a problem) when invalid.
+func (c *converter) imageRef(field, image string, in *corev1.Container) *ImageRef {
+	r, err := name.ParseReference(image)
+	if err != nil {
+		c.problems = append(c.problems, Problem{Field: field, Err: ErrImage,
+			Msg: fmt.Sprintf("%q is not a valid image reference (%v); %s", image, err, imageHelp)})
+		return nil
+	}
+	ref := &ImageRef{Field: field, Ref: image, Name: canonicalName(r)}
+	switch p := in.ImagePullPolicy; p {
+	case "":
+		// Kubernetes' default: Always for :latest or no tag, else IfNotPresent.
+		ref.PullPolicy = PullIfNotPresent
+		if t, ok := r.(name.Tag); ok && t.TagStr() == "latest" {
+			ref.PullPolicy = PullAlways
+		}
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+		ref.PullPolicy = PullPolicy(p)
+	default:
+		c.bad(field[:len(field)-len(".image")]+".imagePullPolicy", "%q (want Always, IfNotPresent or Never)", p)
+	}
+	return ref
+}
+
+// canonicalName is the name the image store records: registry/repo:tag or
+// registry/repo@digest, with docker.io for Docker Hub.
+func canonicalName(r name.Reference) string {
+	reg := r.Context().RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	sep := ":"
+	if _, ok := r.(name.Digest); ok {
+		sep = "@"
+	}
+	return reg + "/" + r.Context().RepositoryStr() + sep + r.Identifier()
+}
+
+// imageUser is the user string of securityContext for an image container.
+func imageUser(uid, gid *int64) string {
+	switch {
+	case uid != nil && gid != nil:
+		return strconv.FormatInt(*uid, 10) + ":" + strconv.FormatInt(*gid, 10)
+	case uid != nil:
+		return strconv.FormatInt(*uid, 10)
+	case gid != nil:
+		return ":" + strconv.FormatInt(*gid, 10)
+	}
+	return ""
+}

@@ -1,0 +1,43 @@
+//go:build linux
+
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/podrun/manifest"
+)
+
+// A missing image with imagePullPolicy Never is an *ImageError naming the
+// field, matching ErrImageNeverPull, manifest.ErrImage and the store's
+// *image.Error (ErrNotFound).
+func TestImageErrorTypes(t *testing.T) {
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    imagePullPolicy: Never\n"
+	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: ImageOptions{Dir: filepath.Join(t.TempDir(), "store")}},
+		pod: pod, out: newPrinter(&out, &out, true, "p")}
+	err = r.pullImages(context.Background())
+	r.images.close()
+	var ie *ImageError
+	var se *image.Error
+	if !errors.As(err, &ie) || ie.Field != "spec.containers[0].image" || ie.Image != "busybox:1" {
+		t.Fatalf("not an *ImageError for the field: %#v", err)
+	}
+	for _, target := range []error{ErrImageNeverPull, manifest.ErrImage, image.ErrNotFound} {
+		if !errors.Is(err, target) {
+			t.Errorf("%v is not %v", err, target)
+		}
+	}
+	if !errors.As(err, &se) {
+		t.Errorf("no *image.Error in %v", err)
+	}
+}
