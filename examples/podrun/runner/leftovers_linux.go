@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/podkit/podkit/examples/internal/image"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -68,6 +69,7 @@ func subcommand(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 	runDir := fs.String("run-dir", sandbox.DefaultRunDir, "sandbox state directory")
 	all := fs.Bool("all", false, "rm: every pod whose podrun is gone")
 	force := fs.Bool("force", false, "rm: also pods whose podrun still runs (it sees them die)")
+	imageDir := fs.String("image-dir", image.DefaultRoot, "rm: the image store whose container roots of the pod go too")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitSucceeded, true
@@ -85,7 +87,7 @@ func subcommand(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 		fmt.Fprintln(stderr, "usage: podrun rm [--run-dir DIR] [--force] NAME...|--all")
 		return ExitUsage, true
 	}
-	return rm(ctx, *runDir, fs.Args(), *all, *force, stdout, stderr), true
+	return rm(ctx, *runDir, *imageDir, fs.Args(), *all, *force, stdout, stderr), true
 }
 
 // ps lists the pods of a run directory, live or left over.
@@ -117,7 +119,7 @@ func ps(runDir string, stdout, stderr io.Writer) int {
 
 // rm removes the named pods (or, with all, every leftover); a pod whose
 // podrun still runs only with force.
-func rm(ctx context.Context, runDir string, names []string, all, force bool, stdout, stderr io.Writer) int {
+func rm(ctx context.Context, runDir, imageDir string, names []string, all, force bool, stdout, stderr io.Writer) int {
 	infos, err := sandbox.List(runDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
@@ -147,7 +149,26 @@ func rm(ctx context.Context, runDir string, names []string, all, force bool, std
 			code = ExitFailed
 			continue
 		}
+		if err := removeLeftoverRootfs(imageDir, runDir, n); err != nil {
+			fmt.Fprintf(stderr, "podrun: pod %s: %v\n", n, err)
+			code = ExitFailed
+			continue
+		}
 		fmt.Fprintln(stdout, n)
 	}
 	return code
+}
+
+// removeLeftoverRootfs removes the container roots a pod's podrun left in
+// the image store at imageDir (if there is a store there).
+func removeLeftoverRootfs(imageDir, runDir, pod string) error {
+	if _, err := os.Stat(imageDir); err != nil {
+		return nil
+	}
+	st, err := image.Open(image.Options{Root: imageDir})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return removePodRootfs(st, rootfsPrefix(runDir, pod))
 }
