@@ -171,8 +171,9 @@ type persisted struct {
 	Manager string `json:"manager,omitempty"`
 	Guard   string `json:"guard,omitempty"`
 	// Network: Config.Network's Attach ran and no Detach succeeded since.
-	Network bool           `json:"network,omitempty"`
-	IPs     []netip.Prefix `json:"ips,omitempty"`
+	Network   bool           `json:"network,omitempty"`
+	IPs       []netip.Prefix `json:"ips,omitempty"`
+	NetDetach []string       `json:"net_detach,omitempty"` // DetachCommander's command
 }
 
 type savedContainer struct {
@@ -190,7 +191,7 @@ func (s *Sandbox) save() error {
 		return nil
 	}
 	p := persisted{Config: s.cfg, State: s.state, Pause: s.pause, Pins: s.pins, Created: s.created.UnixNano(),
-		Manager: s.manager, Guard: s.guard, Network: s.netAttached, IPs: s.ips}
+		Manager: s.manager, Guard: s.guard, Network: s.netAttached, IPs: s.ips, NetDetach: s.netDetach}
 	for _, n := range s.order {
 		c := s.containers[n]
 		c.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -26,6 +27,20 @@ type Network interface {
 	// not attached is fine) and works with netnsPath "" when the namespace
 	// is gone, from a process other than the one that attached.
 	Detach(ctx context.Context, id, netnsPath string) error
+}
+
+// DetachCommander is a Network that can also detach a pod by a command
+// line any process may run (typically the embedding program with a
+// subcommand of its own). The command is saved with the sandbox at
+// Attach, so that a process without the embedder's Network (the guard
+// that destroys the pods of a dead manager, a Reconcile given no
+// LoadOptions) still detaches the pod; "/proc/self/exe" as the command
+// runs the program that runs it, and the guard is the embedder's binary.
+// It must be idempotent like Detach and exit 0 on success; nil means no
+// command.
+type DetachCommander interface {
+	Network
+	DetachCommand(id string) []string
 }
 
 // ErrNetwork: the pod's Network failed to attach or detach it, or a
@@ -86,6 +101,11 @@ func (s *Sandbox) attachNetwork(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if dc, ok := s.cfg.Network.(DetachCommander); ok {
+		s.mu.Lock()
+		s.netDetach = dc.DetachCommand(s.cfg.ID)
+		s.mu.Unlock()
+	}
 	ips, err := s.cfg.Network.Attach(ctx, s.cfg.ID, path)
 	if err != nil {
 		return fmt.Errorf("%w: attach: %w", ErrNetwork, err)
@@ -107,18 +127,27 @@ func (s *Sandbox) detachNetwork(ctx context.Context) error {
 	if !attached {
 		return nil
 	}
-	if s.cfg.Network == nil {
-		return fmt.Errorf("%w: the pod is attached to a network but no Network was given to detach it (LoadOptions.Network)", ErrNetwork)
-	}
 	path := s.netnsPin()
 	if !pinExists(path) {
 		path = ""
 	}
-	if err := s.cfg.Network.Detach(ctx, s.cfg.ID, path); err != nil {
-		return fmt.Errorf("%w: detach: %w", ErrNetwork, err)
+	s.mu.Lock()
+	argv := slices.Clone(s.netDetach)
+	s.mu.Unlock()
+	switch {
+	case s.cfg.Network != nil:
+		if err := s.cfg.Network.Detach(ctx, s.cfg.ID, path); err != nil {
+			return fmt.Errorf("%w: detach: %w", ErrNetwork, err)
+		}
+	case len(argv) > 0:
+		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%w: detach command %q: %w: %s", ErrNetwork, argv, err, out)
+		}
+	default:
+		return fmt.Errorf("%w: the pod is attached to a network but no Network was given to detach it (LoadOptions.Network)", ErrNetwork)
 	}
 	s.mu.Lock()
-	s.netAttached, s.ips = false, nil
+	s.netAttached, s.ips, s.netDetach = false, nil, nil
 	err := s.save()
 	s.mu.Unlock()
 	if errors.Is(err, os.ErrNotExist) {

@@ -68,7 +68,7 @@ func Load(runDir, id string, opts ...LoadOptions) (*Sandbox, error) {
 func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
 	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
 		containers: map[string]*container{}, created: time.Unix(0, p.Created), manager: p.Manager, guard: p.Guard}
-	s.cfg.Network, s.netAttached, s.ips = o.Network, p.Network, p.IPs
+	s.cfg.Network, s.netAttached, s.ips, s.netDetach = o.Network, p.Network, p.IPs, p.NetDetach
 	s.takeOverFromGuard()
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
 		s.cg = cg

@@ -73,6 +73,7 @@ type Sandbox struct {
 	// succeeded since; ips are the addresses it reported.
 	netAttached bool
 	ips         []netip.Prefix
+	netDetach   []string // DetachCommander's command, saved at Attach
 }
 
 // ID returns the sandbox ID.

@@ -4,6 +4,7 @@ package podnet
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 
 	"github.com/podkit/podkit/sandbox"
@@ -18,7 +19,7 @@ type PodNetwork struct {
 	opts AttachOptions
 }
 
-var _ sandbox.Network = (*PodNetwork)(nil)
+var _ sandbox.DetachCommander = (*PodNetwork)(nil)
 
 // For binds n to a pod (pod.ID may be left empty: the sandbox's ID is
 // used) and its per-pod options. To detach pods after a manager crash
@@ -51,4 +52,17 @@ func (p *PodNetwork) Detach(ctx context.Context, id, netnsPath string) error {
 	pod := p.pod
 	pod.ID = id
 	return p.net.Detach(ctx, pod, netnsPath)
+}
+
+// DetachCommand is the command line that detaches pod id from another
+// process (sandbox.DetachCommander): this program again, run with
+// DetachArg, the network's Config and id, dispatched by this package's
+// init before main (so it works in any program that links podnet, test
+// binaries included).
+func (p *PodNetwork) DetachCommand(id string) []string {
+	cfg, err := json.Marshal(p.net.Config())
+	if err != nil {
+		return nil
+	}
+	return []string{"/proc/self/exe", DetachArg, string(cfg), id}
 }

@@ -70,7 +70,8 @@ func (e *imageEnv) storeArgs() []string {
 }
 
 func (e *imageEnv) args(extra ...string) []string {
-	a := append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", imageTestCgroupParent, "--backoff", "1s"}, e.storeArgs()...)
+	a := append([]string{"--run-dir", e.runDir, "--log-dir", e.logDir, "--cgroup-parent", imageTestCgroupParent, "--backoff", "1s",
+		"--no-network"}, e.storeArgs()...)
 	return append(a, extra...)
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/sandbox"
 	"golang.org/x/sys/unix"
@@ -58,6 +59,9 @@ spec:
 // before it runs, and by podrun rm --all.
 func TestKilledPodrun(t *testing.T) {
 	testharness.Privileged(t)
+	// podrun's default network: its guard detaches the killed run's pod
+	// by running podrun network-detach.
+	testharness.KeepCNIHostState(t, podnet.DefaultBridge, podnet.DefaultNetworkName)
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
 	dir := t.TempDir()
 	runDir, logDir := filepath.Join(dir, "run"), filepath.Join(dir, "logs")
