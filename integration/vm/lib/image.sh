@@ -27,14 +27,17 @@
 # does not record (qemu64 has no SSE4.2 for crc32c_intel).
 VM_MODULES=${PODKIT_VM_MODULES:-crc32c_generic veth bridge dummy overlay nf_tables nft_compat nf_conntrack nf_nat
 	nft_chain_nat nft_ct nft_nat nft_masq nft_redir nft_fib_inet nft_reject_inet
-	xt_comment xt_mark xt_multiport xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp}
+	xt_comment xt_mark xt_multiport xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp ext4}
+# Modules staged for guest/init to load with parameters: brd, the RAM disk
+# that holds /tmp's ext4 (see setup_tmp there).
+VM_STAGED_MODULES=${PODKIT_VM_STAGED_MODULES:-brd}
 # Module directories staged whole (with their dependencies) but not loaded:
 # the kernel asks /sbin/modprobe (busybox, reading modules.dep and
 # modules.alias) for whatever else a rule needs (xt_<name>, nft-expr-<name>).
 VM_MODULE_TREES=${PODKIT_VM_MODULE_TREES:-kernel/net/netfilter kernel/net/ipv4/netfilter
 	kernel/net/ipv6/netfilter kernel/net/bridge}
 VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash hostname perl-base
-	iptables nftables}
+	iptables nftables e2fsprogs}
 # Packages copied whole (not just their programs), with the ldd closure of
 # their ELF files: podrun's `image: host` containers and the examples run perl
 # scripts that need perl-base's modules; iptables dlopen()s its xtables
@@ -144,7 +147,7 @@ stage_modules() {
 		if [ -d "$VM_MODDIR/$tree" ]; then find "$VM_MODDIR/$tree" -name '*.ko*' -printf '%f\n'; fi
 	done | sed 's/\.ko.*//')
 	# shellcheck disable=SC2086 # lists of module names
-	[ -z "$extra" ] || list=$(module_closure $VM_MODULES $extra) || return 1
+	list=$(module_closure $VM_MODULES $VM_STAGED_MODULES $extra) || return 1
 	for ko in $list; do
 		mkdir -p "$dir/$(dirname "$ko")"
 		cp "$VM_MODDIR/$ko" "$dir/$ko"
@@ -172,8 +175,8 @@ stage_etc() {
 	echo podkit-vm >"$root/etc/hostname"
 	: >"$root/etc/resolv.conf"
 	# netbase's tables: iptables resolves protocol and service names and
-	# ebtables-nft reads /etc/ethertypes.
-	for f in protocols services ethertypes; do
+	# ebtables-nft reads /etc/ethertypes; mkfs.ext4's defaults.
+	for f in protocols services ethertypes mke2fs.conf; do
 		if [ -f "/etc/$f" ]; then cp "/etc/$f" "$root/etc/$f"; fi
 	done
 	mkdir -p "$root/etc/cni/net.d" "$root/var/lib/cni" "$root/opt/cni/bin"
