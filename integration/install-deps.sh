@@ -28,6 +28,8 @@ have nft || need+=(nftables)
 # The VM lane copies netbase's /etc/protocols, /etc/services and
 # /etc/ethertypes into the guest for iptables.
 [ -f /etc/ethertypes ] || need+=(netbase)
+# The VM lane formats the guest's /tmp as ext4.
+[ -x /sbin/mkfs.ext4 ] || need+=(e2fsprogs)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

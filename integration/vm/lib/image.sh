@@ -37,7 +37,7 @@ VM_STAGED_MODULES=${PODKIT_VM_STAGED_MODULES:-brd}
 VM_MODULE_TREES=${PODKIT_VM_MODULE_TREES:-kernel/net/netfilter kernel/net/ipv4/netfilter
 	kernel/net/ipv6/netfilter kernel/net/bridge}
 VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash hostname perl-base
-	iptables nftables e2fsprogs}
+	iptables nftables e2fsprogs strace}
 # Packages copied whole (not just their programs), with the ldd closure of
 # their ELF files: podrun's `image: host` containers and the examples run perl
 # scripts that need perl-base's modules; iptables dlopen()s its xtables
