@@ -6,7 +6,8 @@
 # arm64 pause under it), and the standard CNI plugins with iptables (pod
 # networking: examples/internal/podnet runs bridge, host-local, portmap and
 # firewall from /usr/lib/cni; portmap and firewall drive iptables; the
-# leak checker reads iptables-save, ip6tables-save and nft).
+# leak checker reads iptables-save, ip6tables-save and nft; the VM lane
+# copies them into its guest with netbase's /etc tables).
 # Installs nothing when everything is present.
 set -euo pipefail
 
@@ -24,6 +25,11 @@ have strace || need+=(strace) # nsjoin: exec under a traced manager
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 { have iptables && have iptables-save && have ip6tables-save; } || need+=(iptables)
 have nft || need+=(nftables)
+# The VM lane copies netbase's /etc/protocols, /etc/services and
+# /etc/ethertypes into the guest for iptables.
+[ -f /etc/ethertypes ] || need+=(netbase)
+# The VM lane formats the guest's /tmp as ext4.
+[ -x /sbin/mkfs.ext4 ] || need+=(e2fsprogs)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

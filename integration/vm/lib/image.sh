@@ -17,11 +17,33 @@
 # The archive is an uncompressed newc cpio: unpacking it is cheaper under TCG
 # than decompressing it.
 
-VM_MODULES=${PODKIT_VM_MODULES:-veth bridge overlay}
-VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash hostname perl-base}
-# Packages copied whole (not just their programs): podrun's `image: host`
-# containers and the examples run perl scripts that need perl-base's modules.
-VM_HOST_TREES=${PODKIT_VM_HOST_TREES:-perl-base}
+# Modules loaded at boot: pod networking (veth, bridge), the VM's uplink
+# (dummy: guest/init), image rootfs (overlay), and the netfilter core CNI's
+# portmap and firewall plugins drive through Debian's iptables (iptables-nft:
+# nf_tables with nft_compat for the xt_* matches and targets) and the leak
+# checker reads with nft.
+# crc32c_generic first: libcrc32c (nf_conntrack, nf_nat, nf_tables need it)
+# asks the crypto API for crc32c when it loads, a dependency modules.dep
+# does not record (qemu64 has no SSE4.2 for crc32c_intel).
+VM_MODULES=${PODKIT_VM_MODULES:-crc32c_generic veth bridge dummy overlay nf_tables nft_compat nf_conntrack nf_nat
+	nft_chain_nat nft_ct nft_nat nft_masq nft_redir nft_fib_inet nft_reject_inet
+	xt_comment xt_mark xt_multiport xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp ext4}
+# Modules staged for guest/init to load with parameters: brd, the RAM disk
+# that holds /tmp's ext4 (see setup_tmp there).
+VM_STAGED_MODULES=${PODKIT_VM_STAGED_MODULES:-brd}
+# Module directories staged whole (with their dependencies) but not loaded:
+# the kernel asks /sbin/modprobe (busybox, reading modules.dep and
+# modules.alias) for whatever else a rule needs (xt_<name>, nft-expr-<name>).
+VM_MODULE_TREES=${PODKIT_VM_MODULE_TREES:-kernel/net/netfilter kernel/net/ipv4/netfilter
+	kernel/net/ipv6/netfilter kernel/net/bridge}
+VM_HOST_PACKAGES=${PODKIT_VM_HOST_PACKAGES:-coreutils util-linux mount iproute2 procps bash dash hostname perl-base
+	iptables nftables e2fsprogs strace}
+# Packages copied whole (not just their programs), with the ldd closure of
+# their ELF files: podrun's `image: host` containers and the examples run perl
+# scripts that need perl-base's modules; iptables dlopen()s its xtables
+# extensions (/usr/lib/<triplet>/xtables/*.so); the CNI plugins live in
+# /usr/lib/cni.
+VM_HOST_TREES=${PODKIT_VM_HOST_TREES:-perl-base iptables containernetworking-plugins}
 
 # stage_root fills directory $1 (the build dir holds tests/, prebuilt/ and
 # manifest already) for kernel VM_KVER.
@@ -62,7 +84,7 @@ stage_busybox() {
 # busybox lacks (readlink of two files, nsenter --net=FILE, lsns, ip netns;
 # busybox sh even runs its own applets before PATH).
 stage_host_tools() {
-	local root=$1 progs prog lib
+	local root=$1 progs prog lib tree elves
 	# shellcheck disable=SC2086 # a list of package names
 	progs=$(dpkg -L $VM_HOST_PACKAGES 2>/dev/null | grep -E '^/(usr/)?s?bin/[^/]+$' |
 		while read -r f; do [ -f "$f" ] && [ -x "$f" ] && echo "$f"; done | sort -u)
@@ -73,33 +95,67 @@ stage_host_tools() {
 	for prog in $progs; do
 		cp -L "$prog" "$root$prog"
 	done
+	# shellcheck disable=SC2086 # a list of package names
+	tree=$(dpkg -L $VM_HOST_TREES 2>/dev/null | while read -r f; do
+		if [ -f "$f" ] && [ ! -e "$root$f" ]; then
+			mkdir -p "$root$(dirname "$f")" && cp -L "$f" "$root$f" && echo "$f"
+		fi
+	done)
+	elves=$(for f in $progs $tree; do
+		if [ "$(head -c 4 "$f" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then echo "$f"; fi
+	done)
 	# shellcheck disable=SC2086 # a list of paths without spaces
-	for lib in $(ldd $progs 2>/dev/null | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
+	for lib in $(ldd $elves 2>/dev/null | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
+		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
-	# shellcheck disable=SC2086 # a list of package names
-	dpkg -L $VM_HOST_TREES 2>/dev/null | while read -r f; do
-		if [ -f "$f" ] && [ ! -e "$root$f" ]; then
-			mkdir -p "$root$(dirname "$f")" && cp -L "$f" "$root$f"
-		fi
-	done
+	stage_alternatives "$root"
 	[ -d /etc/iproute2 ] && cp -a /etc/iproute2 "$root/etc/"
 	[ -d /usr/share/iproute2 ] && mkdir -p "$root/usr/share" && cp -a /usr/share/iproute2 "$root/usr/share/"
 	return 0
 }
 
+# stage_alternatives links the host's update-alternatives commands (iptables,
+# ip6tables, their -save and -restore: no package lists them) straight to
+# their target when the guest has that target.
+stage_alternatives() {
+	local root=$1 link target
+	for link in /usr/sbin/* /usr/bin/*; do
+		[ -L "$link" ] && [ ! -e "$root$link" ] || continue
+		case $(readlink "$link") in /etc/alternatives/*) ;; *) continue ;; esac
+		target=$(readlink -f "$link")
+		if [ -e "$root$target" ]; then ln -s "$target" "$root$link"; fi
+	done
+	return 0
+}
+
+# stage_modules copies the modules in VM_MODULES, listed in load order in
+# /lib/modules/podkit.load, and those under VM_MODULE_TREES, all with their
+# dependencies and the module indexes busybox modprobe reads, so the kernel
+# can load on demand what the boot did not.
 stage_modules() {
-	local root=$1 ko list
-	mkdir -p "$root/lib/modules"
-	: >"$root/lib/modules/podkit.load"
+	local root=$1 ko list tree extra dir f
+	dir="$root/lib/modules/$VM_KVER"
+	mkdir -p "$dir"
 	# shellcheck disable=SC2086 # a list of module names
 	list=$(module_closure $VM_MODULES) || return 1
 	for ko in $list; do
-		mkdir -p "$root/lib/modules/$VM_KVER/$(dirname "$ko")"
-		cp "$VM_MODDIR/$ko" "$root/lib/modules/$VM_KVER/$ko"
-		echo "$VM_KVER/$ko" >>"$root/lib/modules/podkit.load"
+		echo "$VM_KVER/$ko"
+	done >"$root/lib/modules/podkit.load"
+	extra=$(for tree in $VM_MODULE_TREES; do
+		if [ -d "$VM_MODDIR/$tree" ]; then find "$VM_MODDIR/$tree" -name '*.ko*' -printf '%f\n'; fi
+	done | sed 's/\.ko.*//')
+	# shellcheck disable=SC2086 # lists of module names
+	list=$(module_closure $VM_MODULES $VM_STAGED_MODULES $extra) || return 1
+	for ko in $list; do
+		mkdir -p "$dir/$(dirname "$ko")"
+		cp "$VM_MODDIR/$ko" "$dir/$ko"
 	done
+	for f in modules.dep modules.alias modules.symbols modules.builtin modules.order; do
+		if [ -f "$VM_MODDIR/$f" ]; then cp "$VM_MODDIR/$f" "$dir/"; fi
+	done
+	return 0
 }
 
 stage_etc() {
@@ -118,6 +174,13 @@ stage_etc() {
 	EOF
 	echo podkit-vm >"$root/etc/hostname"
 	: >"$root/etc/resolv.conf"
+	# netbase's tables: iptables resolves protocol and service names and
+	# ebtables-nft reads /etc/ethertypes; mkfs.ext4's defaults.
+	for f in protocols services ethertypes mke2fs.conf; do
+		if [ -f "/etc/$f" ]; then cp "/etc/$f" "$root/etc/$f"; fi
+	done
+	mkdir -p "$root/etc/cni/net.d" "$root/var/lib/cni" "$root/opt/cni/bin"
+	return 0
 }
 
 # stage_testdata copies the module's source tree (tracked and untracked
