@@ -8,6 +8,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,6 +223,9 @@ func TestStopRunsPreStop(t *testing.T) {
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Run returns once the container started, maybe before it ignores
+	// SIGTERM: a SIGTERM then would end it with an Error, not a kill.
+	eventually(t, "app ignores SIGTERM", func() bool { return ignoresTERM(statusOf(p, "app").Pid) })
 	if err := p.Stop(context.Background(), 500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +238,19 @@ func TestStopRunsPreStop(t *testing.T) {
 	if st := p.Status(); st.State != sandbox.StateStopped {
 		t.Fatalf("state %s", st.State)
 	}
+}
+
+// ignoresTERM reports whether process pid has SIGTERM set to SIG_IGN.
+func ignoresTERM(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(unix.SIGTERM-1)) != 0
+		}
+	}
+	return false
 }
