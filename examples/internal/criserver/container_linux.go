@@ -46,10 +46,10 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 // container. Stopping an unknown or stopped container succeeds.
 func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	rec, sb, err := s.sandboxOf(req.GetContainerId())
-	if rec == nil || sb == nil {
+	if rec == nil || status.Code(err) == codes.NotFound { // gone, or gone with its sandbox
 		return &runtimeapi.StopContainerResponse{}, nil
 	}
-	if err != nil {
+	if err != nil { // a sandbox not re-attached: nothing can stop it here
 		return nil, err
 	}
 	grace := time.Duration(req.GetTimeout()) * time.Second

@@ -16,7 +16,11 @@ func sandboxContainer(sb *sandbox.Sandbox, name string) (sandbox.ContainerStatus
 	if sb == nil {
 		return sandbox.ContainerStatus{}, false
 	}
-	for _, c := range sb.Status().Containers {
+	return findContainer(sb.Status().Containers, name)
+}
+
+func findContainer(cs []sandbox.ContainerStatus, name string) (sandbox.ContainerStatus, bool) {
+	for _, c := range cs {
 		if c.Name == name {
 			return c, true
 		}
@@ -71,18 +75,25 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
 	f := req.GetFilter()
 	var out []*runtimeapi.Container
+	statuses := map[string][]sandbox.ContainerStatus{} // one Status per sandbox, not per container
 	for _, rec := range s.store.listContainers() {
 		if f.GetId() != "" && f.GetId() != rec.ID || f.GetPodSandboxId() != "" && f.GetPodSandboxId() != rec.SandboxID ||
 			!labelsMatch(rec.Config.GetLabels(), f.GetLabelSelector()) {
 			continue
 		}
-		var sb *sandbox.Sandbox
-		if sr := s.store.sandbox(rec.SandboxID); sr != nil {
-			sr.mu.Lock()
-			sb = sr.sb
-			sr.mu.Unlock()
+		cs, seen := statuses[rec.SandboxID]
+		if !seen {
+			if sr := s.store.sandbox(rec.SandboxID); sr != nil {
+				sr.mu.Lock() // not held across Status: a StopPodSandbox holds it
+				sb := sr.sb
+				sr.mu.Unlock()
+				if sb != nil {
+					cs = sb.Status().Containers
+				}
+			}
+			statuses[rec.SandboxID] = cs
 		}
-		state := criState(sandboxContainer(sb, rec.ID))
+		state := criState(findContainer(cs, rec.ID))
 		if f.GetState() != nil && f.GetState().GetState() != state {
 			continue
 		}
