@@ -1,0 +1,222 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkScale keeps PODKIT_SCALE_PODS pods (default 1,000) alive at
+// once, each with the bare pause and one sleeping container, and reports:
+//
+//   - the time to create a pod and start its container (p50) for the
+//     first 20 pods and for the last 20, and their ratio (the target: the
+//     last within 1.5x of the first);
+//   - memory per pod: the pauses' PSS, and everything the pods cost the
+//     machine (MemAvailable's drop) less the containers' own PSS, which is
+//     the workload's and not podkit's;
+//   - sustained churn with all of them alive: create+destroy cycles of a
+//     pod per second, beside the kernel's ceiling measured in the same run
+//     (network namespaces created and torn down per second, counted until
+//     the kernel has freed them).
+//
+// It runs once whatever b.N is:
+//
+//	go test ./sandbox -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 30m
+func BenchmarkScale(b *testing.B) {
+	testharness.RequireRoot(b)
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("PODKIT_SCALE_PODS")); err == nil && v > 40 {
+		n = v
+	}
+	rootfs := testRootfs(b)
+	cfg := benchConfig(b, "scale")
+	ctx := context.Background()
+	sbs := make([]*Sandbox, 0, n)
+	defer func() {
+		for _, sb := range sbs {
+			_ = sb.Destroy(ctx)
+		}
+		cleanBenchCgroups()
+	}()
+	availBefore := memAvailable(b)
+	createTimes := make([]time.Duration, 0, n)
+	podTimes := make([]time.Duration, 0, n)
+	var floors []time.Duration // the kernel's part: new net+ipc+uts namespaces
+	for i := range n {
+		if i < 20 || i >= n-20 {
+			floors = append(floors, nsFloor(b))
+		}
+		cfg.ID = fmt.Sprintf("scale-%04d", i)
+		t0 := time.Now()
+		sb, err := Create(ctx, cfg)
+		if err != nil {
+			b.Fatalf("pod %d: %v", i, err)
+		}
+		podTimes = append(podTimes, time.Since(t0))
+		sbs = append(sbs, sb)
+		if err := sb.CreateContainer(ctx, ctr(rootfs, "app", "sleep")); err != nil {
+			b.Fatalf("pod %d: %v", i, err)
+		}
+		if err := sb.StartContainer(ctx, "app"); err != nil {
+			b.Fatalf("pod %d: %v", i, err)
+		}
+		createTimes = append(createTimes, time.Since(t0))
+	}
+	runtime.GC()
+	time.Sleep(time.Second) // let the kernel settle freed pages before reading MemAvailable
+	availAfter := memAvailable(b)
+	first, last := p50(createTimes[:20]), p50(createTimes[n-20:])
+	b.ReportMetric(ms(first), "create-p50-first20-ms")
+	b.ReportMetric(ms(last), "create-p50-last20-ms")
+	b.ReportMetric(float64(last)/float64(first), "last/first")
+	b.ReportMetric(ms(p50(podTimes[:20])), "pod-p50-first20-ms")
+	b.ReportMetric(ms(p50(podTimes[n-20:])), "pod-p50-last20-ms")
+	b.ReportMetric(ms(p50(floors[:20])), "ns-floor-p50-first20-ms")
+	b.ReportMetric(ms(p50(floors[20:])), "ns-floor-p50-last20-ms")
+
+	var pausePSS, appPSS int64
+	for _, sb := range sbs {
+		pausePSS += pssKiB(sb.PausePid())
+		appPSS += pssKiB(statusOf(sb, "app").Pid)
+	}
+	b.ReportMetric(float64(pausePSS)/float64(n), "pause-pss-kB/pod")
+	b.ReportMetric(float64(availBefore-availAfter-appPSS)/float64(n), "podkit-kB/pod")
+	b.ReportMetric(float64(appPSS)/float64(n), "container-pss-kB/pod")
+
+	churn := churnRate(b, cfg, 5*time.Second)
+	b.ReportMetric(churn, "churn-pods/s")
+	b.ReportMetric(netnsCeiling(b, 5*time.Second), "kernel-netns/s")
+}
+
+// nsFloor times the kernel's share of a pod create: new net, ipc and uts
+// namespaces for a throwaway thread (torn down when it exits).
+func nsFloor(b *testing.B) time.Duration {
+	res := make(chan time.Duration)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		t0 := time.Now()
+		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
+			b.Error(err)
+		}
+		res <- time.Since(t0)
+	}()
+	return <-res
+}
+
+// churnRate creates and destroys pods (bare pause, no container) for d
+// and returns cycles per second.
+func churnRate(b *testing.B, cfg Config, d time.Duration) float64 {
+	ctx := context.Background()
+	start, cycles := time.Now(), 0
+	for time.Since(start) < d {
+		cfg.ID = fmt.Sprintf("churn-%d", cycles)
+		sb, err := Create(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sb.Destroy(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cycles++
+	}
+	return float64(cycles) / time.Since(start).Seconds()
+}
+
+// netnsCeiling creates network namespaces on a throwaway thread, each
+// replacing the last (which the kernel then tears down), for d, and
+// returns how many per second the kernel created and freed: the clock
+// stops once the net_namespace slab is back to where it started.
+func netnsCeiling(b *testing.B, d time.Duration) float64 {
+	base, ok := slabActive("net_namespace")
+	start := time.Now()
+	done := make(chan int)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		count := 0
+		for time.Since(start) < d {
+			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+				break
+			}
+			count++
+		}
+		done <- count
+	}()
+	count := <-done
+	for ok && time.Since(start) < d+time.Minute {
+		if now, _ := slabActive("net_namespace"); now <= base+8 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !ok {
+		b.Log("no net_namespace line in /proc/slabinfo: the ceiling counts creation only")
+	}
+	return float64(count) / time.Since(start).Seconds()
+}
+
+func slabActive(name string) (int, bool) {
+	f, err := os.Open("/proc/slabinfo")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 1 && fields[0] == name {
+			v, err := strconv.Atoi(fields[1])
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+func memAvailable(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return meminfoKiB(string(data), "MemAvailable:")
+}
+
+// pssKiB is a process's proportional set size (0 if it is gone).
+func pssKiB(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	return meminfoKiB(string(data), "Pss:")
+}
+
+func meminfoKiB(text, key string) int64 {
+	for line := range strings.SplitSeq(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+func p50(d []time.Duration) time.Duration {
+	s := slices.Sorted(slices.Values(d))
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
