@@ -139,7 +139,7 @@ func readGinkgoReport(path string) ([]ginkgoSpec, error) {
 }
 
 // criTools builds (or finds cached) crictl and critest.
-func criTools(t *testing.T) string {
+func criTools(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("../tools/cri-tools.sh").Output()
 	if err != nil {

@@ -21,7 +21,8 @@ import (
 // registry on 127.0.0.1 behind --registry-mirror, a bridge network of the
 // test's own, state in a temp dir.
 type runtime struct {
-	t       *testing.T
+	t       testing.TB
+	reg     *criimages.Registry // the suite's images on 127.0.0.1
 	sock    string
 	pidfile string // podkit-cri's pid, written by its supervisor
 	bin     string
@@ -32,7 +33,7 @@ type runtime struct {
 
 // startRuntime starts podkit-cri; everything it brought is removed when
 // the test ends (the leak check runs after).
-func startRuntime(t *testing.T) *runtime {
+func startRuntime(t testing.TB) *runtime {
 	t.Helper()
 	if _, err := os.Stat(criimages.BusyboxPath); err != nil {
 		t.Fatalf("%v: install busybox-static (integration/install-deps.sh)", err)
@@ -62,7 +63,7 @@ func startRuntime(t *testing.T) *runtime {
 	if err := os.WriteFile(filepath.Join(confDir, "10-critest.conflist"), []byte(conflist), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rt := &runtime{t: t, sock: filepath.Join(dir, "cri.sock"), pidfile: filepath.Join(dir, "podkit-cri.pid"),
+	rt := &runtime{t: t, reg: reg, sock: filepath.Join(dir, "cri.sock"), pidfile: filepath.Join(dir, "podkit-cri.pid"),
 		bin: testharness.BuildProgram(t, "github.com/podkit/podkit/examples/podkit-cri")}
 	rt.args = []string{"--listen", rt.sock, "--state-dir", filepath.Join(dir, "state"), "--run-dir", filepath.Join(dir, "run"),
 		"--image-dir", filepath.Join(dir, "images"), "--cgroup-parent", "podkit-critest", "--pause", testharness.PauseBinary(t),
