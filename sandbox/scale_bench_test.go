@@ -54,10 +54,14 @@ func BenchmarkScale(b *testing.B) {
 	availBefore := memAvailable(b)
 	createTimes := make([]time.Duration, 0, n)
 	podTimes := make([]time.Duration, 0, n)
-	var floors []time.Duration // the kernel's part: new net+ipc+uts namespaces
+	// The kernel's part: new net+ipc+uts namespaces, and a new mount
+	// namespace (a copy of the host's mount table, which every pod's pins
+	// grow: each container's mount namespace starts as such a copy).
+	var floors, mntFloors []time.Duration
 	for i := range n {
 		if i < 20 || i >= n-20 {
-			floors = append(floors, nsFloor(b))
+			floors = append(floors, nsFloor(b, unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS))
+			mntFloors = append(mntFloors, nsFloor(b, unix.CLONE_FS|unix.CLONE_NEWNS))
 		}
 		cfg.ID = fmt.Sprintf("scale-%04d", i)
 		t0 := time.Now()
@@ -86,6 +90,9 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(ms(p50(podTimes[n-20:])), "pod-p50-last20-ms")
 	b.ReportMetric(ms(p50(floors[:20])), "ns-floor-p50-first20-ms")
 	b.ReportMetric(ms(p50(floors[20:])), "ns-floor-p50-last20-ms")
+	b.ReportMetric(ms(p50(mntFloors[:20])), "mntns-floor-p50-first20-ms")
+	b.ReportMetric(ms(p50(mntFloors[20:])), "mntns-floor-p50-last20-ms")
+	b.ReportMetric(float64(mountCount(b)), "host-mounts")
 
 	var pausePSS, appPSS int64
 	for _, sb := range sbs {
@@ -101,19 +108,27 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(netnsCeiling(b, 5*time.Second), "kernel-netns/s")
 }
 
-// nsFloor times the kernel's share of a pod create: new net, ipc and uts
-// namespaces for a throwaway thread (torn down when it exits).
-func nsFloor(b *testing.B) time.Duration {
+// nsFloor times unshare(flags) on a throwaway thread (the namespaces are
+// torn down when it exits).
+func nsFloor(b *testing.B, flags int) time.Duration {
 	res := make(chan time.Duration)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
 		t0 := time.Now()
-		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
+		if err := unix.Unshare(flags); err != nil {
 			b.Error(err)
 		}
 		res <- time.Since(t0)
 	}()
 	return <-res
+}
+
+func mountCount(b *testing.B) int {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return strings.Count(string(data), "\n")
 }
 
 // churnRate creates and destroys pods (bare pause, no container) for d
