@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -140,11 +141,39 @@ func guestKubelet(t *testing.T) {
 	kl := startKubelet(t, kubeletBin, dir, sock, manifests)
 	t.Cleanup(func() { removePods(t, cri, manifests, kl) })
 	for name, m := range staticPods {
-		if err := os.WriteFile(filepath.Join(manifests, name+".yaml"), []byte(m), 0o644); err != nil {
+		// Written under a hidden name (the kubelet skips those) and
+		// renamed, so the kubelet never reads half a manifest.
+		tmp := filepath.Join(manifests, "."+name+".yaml")
+		if err := os.WriteFile(tmp, []byte(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(manifests, name+".yaml")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	checkPods(t, cri)
+	logErrors(t, kl)
+}
+
+// logErrors logs the kubelet's error and warning lines (klog's E and W
+// prefixes) so far, one per source location, the first seen: what a run
+// that passed still complained about.
+func logErrors(t *testing.T, d *daemon) {
+	b, err := os.ReadFile(d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 || !strings.ContainsAny(f[0][:1], "EW") || seen[f[3]] {
+			continue
+		}
+		seen[f[3]] = true
+		lines = append(lines, tail([]byte(l), 400))
+	}
+	t.Logf("kubelet: %d error and warning locations:\n%s", len(lines), strings.Join(lines, "\n"))
 }
 
 // startRuntime serves the busybox image from a registry in the guest and

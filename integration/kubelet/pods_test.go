@@ -258,6 +258,45 @@ func checkPods(t *testing.T, cri *crictl) {
 	if err != nil || !strings.Contains(string(b), "crashing\n") {
 		t.Errorf("the kubelet's logs of the crasher: %v: %q", err, tail(b, 400))
 	}
+	checkStats(t, ticker)
+}
+
+// checkStats waits for the ticker's container on the kubelet's
+// /stats/summary with CPU and memory figures (from podkit-cri's stats
+// RPCs). Only those: the full summary needs the kubelet's root file system
+// stats, which cadvisor cannot find for the guest's /tmp (ext4 on a RAM
+// disk, /dev/ram0).
+func checkStats(t *testing.T, pod string) {
+	t.Helper()
+	waitFor(t, 2*time.Minute, pod+"'s container stats on the kubelet's /stats/summary", func() (bool, string) {
+		b, err := httpGet("http://127.0.0.1:10255/stats/summary?only_cpu_and_memory=true")
+		if err != nil {
+			return false, err.Error()
+		}
+		var summary struct {
+			Pods []struct {
+				PodRef     struct{ Name string }
+				Containers []struct {
+					Name   string
+					CPU    struct{ UsageCoreNanoSeconds uint64 }
+					Memory struct{ WorkingSetBytes uint64 }
+				}
+			}
+		}
+		if err := json.Unmarshal(b, &summary); err != nil {
+			return false, err.Error()
+		}
+		for _, p := range summary.Pods {
+			for _, c := range p.Containers {
+				if p.PodRef.Name == pod && c.CPU.UsageCoreNanoSeconds > 0 && c.Memory.WorkingSetBytes > 0 {
+					t.Logf("/stats/summary: %s/%s cpu %d ns, working set %d bytes", pod, c.Name,
+						c.CPU.UsageCoreNanoSeconds, c.Memory.WorkingSetBytes)
+					return true, ""
+				}
+			}
+		}
+		return false, tail(b, 3000)
+	})
 }
 
 // findContainer returns the id of a container of sandbox named name in
