@@ -11,6 +11,12 @@
 // from a manifest directory), and checks from outside the kubelet (crictl,
 // the pod log files, the kubelet's own log endpoint) that the pods run,
 // their logs are where the kubelet reads them and a crashing container is
-// restarted. The VM lane of integration/test-all.sh leaves this package
-// out: it boots its own VM from the host lane.
+// restarted, and that the kubelet's /stats/summary has the pod's CPU and
+// memory. The VM lane of integration/test-all.sh leaves this package out:
+// it boots its own VM from the host lane.
+//
+// Run it as root with a longer timeout than go test's 10 minutes: a cold
+// kubelet build takes about 7 minutes, the VM run 2-4 more (2 CPUs, TCG).
+//
+//	go test -count=1 -timeout 30m ./integration/kubelet/
 package kubelet
