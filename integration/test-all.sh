@@ -53,6 +53,7 @@ vm_pkgs=$(go list ./... ./examples/... ./integration/... | grep -v -E '/integrat
 # shellcheck disable=SC2086 # a list of import paths
 ./integration/vm/run.sh $vm_pkgs || status=1
 
+wait # the background tool builds (finished, unless no test needed them)
 echo
 if [ $status = 0 ]; then echo "test-all: every lane green"; else echo "test-all: FAILED (see above)"; fi
 exit $status
