@@ -19,10 +19,11 @@ import (
 // kubeletConfig is the standalone kubelet's configuration: no API server
 // (no kubeconfig), static pods only, no QoS cgroups and no node allocatable
 // enforcement (podkit-cri places pods in its own cgroup parent), its ports
-// on loopback with anonymous access (the test reads /pods and container
-// logs), no eviction thresholds and no local storage accounting (the
-// guest's root is a tmpfs cadvisor cannot measure). %s: the manifest
-// directory, then the CRI endpoint twice.
+// on loopback with anonymous access (the test reads /pods, /stats/summary
+// and container logs), no eviction thresholds and no local storage
+// accounting (cadvisor finds no file system info for the guest's /tmp, an
+// ext4 on the RAM disk /dev/ram0). %s: the manifest directory, then the
+// CRI endpoint twice.
 const kubeletConfig = `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 staticPodPath: %s
