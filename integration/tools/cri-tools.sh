@@ -9,6 +9,12 @@ set -euo pipefail
 version=v1.37.0
 cache=${PODKIT_TOOLS_CACHE:-/var/cache/podkit-tools}/cri-tools-$version
 ldflags="-X sigs.k8s.io/cri-tools/pkg/version.Version=$version"
+# One build at a time (integration/test-all.sh starts one in the background
+# while the tests that need the tool may ask for it): a second run waits
+# for the first and finds the tool cached.
+mkdir -p "$(dirname "$cache")"
+exec 9>"$cache.lock"
+flock 9
 if [ -x "$cache/crictl" ] && [ -x "$cache/critest" ]; then
 	echo "$cache"
 	exit 0

@@ -13,6 +13,7 @@
 #   /podkit/src/                   the module's source tree (with testdata);
 #                                  each test binary runs in its package's dir
 #   /podkit/env                    environment of the test binaries
+#   /podkit/extra/                 host files named in PODKIT_VM_EXTRA
 #
 # The archive is an uncompressed newc cpio: unpacking it is cheaper under TCG
 # than decompressing it.
@@ -61,6 +62,20 @@ stage_root() {
 	stage_modules "$root"
 	stage_etc "$root"
 	stage_testdata "$root"
+	stage_extra "$root"
+}
+
+# stage_extra copies each host file of PODKIT_VM_EXTRA (space separated) to
+# /podkit/extra/<base name>: binaries a test needs that the lane does not
+# build, such as integration/kubelet's kubelet and crictl.
+stage_extra() {
+	local root=$1 f
+	[ -n "${PODKIT_VM_EXTRA:-}" ] || return 0
+	mkdir -p "$root/podkit/extra"
+	for f in $PODKIT_VM_EXTRA; do
+		[ -f "$f" ] || { log "PODKIT_VM_EXTRA: no file $f"; return 1; }
+		cp -L "$f" "$root/podkit/extra/" || return 1
+	done
 }
 
 # stage_busybox installs busybox with every applet linked in /podkit/busybox
