@@ -83,8 +83,8 @@ var knownArches = []specs.Arch{
 }
 
 var knownFlags = map[specs.LinuxSeccompFlag]uint{
-	specs.LinuxSeccompFlagLog:          unix.SECCOMP_FILTER_FLAG_LOG,
-	specs.LinuxSeccompFlagSpecAllow:    unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+	specs.LinuxSeccompFlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,
+	specs.LinuxSeccompFlagSpecAllow:        unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 	specs.LinuxSeccompFlagWaitKillableRecv: unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 	// TSYNC is meaningless for a process's first filter; runc ignores it too.
 	"SECCOMP_FILTER_FLAG_TSYNC": 0,
