@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/podkit/podkit/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,6 +76,17 @@ type Security struct {
 
 	// Rlimits are resource limits set on the process.
 	Rlimits []Rlimit
+
+	// Seccomp, if set, is a compiled seccomp filter the process runs
+	// under from the first instruction of its program (see
+	// seccomp_inject.go): installed into the child by ptrace while it is
+	// stopped at its exec, so no code of the manager and no syscall of
+	// the fork itself ever runs under it. Needs NoNewPrivs (or
+	// CAP_SYS_ADMIN in Effective) and a manager allowed to ptrace its
+	// children (Yama ptrace_scope 0 or 1, not itself traced); amd64 only
+	// for now. Errors wrap ErrInvalidSecurity, or ErrSeccomp when the
+	// installation failed.
+	Seccomp *seccomp.Filter
 }
 
 // Rlimit is one resource limit: Resource is unix.RLIMIT_NOFILE and the
@@ -92,6 +104,7 @@ type secPlan struct {
 	cred               *syscall.Credential
 	noNewPrivs         bool
 	rlimits            []Rlimit
+	seccomp            *seccomp.Filter
 }
 
 // threadCaps are the capabilities the forking thread keeps effective on
@@ -198,6 +211,15 @@ func (s *Security) plan() (*secPlan, error) {
 		seen[r.Resource] = true
 	}
 	p.rlimits = slices.Clone(s.Rlimits)
+	if s.Seccomp != nil {
+		if err := seccompSupported(); err != nil {
+			return nil, bad("Seccomp: %v", err)
+		}
+		if !s.NoNewPrivs && p.eff&(1<<unix.CAP_SYS_ADMIN) == 0 {
+			return nil, bad("Seccomp needs NoNewPrivs or CAP_SYS_ADMIN in Effective (the kernel's rule for installing a filter)")
+		}
+		p.seccomp = s.Seccomp
+	}
 	p.cred = &syscall.Credential{Uid: s.UID, Gid: s.GID, Groups: slices.Clone(s.Groups)}
 	if p.cred.Groups == nil {
 		p.cred.Groups = []uint32{} // setgroups(0): drop the caller's groups

@@ -29,10 +29,7 @@ func (f *Filter) Len() int { return len(f.prog) }
 // back: a filter cannot be removed), and it must have no_new_privs set or
 // CAP_SYS_ADMIN.
 func (f *Filter) Install() error {
-	prog := make([]unix.SockFilter, len(f.prog))
-	for i, r := range f.prog {
-		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
+	prog := f.Program()
 	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(f.flags), uintptr(unsafe.Pointer(&fp)))
 	if e != 0 {
@@ -74,3 +71,18 @@ func Allows(ret uint32) bool {
 	a := ret & unix.SECCOMP_RET_ACTION_FULL
 	return a == retAllow || a == retLog
 }
+
+// Program returns a copy of the filter's instructions in the form
+// seccomp(2) reads (struct sock_filter), and Flags the
+// SECCOMP_FILTER_FLAG_* bits to install it with: for installers that
+// load it into another process (nsjoin does, by ptrace).
+func (f *Filter) Program() []unix.SockFilter {
+	prog := make([]unix.SockFilter, len(f.prog))
+	for i, r := range f.prog {
+		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return prog
+}
+
+// Flags are the SECCOMP_FILTER_FLAG_* bits of the profile.
+func (f *Filter) Flags() uint { return f.flags }
