@@ -37,6 +37,7 @@ type Options struct {
 	UntilReady   bool
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+	SeccompRoot  string        // where seccompProfile.localhostProfile paths are resolved
 	networkOptions
 	Images ImageOptions // image store and registry mirrors
 }
@@ -80,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the pod after this long (0: run until it finishes or Ctrl-C)")
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
+	fs.StringVar(&o.SeccompRoot, "seccomp-root", manifest.DefaultSeccompRoot, "directory seccompProfile.localhostProfile paths are relative to")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
 	addNetworkFlags(fs, &o.networkOptions)
 	o.Images.register(fs)
@@ -121,7 +123,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest})
+	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest, SeccompRoot: o.SeccompRoot})
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage

@@ -23,6 +23,9 @@ func main() {
 	}
 	_, err := unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0, 0)
 	e, _ := err.(unix.Errno)
+	if e != unix.EPERM {
+		e = 0 // it ran (ENOKEY: no such keyring)
+	}
 	fmt.Println("keyctl", int(e))
 	_, _, e = unix.Syscall(unix.SYS_GETCWD, 0, 0, 0)
 	if e == unix.ERANGE || e == unix.EFAULT {
