@@ -48,18 +48,40 @@ func injectSeccomp(pid int, f *seccomp.Filter) error {
 	if err := writeMem(pid, addr, buf); err != nil {
 		return fail("write program", err)
 	}
+	ret, err := injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uint64(f.Flags()), addr)
+	if err == nil && ret == -int64(unix.EACCES) {
+		// Neither no_new_privs nor CAP_SYS_ADMIN: the kernel wants the
+		// former before an unprivileged process may filter itself.
+		if ret, err = injectSyscall(pid, &saved, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err == nil && ret == 0 {
+			ret, err = injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uint64(f.Flags()), addr)
+		}
+	}
+	switch {
+	case err != nil:
+		return fail("inject", err)
+	case ret < 0:
+		return fail("seccomp", unix.Errno(-ret))
+	}
+	return nil
+}
+
+// injectSyscall makes the stopped tracee run one system call with the
+// given arguments at its instruction pointer (saved: its registers at the
+// stop) and returns the call's raw result; text and registers are back as
+// saved afterwards.
+func injectSyscall(pid int, saved *unix.PtraceRegs, nr, a0, a1, a2 uint64) (int64, error) {
 	var text [8]byte
 	if _, err := unix.PtracePeekText(pid, uintptr(saved.Rip), text[:]); err != nil {
-		return fail("ptrace peektext", err)
+		return 0, fmt.Errorf("ptrace peektext: %w", err)
 	}
 	code := text
 	code[0], code[1] = 0x0f, 0x05 // syscall
 	if _, err := unix.PtracePokeText(pid, uintptr(saved.Rip), code[:]); err != nil {
-		return fail("ptrace poketext", err)
+		return 0, fmt.Errorf("ptrace poketext: %w", err)
 	}
-	regs := saved
-	regs.Rax, regs.Orig_rax = unix.SYS_SECCOMP, ^uint64(0) // no syscall to restart
-	regs.Rdi, regs.Rsi, regs.Rdx = unix.SECCOMP_SET_MODE_FILTER, uint64(f.Flags()), addr
+	regs := *saved
+	regs.Rax, regs.Orig_rax = nr, ^uint64(0) // no syscall to restart
+	regs.Rdi, regs.Rsi, regs.Rdx = a0, a1, a2
 	err := unix.PtraceSetRegs(pid, &regs)
 	if err == nil {
 		err = step(pid)
@@ -69,20 +91,18 @@ func injectSeccomp(pid int, f *seccomp.Filter) error {
 	}
 	// Restore the program as exec left it, whatever happened.
 	_, terr := unix.PtracePokeText(pid, uintptr(saved.Rip), text[:])
-	rerr := unix.PtraceSetRegs(pid, &saved)
+	rerr := unix.PtraceSetRegs(pid, saved)
 	switch {
 	case err != nil:
-		return fail("single-step", err)
-	case int64(regs.Rax) < 0:
-		return fail("seccomp", unix.Errno(-int64(regs.Rax)))
+		return 0, fmt.Errorf("single-step: %w", err)
 	case regs.Rip != saved.Rip+2:
-		return fail("single-step", fmt.Errorf("stopped at %#x, not after the syscall at %#x", regs.Rip, saved.Rip))
+		return 0, fmt.Errorf("single-step stopped at %#x, not after the syscall at %#x", regs.Rip, saved.Rip)
 	case terr != nil:
-		return fail("restore text", terr)
+		return 0, fmt.Errorf("restore text: %w", terr)
 	case rerr != nil:
-		return fail("restore registers", rerr)
+		return 0, fmt.Errorf("restore registers: %w", rerr)
 	}
-	return nil
+	return int64(regs.Rax), nil
 }
 
 // step runs the stopped tracee for one instruction (dropping the SIGTRAP

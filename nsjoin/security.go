@@ -81,11 +81,15 @@ type Security struct {
 	// under from the first instruction of its program (see
 	// seccomp_inject.go): installed into the child by ptrace while it is
 	// stopped at its exec, so no code of the manager and no syscall of
-	// the fork itself ever runs under it. Needs NoNewPrivs (or
-	// CAP_SYS_ADMIN in Effective) and a manager allowed to ptrace its
-	// children (Yama ptrace_scope 0 or 1, not itself traced); amd64 only
-	// for now. Errors wrap ErrInvalidSecurity, or ErrSeccomp when the
-	// installation failed.
+	// the fork itself ever runs under it. The kernel lets a process
+	// install a filter only with no_new_privs or CAP_SYS_ADMIN: without
+	// NoNewPrivs and CAP_SYS_ADMIN in Effective, no_new_privs is set on
+	// the process first (runc installs the filter earlier, while its init
+	// is still privileged, and leaves no_new_privs off; with the filter a
+	// setuid program the exec'd process runs gains nothing). Needs a
+	// manager allowed to ptrace its children (Yama ptrace_scope 0 or 1,
+	// not itself traced); amd64 only for now. Errors wrap
+	// ErrInvalidSecurity, or ErrSeccomp when the installation failed.
 	Seccomp *seccomp.Filter
 }
 
@@ -214,9 +218,6 @@ func (s *Security) plan() (*secPlan, error) {
 	if s.Seccomp != nil {
 		if err := seccompSupported(); err != nil {
 			return nil, bad("Seccomp: %v", err)
-		}
-		if !s.NoNewPrivs && p.eff&(1<<unix.CAP_SYS_ADMIN) == 0 {
-			return nil, bad("Seccomp needs NoNewPrivs or CAP_SYS_ADMIN in Effective (the kernel's rule for installing a filter)")
 		}
 		p.seccomp = s.Seccomp
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
@@ -96,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return nil, errors.New("podrun: --backoff must be positive")
 	}
 	o.Manifest = fs.Arg(0)
+	if abs, err := filepath.Abs(o.SeccompRoot); err == nil {
+		o.SeccompRoot = abs // profiles are named by absolute path
+	}
 	return o, o.check()
 }
 
