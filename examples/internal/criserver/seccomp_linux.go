@@ -24,6 +24,7 @@ func containerSeccomp(sc *runtimeapi.LinuxContainerSecurityContext) (seccomp.Pro
 	if p := sc.GetSeccomp(); p != nil {
 		return criProfile(p, "linux.security_context.seccomp")
 	}
+	//lint:ignore SA1019 older kubelets still send the deprecated path
 	return criProfilePath(sc.GetSeccompProfilePath(), "linux.security_context.seccomp_profile_path")
 }
 
@@ -35,6 +36,7 @@ func checkSandboxSeccomp(sc *runtimeapi.LinuxSandboxSecurityContext) error {
 	if p := sc.GetSeccomp(); p != nil {
 		_, err = criProfile(p, "linux.security_context.seccomp")
 	} else {
+		//lint:ignore SA1019 older kubelets still send the deprecated path
 		_, err = criProfilePath(sc.GetSeccompProfilePath(), "linux.security_context.seccomp_profile_path")
 	}
 	return err
