@@ -138,3 +138,35 @@ func TestSecuritySeccompWithoutNoNewPrivs(t *testing.T) {
 	}
 	waitThreadsClean(t)
 }
+
+// BenchmarkSecuritySeccomp: an exec of a static program with the
+// container Security, without and with the default profile (its
+// injection by ptrace at the exec stop).
+func BenchmarkSecuritySeccomp(b *testing.B) {
+	testharness.RequireRoot(b)
+	f, err := seccomp.Profile{Type: seccomp.RuntimeDefault}.Resolve(runtimeDefault)
+	if err != nil {
+		b.Fatal(err)
+	}
+	filter, err := seccomp.Compile(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := testharness.BuildStatic(b, "github.com/podkit/podkit/sandbox/internal/scpayload")
+	for _, bc := range []struct {
+		name string
+		f    *seccomp.Filter
+	}{{"none", nil}, {"default", filter}} {
+		b.Run(bc.name, func(b *testing.B) {
+			sec := &Security{Bounding: runtimeDefault, Effective: runtimeDefault, Permitted: runtimeDefault,
+				NoNewPrivs: true, Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 1024, Hard: 1024}}, Seccomp: bc.f}
+			for b.Loop() {
+				c := Command(nil, bin)
+				c.Security = sec
+				if err := c.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

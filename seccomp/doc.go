@@ -63,9 +63,12 @@
 // operator, that the kernel decides as Filter.Action (a BPF interpreter
 // over the same program) says.
 //
-// Filter.Install loads the program on the calling thread only (no
-// TSYNC), for nsjoin, which installs it on the throwaway thread that
-// forks a process exec'd into a container (see nsjoin.Security.Seccomp).
-// Containers started by libcontainer get the OCI form instead, compiled
-// by libseccomp inside libcontainer's init (sandbox).
+// A Filter is installed either by the process itself (Filter.Install,
+// on the calling thread only, no TSYNC) or into another process:
+// nsjoin takes Program and Flags and injects a seccomp(2) call into a
+// process exec'd into a container while it is stopped at its exec, so
+// that nothing of the manager runs under the filter (see
+// nsjoin.Security.Seccomp). Containers started by libcontainer get the
+// OCI form instead, compiled by libseccomp inside libcontainer's init
+// (package sandbox).
 package seccomp
