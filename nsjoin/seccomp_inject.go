@@ -20,5 +20,5 @@ var ErrSeccomp = errors.New("seccomp filter not installed")
 // thread's exit; a Localhost profile with SCMP_ACT_KILL_PROCESS on any of
 // them would kill the manager. Injected at the exec stop, the filter
 // starts at the program's first instruction and nothing of the manager
-// ever runs under it; the price is the ptrace round trips (about 0.1 ms)
-// and the conditions in Security.Seccomp.
+// ever runs under it; the price is a few ptrace round trips and the
+// conditions in Security.Seccomp.

@@ -275,7 +275,12 @@
 // same after Load), once per container, and installed by nsjoin into the
 // child while it is stopped at its exec, by ptrace (nsjoin.Security's
 // Seccomp), so no code of the manager runs under the filter. It costs the
-// exec a ptrace stop and two single-steps. Limits: amd64 only for now; a
+// exec the stop (which rlimits under no_new_privs already take) and one
+// injected call; BenchmarkSecuritySeccomp (nsjoin) measured 3.7 ms
+// without and 4.7 ms with the default profile for a small Go program on a
+// loaded 2-CPU machine, the program's own syscalls included, which the
+// filter's linear chain evaluates (a binary search by syscall number, as
+// libseccomp builds, would make that cheaper). Limits: amd64 only for now; a
 // manager that may not ptrace its children (Yama ptrace_scope 2 or 3, or
 // itself traced) cannot exec into a confined container; and in a
 // container with AllowNewPrivileges and without CAP_SYS_ADMIN the exec'd
