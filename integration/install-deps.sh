@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what podkit's tests need and a fresh Debian
-# machine lacks: a C toolchain (libcontainer's nsenter is cgo), iproute2 and
+# machine lacks: a C toolchain (libcontainer's nsenter is cgo) and
+# libseccomp-dev (its seccomp support, -tags seccomp), iproute2 and
 # util-linux (interop tests use ip, nsenter, lsns), QEMU, busybox and cpio
 # for the cgroup v2 VM lane, qemu-user (the pause tests also run the
 # arm64 pause under it), and the standard CNI plugins with iptables (pod
@@ -14,6 +15,10 @@ set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have gcc || need+=(gcc libc6-dev)
+# libcontainer applies seccomp profiles through libseccomp (cgo, found by
+# pkg-config) in binaries built with -tags seccomp, as every test is.
+[ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)
+have pkg-config || need+=(pkg-config)
 have ip || need+=(iproute2)
 { have nsenter && have lsns && have unshare; } || need+=(util-linux)
 have qemu-system-x86_64 || need+=(qemu-system-x86)

@@ -16,6 +16,10 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then mode=v2
 elif [ -d /sys/fs/cgroup/unified ]; then mode=v1-hybrid
 else mode=v1; fi
 
+# Containers get seccomp profiles only with libcontainer's seccomp support
+# (libseccomp, cgo): every test binary and program is built with it.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=seccomp"
+
 summary=$(mktemp -d)/testsummary
 trap 'rm -rf "$(dirname "$summary")"' EXIT
 go build -o "$summary" ./internal/cmd/testsummary || exit 1

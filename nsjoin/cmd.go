@@ -4,6 +4,7 @@ package nsjoin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -169,9 +170,12 @@ func (c *Cmd) start() error {
 		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
 		// refused, born frozen (freezeStop).
 		why := ptraceRefused()
-		if why == "" {
+		switch {
+		case why == "":
 			attr.Ptrace = true
-		} else {
+		case c.sec.seccomp != nil:
+			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: Seccomp is installed by ptrace, refused here: %s", ErrInvalidSecurity, why)}
+		default:
 			f, err := newFreezeStop(c.IntoCgroup, why, c.sec.rlimits)
 			if err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/podkit/podkit/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,6 +76,21 @@ type Security struct {
 
 	// Rlimits are resource limits set on the process.
 	Rlimits []Rlimit
+
+	// Seccomp, if set, is a compiled seccomp filter the process runs
+	// under from the first instruction of its program (see
+	// seccomp_inject.go): installed into the child by ptrace while it is
+	// stopped at its exec, so no code of the manager and no syscall of
+	// the fork itself ever runs under it. The kernel lets a process
+	// install a filter only with no_new_privs or CAP_SYS_ADMIN: without
+	// NoNewPrivs and CAP_SYS_ADMIN in Effective, no_new_privs is set on
+	// the process first (runc installs the filter earlier, while its init
+	// is still privileged, and leaves no_new_privs off; with the filter a
+	// setuid program the exec'd process runs gains nothing). Needs a
+	// manager allowed to ptrace its children (Yama ptrace_scope 0 or 1,
+	// not itself traced); amd64 only for now. Errors wrap
+	// ErrInvalidSecurity, or ErrSeccomp when the installation failed.
+	Seccomp *seccomp.Filter
 }
 
 // Rlimit is one resource limit: Resource is unix.RLIMIT_NOFILE and the
@@ -92,6 +108,7 @@ type secPlan struct {
 	cred               *syscall.Credential
 	noNewPrivs         bool
 	rlimits            []Rlimit
+	seccomp            *seccomp.Filter
 }
 
 // threadCaps are the capabilities the forking thread keeps effective on
@@ -198,6 +215,12 @@ func (s *Security) plan() (*secPlan, error) {
 		seen[r.Resource] = true
 	}
 	p.rlimits = slices.Clone(s.Rlimits)
+	if s.Seccomp != nil {
+		if err := seccompSupported(); err != nil {
+			return nil, bad("Seccomp: %v", err)
+		}
+		p.seccomp = s.Seccomp
+	}
 	p.cred = &syscall.Credential{Uid: s.UID, Gid: s.GID, Groups: slices.Clone(s.Groups)}
 	if p.cred.Groups == nil {
 		p.cred.Groups = []uint32{} // setgroups(0): drop the caller's groups

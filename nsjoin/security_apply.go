@@ -83,22 +83,23 @@ func (p *secPlan) applyRlimits(pid int) error {
 // rlimits are set before it runs: started traced (PTRACE_TRACEME), it stops
 // at its exec and rlimitsAtExecStop sets them; where ptrace is refused it
 // is born frozen instead (freezeStop, execstop.go). Whenever there are
-// rlimits and no_new_privs is set. A
+// rlimits and no_new_privs is set, and always with a seccomp filter, which
+// is installed at that stop (ptrace only: injectSeccomp). A
 // traced exec never raises privileges (setuid bits, file capabilities are
 // ignored, LSM_UNSAFE_PTRACE), which no_new_privs forbids anyway; without
 // no_new_privs the rlimits are set right after the exec instead
 // (applyRlimits), so a setuid binary keeps working, and the process runs
 // its first microseconds with the manager's limits.
 func (p *secPlan) stopAtExec() bool {
-	return p != nil && len(p.rlimits) > 0 && p.noNewPrivs
+	return p != nil && (len(p.rlimits) > 0 && p.noNewPrivs || p.seccomp != nil)
 }
 
 // cldTrapped is si_code CLD_TRAPPED: the child stopped under ptrace.
 const cldTrapped = 4
 
 // rlimitsAtExecStop waits (on the forking thread, its tracer) for the
-// traced child's stop at exec, sets the rlimits and detaches, which lets
-// it run. A child that died instead is left for Wait to reap (WNOWAIT).
+// traced child's stop at exec, installs its seccomp filter, sets the
+// rlimits and detaches, which lets it run. A child that died instead is left for Wait to reap (WNOWAIT).
 func (p *secPlan) rlimitsAtExecStop(pid int) error {
 	var info unix.Siginfo
 	for {
@@ -114,7 +115,13 @@ func (p *secPlan) rlimitsAtExecStop(pid int) error {
 	if info.Code != cldTrapped {
 		return nil
 	}
-	err := p.applyRlimits(pid)
+	var err error
+	if p.seccomp != nil {
+		err = injectSeccomp(pid, p.seccomp)
+	}
+	if err == nil {
+		err = p.applyRlimits(pid)
+	}
 	if derr := unix.PtraceDetach(pid); derr != nil && err == nil {
 		err = os.NewSyscallError("ptrace detach", derr)
 	}

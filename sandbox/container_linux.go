@@ -15,7 +15,9 @@ import (
 	// Device rules need the devices controller implementation registered.
 	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/podkit/podkit/cgroup"
+	"github.com/podkit/podkit/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,6 +59,10 @@ type container struct {
 
 	execMu  sync.Mutex  // guards execTgt and its refs
 	execTgt *execTarget // cached for execs into the current init
+	// execFilter is the init's seccomp profile compiled for Exec, from
+	// execFilterOf (guarded by execMu; seccomp_linux.go).
+	execFilter   *seccomp.Filter
+	execFilterOf *configs.Seccomp
 
 	logs  *logSink   // the log file and its copiers (guarded by mu); see logs_linux.go
 	stdin *stdinPipe // the current run's stdin (guarded by mu); see stdin_linux.go

@@ -60,6 +60,10 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	}
 	cmd.IntoCgroup = tgt.v2dir
 	cmd.Security = execSecurity(&c.spec, &cfg)
+	if cmd.Security.Seccomp, err = c.execSeccomp(&cfg); err != nil {
+		c.releaseExecTarget(tgt)
+		return nil, err
+	}
 	xio, err := newExecIO(cmd, spec, pid)
 	if err != nil {
 		c.releaseExecTarget(tgt)

@@ -91,6 +91,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 			Resources:     res,
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
+			Seccomp:       s.seccomp, // ContainerSpec.Seccomp, resolved by validate
 		},
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podkit/podkit/cgroup"
+	"github.com/podkit/podkit/seccomp"
 )
 
 // ContainerSpec describes one container.
@@ -71,6 +73,13 @@ type ContainerSpec struct {
 	// returned by Status, Load and List.
 	Labels      map[string]string
 	Annotations map[string]string
+	// Seccomp is the container's seccomp profile, for its init and every
+	// Exec: Unconfined (the zero value, as in Kubernetes), RuntimeDefault
+	// or a Localhost file, resolved against the container's capabilities
+	// when it is created (see the package doc, Seccomp).
+	Seccomp seccomp.Profile `json:",omitzero"`
+
+	seccomp *specs.LinuxSeccomp // Seccomp resolved by validate, for ociSpec
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -156,6 +165,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 		}
 	}
 	if _, err := s.resolveCommand(); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
+	}
+	if err := s.resolveSeccomp(); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)
 	}
 	return nil

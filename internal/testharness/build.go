@@ -65,7 +65,8 @@ func BuildStatic(t testing.TB, pkg string) string {
 
 // BuildProgram builds the main package pkg with cgo on, as `go build` does
 // (programs that embed the sandbox package need cgo for libcontainer's
-// nsenter), once per test run. $PODKIT_PREBUILT is honoured as in BuildStatic.
+// nsenter) and the seccomp build tag (libcontainer's seccomp support, which
+// needs libseccomp-dev), once per test run. $PODKIT_PREBUILT is honoured as in BuildStatic.
 func BuildProgram(t testing.TB, pkg string) string {
 	t.Helper()
 	return build(t, pkg, "cgo", "", "-s -w")
@@ -112,7 +113,13 @@ func build(t testing.TB, pkg, target, name, ldflags string) string {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		t.Fatalf("build dir: %v", err)
 	}
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
+	args := []string{"build", "-trimpath", "-ldflags=" + ldflags, "-o", out}
+	if target == "cgo" {
+		// Programs embedding the sandbox: with libcontainer's seccomp
+		// support (libseccomp), as integration/test-all.sh builds.
+		args = append(args, "-tags=seccomp")
+	}
+	cmd := exec.Command(goTool(), append(args, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[target == "cgo"])
 	if target != "" && target != "cgo" {
 		cmd.Env = append(cmd.Env, "GOARCH="+target)

@@ -107,9 +107,6 @@ func checkContainerConfig(cfg *runtimeapi.ContainerConfig) error {
 	if slices.ContainsFunc(sc.GetCapabilities().GetAddCapabilities(), func(c string) bool { return strings.EqualFold(c, "ALL") }) {
 		return unsupported("linux.security_context.capabilities.add_capabilities", "ALL")
 	}
-	if p := sc.GetSeccomp(); p != nil && p.GetProfileType() != runtimeapi.SecurityProfile_Unconfined {
-		return unsupported("linux.security_context.seccomp", p.GetProfileType())
-	}
 	for i, m := range cfg.GetMounts() {
 		if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
 			return unsupported(fmt.Sprintf("mounts[%d].propagation", i), m.GetPropagation())
@@ -146,6 +143,10 @@ func (s *Server) containerSpec(rec *containerRecord, rootfs *image.Rootfs) (sand
 		return sandbox.ContainerSpec{}, err
 	}
 	r := cfg.GetLinux().GetResources()
+	prof, err := containerSeccomp(sc)
+	if err != nil {
+		return sandbox.ContainerSpec{}, err
+	}
 	return sandbox.ContainerSpec{
 		Name: rec.ID, Attempt: int(cfg.GetMetadata().GetAttempt()),
 		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd, UID: proc.UID, GID: proc.GID, AdditionalGIDs: gids,
@@ -157,6 +158,7 @@ func (s *Server) containerSpec(rec *containerRecord, rootfs *image.Rootfs) (sand
 		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(),
 		LogPath: rec.LogPath, LogFormat: sandbox.LogCRI,
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
+		Seccomp: prof,
 	}, nil
 }
 

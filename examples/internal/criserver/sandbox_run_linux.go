@@ -74,6 +74,9 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
 		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.userns_options.mode", "POD")
 	}
+	if err := checkSandboxSeccomp(lx.GetSecurityContext()); err != nil {
+		return sandbox.Config{}, err
+	}
 	if _, err := portMappings(cfg.GetPortMappings()); err != nil {
 		return sandbox.Config{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
+	"github.com/podkit/podkit/seccomp"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -22,6 +23,9 @@ type converter struct {
 	problems []Problem
 	warnings []string
 	volumes  map[string]corev1.Volume
+	// podSeccomp is spec.securityContext.seccompProfile, for containers
+	// without their own (seccomp_linux.go).
+	podSeccomp seccomp.Profile
 }
 
 func (c *converter) bad(field, format string, a ...any) {
@@ -88,14 +92,7 @@ func (c *converter) podSecurity(sc *corev1.PodSecurityContext) {
 			c.bad("spec.securityContext.supplementalGroups", "%d out of range", g)
 		}
 	}
-	c.seccomp("spec.securityContext.seccompProfile", sc.SeccompProfile)
-}
-
-func (c *converter) seccomp(field string, p *corev1.SeccompProfile) {
-	if p != nil && p.Type != corev1.SeccompProfileTypeUnconfined {
-		c.problems = append(c.problems, Problem{Field: field + ".type", Err: ErrUnsupported,
-			Msg: fmt.Sprintf("%s: podkit applies no seccomp filter (only Unconfined is accepted)", p.Type)})
-	}
+	c.podSeccomp = c.seccomp("spec.securityContext.seccompProfile", sc.SeccompProfile)
 }
 
 func (c *converter) convertVolumes(vols []corev1.Volume, out *Pod) {

@@ -19,6 +19,9 @@ type Options struct {
 	// Path is the manifest file name, used in errors and to resolve
 	// images written as "./dir" (relative to the manifest's directory).
 	Path string
+	// SeccompRoot is the directory seccompProfile.localhostProfile paths
+	// are relative to; default DefaultSeccompRoot.
+	SeccompRoot string
 }
 
 // Parse decodes a Pod manifest (YAML or JSON) and converts it. The error,

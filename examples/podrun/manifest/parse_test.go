@@ -78,7 +78,6 @@ func TestUnsupportedFields(t *testing.T) {
 		{ctr: "    envFrom:\n    - configMapRef:\n        name: x", fields: []string{"spec.containers[0].envFrom"}},
 		{ctr: "    ports:\n    - containerPort: 80\n      protocol: SCTP", fields: []string{"spec.containers[0].ports[0].protocol"}},
 		{ctr: "    securityContext:\n      privileged: true", fields: []string{"spec.containers[0].securityContext.privileged"}},
-		{ctr: "    securityContext:\n      seccompProfile:\n        type: RuntimeDefault", fields: []string{"spec.containers[0].securityContext.seccompProfile.type"}},
 		{ctr: "    securityContext:\n      capabilities:\n        add: [ALL]", fields: []string{"spec.containers[0].securityContext.capabilities.add[0]"}},
 		{ctr: "    securityContext:\n      procMount: Unmasked", fields: []string{"spec.containers[0].securityContext.procMount"}},
 		{ctr: "    resources:\n      limits:\n        nvidia.com/gpu: 1\n        ephemeral-storage: 1Gi",

@@ -90,8 +90,8 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 		if sc.Capabilities != nil {
 			s.Capabilities = c.capabilities(field+".securityContext.capabilities", sc.Capabilities)
 		}
-		c.seccomp(field+".securityContext.seccompProfile", sc.SeccompProfile)
 	}
+	s.Seccomp = c.containerSeccomp(field, sc)
 	c.idRange(field+".securityContext.runAsUser", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsUser },
 		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsUser })
 	c.idRange(field+".securityContext.runAsGroup", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsGroup },

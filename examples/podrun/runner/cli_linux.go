@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
@@ -37,6 +38,7 @@ type Options struct {
 	UntilReady   bool
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
+	SeccompRoot  string        // where seccompProfile.localhostProfile paths are resolved
 	networkOptions
 	Images ImageOptions // image store and registry mirrors
 }
@@ -80,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the pod after this long (0: run until it finishes or Ctrl-C)")
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
+	fs.StringVar(&o.SeccompRoot, "seccomp-root", manifest.DefaultSeccompRoot, "directory seccompProfile.localhostProfile paths are relative to")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
 	addNetworkFlags(fs, &o.networkOptions)
 	o.Images.register(fs)
@@ -94,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return nil, errors.New("podrun: --backoff must be positive")
 	}
 	o.Manifest = fs.Arg(0)
+	if abs, err := filepath.Abs(o.SeccompRoot); err == nil {
+		o.SeccompRoot = abs // profiles are named by absolute path
+	}
 	return o, o.check()
 }
 
@@ -121,7 +127,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest})
+	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest, SeccompRoot: o.SeccompRoot})
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage

@@ -4,9 +4,10 @@
 # There is no Go toolchain and no C library in the VM, so everything is linked
 # statically on the host: test binaries with CGO (libcontainer's nsenter needs
 # it) through the external linker, main packages like the harness's
-# BuildStatic does (CGO off) unless they need cgo themselves.
+# BuildStatic does (CGO off) unless they need cgo themselves. The seccomp tag
+# (libcontainer's seccomp support) links libseccomp.a from libseccomp-dev.
 
-VM_GO_TAGS=${PODKIT_VM_TAGS:-osusergo,netgo}
+VM_GO_TAGS=${PODKIT_VM_TAGS:-osusergo,netgo,seccomp}
 VM_STATIC_LDFLAGS="-linkmode external -extldflags -static"
 # VM_BUILDLOGS (set by run.sh, outside the staged root) keeps build logs.
 

@@ -1,0 +1,16 @@
+//go:build linux && !amd64
+
+package nsjoin
+
+import (
+	"errors"
+	"runtime"
+
+	"github.com/podkit/podkit/seccomp"
+)
+
+func seccompSupported() error {
+	return errors.New("installing a seccomp filter on an exec is implemented for amd64 only, not " + runtime.GOARCH)
+}
+
+func injectSeccomp(int, *seccomp.Filter) error { return seccompSupported() }
