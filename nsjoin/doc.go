@@ -87,7 +87,7 @@
 // cannot ptrace or open the manager's /proc entries; the previous value
 // comes back when the last one finished.
 // Security.Seccomp, a filter compiled by package
-// github.com/podkit/podkit/seccomp, is installed into the child while it
+// github.com/podkit/podkit/nsjoin/seccomp, is installed into the child while it
 // is stopped at its exec under ptrace (a seccomp(2) call injected at its
 // first instruction, amd64), never on the forking thread: nothing of the
 // manager, not even the fork, runs under the filter (seccomp_inject.go

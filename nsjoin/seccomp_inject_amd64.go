@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"runtime"
 
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 )
 
 func seccompSupported() error {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podkit/podkit/internal/testharness"
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
 )
 

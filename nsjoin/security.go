@@ -10,7 +10,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
 )
 

@@ -250,7 +250,7 @@
 // # Seccomp
 //
 // ContainerSpec.Seccomp is the container's profile (package
-// github.com/podkit/podkit/seccomp): Unconfined, the zero value, as in
+// github.com/podkit/podkit/nsjoin/seccomp): Unconfined, the zero value, as in
 // Kubernetes (a pod gets RuntimeDefault only when it asks, or from a
 // kubelet with --seccomp-default, and the CRI's "unset" must read
 // Seccomp: 0; a library default of RuntimeDefault would also break every

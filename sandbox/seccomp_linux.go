@@ -9,7 +9,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	libctseccomp "github.com/opencontainers/runc/libcontainer/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 )
 
 // ErrSeccompUnsupported: a ContainerSpec asks for a seccomp profile but

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/podkit/podkit/internal/testharness"
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 )
 
 // seccompRootfs is testRootfs plus /scpayload.

@@ -13,7 +13,7 @@ import (
 	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 	corev1 "k8s.io/api/core/v1"
 )
 

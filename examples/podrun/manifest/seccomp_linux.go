@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/sandbox"
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 	corev1 "k8s.io/api/core/v1"
 )
 

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/podkit/podkit/seccomp"
+	"github.com/podkit/podkit/nsjoin/seccomp"
 )
 
 func TestSeccompProfile(t *testing.T) {
