@@ -13,13 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DefaultMaskedPaths and DefaultReadonlyPaths are what a container gets
+// when its spec leaves MaskedPaths and ReadonlyPaths nil: containerd's and
+// CRI-O's defaults.
 var (
-	maskedPaths = []string{
+	DefaultMaskedPaths = []string{
 		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
 		"/sys/firmware", "/sys/devices/virtual/powercap",
 	}
-	readonlyPaths = []string{
+	DefaultReadonlyPaths = []string{
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	}
 )
@@ -55,7 +58,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		if m.Volume != "" {
 			src = filepath.Join(sbDir, "volumes", m.Volume)
 		}
-		opts := []string{"rbind", "rprivate"}
+		opts := []string{"rbind", m.Propagation.option()}
 		if m.ReadOnly {
 			opts = append(opts, "ro")
 		}
@@ -63,18 +66,20 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 	}
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	for _, k := range []string{"net", "ipc", "uts"} {
-		if k == "net" && pins[k] == "" {
-			continue // HostNetwork: the host's network namespace
+		if k != "uts" && pins[k] == "" {
+			continue // HostNetwork, HostIPC: the host's namespace
 		}
 		ns = append(ns, specs.LinuxNamespace{Type: ociNS[k], Path: pins[k]})
 	}
-	ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
+	if !s.hostPID { // HostPID: the host's PID namespace
+		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
+	}
 	// Limits live in the container's cgroup leaf, which podkit's cgroup
 	// package creates before libcontainer joins it; libcontainer only gets
 	// the device rules (deny all; its defaults then allow the standard
 	// nodes of /dev).
 	res := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
-	return &specs.Spec{
+	spec := &specs.Spec{
 		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
 		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},
 		Process: &specs.Process{
@@ -89,10 +94,12 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 			CgroupsPath:   cgroupsPath,
 			Namespaces:    ns,
 			Resources:     res,
-			MaskedPaths:   maskedPaths,
-			ReadonlyPaths: readonlyPaths,
+			MaskedPaths:   DefaultMaskedPaths,
+			ReadonlyPaths: DefaultReadonlyPaths,
 		},
 	}
+	applySecurity(spec, s) // security_linux.go: privileged, masks, propagation
+	return spec
 }
 
 var ociNS = map[string]specs.LinuxNamespaceType{
