@@ -43,6 +43,7 @@ type ContainerSpec struct {
 	// /sys and a cgroup mount writable, no seccomp filter. Capabilities,
 	// MaskedPaths and ReadonlyPaths must then be unset.
 	Privileged bool `json:",omitempty"`
+	hostPID    bool // the pod's Config.HostPID, set by validate for ociSpec
 	// MaskedPaths and ReadonlyPaths replace the runtime's defaults
 	// (DefaultMaskedPaths, DefaultReadonlyPaths) when non-nil: masked
 	// paths are hidden (/dev/null over a file, an empty read-only tmpfs
@@ -85,8 +86,6 @@ type ContainerSpec struct {
 	// returned by Status, Load and List.
 	Labels      map[string]string
 	Annotations map[string]string
-
-	hostPID bool // the pod's Config.HostPID, set by validate for ociSpec
 }
 
 // Mount is a bind mount of a host path or a pod volume.

@@ -40,7 +40,7 @@ func buildRules() map[string]rule {
 		"spec.volumes.emptyDir.sizeLimit", "spec.volumes.hostPath.path", "spec.volumes.hostPath.type",
 		"spec.securityContext.runAsUser", "spec.securityContext.runAsGroup",
 		"spec.securityContext.runAsNonRoot", "spec.securityContext.supplementalGroups",
-		"spec.securityContext.seccompProfile.type", "spec.hostNetwork")
+		"spec.securityContext.seccompProfile.type", "spec.hostNetwork", "spec.hostPID", "spec.hostIPC")
 	add(descend, "", "metadata", "spec", "spec.volumes", "spec.volumes.emptyDir", "spec.volumes.hostPath",
 		"spec.securityContext", "spec.securityContext.seccompProfile")
 	add(warn, "set by the API server; ignored", "metadata.uid", "metadata.resourceVersion",
@@ -76,7 +76,8 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 		"lifecycle.preStop.exec.command", "securityContext.runAsUser", "securityContext.runAsGroup",
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",
-		"securityContext.capabilities.drop", "securityContext.seccompProfile.type")...)
+		"securityContext.capabilities.drop", "securityContext.seccompProfile.type",
+		"securityContext.privileged")...)
 	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
 		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
 		"securityContext.seccompProfile")...)
