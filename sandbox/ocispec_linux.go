@@ -13,16 +13,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultMaskedPaths and DefaultReadonlyPaths are what a container gets
-// when its spec leaves MaskedPaths and ReadonlyPaths nil: containerd's and
-// CRI-O's defaults.
 var (
-	DefaultMaskedPaths = []string{
+	maskedPaths = []string{
 		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
 		"/sys/firmware", "/sys/devices/virtual/powercap",
 	}
-	DefaultReadonlyPaths = []string{
+	readonlyPaths = []string{
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	}
 )
@@ -58,7 +55,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		if m.Volume != "" {
 			src = filepath.Join(sbDir, "volumes", m.Volume)
 		}
-		opts := []string{"rbind", m.Propagation.option()}
+		opts := []string{"rbind", "rprivate"}
 		if m.ReadOnly {
 			opts = append(opts, "ro")
 		}
@@ -66,14 +63,12 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 	}
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	for _, k := range []string{"net", "ipc", "uts"} {
-		if k != "uts" && pins[k] == "" {
-			continue // HostNetwork, HostIPC: the host's namespace
+		if k == "net" && pins[k] == "" {
+			continue // HostNetwork: the host's network namespace
 		}
 		ns = append(ns, specs.LinuxNamespace{Type: ociNS[k], Path: pins[k]})
 	}
-	if !s.hostPID { // HostPID: the host's PID namespace
-		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
-	}
+	ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: pins["pid"]})
 	// Limits live in the container's cgroup leaf, which podkit's cgroup
 	// package creates before libcontainer joins it; libcontainer only gets
 	// the device rules (deny all; its defaults then allow the standard
@@ -94,11 +89,11 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 			CgroupsPath:   cgroupsPath,
 			Namespaces:    ns,
 			Resources:     res,
-			MaskedPaths:   DefaultMaskedPaths,
-			ReadonlyPaths: DefaultReadonlyPaths,
+			MaskedPaths:   maskedPaths,
+			ReadonlyPaths: readonlyPaths,
 		},
 	}
-	applySecurity(spec, s) // security_linux.go: privileged, masks, propagation
+	applySecurity(spec, s) // security_linux.go: host namespaces, privileged, masks, propagation
 	return spec
 }
 

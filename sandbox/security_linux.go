@@ -41,6 +41,12 @@ func (p Propagation) option() string {
 	return string(p)
 }
 
+// DefaultMaskedPaths and DefaultReadonlyPaths return what a container
+// gets when its spec leaves MaskedPaths and ReadonlyPaths nil: containerd's
+// and CRI-O's defaults.
+func DefaultMaskedPaths() []string   { return slices.Clone(maskedPaths) }
+func DefaultReadonlyPaths() []string { return slices.Clone(readonlyPaths) }
+
 // capAll stands for every capability in ContainerSpec.Capabilities.
 const capAll = "ALL"
 
@@ -72,7 +78,7 @@ var AllCapabilities = sync.OnceValue(func() []string {
 // the pod's host PID namespace in the spec for ociSpec. It reads the mount
 // table (propagation of mount sources) but creates nothing.
 func (s *ContainerSpec) validateSecurity(cfg *Config) error {
-	s.hostPID = cfg.HostPID
+	s.hostPID, s.hostIPC = cfg.HostPID, cfg.HostIPC
 	bad := func(field, value, reason string) error {
 		return &FieldError{Field: "ContainerSpec." + field, Value: value, Reason: reason, Err: ErrInvalidConfig}
 	}
@@ -163,9 +169,24 @@ func checkSourcePropagation(src string, p Propagation) error {
 }
 
 // applySecurity puts the spec's security fields into the OCI spec ociSpec
-// built: capability "ALL", privileged mode, masked and read-only paths,
-// and the rootfs propagation that the mounts' propagation needs.
+// built: the host's PID and IPC namespaces (no namespace entry: the
+// container stays in its creator's), capability "ALL", privileged mode,
+// masked and read-only paths, each mount's propagation and the rootfs
+// propagation that it needs.
 func applySecurity(spec *specs.Spec, s *ContainerSpec) {
+	spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return s.hostPID && n.Type == specs.PIDNamespace || s.hostIPC && n.Type == specs.IPCNamespace
+	})
+	for _, m := range s.Mounts {
+		if m.Propagation == PropagationPrivate {
+			continue
+		}
+		for i, om := range spec.Mounts {
+			if om.Type == "bind" && om.Destination == path.Clean(m.Destination) {
+				spec.Mounts[i].Options = propagationOptions(om.Options, m.Propagation)
+			}
+		}
+	}
 	caps := spec.Process.Capabilities
 	if s.Privileged || slices.Contains(caps.Bounding, capAll) {
 		all := AllCapabilities()
@@ -208,6 +229,18 @@ func privileged(spec *specs.Spec) {
 	spec.Linux.Devices = hostDevices()
 	spec.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
 	spec.Linux.Seccomp = nil
+}
+
+// propagationOptions replaces the propagation in a bind mount's options.
+func propagationOptions(opts []string, p Propagation) []string {
+	out := slices.DeleteFunc(slices.Clone(opts), func(o string) bool {
+		switch o {
+		case "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+			return true
+		}
+		return false
+	})
+	return append(out, p.option())
 }
 
 // hostNamespaces lists the kinds the pod shares with the host.

@@ -43,7 +43,8 @@ type ContainerSpec struct {
 	// /sys and a cgroup mount writable, no seccomp filter. Capabilities,
 	// MaskedPaths and ReadonlyPaths must then be unset.
 	Privileged bool `json:",omitempty"`
-	hostPID    bool // the pod's Config.HostPID, set by validate for ociSpec
+	// the pod's Config.HostPID and HostIPC, set by validate for ociSpec
+	hostPID, hostIPC bool
 	// MaskedPaths and ReadonlyPaths replace the runtime's defaults
 	// (DefaultMaskedPaths, DefaultReadonlyPaths) when non-nil: masked
 	// paths are hidden (/dev/null over a file, an empty read-only tmpfs
