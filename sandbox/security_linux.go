@@ -75,7 +75,7 @@ var AllCapabilities = sync.OnceValue(func() []string {
 })
 
 // validateSecurity checks the fields of this file's concern and records
-// the pod's host PID namespace in the spec for ociSpec. It reads the mount
+// the pod's host PID and IPC namespaces in the spec for ociSpec. It reads the mount
 // table (propagation of mount sources) but creates nothing.
 func (s *ContainerSpec) validateSecurity(cfg *Config) error {
 	s.hostPID, s.hostIPC = cfg.HostPID, cfg.HostIPC
@@ -106,17 +106,13 @@ func (s *ContainerSpec) validateSecurity(cfg *Config) error {
 	}
 	for i, m := range s.Mounts {
 		field := fmt.Sprintf("Mounts[%d].Propagation", i)
-		src := m.Source
-		if m.Volume != "" {
-			src = filepath.Join(cfg.RunDir, cfg.ID, "volumes", m.Volume)
-		}
 		switch m.Propagation {
 		case PropagationPrivate:
 		case PropagationHostToContainer, PropagationBidirectional:
 			if m.Volume != "" {
 				return bad(field, string(m.Propagation), "a pod volume has nothing to propagate (host paths only)")
 			}
-			if err := checkSourcePropagation(src, m.Propagation); err != nil {
+			if err := checkSourcePropagation(m.Source, m.Propagation); err != nil {
 				return bad(field, string(m.Propagation), err.Error())
 			}
 		default:
