@@ -39,24 +39,16 @@ func hostNetwork(pod *runtimeapi.PodSandboxConfig) bool {
 	return pod.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
 }
 
-// checkContainerNamespaces refuses a container whose namespace options ask
-// for the host's namespace where its pod has its own, or the reverse:
-// podkit's containers always join their pod's (the kubelet passes the
-// pod's options).
+// checkContainerNamespaces refuses a container asking for the host's PID
+// namespace in a pod that has its own: podkit's containers always join
+// their pod's namespaces. Network and IPC follow the pod whatever the
+// container's options say, as with containerd (critest leaves them unset
+// in a host-network pod).
 func checkContainerNamespaces(c, pod *runtimeapi.NamespaceOption) error {
 	node := runtimeapi.NamespaceMode_NODE
-	for _, f := range []struct {
-		name     string
-		ctr, pod runtimeapi.NamespaceMode
-	}{
-		{"network", c.GetNetwork(), pod.GetNetwork()},
-		{"pid", c.GetPid(), pod.GetPid()},
-		{"ipc", c.GetIpc(), pod.GetIpc()},
-	} {
-		if (f.ctr == node) != (f.pod == node) {
-			return status.Errorf(codes.InvalidArgument,
-				"linux.security_context.namespace_options.%s %v: the pod sandbox has %v", f.name, f.ctr, f.pod)
-		}
+	if c.GetPid() == node && pod.GetPid() != node {
+		return status.Errorf(codes.InvalidArgument,
+			"linux.security_context.namespace_options.pid %v: the pod sandbox has %v", c.GetPid(), pod.GetPid())
 	}
 	return nil
 }
