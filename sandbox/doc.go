@@ -269,8 +269,11 @@
 // no_new_privs and RLIMIT_NOFILE 1024. ContainerSpec.Privileged is
 // containerd's and CRI-O's privileged mode: every capability, every
 // device node of the host's /dev with the device cgroup allowing all, no
-// masked or read-only paths, /sys (and a cgroup mount) writable, no
-// seccomp filter. Mount.Propagation is private (rprivate), rslave (host
+// masked or read-only paths, /sys (and a cgroup mount) mounted without
+// "ro", no seccomp filter. The kernel keeps one sysfs superblock per
+// network namespace, made by the first mount: after an unprivileged
+// container of the pod mounted /sys read-only, a privileged one's /sys is
+// read-only too (with HostNetwork it is the host's, writable). Mount.Propagation is private (rprivate), rslave (host
 // to container) or rshared (both ways); as containerd does, the source
 // must be on a shared mount for rshared and a shared or slave one for
 // rslave (a *FieldError otherwise), and the root's propagation becomes

@@ -40,7 +40,8 @@ type ContainerSpec struct {
 	// Privileged gives the container what container runtimes give a
 	// privileged one: every capability, every device of the host's /dev
 	// (and the device cgroup allowing all), no masked or read-only paths,
-	// /sys and a cgroup mount writable, no seccomp filter. Capabilities,
+	// /sys and a cgroup mount without "ro" (see the package doc on the
+	// sysfs superblock), no seccomp filter. Capabilities,
 	// MaskedPaths and ReadonlyPaths must then be unset.
 	Privileged bool `json:",omitempty"`
 	// the pod's Config.HostPID and HostIPC, set by validate for ociSpec
