@@ -77,6 +77,15 @@ type Config struct {
 	// touched, net.* sysctls and Network are refused. The pod keeps its own
 	// UTS namespace (hostname) and IPC namespace.
 	HostNetwork bool `json:",omitempty"`
+	// HostPID (Kubernetes' hostPID) runs the pause, containers and Exec in
+	// the host's PID namespace: none is created or pinned, and the pause is
+	// no PID 1 (see "Host namespaces" in the package doc). Not allowed
+	// with SharePID.
+	HostPID bool `json:",omitempty"`
+	// HostIPC (Kubernetes' hostIPC) leaves the pod in the host's IPC
+	// namespace: none is created or pinned, and the IPC sysctls
+	// (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*) are refused.
+	HostIPC bool `json:",omitempty"`
 }
 
 // Resources are cgroup limits in Kubernetes terms and units; zero values
@@ -227,6 +236,9 @@ func (c Config) Validate() error {
 	if c.SharePID && c.NoPause {
 		return bad("SharePID needs a pause process (NoPause set)")
 	}
+	if c.SharePID && c.HostPID {
+		return bad("Config.SharePID: not allowed with Config.HostPID (the pod has no PID namespace of its own)")
+	}
 	if err := c.Resources.validate(); err != nil {
 		return newErr("validate", c.ID, "", "", err)
 	}
@@ -250,6 +262,9 @@ func (c Config) Validate() error {
 		}
 		if c.HostNetwork && strings.HasPrefix(k, "net.") {
 			return bad("Config.Sysctls: %q would change the host's network namespace (Config.HostNetwork)", k)
+		}
+		if c.HostIPC && !strings.HasPrefix(k, "net.") {
+			return bad("Config.Sysctls: %q would change the host's IPC namespace (Config.HostIPC)", k)
 		}
 	}
 	if c.HostNetwork && c.Network != nil {

@@ -261,9 +261,10 @@ func (c *container) exited(pid int, ws *syscall.WaitStatus, cg cgroup.Cgroup, oo
 	if oomKills(cg) > oomBase {
 		es.Reason = ReasonOOMKilled
 	}
-	if c.sb.cfg.SharePID {
-		// Leftovers of the container live on in the shared PID namespace
-		// (with a private one the kernel killed them with the init). No
+	if c.sb.cfg.SharePID || c.sb.cfg.HostPID {
+		// Leftovers of the container live on in the shared (or the host's)
+		// PID namespace (with a private one the kernel killed them with
+		// the init). No
 		// caller to take a deadline from: bounded here.
 		ctx, cancel := context.WithTimeout(context.Background(), reaperKillTimeout)
 		_ = killLeaf(ctx, cg)

@@ -23,12 +23,16 @@ func (s *Sandbox) kinds() []nsjoin.Kind {
 }
 
 // sharedKinds are the namespaces made before the pause: net (unless
-// HostNetwork), ipc and uts.
+// HostNetwork), ipc (unless HostIPC) and uts.
 func (s *Sandbox) sharedKinds() []nsjoin.Kind {
-	if s.cfg.HostNetwork {
-		return []nsjoin.Kind{nsjoin.IPC, nsjoin.UTS}
+	var k []nsjoin.Kind
+	if !s.cfg.HostNetwork {
+		k = append(k, nsjoin.Net)
 	}
-	return []nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS}
+	if !s.cfg.HostIPC {
+		k = append(k, nsjoin.IPC)
+	}
+	return append(k, nsjoin.UTS)
 }
 
 // cgroupAndNamespaces builds the pod cgroup and the shared namespaces,

@@ -79,6 +79,26 @@
 // (ErrInvalidConfig). The pod keeps its own UTS (hostname) and IPC
 // namespaces.
 //
+// # Host namespaces
+//
+// Config.HostPID and Config.HostIPC (Kubernetes' hostPID and hostIPC) do
+// the same for the PID and IPC namespaces: none is created or pinned
+// (Status.HostNamespaces and List's Info.Config say so), containers and
+// Exec run in the host's, and the conflicts are refused by name
+// (ErrInvalidConfig): HostPID with SharePID, HostIPC with the IPC sysctls.
+// As with runc and containerd, a container of a HostIPC pod still mounts
+// an mqueue filesystem at /dev/mqueue, which is then the host's queues.
+// With HostPID the pause is PID 1 of nothing: it registers as a child
+// subreaper, but container processes are not its descendants (their inits
+// are the manager's children), so an orphan of a container re-parents to
+// the manager's nearest child subreaper, or the host's init, which reaps
+// it: a manager that is itself a subreaper must reap such orphans. No
+// kernel kill of a PID namespace ends a container's leftovers either: the
+// sandbox kills the container's cgroup when its init exits (as with
+// SharePID), Stop and Destroy kill every cgroup, and so does the
+// DieWithManager guard, which needs nothing else; DieWithParent reaches
+// the pause and the inits only.
+//
 // # What a runtime needs: listing, stats, updates, logs
 //
 // Config and ContainerSpec carry Labels and Annotations (the CRI's), kept
@@ -243,8 +263,21 @@
 // image). Inside it every container gets private /proc, /dev (tmpfs with
 // the standard device nodes), /dev/pts, /dev/shm, /dev/mqueue and a
 // read-only /sys; masked and read-only /proc paths as runc/containerd set
-// them; the runtime-default capability set, no_new_privs and RLIMIT_NOFILE
-// 1024. There is no host-root mode in this package (podrun builds one
+// them (ContainerSpec.MaskedPaths and ReadonlyPaths replace them; empty
+// means none); the runtime-default capability set ("ALL" in
+// ContainerSpec.Capabilities: every capability the manager holds),
+// no_new_privs and RLIMIT_NOFILE 1024. ContainerSpec.Privileged is
+// containerd's and CRI-O's privileged mode: every capability, every
+// device node of the host's /dev with the device cgroup allowing all, no
+// masked or read-only paths, /sys (and a cgroup mount) mounted without
+// "ro", no seccomp filter. The kernel keeps one sysfs superblock per
+// network namespace, made by the first mount: after an unprivileged
+// container of the pod mounted /sys read-only, a privileged one's /sys is
+// read-only too (with HostNetwork it is the host's, writable). Mount.Propagation is private (rprivate), rslave (host
+// to container) or rshared (both ways); as containerd does, the source
+// must be on a shared mount for rshared and a shared or slave one for
+// rslave (a *FieldError otherwise), and the root's propagation becomes
+// rshared or rslave to carry them. There is no host-root mode in this package (podrun builds one
 // from read-only bind mounts: examples/internal/hostroot).
 //
 // # Seccomp

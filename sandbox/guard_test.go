@@ -25,7 +25,8 @@ import (
 // rootfs os.Args[3] that ignore SIGTERM, printing "running" once they run;
 // it SIGKILLs itself at the hook point os.Args[4] ("stop:stopping" stops
 // the pod after "running"), and os.Args[5] "shared" shares the PID
-// namespace; os.Args[6], if given, is the Lifetime (default DieWithManager).
+// namespace ("host": the host's PID and IPC namespaces);
+// os.Args[6], if given, is the Lifetime (default DieWithManager).
 func init() {
 	testharness.RegisterHelper("dwm-manager", func() int {
 		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
@@ -40,7 +41,8 @@ func init() {
 			lifetime = Lifetime(os.Args[6])
 		}
 		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
-			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared"})
+			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared",
+			HostPID: os.Args[5] == "host", HostIPC: os.Args[5] == "host"})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
@@ -66,7 +68,7 @@ func init() {
 }
 
 // TestDieWithManager kills a manager (SIGKILL) at points of a
-// DieWithManager pod's life, in both PID-namespace modes, and requires
+// DieWithManager pod's life, in the three PID-namespace modes, and requires
 // that its guard leaves no process, cgroup, mount or file of the pod
 // within 2 s. "random" kills it after a random delay, wherever it is
 // (starting up, creating the sandbox or a container).
@@ -74,7 +76,7 @@ func TestDieWithManager(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
 	pauseBin := testharness.PauseBinary(t)
-	for _, pid := range []string{"shared", "private"} {
+	for _, pid := range []string{"shared", "private", "host"} {
 		for _, point := range []string{"create:namespaces", "random", "random", "running", "stop:stopping"} {
 			t.Run(pid+"/"+point, func(t *testing.T) {
 				runDir := filepath.Join(t.TempDir(), "run")
@@ -219,7 +221,7 @@ func TestLifetimeValidated(t *testing.T) {
 // caught in; removing it again succeeds.
 func TestRemoveLeftovers(t *testing.T) {
 	testharness.Privileged(t)
-	for _, point := range []string{"create:namespaces", "running", "running-pid", "stop:stopping"} {
+	for _, point := range []string{"create:namespaces", "running", "running-pid", "running-host", "stop:stopping"} {
 		t.Run(point, func(t *testing.T) {
 			runDir := runManager(t, point)
 			infos, err := List(runDir)
@@ -243,7 +245,7 @@ func TestOutliveManagerKilled(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
 	pauseBin := testharness.PauseBinary(t)
-	for _, pid := range []string{"shared", "private"} {
+	for _, pid := range []string{"shared", "private", "host"} {
 		for _, point := range []string{"create:namespaces", "random", "running", "stop:stopping"} {
 			t.Run(pid+"/"+point, func(t *testing.T) {
 				runDir := filepath.Join(t.TempDir(), "run")

@@ -74,10 +74,13 @@ func unpinAll(sbDir string) error {
 }
 
 // setupInside runs on a throwaway thread inside the sandbox's net (if
-// ownNet; else the host's stays untouched), ipc and uts namespaces
-// (nsjoin.Do): loopback up, hostname, sysctls.
+// ownNet; else the host's stays untouched), ipc (if set has one: not with
+// HostIPC) and uts namespaces (nsjoin.Do): loopback up, hostname, sysctls.
 func setupInside(set *nsjoin.Set, hostname string, sysctls map[string]string, ownNet bool) error {
-	handles := []*nsjoin.Handle{set.Get(nsjoin.IPC), set.Get(nsjoin.UTS)}
+	handles := []*nsjoin.Handle{set.Get(nsjoin.UTS)}
+	if h := set.Get(nsjoin.IPC); h != nil {
+		handles = append(handles, h)
+	}
 	if ownNet {
 		handles = append(handles, set.Get(nsjoin.Net))
 	}

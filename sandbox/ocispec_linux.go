@@ -74,7 +74,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 	// the device rules (deny all; its defaults then allow the standard
 	// nodes of /dev).
 	res := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
-	return &specs.Spec{
+	spec := &specs.Spec{
 		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
 		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},
 		Process: &specs.Process{
@@ -94,6 +94,8 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 			Seccomp:       s.seccomp, // ContainerSpec.Seccomp, resolved by validate
 		},
 	}
+	applySecurity(spec, s) // security_linux.go: host namespaces, privileged, masks, propagation
+	return spec
 }
 
 var ociNS = map[string]specs.LinuxNamespaceType{

@@ -21,7 +21,8 @@ import (
 // The "manager" helper creates sandbox "rec" in RunDir os.Args[1] with the
 // pause os.Args[2] and two containers from rootfs os.Args[3] that ignore
 // SIGTERM, then crashes itself (SIGKILL) at point os.Args[4] or, with
-// "running" ("running-dwp": DieWithParent, "running-pid": SharePID), after
+// "running" ("running-dwp": DieWithParent, "running-pid": SharePID,
+// "running-host": HostPID and HostIPC), after
 // everything is up.
 func init() {
 	testharness.RegisterHelper("manager", func() int {
@@ -33,7 +34,8 @@ func init() {
 		}
 		ctx := context.Background()
 		cfg := Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
-			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid"}
+			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid",
+			HostPID: point == "running-host", HostIPC: point == "running-host"}
 		if point == "create:network" {
 			cfg.Network = newFakeNetwork()
 		}

@@ -36,8 +36,25 @@ type ContainerSpec struct {
 	Mounts         []Mount
 	Resources      Resources
 	// Capabilities replaces the default set (DefaultCapabilities) when
-	// non-nil. An empty non-nil slice drops all capabilities.
+	// non-nil. An empty non-nil slice drops all capabilities; "ALL" stands
+	// for every capability the kernel knows (the CRI's add ALL).
 	Capabilities []string
+	// Privileged gives the container what container runtimes give a
+	// privileged one: every capability, every device of the host's /dev
+	// (and the device cgroup allowing all), no masked or read-only paths,
+	// /sys and a cgroup mount without "ro" (see the package doc on the
+	// sysfs superblock), no seccomp filter. Capabilities,
+	// MaskedPaths and ReadonlyPaths must then be unset.
+	Privileged bool `json:",omitempty"`
+	// the pod's Config.HostPID and HostIPC, set by validate for ociSpec
+	hostPID, hostIPC bool
+	// MaskedPaths and ReadonlyPaths replace the runtime's defaults
+	// (DefaultMaskedPaths, DefaultReadonlyPaths) when non-nil: masked
+	// paths are hidden (/dev/null over a file, an empty read-only tmpfs
+	// over a directory), read-only ones bind-mounted read-only. An empty
+	// non-nil slice means none.
+	MaskedPaths   []string `json:",omitempty"`
+	ReadonlyPaths []string `json:",omitempty"`
 	// AllowNewPrivileges turns no_new_privs off (it is on by default).
 	AllowNewPrivileges bool
 	// Attempt is the caller's count of earlier runs of this container
@@ -88,6 +105,10 @@ type Mount struct {
 	Source      string // absolute host path (exclusive with Volume)
 	Volume      string // name of a Config.Volumes entry
 	ReadOnly    bool
+	// Propagation of mounts between the host and the container below
+	// Destination: PropagationPrivate (the zero value), HostToContainer or
+	// Bidirectional (see Propagation).
+	Propagation Propagation `json:",omitempty"`
 }
 
 // DefaultCapabilities is the container-runtime default capability set
@@ -163,6 +184,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 		case m.Volume == "" && !filepath.IsAbs(m.Source):
 			return bad(ErrInvalidConfig, "mount %s: source %q not absolute", m.Destination, m.Source)
 		}
+	}
+	if err := s.validateSecurity(cfg); err != nil {
+		return newErr("validate", cfg.ID, s.Name, "", err)
 	}
 	if _, err := s.resolveCommand(); err != nil {
 		return newErr("validate", cfg.ID, s.Name, "", err)

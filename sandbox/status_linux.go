@@ -39,6 +39,9 @@ type Status struct {
 	Labels      map[string]string // Config.Labels
 	Annotations map[string]string // Config.Annotations
 	Namespaces  map[string]uint64 // kind -> namespace inode
+	// HostNamespaces are the kinds the pod shares with the host
+	// (Config.HostNetwork, HostPID, HostIPC): "net", "pid", "ipc".
+	HostNamespaces []string `json:",omitempty"`
 	// IPs are the pod's addresses from Config.Network (nil without one).
 	IPs []netip.Prefix
 	// Containers in creation order.
@@ -67,6 +70,7 @@ func (s *Sandbox) Status() Status {
 	for k, p := range s.Namespaces() {
 		st.Namespaces[k] = pinIdentity(k, p)
 	}
+	st.HostNamespaces = s.cfg.hostNamespaces()
 	for _, c := range s.snapshotContainers() {
 		st.Containers = append(st.Containers, c.status())
 	}

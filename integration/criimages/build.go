@@ -101,7 +101,10 @@ func buildOne(spec Spec, busybox, standin []byte, applets []string) (v1.Image, e
 		w.file("bin/busybox", busybox, 0o755)
 		for _, a := range applets {
 			if a != "bin/busybox" {
-				w.symlink(a, "/bin/busybox")
+				// Hard links, as in the upstream busybox images: masking
+				// one applet (critest's MaskedPaths: /bin/ls) must not
+				// mask the binary every other applet is.
+				w.hardlink(a, "bin/busybox")
 			}
 		}
 	})
@@ -185,6 +188,10 @@ func (w *tarWriter) file(name string, body []byte, mode int64) {
 
 func (w *tarWriter) symlink(name, target string) {
 	w.header(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}, nil)
+}
+
+func (w *tarWriter) hardlink(name, target string) {
+	w.header(&tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o755}, nil)
 }
 
 // layer makes an uncompressed-in-memory, gzip-served layer from fill's

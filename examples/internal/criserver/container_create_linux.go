@@ -4,12 +4,10 @@ package criserver
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/podkit/podkit/examples/internal/image"
@@ -96,20 +94,15 @@ func checkContainerConfig(cfg *runtimeapi.ContainerConfig) error {
 	switch {
 	case cfg.GetTty():
 		return unsupported("config.tty", true)
-	case sc.GetPrivileged():
-		return unsupported("linux.security_context.privileged", true)
 	case len(cfg.GetDevices()) > 0:
 		return unsupported("devices", cfg.GetDevices()[0].GetHostPath())
 	}
 	if sc.GetRunAsGroup() != nil && sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
 		return status.Error(codes.InvalidArgument, "linux.security_context.run_as_group needs run_as_user or run_as_username")
 	}
-	if slices.ContainsFunc(sc.GetCapabilities().GetAddCapabilities(), func(c string) bool { return strings.EqualFold(c, "ALL") }) {
-		return unsupported("linux.security_context.capabilities.add_capabilities", "ALL")
-	}
 	for i, m := range cfg.GetMounts() {
-		if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
-			return unsupported(fmt.Sprintf("mounts[%d].propagation", i), m.GetPropagation())
+		if _, err := propagation(i, m.GetPropagation()); err != nil {
+			return err
 		}
 		if m.GetImage() != nil { // image volumes: explicitly not implemented, as the CRI asks
 			return status.Errorf(codes.Unimplemented, "mounts[%d].image: image volumes are not implemented by podkit-cri", i)
@@ -147,19 +140,23 @@ func (s *Server) containerSpec(rec *containerRecord, rootfs *image.Rootfs) (sand
 	if err != nil {
 		return sandbox.ContainerSpec{}, err
 	}
-	return sandbox.ContainerSpec{
+	spec := sandbox.ContainerSpec{
 		Name: rec.ID, Attempt: int(cfg.GetMetadata().GetAttempt()),
 		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd, UID: proc.UID, GID: proc.GID, AdditionalGIDs: gids,
 		Rootfs: rootfs.Dir, ReadOnlyRootfs: sc.GetReadonlyRootfs(), Mounts: mounts,
 		Resources: sandbox.Resources{MemoryLimit: r.GetMemoryLimitInBytes(), CPUShares: r.GetCpuShares(),
 			CPUQuotaUs: r.GetCpuQuota(), CPUPeriodUs: r.GetCpuPeriod()},
-		Capabilities:       capabilities(sc.GetCapabilities()),
 		AllowNewPrivileges: !sc.GetNoNewPrivs(),
 		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(),
 		LogPath: rec.LogPath, LogFormat: sandbox.LogCRI,
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		Seccomp: prof,
-	}, nil
+	}
+	var pod *runtimeapi.PodSandboxConfig
+	if sr := s.store.sandbox(rec.SandboxID); sr != nil {
+		pod = sr.Config
+	}
+	return spec, containerSecurity(sc, pod, &spec) // security_linux.go
 }
 
 // criUser is the user a security context asks for, in image.Container's
@@ -175,38 +172,6 @@ func criUser(sc *runtimeapi.LinuxContainerSecurityContext) string {
 	return user
 }
 
-// capabilities is the runtime default set with the CRI's additions and
-// drops ("ALL" drops everything).
-func capabilities(c *runtimeapi.Capability) []string {
-	if c == nil {
-		return nil // the default set
-	}
-	norm := func(n string) string {
-		n = strings.ToUpper(n)
-		if !strings.HasPrefix(n, "CAP_") {
-			n = "CAP_" + n
-		}
-		return n
-	}
-	set := slices.Clone(sandbox.DefaultCapabilities)
-	for _, d := range c.GetDropCapabilities() {
-		if strings.EqualFold(d, "ALL") {
-			set = []string{}
-			break
-		}
-		set = slices.DeleteFunc(set, func(x string) bool { return x == norm(d) })
-	}
-	for _, a := range c.GetAddCapabilities() {
-		if n := norm(a); !slices.Contains(set, n) {
-			set = append(set, n)
-		}
-	}
-	if set == nil {
-		set = []string{}
-	}
-	return set
-}
-
 // criMounts binds host paths into the container; the mount points are made
 // in the container's own upper dir, so they may be anywhere.
 func criMounts(ms []*runtimeapi.Mount, rootfs *image.Rootfs) ([]sandbox.Mount, error) {
@@ -219,7 +184,11 @@ func criMounts(ms []*runtimeapi.Mount, rootfs *image.Rootfs) ([]sandbox.Mount, e
 		if _, err := rootfs.MountPoint(m.GetContainerPath(), st.IsDir()); err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "mounts[%d].container_path: %v", i, err)
 		}
-		out = append(out, sandbox.Mount{Destination: m.GetContainerPath(), Source: m.GetHostPath(), ReadOnly: m.GetReadonly()})
+		prop, err := propagation(i, m.GetPropagation())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sandbox.Mount{Destination: m.GetContainerPath(), Source: m.GetHostPath(), ReadOnly: m.GetReadonly(), Propagation: prop})
 	}
 	return out, nil
 }

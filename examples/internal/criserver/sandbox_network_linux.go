@@ -37,7 +37,7 @@ func portMappings(pms []*runtimeapi.PortMapping) ([]podnet.PortMapping, error) {
 // attach connects r's pod to the network and records its IPs; the caller
 // owns r.
 func (s *Server) attach(ctx context.Context, r *sandboxRecord, netns string) error {
-	if s.cfg.Network == nil {
+	if s.cfg.Network == nil || hostNetwork(r.Config) { // the host's addresses, no CNI
 		return nil
 	}
 	pms, err := portMappings(r.Config.GetPortMappings())

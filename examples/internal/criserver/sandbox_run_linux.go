@@ -62,14 +62,9 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 	}
 	lx := cfg.GetLinux()
 	ns := lx.GetSecurityContext().GetNamespaceOptions()
-	if ns.GetNetwork() == runtimeapi.NamespaceMode_NODE {
-		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.network", ns.GetNetwork())
-	}
-	if ns.GetIpc() == runtimeapi.NamespaceMode_NODE {
-		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.ipc", ns.GetIpc())
-	}
-	if ns.GetPid() == runtimeapi.NamespaceMode_NODE || ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
-		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.pid", ns.GetPid())
+	var hostNS sandbox.Config
+	if err := podNamespaces(ns, &hostNS); err != nil { // security_linux.go
+		return sandbox.Config{}, err
 	}
 	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
 		return sandbox.Config{}, unsupported("linux.security_context.namespace_options.userns_options.mode", "POD")
@@ -88,7 +83,10 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 	return sandbox.Config{
 		ID:           newID(),
 		Hostname:     cfg.GetHostname(),
-		SharePID:     ns.GetPid() == runtimeapi.NamespaceMode_POD,
+		SharePID:     hostNS.SharePID,
+		HostNetwork:  hostNS.HostNetwork,
+		HostPID:      hostNS.HostPID,
+		HostIPC:      hostNS.HostIPC,
 		PauseBinary:  s.cfg.PauseBinary,
 		Sysctls:      lx.GetSysctls(),
 		CgroupParent: parent,

@@ -258,11 +258,11 @@ func TestSandboxLifecycle(t *testing.T) {
 func TestRunPodSandboxRefuses(t *testing.T) {
 	h := start(t)
 	c := ctx(t)
-	node := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}
+	target := &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET}
 	for name, cfg := range map[string]*runtimeapi.PodSandboxConfig{
 		"no-metadata": {Linux: &runtimeapi.LinuxPodSandboxConfig{}},
-		"host-network": {Metadata: &runtimeapi.PodSandboxMetadata{Name: "h", Namespace: "d"},
-			Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: node}}},
+		"target-pid": {Metadata: &runtimeapi.PodSandboxMetadata{Name: "h", Namespace: "d"},
+			Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: target}}},
 	} {
 		if _, err := h.rt.RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: cfg}); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("%s: %v, want InvalidArgument", name, err)

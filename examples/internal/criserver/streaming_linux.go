@@ -125,6 +125,9 @@ func (r streamRuntime) PortForward(ctx context.Context, podID string, port int32
 		return fmt.Errorf("pod sandbox %s not found", podID)
 	}
 	netns := sr.netns()
+	if netns == "" && hostNetwork(sr.Config) {
+		return forwardHost(ctx, port, stream) // security_linux.go
+	}
 	if netns == "" {
 		return fmt.Errorf("pod sandbox %s has no network namespace", podID)
 	}

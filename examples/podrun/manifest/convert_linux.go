@@ -48,7 +48,10 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	}
 	spec := &in.Spec
 	out.Config = sandbox.Config{ID: in.Name, Hostname: spec.Hostname, SharePID: ptrVal(spec.ShareProcessNamespace),
-		HostNetwork: spec.HostNetwork}
+		HostNetwork: spec.HostNetwork, HostPID: spec.HostPID, HostIPC: spec.HostIPC}
+	if spec.HostPID && out.Config.SharePID {
+		c.bad("spec.shareProcessNamespace", "not allowed with spec.hostPID")
+	}
 	if out.Config.Hostname == "" {
 		out.Config.Hostname = in.Name
 	}

@@ -31,7 +31,7 @@ spec:
 	fmt.Println(pod.Name, c.Spec.Name, c.Spec.Args, c.Spec.Resources.MemoryLimit, c.HostImage)
 	fmt.Println(pod.Warnings)
 
-	_, err = manifest.Parse([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  hostPID: true\n"+
+	_, err = manifest.Parse([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  runtimeClassName: gvisor\n"+
 		"  containers: [{name: a, image: host, command: [\"true\"]}]\n"), manifest.Options{})
 	fmt.Println(errors.Is(err, manifest.ErrUnsupported))
 	fmt.Println(err)
@@ -41,5 +41,5 @@ spec:
 	// true
 	// convert manifest
 	//   fields podkit does not support:
-	//     spec.hostPID
+	//     spec.runtimeClassName
 }

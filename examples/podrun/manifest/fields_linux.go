@@ -41,7 +41,7 @@ func buildRules() map[string]rule {
 		"spec.securityContext.runAsUser", "spec.securityContext.runAsGroup",
 		"spec.securityContext.runAsNonRoot", "spec.securityContext.supplementalGroups",
 		"spec.securityContext.seccompProfile.type", "spec.securityContext.seccompProfile.localhostProfile",
-		"spec.hostNetwork")
+		"spec.hostNetwork", "spec.hostPID", "spec.hostIPC")
 	add(descend, "", "metadata", "spec", "spec.volumes", "spec.volumes.emptyDir", "spec.volumes.hostPath",
 		"spec.securityContext", "spec.securityContext.seccompProfile")
 	add(warn, "set by the API server; ignored", "metadata.uid", "metadata.resourceVersion",
@@ -78,7 +78,7 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",
 		"securityContext.capabilities.drop", "securityContext.seccompProfile.type",
-		"securityContext.seccompProfile.localhostProfile")...)
+		"securityContext.seccompProfile.localhostProfile", "securityContext.privileged")...)
 	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
 		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
 		"securityContext.seccompProfile")...)

@@ -50,7 +50,6 @@ func TestUnsupportedFields(t *testing.T) {
 		spec, ctr string
 		fields    []string
 	}{
-		{spec: "  hostPID: true\n  hostIPC: true", fields: []string{"spec.hostPID", "spec.hostIPC"}},
 		{spec: "  dnsConfig:\n    nameservers: [1.1.1.1]", fields: []string{"spec.dnsConfig"}},
 		{spec: "  hostAliases:\n  - ip: 10.0.0.1\n    hostnames: [a]", fields: []string{"spec.hostAliases"}},
 		{spec: "  activeDeadlineSeconds: 5", fields: []string{"spec.activeDeadlineSeconds"}},
@@ -77,8 +76,6 @@ func TestUnsupportedFields(t *testing.T) {
 		{ctr: "    env:\n    - name: A\n      valueFrom:\n        fieldRef:\n          fieldPath: spec.nodeName", fields: []string{"spec.containers[0].env[0].valueFrom.fieldRef.fieldPath"}},
 		{ctr: "    envFrom:\n    - configMapRef:\n        name: x", fields: []string{"spec.containers[0].envFrom"}},
 		{ctr: "    ports:\n    - containerPort: 80\n      protocol: SCTP", fields: []string{"spec.containers[0].ports[0].protocol"}},
-		{ctr: "    securityContext:\n      privileged: true", fields: []string{"spec.containers[0].securityContext.privileged"}},
-		{ctr: "    securityContext:\n      capabilities:\n        add: [ALL]", fields: []string{"spec.containers[0].securityContext.capabilities.add[0]"}},
 		{ctr: "    securityContext:\n      procMount: Unmasked", fields: []string{"spec.containers[0].securityContext.procMount"}},
 		{ctr: "    resources:\n      limits:\n        nvidia.com/gpu: 1\n        ephemeral-storage: 1Gi",
 			fields: []string{"spec.containers[0].resources.limits.ephemeral-storage", "spec.containers[0].resources.limits.nvidia.com/gpu"}},
@@ -212,7 +209,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestAllProblemsInOneError(t *testing.T) {
-	doc := pod("  hostPID: true\n  restartPolicy: Sometimes", "    stdin: true")
+	doc := pod("  runtimeClassName: gvisor\n  restartPolicy: Sometimes", "    stdin: true")
 	doc = strings.Replace(doc, "image: host", "image: \"Bad Ref\"", 1)
 	e := parseErr(t, doc)
 	for _, want := range []error{ErrUnsupported, ErrInvalid, ErrImage} {

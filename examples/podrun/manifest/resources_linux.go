@@ -90,6 +90,9 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 		if sc.Capabilities != nil {
 			s.Capabilities = c.capabilities(field+".securityContext.capabilities", sc.Capabilities)
 		}
+		if s.Privileged = ptrVal(sc.Privileged); s.Privileged {
+			s.Capabilities = nil // every capability, as runtimes give a privileged container
+		}
 	}
 	s.Seccomp = c.containerSeccomp(field, sc)
 	c.idRange(field+".securityContext.runAsUser", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsUser },
@@ -132,9 +135,10 @@ func (c *converter) idRange(field string, sc *corev1.SecurityContext, psc *corev
 	}
 }
 
-// capabilities applies drop, then add, to the runtime default set.
+// capabilities changes the runtime default set as containerd does: add
+// ALL (every capability), drop ALL, then the named additions, then the
+// named drops.
 func (c *converter) capabilities(field string, caps *corev1.Capabilities) []string {
-	set := slices.Clone(sandbox.DefaultCapabilities)
 	norm := func(f string, list []corev1.Capability) []string {
 		var out []string
 		for i, cp := range list {
@@ -151,22 +155,21 @@ func (c *converter) capabilities(field string, caps *corev1.Capabilities) []stri
 		}
 		return out
 	}
-	for _, d := range norm(field+".drop", caps.Drop) {
-		if d == "ALL" {
-			set = []string{}
-			continue
-		}
-		set = slices.DeleteFunc(set, func(s string) bool { return s == d })
+	add, drop := norm(field+".add", caps.Add), norm(field+".drop", caps.Drop)
+	set := slices.Clone(sandbox.DefaultCapabilities)
+	if slices.Contains(add, "ALL") {
+		set = slices.Clone(sandbox.AllCapabilities())
 	}
-	for i, a := range norm(field+".add", caps.Add) {
-		if a == "ALL" {
-			c.problems = append(c.problems, Problem{Field: fmt.Sprintf("%s.add[%d]", field, i), Err: ErrUnsupported,
-				Msg: "ALL (privileged containers are not supported)"})
-			continue
-		}
-		if !slices.Contains(set, a) {
+	if slices.Contains(drop, "ALL") {
+		set = []string{}
+	}
+	for _, a := range add {
+		if a != "ALL" && !slices.Contains(set, a) {
 			set = append(set, a)
 		}
+	}
+	for _, d := range drop {
+		set = slices.DeleteFunc(set, func(s string) bool { return s == d })
 	}
 	return set
 }
