@@ -3,7 +3,7 @@
 package manifest
 
 import (
-		"net/netip"
+	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
