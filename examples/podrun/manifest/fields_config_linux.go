@@ -35,3 +35,8 @@ func init() {
 			c+".envFrom.configMapRef.optional", c+".envFrom.secretRef.name", c+".envFrom.secretRef.optional")
 	}
 }
+
+func init() {
+	rules["spec.serviceAccountName"] = rule{kind: warn,
+		why: "there is no API server or service account; only the downward API's spec.serviceAccountName reads it"}
+}

@@ -45,9 +45,11 @@ const usage = `usage: podrun [flags] MANIFEST
        podrun ps [--run-dir DIR]
        podrun rm [--run-dir DIR] [--force] NAME...|--all
 
-Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
-with podkit, as root: no kubelet, container runtime or registry. The pod
-gets an IP on podkit's CNI bridge network (see --cni-network).
+Runs a Kubernetes Pod manifest (YAML or JSON: v1 Pods, with the v1
+ConfigMaps and Secrets they use as further YAML documents, as podman kube
+play takes them) on this machine with podkit, as root: no kubelet,
+container runtime or registry. Each pod gets an IP on podkit's CNI bridge
+network (see --cni-network); several pods run side by side.
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
 /tmp), a root filesystem directory, or an image reference (busybox,
 registry.k8s.io/pause:3.9) pulled into the image store per imagePullPolicy
@@ -59,7 +61,8 @@ two; a run of a manifest whose earlier run left its pod behind removes it
 first. ps lists the pods of the run directory, rm removes leftovers.
 
 Exit status: 0 pod Succeeded (or Ready, with --until-ready), 1 pod Failed,
-2 bad manifest or setup error, 124 --timeout, 130 interrupted.
+2 bad manifest or setup error, 124 --timeout, 130 interrupted; with several
+pods the most severe of theirs (2, 130, 124, 1, 0 in that order).
 
 flags:
 `
@@ -121,18 +124,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest})
+	m, err := manifest.ParseAll(data, manifest.Options{Path: o.Manifest})
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	for _, w := range pod.Warnings {
+	for _, w := range m.Warnings {
 		fmt.Fprintf(stderr, "podrun: warning: %s\n", w)
 	}
 	if o.Check {
-		printPlan(stdout, pod)
+		for _, pod := range m.Pods {
+			printPlan(stdout, pod)
+		}
 		return ExitSucceeded
 	}
+	if len(m.Pods) > 1 {
+		return runPods(ctx, o, m.Pods, stdout, stderr, sigs)
+	}
+	pod := m.Pods[0]
 	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name)}
 	return r.run(ctx, sigs)
 }
