@@ -27,7 +27,8 @@ type Node struct {
 	Name string
 	// HostIPs are status.hostIPs, IPv4 first: the addresses of the
 	// interface of the default route (as the kubelet picks its node IP
-	// without --node-ip), else the first global address of each family.
+	// without --node-ip), else the first global address of each family,
+	// else 127.0.0.1.
 	HostIPs []netip.Addr
 	// Allocatable stands in for a missing cpu, memory or ephemeral-storage
 	// limit in resourceFieldRef, as the kubelet's node allocatable does.
@@ -44,7 +45,11 @@ func HostNode() Node {
 	if h, err := os.Hostname(); err == nil {
 		n.Name = strings.ToLower(strings.TrimSpace(h))
 	}
-	n.HostIPs = hostIPs()
+	if n.HostIPs = hostIPs(); len(n.HostIPs) == 0 {
+		// No global address at all (a machine without network): the
+		// loopback rather than an error, so that status.hostIP is usable.
+		n.HostIPs = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	}
 	n.Allocatable[corev1.ResourceCPU] = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
 	if mem := memTotal(); mem > 0 {
 		n.Allocatable[corev1.ResourceMemory] = *resource.NewQuantity(max(mem-100<<20, 0), resource.BinarySI)
