@@ -277,8 +277,8 @@ func TestDownwardEnv(t *testing.T) {
 		"NODE": "node-1", "HOSTIP": "192.0.2.7", "HOSTIPS": "192.0.2.7,fd00::7", "SA": "builder",
 		"CPU": "2", "CPU_M": "1500", "CPU_REQ": "250", "MEM_MI": "100", "MEM_REQ": "105", // 104857600/1e6 rounded up
 		"STORAGE": "100", "STORAGE_REQ": "0",
-		"OTHER_CPU": "4", // no limit: the node's allocatable
-		"INIT_MEM":  "0", // a named init container gets no allocatable default in env (as the kubelet)
+		"OTHER_CPU":    "4", // no limit: the node's allocatable
+		"INIT_MEM":     "0", // a named init container gets no allocatable default in env (as the kubelet)
 		"INIT_MEM_REQ": "10240",
 	}
 	for k, v := range want {
