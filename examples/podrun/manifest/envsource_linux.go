@@ -44,11 +44,11 @@ func (c *converter) valueFrom(f string, e corev1.EnvVar, self *corev1.Container,
 		return c.resourceValue(f+".resourceFieldRef", vf.ResourceFieldRef, self, false)
 	case vf.ConfigMapKeyRef != nil:
 		r := vf.ConfigMapKeyRef
-		data, found := c.configMapData(f+".configMapKeyRef", r.Name, r.Key)
+		data, found := c.configMapData(f+".configMapKeyRef", r.Name, r.Key, true)
 		return c.keyValue(f+".configMapKeyRef", "ConfigMap", r.Name, r.Key, data, found, ptrVal(r.Optional))
 	case vf.SecretKeyRef != nil:
 		r := vf.SecretKeyRef
-		data, found := c.secretData(f+".secretKeyRef", r.Name, r.Key)
+		data, found := c.secretData(f+".secretKeyRef", r.Name, r.Key, true)
 		return c.keyValue(f+".secretKeyRef", "Secret", r.Name, r.Key, data, found, ptrVal(r.Optional))
 	}
 	return "", false // no source: the field check reports any other field set
@@ -63,9 +63,10 @@ func (c *converter) namespace() string {
 
 // configMapData is the string data of a ConfigMap of the manifest (env
 // sources read data only, as the kubelet does), found false when the
-// manifest has none by that name; empty names and bad keys are recorded.
-func (c *converter) configMapData(f, name, key string) (map[string][]byte, bool) {
-	if !c.checkRef(f, name, key, key != "" || !strings.Contains(f, "envFrom")) {
+// manifest has none by that name; an empty name and (keyed) a bad key are
+// recorded, returning nil, true.
+func (c *converter) configMapData(f, name, key string, keyed bool) (map[string][]byte, bool) {
+	if !c.checkRef(f, name, key, keyed) {
 		return nil, true
 	}
 	cm, ok := c.objs.configMaps[objKey(c.namespace(), name)]
@@ -79,8 +80,8 @@ func (c *converter) configMapData(f, name, key string) (map[string][]byte, bool)
 	return out, true
 }
 
-func (c *converter) secretData(f, name, key string) (map[string][]byte, bool) {
-	if !c.checkRef(f, name, key, key != "" || !strings.Contains(f, "envFrom")) {
+func (c *converter) secretData(f, name, key string, keyed bool) (map[string][]byte, bool) {
+	if !c.checkRef(f, name, key, keyed) {
 		return nil, true
 	}
 	s, ok := c.objs.secrets[objKey(c.namespace(), name)]
@@ -162,10 +163,10 @@ func (c *converter) envFrom(field string, in *corev1.Container, env []string, se
 			continue
 		case ef.ConfigMapRef != nil:
 			kind, name, sub, optional = "ConfigMap", ef.ConfigMapRef.Name, ".configMapRef", ptrVal(ef.ConfigMapRef.Optional)
-			data, found = c.configMapData(f+sub, name, "")
+			data, found = c.configMapData(f+sub, name, "", false)
 		case ef.SecretRef != nil:
 			kind, name, sub, optional = "Secret", ef.SecretRef.Name, ".secretRef", ptrVal(ef.SecretRef.Optional)
-			data, found = c.secretData(f+sub, name, "")
+			data, found = c.secretData(f+sub, name, "", false)
 		default:
 			c.bad(f, "must set configMapRef or secretRef")
 			continue

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
@@ -152,6 +153,13 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
 	for _, v := range p.Config.Volumes {
 		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
+	}
+	for _, dv := range p.DataVolumes {
+		var files []string
+		for _, f := range dv.Files {
+			files = append(files, fmt.Sprintf("%s(%o, %d bytes)", f.Path, f.Mode, len(f.Data)))
+		}
+		fmt.Fprintf(w, "  %s volume %s: %s\n", dv.Kind, dv.Name, strings.Join(files, " "))
 	}
 	for _, list := range [][]manifest.Container{p.InitContainers, p.Containers} {
 		for _, c := range list {
