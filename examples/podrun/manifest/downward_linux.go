@@ -38,8 +38,8 @@ type Node struct {
 // HostNode describes this machine as a default-configured kubelet's node
 // would: allocatable cpu = the number of CPUs, memory = MemTotal minus the
 // default hard eviction threshold (100Mi), ephemeral-storage = the size of
-// the file system holding /var/lib minus its default eviction threshold
-// (10%); no kube or system reservations.
+// the file system holding /var/lib (or /) minus its default eviction
+// threshold (10%); no kube or system reservations.
 func HostNode() Node {
 	n := Node{Allocatable: corev1.ResourceList{}}
 	if h, err := os.Hostname(); err == nil {
@@ -55,7 +55,7 @@ func HostNode() Node {
 		n.Allocatable[corev1.ResourceMemory] = *resource.NewQuantity(max(mem-100<<20, 0), resource.BinarySI)
 	}
 	var st unix.Statfs_t
-	if unix.Statfs("/var/lib", &st) == nil {
+	if unix.Statfs("/var/lib", &st) == nil || unix.Statfs("/", &st) == nil {
 		size := int64(st.Blocks) * st.Bsize
 		n.Allocatable[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(size-size/10, resource.BinarySI)
 	}
