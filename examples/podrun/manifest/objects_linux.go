@@ -97,13 +97,8 @@ func ParseAll(data []byte, opts Options) (*Manifest, error) {
 	objs := &objects{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]map[string][]byte{}}
 	var problems []Problem
 	var podDocs []document
-	var firstErr error
 	fail := func(doc document, kind, name string, sentinel error, format string, a ...any) {
-		p := Problem{Doc: doc.where(multi, kind, name), Msg: fmt.Sprintf(format, a...), Err: sentinel}
-		problems = append(problems, p)
-		if firstErr == nil {
-			firstErr = fmt.Errorf("%w: %s", sentinel, p.String())
-		}
+		problems = append(problems, Problem{Doc: doc.where(multi, kind, name), Msg: fmt.Sprintf(format, a...), Err: sentinel})
 	}
 	for _, doc := range docs {
 		js, err := yaml.YAMLToJSON(doc.data)
@@ -190,8 +185,8 @@ func ParseAll(data []byte, opts Options) (*Manifest, error) {
 	}
 	if len(problems) > 0 {
 		e := &Error{Op: "parse", Path: opts.Path, Problems: problems}
-		if len(problems) == 1 && problems[0].Field == "" {
-			e.Problems, e.Err = nil, firstErr
+		if p := problems[0]; len(problems) == 1 && p.Field == "" {
+			e.Problems, e.Err = nil, fmt.Errorf("%w: %s", p.Err, p.String())
 		}
 		return nil, e
 	}

@@ -32,9 +32,10 @@ func writeDataVolumes(sbDir string, vols []manifest.DataVolume) error {
 
 // writeAtomic lays files out in dir as the kubelet's atomic writer does:
 // the files in a new "..<UTC timestamp>.<random>" directory (mode 0755,
-// each file with its mode, parent directories 0755), a "..data" symlink
-// to it (made as "..data_tmp" and renamed over), and for every top-level
-// name a symlink "name -> ..data/name". podrun writes each volume once.
+// each file with its mode, parent directories 0755: the kubelet's under
+// its usual umask 022, here whatever the umask), a "..data" symlink to it
+// (made as "..data_tmp" and renamed over), and for every top-level name a
+// symlink "name -> ..data/name". podrun writes each volume once.
 func writeAtomic(dir string, files []manifest.File) error {
 	ts, err := os.MkdirTemp(dir, time.Now().UTC().Format("..2006_01_02_15_04_05."))
 	if err != nil {
@@ -45,7 +46,7 @@ func writeAtomic(dir string, files []manifest.File) error {
 	}
 	for _, f := range files {
 		p := filepath.Join(ts, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := mkdirs(ts, filepath.Dir(filepath.FromSlash(f.Path))); err != nil {
 			return err
 		}
 		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
@@ -74,4 +75,20 @@ func writeAtomic(dir string, files []manifest.File) error {
 		}
 	}
 	return nil
+}
+
+// mkdirs makes rel's directories under base, each 0755 whatever the umask
+// (containers of any user read the volume).
+func mkdirs(base, rel string) error {
+	if rel == "." {
+		return nil
+	}
+	if err := mkdirs(base, filepath.Dir(rel)); err != nil {
+		return err
+	}
+	p := filepath.Join(base, rel)
+	if err := os.Mkdir(p, 0o755); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return os.Chmod(p, 0o755)
 }
