@@ -27,7 +27,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 	}
 	var isRef bool
 	s.Rootfs, ct.HostImage, isRef = c.image(field+".image", in.Image)
-	s.Env = c.env(field, in.Env, out, &ct)
+	s.Env = c.env(field, in, out, &ct)
 	if isRef {
 		ct.ImageRef = c.imageRef(field+".image", in.Image, in)
 		if ct.ImageRef != nil {
@@ -105,10 +105,11 @@ func expandAll(words, env []string) []string {
 	return out
 }
 
-func (c *converter) env(field string, vars []corev1.EnvVar, pod *Pod, ct *Container) []string {
+func (c *converter) env(field string, in *corev1.Container, pod *Pod, ct *Container) []string {
 	env := []string{"HOSTNAME=" + pod.Config.Hostname}
 	seen := map[string]bool{}
-	for i, e := range vars {
+	env = c.envFrom(field, in, env, seen) // env overrides envFrom, as in the kubelet
+	for i, e := range in.Env {
 		f := fmt.Sprintf("%s.env[%d]", field, i)
 		if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
 			c.bad(f+".name", "%q is not a valid variable name", e.Name)
@@ -117,7 +118,7 @@ func (c *converter) env(field string, vars []corev1.EnvVar, pod *Pod, ct *Contai
 		var v string
 		if e.ValueFrom != nil {
 			var ok bool
-			if v, ok = c.fieldRef(f, e, pod, ct); !ok {
+			if v, ok = c.valueFrom(f, e, in, pod, ct); !ok {
 				continue
 			}
 		} else if strings.Contains(e.Value, "\x00") {
@@ -218,7 +219,7 @@ func (c *converter) mounts(field string, vms []corev1.VolumeMount, ct *Container
 			continue
 		}
 		c.checkMountTarget(f+".mountPath", dest, ct.HostImage)
-		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly}
+		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly || isDataVolume(v)}
 		if v.HostPath != nil {
 			m.Source = v.HostPath.Path
 		} else {

@@ -26,6 +26,12 @@ type converter struct {
 	// podSeccomp is spec.securityContext.seccompProfile, for containers
 	// without their own (seccomp_linux.go).
 	podSeccomp seccomp.Profile
+	// The downward API and ConfigMap/Secret sources (see objects_linux.go,
+	// downward_linux.go).
+	objs *objects
+	node Node
+	uid  string
+	src  *corev1.Pod
 }
 
 func (c *converter) bad(field, format string, a ...any) {
@@ -33,6 +39,7 @@ func (c *converter) bad(field, format string, a ...any) {
 }
 
 func (c *converter) convert(in *corev1.Pod) *Pod {
+	c.src = in
 	out := &Pod{
 		Name: in.Name, Namespace: in.Namespace, Labels: in.Labels, Annotations: in.Annotations,
 		Grace: DefaultGrace, RestartPolicy: kubelet.RestartAlways,
@@ -134,9 +141,11 @@ func (c *converter) convertVolumes(vols []corev1.Volume, out *Pod) {
 			out.Config.Volumes = append(out.Config.Volumes, sv)
 		case v.HostPath != nil:
 			c.hostPath(field, v.HostPath)
+		case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil:
+			c.dataVolume(field, v, out)
 		default:
 			c.problems = append(c.problems, Problem{Field: field, Err: ErrUnsupported,
-				Msg: "volume type (podkit supports emptyDir and hostPath)"})
+				Msg: "volume type (podkit supports emptyDir, hostPath, configMap, secret and downwardAPI)"})
 		}
 	}
 }

@@ -1,6 +1,19 @@
 // Package manifest turns a Kubernetes Pod manifest (YAML or JSON, parsed
 // with the real k8s.io/api/core/v1 types) into podkit sandbox values.
 //
+// A manifest file may hold several YAML documents, as `podman kube play`
+// takes them: Pods (ParseAll converts each; Parse wants exactly one) and
+// the v1 ConfigMaps and Secrets they use. Those are resolved while
+// converting, before anything exists: env valueFrom (configMapKeyRef,
+// secretKeyRef, fieldRef, resourceFieldRef) and envFrom become plain
+// variables, and configMap, secret and downwardAPI volumes become
+// DataVolumes, files the runner writes into the sandbox's volume. A missing
+// object or key that is not optional is an ErrNotFound problem naming the
+// field. The downward API's node values (node name, host IPs, allocatable
+// resources standing in for missing limits) come from Options.Node, by
+// default HostNode, this machine as a default-configured kubelet reports
+// it.
+//
 // Conversion is strict: every field of the manifest that podkit does not
 // support is reported by its path (for example
 // spec.containers[0].startupProbe) in one error listing all of them, and

@@ -21,20 +21,33 @@ var (
 	ErrInvalid = errors.New("invalid manifest")
 	// ErrImage: an image does not name a usable local root filesystem.
 	ErrImage = errors.New("image not available")
+	// ErrNotFound: a ConfigMap, Secret or key a pod needs (not marked
+	// optional) is not in the manifest file.
+	ErrNotFound = errors.New("not in the manifest")
 )
 
 // Problem is one finding about one field.
 type Problem struct {
+	// Doc names the document in a file of several ("document 2 (line
+	// 14, Pod web)"); "" in a file of one.
+	Doc   string
 	Field string // path in the manifest, e.g. spec.containers[0].image
 	Msg   string
 	Err   error // the sentinel: ErrUnsupported, ErrInvalid or ErrImage
 }
 
 func (p Problem) String() string {
-	if p.Msg == "" {
-		return p.Field
+	s := p.Field
+	switch {
+	case p.Field == "":
+		s = p.Msg
+	case p.Msg != "":
+		s += ": " + p.Msg
 	}
-	return p.Field + ": " + p.Msg
+	if p.Doc != "" {
+		s = p.Doc + ": " + s
+	}
+	return s
 }
 
 // Error is what Parse returns: the manifest file (if known) and every
@@ -63,6 +76,9 @@ func (e *Error) Error() string {
 		{ErrUnsupported, "fields podkit does not support"},
 		{ErrImage, "images not available"},
 		{ErrInvalid, "invalid values"},
+		{ErrNotFound, "ConfigMaps, Secrets and keys not in the manifest (mark the reference optional: true, or add the object)"},
+		{ErrKind, "objects podrun does not run"},
+		{ErrSyntax, "malformed documents"},
 	} {
 		var items []string
 		for _, p := range e.Problems {

@@ -3,7 +3,6 @@
 package manifest
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -18,31 +17,23 @@ const (
 	fieldNamespace = "metadata.namespace"
 )
 
-// fieldRef resolves a valueFrom.fieldRef env var: metadata.name and
-// metadata.namespace at once; status.podIP(s) are recorded in ct.FieldEnv
-// and left empty until SetPodIPs. ok is false when the variable is left out.
-func (c *converter) fieldRef(field string, e corev1.EnvVar, pod *Pod, ct *Container) (value string, ok bool) {
-	vf := e.ValueFrom
-	if vf.FieldRef == nil {
-		return "", false // other sources are reported by the field check
-	}
-	if v := vf.FieldRef.APIVersion; v != "" && v != "v1" {
-		c.bad(field+".valueFrom.fieldRef.apiVersion", "%q (want v1)", v)
-		return "", false
-	}
-	switch p := vf.FieldRef.FieldPath; p {
-	case fieldName:
-		return pod.Name, true
-	case fieldNamespace:
-		return pod.Namespace, true
+// fieldRef resolves a valueFrom.fieldRef env var: status.podIP(s) are
+// recorded in ct.FieldEnv and left as placeholders until SetPodIPs, every
+// other path (downward_linux.go) at once. ok is false when the variable
+// is left out.
+func (c *converter) fieldRef(field string, e corev1.EnvVar, ct *Container) (value string, ok bool) {
+	fr := e.ValueFrom.FieldRef
+	switch p := fr.FieldPath; p {
 	case FieldPodIP, FieldPodIPs:
+		if v := fr.APIVersion; v != "" && v != "v1" {
+			c.bad(field+".valueFrom.fieldRef.apiVersion", "%q (want v1)", v)
+			return "", false
+		}
 		// A placeholder: $(NAME) references stay as written until SetPodIPs.
 		ct.FieldEnv = append(ct.FieldEnv, FieldEnv{Name: e.Name, FieldPath: p})
 		return "$(" + e.Name + ")", true
 	default:
-		c.problems = append(c.problems, Problem{Field: field + ".valueFrom.fieldRef.fieldPath", Err: ErrUnsupported,
-			Msg: fmt.Sprintf("%q (podrun resolves %s, %s, %s and %s)", p, fieldName, fieldNamespace, FieldPodIP, FieldPodIPs)})
-		return "", false
+		return c.podField(field+".valueFrom.fieldRef", fr.APIVersion, p, false)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,24 +21,27 @@ type Options struct {
 	// SeccompRoot is the directory seccompProfile.localhostProfile paths
 	// are relative to; default DefaultSeccompRoot.
 	SeccompRoot string
+	// Node is what the downward API tells of the node (spec.nodeName,
+	// status.hostIP(s), the allocatable resources that stand in for
+	// missing limits); nil: this machine's (HostNode).
+	Node *Node
 }
 
-// Parse decodes a Pod manifest (YAML or JSON) and converts it. The error,
-// if any, is an *Error listing every problem found.
+// Parse decodes a manifest of exactly one Pod (YAML or JSON; with the
+// ConfigMaps and Secrets it uses as further YAML documents) and converts
+// it. The error, if any, is an *Error listing every problem found.
+// ParseAll takes files of several Pods.
 func Parse(data []byte, opts Options) (*Pod, error) {
-	pod, err := decode(data, opts)
+	m, err := ParseAll(data, opts)
 	if err != nil {
 		return nil, err
 	}
-	fc := &fieldCheck{}
-	fc.walkStruct(reflect.ValueOf(pod).Elem(), "", "")
-	c := &converter{opts: opts, problems: fc.problems}
-	out := c.convert(pod)
-	if len(c.problems) > 0 {
-		return nil, &Error{Op: "convert", Path: opts.Path, Problems: c.problems}
+	if len(m.Pods) != 1 {
+		return nil, &Error{Op: "parse", Path: opts.Path,
+			Err: fmt.Errorf("%w: %d Pods in the manifest; want exactly one here (ParseAll runs several)", ErrKind, len(m.Pods))}
 	}
-	out.Warnings = append(fc.warnings, out.Warnings...)
-	return out, nil
+	m.Pods[0].Warnings = m.Warnings
+	return m.Pods[0], nil
 }
 
 func decode(data []byte, opts Options) (*corev1.Pod, error) {

@@ -28,6 +28,10 @@ type Pod struct {
 	Namespace   string
 	Labels      map[string]string
 	Annotations map[string]string
+	UID         string // metadata.uid: new for every run (downward_linux.go)
+	// DataVolumes are the configMap, secret and downwardAPI volumes, whose
+	// files the runner writes once the sandbox exists.
+	DataVolumes []DataVolume
 	// Config is the sandbox configuration without host-specific settings
 	// (RunDir, CgroupParent, PauseBinary are left for the runner).
 	Config         sandbox.Config

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
@@ -47,9 +48,11 @@ const usage = `usage: podrun [flags] MANIFEST
        podrun ps [--run-dir DIR]
        podrun rm [--run-dir DIR] [--force] NAME...|--all
 
-Runs a Kubernetes Pod manifest (YAML or JSON, one v1 Pod) on this machine
-with podkit, as root: no kubelet, container runtime or registry. The pod
-gets an IP on podkit's CNI bridge network (see --cni-network).
+Runs a Kubernetes Pod manifest (YAML or JSON: v1 Pods, with the v1
+ConfigMaps and Secrets they use as further YAML documents, as podman kube
+play takes them) on this machine with podkit, as root: no kubelet,
+container runtime or registry. Each pod gets an IP on podkit's CNI bridge
+network (see --cni-network); several pods run side by side.
 An image is "host" (the host's /usr, /etc, /var, /opt read-only, private
 /tmp), a root filesystem directory, or an image reference (busybox,
 registry.k8s.io/pause:3.9) pulled into the image store per imagePullPolicy
@@ -61,7 +64,8 @@ two; a run of a manifest whose earlier run left its pod behind removes it
 first. ps lists the pods of the run directory, rm removes leftovers.
 
 Exit status: 0 pod Succeeded (or Ready, with --until-ready), 1 pod Failed,
-2 bad manifest or setup error, 124 --timeout, 130 interrupted.
+2 bad manifest or setup error, 124 --timeout, 130 interrupted; with several
+pods the most severe of theirs (2, 130, 124, 1, 0 in that order).
 
 flags:
 `
@@ -127,18 +131,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	pod, err := manifest.Parse(data, manifest.Options{Path: o.Manifest, SeccompRoot: o.SeccompRoot})
+	m, err := manifest.ParseAll(data, manifest.Options{Path: o.Manifest, SeccompRoot: o.SeccompRoot})
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return ExitUsage
 	}
-	for _, w := range pod.Warnings {
+	for _, w := range m.Warnings {
 		fmt.Fprintf(stderr, "podrun: warning: %s\n", w)
 	}
 	if o.Check {
-		printPlan(stdout, pod)
+		for _, pod := range m.Pods {
+			printPlan(stdout, pod)
+		}
 		return ExitSucceeded
 	}
+	if len(m.Pods) > 1 {
+		return runPods(ctx, o, m.Pods, stdout, stderr, sigs)
+	}
+	pod := m.Pods[0]
 	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name)}
 	return r.run(ctx, sigs)
 }
@@ -149,6 +159,13 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
 	for _, v := range p.Config.Volumes {
 		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
+	}
+	for _, dv := range p.DataVolumes {
+		var files []string
+		for _, f := range dv.Files {
+			files = append(files, fmt.Sprintf("%s(%o, %d bytes)", f.Path, f.Mode, len(f.Data)))
+		}
+		fmt.Fprintf(w, "  %s volume %s: %s\n", dv.Kind, dv.Name, strings.Join(files, " "))
 	}
 	for _, list := range [][]manifest.Container{p.InitContainers, p.Containers} {
 		for _, c := range list {

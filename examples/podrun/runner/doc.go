@@ -11,6 +11,13 @@
 // AfterRemove hooks), removed with the run, and `podrun images` pulls,
 // loads, lists, removes and garbage-collects images.
 //
+// A manifest of several Pods runs them side by side (runPods): pulled,
+// created one after the other (all removed again if one fails), then run
+// together, sharing the table, the signals, --timeout and --until-ready;
+// the exit status is the most severe of the pods'. The files of configMap,
+// secret and downwardAPI volumes are written into the sandbox's volumes
+// once it exists, in the kubelet's atomic writer layout (..data).
+//
 // Main is the whole command line program; examples/podrun is a thin main
 // around it, and tests call Main in-process.
 package runner

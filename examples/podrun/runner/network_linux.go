@@ -58,7 +58,7 @@ func (r *podRun) podNetwork() (sandbox.Network, error) {
 		return nil, fmt.Errorf("pod network: %w (the default network needs Debian's containernetworking-plugins "+
 			"and iptables, which examples/run.sh installs; or run with --no-network)", err)
 	}
-	ref := podnet.PodRef{Name: r.pod.Name, Namespace: r.pod.Namespace}
+	ref := podnet.PodRef{Name: r.pod.Name, Namespace: r.pod.Namespace, UID: r.pod.UID}
 	return n.For(ref, podnet.AttachOptions{PortMappings: ports}), nil
 }
 

@@ -36,6 +36,9 @@ type podRun struct {
 	start  time.Time
 	probes sync.WaitGroup
 
+	group *podGroup    // the pods of the same file (nil: one pod)
+	final resultRecord // how it ended
+
 	mu       sync.Mutex
 	ready    map[string]bool               // readiness of app containers
 	cancel   map[string]context.CancelFunc // probers of the current run
@@ -52,6 +55,12 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 		r.teardown()
 		return ExitUsage
 	}
+	return r.runSetUp(ctx, sigs)
+}
+
+// runSetUp runs the pod setup created until it ends, stops it, tears it
+// down and prints the result.
+func (r *podRun) runSetUp(ctx context.Context, sigs <-chan os.Signal) int {
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	runErr := make(chan error, 1)
@@ -65,7 +74,8 @@ func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 	if phase == "" {
 		phase = "Stopped"
 	}
-	r.out.result(resultRecord{Pod: r.pod.Name, Phase: phase, ExitCode: code, Reason: reason, LogDir: r.logs.dir})
+	r.final = resultRecord{Pod: r.pod.Name, Phase: phase, ExitCode: code, Reason: reason, LogDir: r.logs.dir}
+	r.out.result(r.final)
 	return code
 }
 
@@ -113,6 +123,9 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	r.sb = sb
 	r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())
+	if err := writeDataVolumes(sb.Dir(), r.pod.DataVolumes); err != nil {
+		return err
+	}
 	r.ips = r.podIPs()
 	r.pod.SetPodIPs(r.ips)
 	if ip := podIPString(r.ips); ip != "" {
@@ -247,9 +260,19 @@ func (r *podRun) finished(st kubelet.Status) (bool, int, string) {
 	if st.Phase == kubelet.PodUnknown {
 		return true, ExitFailed, "pause process died"
 	}
-	if r.o.UntilReady && len(st.Containers) == len(r.pod.Containers) && r.readyCount(st) == len(r.pod.Containers) {
+	ready := len(st.Containers) == len(r.pod.Containers) && r.readyCount(st) == len(r.pod.Containers)
+	if r.o.UntilReady && r.group.ready(r, ready) { // with several pods: once all are
+		if done, code, reason := r.ended(st); done {
+			return done, code, reason // a pod of several that has ended says how
+		}
 		return true, ExitSucceeded, "ready"
 	}
+	return r.ended(st)
+}
+
+// ended reports whether every app container has terminated and its
+// restart policy will not restart it.
+func (r *podRun) ended(st kubelet.Status) (bool, int, string) {
 	if len(st.Containers) < len(r.pod.Containers) {
 		return false, 0, ""
 	}

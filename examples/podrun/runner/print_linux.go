@@ -13,19 +13,28 @@ import (
 // printer writes the status table, events and prefixed logs (or JSON
 // lines). It is safe for concurrent use.
 type printer struct {
-	mu       sync.Mutex
+	mu       *sync.Mutex // shared by the printers of one run's pods (forPod)
 	stdout   io.Writer
 	stderr   io.Writer
 	json     bool
 	pod      string
-	header   bool
+	multi    bool  // one of several pods: log lines name the pod too
+	header   *bool // the table's header was printed (shared)
 	lastRow  string
 	jsonEnc  *json.Encoder
 	startAge time.Time
 }
 
 func newPrinter(stdout, stderr io.Writer, asJSON bool, pod string) *printer {
-	return &printer{stdout: stdout, stderr: stderr, json: asJSON, pod: pod, jsonEnc: json.NewEncoder(stdout), startAge: time.Now()}
+	return &printer{mu: &sync.Mutex{}, header: new(bool), stdout: stdout, stderr: stderr, json: asJSON, pod: pod,
+		jsonEnc: json.NewEncoder(stdout), startAge: time.Now()}
+}
+
+// forPod is a printer for another pod of the same run: one table, one
+// lock, one JSON stream, one clock.
+func (p *printer) forPod(pod string) *printer {
+	return &printer{mu: p.mu, header: p.header, stdout: p.stdout, stderr: p.stderr, json: p.json, pod: pod, multi: true,
+		jsonEnc: p.jsonEnc, startAge: p.startAge}
 }
 
 // row is one line of the status table.
@@ -73,6 +82,7 @@ type eventRecord struct {
 type logRecord struct {
 	Type      string    `json:"type"` // "log"
 	Time      time.Time `json:"time"`
+	Pod       string    `json:"pod,omitempty"` // with several pods
 	Container string    `json:"container"`
 	Stream    string    `json:"stream"`
 	Log       string    `json:"log"`
@@ -110,8 +120,8 @@ func (p *printer) status(rec statusRecord) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.header {
-		p.header = true
+	if !*p.header {
+		*p.header = true
 		fmt.Fprintf(p.stdout, "%-20s %-7s %-22s %-9s %-6s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP")
 	}
 	ip := r.IP
@@ -141,8 +151,15 @@ func (p *printer) event(container, reason, format string, a ...any) {
 // stdout, "[container] (stderr) line" for stderr.
 func (p *printer) log(t time.Time, container, stream, line string) {
 	if p.json {
-		p.emit(logRecord{Type: "log", Time: t.UTC(), Container: container, Stream: stream, Log: line})
+		rec := logRecord{Type: "log", Time: t.UTC(), Container: container, Stream: stream, Log: line}
+		if p.multi {
+			rec.Pod = p.pod
+		}
+		p.emit(rec)
 		return
+	}
+	if p.multi {
+		container = p.pod + "/" + container
 	}
 	mark := ""
 	if stream == streamStderr {
