@@ -71,6 +71,8 @@ type ContainerSpec struct {
 	// returned by Status, Load and List.
 	Labels      map[string]string
 	Annotations map[string]string
+
+	plan *mountPlan // the host side of Mounts for one create (mountplan_linux.go)
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -79,6 +81,11 @@ type Mount struct {
 	Source      string // absolute host path (exclusive with Volume)
 	Volume      string // name of a Config.Volumes entry
 	ReadOnly    bool
+	// SubPath mounts this path inside the volume (or Source) instead of
+	// its root, as Kubernetes' subPath: relative, without "..", resolved
+	// at create beneath the volume (a symlink leading out of it is an
+	// error) and created as a directory if missing.
+	SubPath string `json:",omitempty"`
 }
 
 // DefaultCapabilities is the container-runtime default capability set
@@ -142,7 +149,10 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	for _, v := range cfg.Volumes {
 		vols[v.Name] = true
 	}
-	for _, m := range s.Mounts {
+	for i, m := range s.Mounts {
+		if err := checkSubPath(i, m.SubPath); err != nil {
+			return newErr("validate", cfg.ID, s.Name, "", err)
+		}
 		if !path.IsAbs(m.Destination) || strings.Contains(m.Destination, "\x00") {
 			return bad(ErrInvalidConfig, "mount destination %q", m.Destination)
 		}

@@ -1,0 +1,108 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// PodShmSize is the size of the pod's /dev/shm tmpfs: containerd's
+// default for a sandbox's shm (64 MiB), which kubelet does not change.
+const PodShmSize = 64 << 20
+
+// shmDir is the pod's /dev/shm on the host: a tmpfs every container binds
+// at /dev/shm, so POSIX shared memory (shm_open) works across the
+// containers of a pod, as they share its IPC namespace.
+func shmDir(sbDir string) string { return filepath.Join(sbDir, "shm") }
+
+// makeShm mounts the pod's /dev/shm tmpfs (nosuid, nodev, noexec, 1777),
+// as containerd does for a sandbox with its own IPC namespace.
+//
+// Hook for a host IPC namespace (Kubernetes' hostIPC): containerd then
+// binds the host's /dev/shm instead of making one; podShmSource is the
+// one place to return "/dev/shm" for such a pod, and makeShm must then
+// mount nothing.
+func (s *Sandbox) makeShm() error {
+	p := shmDir(s.dir)
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return err
+	}
+	data := "mode=1777,size=" + strconv.Itoa(PodShmSize)
+	if err := unix.Mount("shm", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data); err != nil {
+		return &os.PathError{Op: "mount tmpfs", Path: p, Err: err}
+	}
+	return nil
+}
+
+// podShmSource is the host directory bound at a container's /dev/shm.
+func podShmSource(sbDir string) string { return shmDir(sbDir) }
+
+// unmountPodMounts detaches the pod's shm tmpfs and any staging mount a
+// container create left under <dir>/mounts (a crash between the mount and
+// its release); idempotent, like unmountVolumes.
+func unmountPodMounts(dir string) error {
+	var errs []error
+	errs = append(errs, unmountAll(shmDir(dir)))
+	ents, err := os.ReadDir(filepath.Join(dir, "mounts"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	for _, e := range ents {
+		errs = append(errs, unmountStage(filepath.Join(dir, "mounts", e.Name())))
+	}
+	return errors.Join(errs...)
+}
+
+// unmountAll detaches every mount stacked on p (none is fine).
+func unmountAll(p string) error {
+	for {
+		err := unix.Unmount(p, unix.MNT_DETACH)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return &os.PathError{Op: "umount", Path: p, Err: err}
+	}
+}
+
+// podMounts returns the mounts podkit adds to every container: the pod's
+// /dev/shm (replacing the private one of baseMounts) and the container's
+// own cgroup at /sys/fs/cgroup, read-only. The "cgroup" type is
+// libcontainer's (runc's): on cgroup v2, with the container in its own
+// cgroup namespace (cgroupNamespace), it mounts cgroup2 there, rooted at
+// the container's cgroup; on v1 it mounts a tmpfs with a bind of the
+// container's directory of each hierarchy.
+func podMounts(mounts []specs.Mount, sbDir string) []specs.Mount {
+	out := make([]specs.Mount, 0, len(mounts)+1)
+	for _, m := range mounts {
+		if m.Destination == "/dev/shm" {
+			m = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: podShmSource(sbDir),
+				Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}}
+		}
+		out = append(out, m)
+		if m.Destination == "/sys" {
+			out = append(out, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
+				Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
+		}
+	}
+	return out
+}
+
+// cgroupNamespace is the container's own cgroup namespace on cgroup v2
+// (containerd's default there); on v1 the container stays in the host's,
+// as with containerd and runc, and sees its hierarchy dirs bound in.
+func cgroupNamespace() []specs.LinuxNamespace {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return []specs.LinuxNamespace{{Type: specs.CgroupNamespace}}
+	}
+	return nil
+}
