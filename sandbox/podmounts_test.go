@@ -64,10 +64,9 @@ func TestContainerCgroupMount(t *testing.T) {
 	if es := waitExit(t, sb, "limit"); es.ExitCode != 0 || strings.TrimSpace(logOf(t, sb, "limit")) != strconv.Itoa(48<<20) {
 		t.Fatalf("%s: %+v %q", file, es, logOf(t, sb, "limit"))
 	}
-	dir := filepath.Dir(file)
-	run(t, sb, ctr(rootfs, "ro", "write", dir+"/podkit-test", "x"))
-	if es := waitExit(t, sb, "ro"); es.ExitCode == 0 {
-		t.Fatalf("wrote into %s: it should be read-only", dir)
+	run(t, sb, ctr(rootfs, "ro", "write", file, "1000000"))
+	if es := waitExit(t, sb, "ro"); es.ExitCode == 0 || !strings.Contains(logOf(t, sb, "ro"), "read-only") {
+		t.Fatalf("wrote %s: it should be read-only: %s", file, logOf(t, sb, "ro"))
 	}
 }
 
@@ -106,6 +105,11 @@ func TestMountPointsReadOnly(t *testing.T) {
 		run(t, sb, r)
 		if es := waitExit(t, sb, name); es.ExitCode != 0 || !strings.HasSuffix(logOf(t, sb, name), "-ok") {
 			t.Fatalf("cat %s: %+v %q", f, es, logOf(t, sb, name))
+		}
+	}
+	for _, d := range []string{"rootskel/new/deep/data", "rootskel/etc/hosts", "ov/0/missing/data"} {
+		if _, err := os.Stat(filepath.Join(sb.Dir(), "mounts", "w", d)); err != nil {
+			t.Errorf("mount point skeleton: %v", err)
 		}
 	}
 	if after := listTree(t, rootfs) + listTree(t, host); after != before {
