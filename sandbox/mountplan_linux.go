@@ -261,9 +261,16 @@ func openBeneath(dirfd int, name string) (int, error) {
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS})
 }
 
-// mkdirBeneath creates the missing directories of sub beneath root (mode
-// 0755, as kubelet) and opens the last one.
+// mkdirBeneath creates the missing directories of sub beneath root with
+// root's permissions (as kubelet; set regardless of the umask, so a
+// world-writable or fsGroup setgid volume gives subPaths that its users
+// can write) and opens the last one.
 func mkdirBeneath(root int, sub string) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(root, &st); err != nil {
+		return -1, err
+	}
+	mode := st.Mode & 0o7777
 	cur, err := unix.Dup(root)
 	if err != nil {
 		return -1, err
@@ -274,8 +281,15 @@ func mkdirBeneath(root int, sub string) (int, error) {
 		}
 		next, err := openBeneath(cur, name)
 		if errors.Is(err, unix.ENOENT) {
-			if err = unix.Mkdirat(cur, name, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+			made := unix.Mkdirat(cur, name, 0o700)
+			err = made
+			if made == nil || errors.Is(made, unix.EEXIST) {
 				next, err = openBeneath(cur, name)
+			}
+			if made == nil && err == nil { // chmod what was opened, not a name
+				if err = unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", next), mode); err != nil {
+					unix.Close(next)
+				}
 			}
 		}
 		unix.Close(cur)

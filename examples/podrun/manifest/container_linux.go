@@ -217,8 +217,9 @@ func (c *converter) mounts(field string, vms []corev1.VolumeMount, ct *Container
 			c.bad(f+".name", "no volume %q in spec.volumes", vm.Name)
 			continue
 		}
-		c.checkMountTarget(f+".mountPath", dest, ct.HostImage)
-		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly}
+		// Any mount point works, also inside image: host's read-only host
+		// directories (the sandbox overlays missing ones).
+		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly, SubPath: c.subPath(f, vm, ct.Spec.Env)}
 		if v.HostPath != nil {
 			m.Source = v.HostPath.Path
 		} else {

@@ -63,6 +63,7 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	}
 	c.podSecurity(spec.SecurityContext)
 	c.convertVolumes(spec.Volumes, out)
+	c.fsGroup(spec.SecurityContext, out) // mountopts_linux.go
 	if len(spec.Containers) == 0 {
 		c.bad("spec.containers", "at least one container is required")
 	}
