@@ -18,8 +18,9 @@ import (
 // The root filesystem is a directory (Rootfs) prepared by the caller, for
 // example an unpacked image; podkit does not offer a host-root mode. Inside
 // it the container gets private /proc, /dev (tmpfs with the default device
-// nodes), /dev/pts, /dev/shm, /dev/mqueue and a read-only /sys, plus the
-// pod's generated /etc/hosts, /etc/hostname and /etc/resolv.conf.
+// nodes), /dev/pts, /dev/mqueue and a read-only /sys, the pod's /dev/shm,
+// its own cgroup read-only at /sys/fs/cgroup, plus the pod's generated
+// /etc/hosts, /etc/hostname and /etc/resolv.conf.
 type ContainerSpec struct {
 	Name string   // path-safe, unique in the pod
 	Args []string // Args[0] is looked up in Rootfs (absolute, or via PATH in Env)
