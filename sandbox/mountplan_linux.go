@@ -148,7 +148,9 @@ func (sb *Sandbox) prepareMounts(s *ContainerSpec) (retErr error) {
 	}
 	s.plan = p
 	spec := ociSpec(s, sb.dir, sb.pins, "") // the mounts, in order, as libcontainer gets them
-	if err := p.addMountPoints(spec.Mounts, s.Rootfs, s.ReadOnlyRootfs); err != nil {
+	// The working directory too: libcontainer makes it if missing.
+	points := append(spec.Mounts, specs.Mount{Destination: s.cwd(), Type: "cwd"})
+	if err := p.addMountPoints(points, s.Rootfs, s.ReadOnlyRootfs); err != nil {
 		return err
 	}
 	if p.rootfs == "" && len(p.extra) == 0 && len(p.sources) == 0 {

@@ -93,7 +93,7 @@ func TestMountPointsReadOnly(t *testing.T) {
 		{Destination: "/host/share/missing/data", Volume: "data"},
 	}
 	w := ctr(rootfs, "w", "write", "/new/deep/data/f", "vol-ok")
-	w.ReadOnlyRootfs, w.Mounts = true, mounts
+	w.ReadOnlyRootfs, w.Mounts, w.Cwd = true, mounts, "/host/share/work"
 	run(t, sb, w)
 	if es := waitExit(t, sb, "w"); es.ExitCode != 0 {
 		t.Fatalf("w %+v: %s", es, logOf(t, sb, "w"))
@@ -107,7 +107,7 @@ func TestMountPointsReadOnly(t *testing.T) {
 			t.Fatalf("cat %s: %+v %q", f, es, logOf(t, sb, name))
 		}
 	}
-	for _, d := range []string{"rootskel/new/deep/data", "rootskel/etc/hosts", "ov/0/missing/data"} {
+	for _, d := range []string{"rootskel/new/deep/data", "rootskel/etc/hosts", "ov/0/missing/data", "ov/0/work"} {
 		if _, err := os.Stat(filepath.Join(sb.Dir(), "mounts", "w", d)); err != nil {
 			t.Errorf("mount point skeleton: %v", err)
 		}

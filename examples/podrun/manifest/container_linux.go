@@ -43,8 +43,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 		if !path.IsAbs(in.WorkingDir) {
 			c.bad(field+".workingDir", "%q is not absolute", in.WorkingDir)
 		}
-		s.Cwd = in.WorkingDir
-		c.checkMountTarget(field+".workingDir", in.WorkingDir, ct.HostImage)
+		s.Cwd = in.WorkingDir // made if missing, also under image: host (as mount points)
 	}
 	c.ports(field, in, &ct, out.Config.HostNetwork)
 	c.resources(field, &in.Resources, &s.Resources)

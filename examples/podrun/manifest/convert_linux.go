@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/sandbox"
 	corev1 "k8s.io/api/core/v1"
@@ -206,13 +205,4 @@ func ptrVal[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// checkMountTarget refuses mount points a host-image container cannot get
-// without writing to the host.
-func (c *converter) checkMountTarget(field, dest string, host bool) {
-	if host && !hostroot.MountTargetOK(dest) {
-		c.bad(field, "%s does not exist on the host; with image: host, mount points inside "+
-			"the read-only host directories must already exist (use e.g. /data or /tmp/...)", dest)
-	}
 }
