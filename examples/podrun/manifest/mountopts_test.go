@@ -66,7 +66,7 @@ func TestBadSubPath(t *testing.T) {
 			t.Errorf("%s: %v", tc.mount, e)
 		}
 	}
-	for _, sc := range []string{"fsGroup: -1", "{fsGroup: 5, fsGroupChangePolicy: Sometimes}"} {
+	for _, sc := range []string{"{fsGroup: -1}", "{fsGroup: 5, fsGroupChangePolicy: Sometimes}"} {
 		e := parseErr(t, pod("  securityContext: "+sc, ""))
 		if !errors.Is(e, ErrInvalid) || !strings.Contains(e.Error(), "spec.securityContext.fsGroup") {
 			t.Errorf("%s: %v", sc, e)
