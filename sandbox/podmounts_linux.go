@@ -26,10 +26,11 @@ func shmDir(sbDir string) string { return filepath.Join(sbDir, "shm") }
 // makeShm mounts the pod's /dev/shm tmpfs (nosuid, nodev, noexec, 1777),
 // as containerd does for a sandbox with its own IPC namespace.
 //
-// Hook for a host IPC namespace (Kubernetes' hostIPC): containerd then
-// binds the host's /dev/shm instead of making one; podShmSource is the
-// one place to return "/dev/shm" for such a pod, and makeShm must then
-// mount nothing.
+// Hook for a host IPC namespace (Kubernetes' hostIPC, Config.HostIPC from
+// another branch): containerd then binds the host's /dev/shm instead of
+// making one. Wiring it: makeShm returns nil at once for such a pod, and
+// podShmSource (which ociSpec reaches through podMounts) returns
+// "/dev/shm" for it; nothing else here depends on the pod's IPC mode.
 func (s *Sandbox) makeShm() error {
 	p := shmDir(s.dir)
 	if err := os.Mkdir(p, 0o755); err != nil {
