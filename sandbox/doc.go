@@ -254,7 +254,8 @@
 // shared memory works between the containers of the pod (they share its
 // IPC namespace); Destroy unmounts it. /sys/fs/cgroup shows the
 // container's own cgroup, read-only (runc's "cgroup" mount): on v2 in a
-// cgroup namespace of its own (Exec joins it too), on v1 as binds of its
+// cgroup namespace of its own (an Exec, started by nsjoin, stays in the
+// host's: its /proc/self/cgroup shows the full path), on v1 as binds of its
 // directory in each hierarchy, so runtimes sizing themselves from cgroup
 // limits see the container's.
 //

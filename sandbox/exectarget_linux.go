@@ -140,7 +140,7 @@ func (c *container) openExecTarget(pid int) (_ *execTarget, retErr error) {
 			t.tasks = append(t.tasks, fd)
 		}
 	}
-	t.ns, err = nsjoin.OpenSetPidfd(pidfd, append([]nsjoin.Kind{nsjoin.Net, nsjoin.IPC, nsjoin.UTS, nsjoin.PID, nsjoin.Mount}, execCgroupNS()...)...)
+	t.ns, err = nsjoin.OpenSetPidfd(pidfd, nsjoin.Net, nsjoin.IPC, nsjoin.UTS, nsjoin.PID, nsjoin.Mount)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/podkit/podkit/nsjoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,15 +104,6 @@ func podMounts(mounts []specs.Mount, sbDir string) []specs.Mount {
 func cgroupNamespace() []specs.LinuxNamespace {
 	if cgroups.IsCgroup2UnifiedMode() {
 		return []specs.LinuxNamespace{{Type: specs.CgroupNamespace}}
-	}
-	return nil
-}
-
-// execCgroupNS: an Exec joins the container's cgroup namespace too where
-// it has one (cgroupNamespace), so /proc/self/cgroup reads as in its init.
-func execCgroupNS() []nsjoin.Kind {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return []nsjoin.Kind{nsjoin.Cgroup}
 	}
 	return nil
 }
