@@ -253,11 +253,10 @@
 // default) at <sandbox dir>/shm, bound into every container, so POSIX
 // shared memory works between the containers of the pod (they share its
 // IPC namespace); Destroy unmounts it. /sys/fs/cgroup shows the
-// container's own cgroup, read-only (runc's "cgroup" mount): on v2 in a
-// cgroup namespace of its own (an Exec, started by nsjoin, stays in the
-// host's: its /proc/self/cgroup shows the full path), on v1 as binds of its
-// directory in each hierarchy, so runtimes sizing themselves from cgroup
-// limits see the container's.
+// container's own cgroup, read-only: on v1 runc's "cgroup" mount (binds
+// of its directory in each hierarchy), on v2 a bind of its directory
+// (not a cgroup namespace: see podMounts for why), so runtimes sizing
+// themselves from cgroup limits see the container's.
 //
 // Mount.SubPath mounts a path inside the volume, as Kubernetes' subPath:
 // validated lexically (relative, no ".."), opened beneath the volume

@@ -77,12 +77,19 @@ func unmountAll(p string) error {
 
 // podMounts returns the mounts podkit adds to every container: the pod's
 // /dev/shm (replacing the private one of baseMounts) and the container's
-// own cgroup at /sys/fs/cgroup, read-only. The "cgroup" type is
-// libcontainer's (runc's): on cgroup v2, with the container in its own
-// cgroup namespace (cgroupNamespace), it mounts cgroup2 there, rooted at
-// the container's cgroup; on v1 it mounts a tmpfs with a bind of the
-// container's directory of each hierarchy.
-func podMounts(mounts []specs.Mount, sbDir string) []specs.Mount {
+// own cgroup at /sys/fs/cgroup, read-only.
+//
+// On cgroup v1 that is libcontainer's (runc's) "cgroup" mount: a tmpfs
+// with a bind of the container's directory of each hierarchy. On v2 it is
+// a read-only bind of the container's directory of the unified hierarchy
+// (cgroupsPath), not a cgroup2 mount in a cgroup namespace of its own as
+// runc makes: an Exec must see the namespaces its init sees, and nsjoin
+// forks it into the container's cgroup with CLONE_INTO_CGROUP, which the
+// kernel refuses (ENOENT) from inside a cgroup namespace whose root is
+// below the forking process's cgroup. Runtimes reading their limits (the
+// JVM, Go, nginx) find /sys/fs/cgroup/memory.max etc. all the same: they
+// map /proc/self/cgroup through the mount's root in mountinfo.
+func podMounts(mounts []specs.Mount, sbDir, cgroupsPath string) []specs.Mount {
 	out := make([]specs.Mount, 0, len(mounts)+1)
 	for _, m := range mounts {
 		if m.Destination == "/dev/shm" {
@@ -91,19 +98,19 @@ func podMounts(mounts []specs.Mount, sbDir string) []specs.Mount {
 		}
 		out = append(out, m)
 		if m.Destination == "/sys" {
-			out = append(out, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
-				Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
+			out = append(out, cgroupMount(cgroupsPath))
 		}
 	}
 	return out
 }
 
-// cgroupNamespace is the container's own cgroup namespace on cgroup v2
-// (containerd's default there); on v1 the container stays in the host's,
-// as with containerd and runc, and sees its hierarchy dirs bound in.
-func cgroupNamespace() []specs.LinuxNamespace {
+// cgroupMount is the container's /sys/fs/cgroup (see podMounts).
+func cgroupMount(cgroupsPath string) specs.Mount {
+	opts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
 	if cgroups.IsCgroup2UnifiedMode() {
-		return []specs.LinuxNamespace{{Type: specs.CgroupNamespace}}
+		return specs.Mount{Destination: "/sys/fs/cgroup", Type: "bind",
+			Source:  filepath.Join("/sys/fs/cgroup", cgroupsPath),
+			Options: append([]string{"rbind", "rprivate"}, opts...)}
 	}
-	return nil
+	return specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: opts}
 }
