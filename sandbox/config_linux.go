@@ -145,6 +145,12 @@ type Volume struct {
 	Name      string
 	Medium    VolumeMedium
 	SizeLimit int64 // tmpfs size in bytes (MediumMemory only)
+	// FSGroup (Kubernetes' pod fsGroup) makes the volume's files group
+	// FSGroup, group-writable, directories setgid (SetVolumeOwnership),
+	// when it is made. FSGroupChangePolicy: "" or FSGroupAlways,
+	// FSGroupOnRootMismatch.
+	FSGroup             *uint32             `json:",omitempty"`
+	FSGroupChangePolicy FSGroupChangePolicy `json:",omitempty"`
 }
 
 // No regexp here: package initialisation also runs in every container's
@@ -287,6 +293,9 @@ func (c Config) Validate() error {
 		}
 		if seen[v.Name] {
 			return bad("duplicate volume %q", v.Name)
+		}
+		if !v.FSGroupChangePolicy.valid() {
+			return bad("volume %s: FSGroupChangePolicy %q", v.Name, v.FSGroupChangePolicy)
 		}
 		seen[v.Name] = true
 	}

@@ -95,8 +95,15 @@ func (c *container) create(ctx context.Context) (retErr error) {
 			_ = sb.cg.removeContainer(ctx, c.spec.Name)
 		}
 	}()
-	ensureEtcMountpoints(c.spec.Rootfs)
-	spec := ociSpec(&c.spec, sb.dir, sb.pins, cg.Path())
+	if !c.spec.ReadOnlyRootfs { // else missing ones go in a skeleton (mountpoints_linux.go)
+		ensureEtcMountpoints(c.spec.Rootfs)
+	}
+	planned := c.spec // the plan is this create's, not c.spec's (read under c.mu)
+	if err := sb.prepareMounts(&planned); err != nil {
+		return err
+	}
+	defer planned.plan.releaseAfter(&retErr)
+	spec := ociSpec(&planned, sb.dir, sb.pins, cg.Path())
 	cfg, err := libcontainerConfig(spec, c.spec.Name)
 	if err != nil {
 		return err

@@ -261,8 +261,8 @@
 //
 // ContainerSpec.Rootfs is a directory prepared by the caller (an unpacked
 // image). Inside it every container gets private /proc, /dev (tmpfs with
-// the standard device nodes), /dev/pts, /dev/shm, /dev/mqueue and a
-// read-only /sys; masked and read-only /proc paths as runc/containerd set
+// the standard device nodes), /dev/pts, /dev/mqueue and a read-only
+// /sys; masked and read-only /proc paths as runc/containerd set
 // them (ContainerSpec.MaskedPaths and ReadonlyPaths replace them; empty
 // means none); the runtime-default capability set ("ALL" in
 // ContainerSpec.Capabilities: every capability the manager holds),
@@ -279,6 +279,30 @@
 // rslave (a *FieldError otherwise), and the root's propagation becomes
 // rshared or rslave to carry them. There is no host-root mode in this package (podrun builds one
 // from read-only bind mounts: examples/internal/hostroot).
+//
+// # Mounts as on a cluster
+//
+// /dev/shm is the pod's: a 64 MiB tmpfs (PodShmSize, containerd's
+// default) at <sandbox dir>/shm, bound into every container, so POSIX
+// shared memory works between the containers of the pod (they share its
+// IPC namespace); Destroy unmounts it. /sys/fs/cgroup shows the
+// container's own cgroup, read-only: on v1 runc's "cgroup" mount (binds
+// of its directory in each hierarchy), on v2 a bind of its directory
+// (not a cgroup namespace: see podMounts for why), so runtimes sizing
+// themselves from cgroup limits see the container's.
+//
+// Mount.SubPath mounts a path inside the volume, as Kubernetes' subPath:
+// validated lexically (relative, no ".."), opened beneath the volume
+// with openat2 RESOLVE_BENEATH (a symlink out of it is a *FieldError
+// wrapping ErrSubPath), created if missing with the volume root's mode,
+// and bound from the opened file through a private staging mount under
+// <sandbox dir>/mounts/<name>, detached as soon as the container's mounts
+// are made (kubelet's approach: no path is resolved twice). A mount point
+// missing under a read-only rootfs or a read-only bind mount is shown
+// through a read-only overlay of a skeleton over that directory instead
+// of being created in it (mountpoints_linux.go explains the choice).
+// Volume.FSGroup applies Kubernetes' fsGroup to a volume
+// (SetVolumeOwnership).
 //
 // # Seccomp
 //

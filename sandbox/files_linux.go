@@ -111,6 +111,9 @@ func (s *Sandbox) writeEtc() error {
 // makeVolumes creates the pod volumes: directories, with a tmpfs mounted
 // on the Memory ones.
 func (s *Sandbox) makeVolumes() error {
+	if err := s.makeShm(); err != nil {
+		return err
+	}
 	for _, v := range s.cfg.Volumes {
 		p := filepath.Join(s.dir, "volumes", v.Name)
 		if err := os.Mkdir(p, 0o777); err != nil {
@@ -128,20 +131,23 @@ func (s *Sandbox) makeVolumes() error {
 				return &os.PathError{Op: "mount tmpfs", Path: p, Err: err}
 			}
 		}
+		if err := v.applyFSGroup(p); err != nil { // fsgroup_linux.go
+			return err
+		}
 	}
 	return nil
 }
 
 // unmountVolumes detaches every mount under dir/volumes (idempotent).
 func unmountVolumes(dir string) error {
+	errs := []error{unmountPodMounts(dir)} // the pod's shm and staging mounts (podmounts_linux.go)
 	ents, err := os.ReadDir(filepath.Join(dir, "volumes"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return errors.Join(errs...)
 	}
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	for _, e := range ents {
 		p := filepath.Join(dir, "volumes", e.Name())
 		for {

@@ -50,17 +50,15 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 			Options: []string{"rbind", "rprivate", "ro"},
 		})
 	}
-	for _, m := range s.Mounts {
-		src := m.Source
-		if m.Volume != "" {
-			src = filepath.Join(sbDir, "volumes", m.Volume)
-		}
+	for i, m := range s.Mounts {
+		src := s.plan.source(i, m, sbDir) // subPath (mountplan_linux.go)
 		opts := []string{"rbind", "rprivate"}
 		if m.ReadOnly {
 			opts = append(opts, "ro")
 		}
 		mounts = append(mounts, specs.Mount{Destination: path.Clean(m.Destination), Type: "bind", Source: src, Options: opts})
 	}
+	mounts = s.plan.overlays(podMounts(mounts, sbDir, cgroupsPath)) // pod shm, cgroup, mount points (podmounts_linux.go)
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	for _, k := range []string{"net", "ipc", "uts"} {
 		if k == "net" && pins[k] == "" {
@@ -76,7 +74,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 	res := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
 	spec := &specs.Spec{
 		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
-		Root:    &specs.Root{Path: s.Rootfs, Readonly: s.ReadOnlyRootfs},
+		Root:    &specs.Root{Path: s.plan.root(s.Rootfs), Readonly: s.ReadOnlyRootfs},
 		Process: &specs.Process{
 			Args: s.Args, Env: s.env(), Cwd: s.cwd(),
 			User:            specs.User{UID: s.UID, GID: s.GID, AdditionalGids: s.AdditionalGIDs},

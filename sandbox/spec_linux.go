@@ -20,8 +20,9 @@ import (
 // The root filesystem is a directory (Rootfs) prepared by the caller, for
 // example an unpacked image; podkit does not offer a host-root mode. Inside
 // it the container gets private /proc, /dev (tmpfs with the default device
-// nodes), /dev/pts, /dev/shm, /dev/mqueue and a read-only /sys, plus the
-// pod's generated /etc/hosts, /etc/hostname and /etc/resolv.conf.
+// nodes), /dev/pts, /dev/mqueue and a read-only /sys, the pod's /dev/shm,
+// its own cgroup read-only at /sys/fs/cgroup, plus the pod's generated
+// /etc/hosts, /etc/hostname and /etc/resolv.conf.
 type ContainerSpec struct {
 	Name string   // path-safe, unique in the pod
 	Args []string // Args[0] is looked up in Rootfs (absolute, or via PATH in Env)
@@ -97,6 +98,8 @@ type ContainerSpec struct {
 	Seccomp seccomp.Profile `json:",omitzero"`
 
 	seccomp *specs.LinuxSeccomp // Seccomp resolved by validate, for ociSpec
+
+	plan *mountPlan // the host side of Mounts for one create (mountplan_linux.go)
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -109,6 +112,11 @@ type Mount struct {
 	// Destination: PropagationPrivate (the zero value), HostToContainer or
 	// Bidirectional (see Propagation).
 	Propagation Propagation `json:",omitempty"`
+	// SubPath mounts this path inside the volume (or Source) instead of
+	// its root, as Kubernetes' subPath: relative, without "..", resolved
+	// at create beneath the volume (a symlink leading out of it is an
+	// error) and created as a directory if missing.
+	SubPath string `json:",omitempty"`
 }
 
 // DefaultCapabilities is the container-runtime default capability set
@@ -172,7 +180,10 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	for _, v := range cfg.Volumes {
 		vols[v.Name] = true
 	}
-	for _, m := range s.Mounts {
+	for i, m := range s.Mounts {
+		if err := checkSubPath(i, m.SubPath); err != nil {
+			return newErr("validate", cfg.ID, s.Name, "", err)
+		}
 		if !path.IsAbs(m.Destination) || strings.Contains(m.Destination, "\x00") {
 			return bad(ErrInvalidConfig, "mount destination %q", m.Destination)
 		}

@@ -43,8 +43,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 		if !path.IsAbs(in.WorkingDir) {
 			c.bad(field+".workingDir", "%q is not absolute", in.WorkingDir)
 		}
-		s.Cwd = in.WorkingDir
-		c.checkMountTarget(field+".workingDir", in.WorkingDir, ct.HostImage)
+		s.Cwd = in.WorkingDir // made if missing, also under image: host (as mount points)
 	}
 	c.ports(field, in, &ct, out.Config.HostNetwork)
 	c.resources(field, &in.Resources, &s.Resources)
@@ -218,8 +217,9 @@ func (c *converter) mounts(field string, vms []corev1.VolumeMount, ct *Container
 			c.bad(f+".name", "no volume %q in spec.volumes", vm.Name)
 			continue
 		}
-		c.checkMountTarget(f+".mountPath", dest, ct.HostImage)
-		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly || isDataVolume(v)}
+		// Any mount point works, also inside image: host's read-only host
+		// directories (the sandbox overlays missing ones).
+		m := sandbox.Mount{Destination: dest, ReadOnly: vm.ReadOnly || isDataVolume(v), SubPath: c.subPath(f, vm, ct.Spec.Env)}
 		if v.HostPath != nil {
 			m.Source = v.HostPath.Path
 		} else {

@@ -10,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/kubelet"
-	"github.com/podkit/podkit/sandbox"
 	"github.com/podkit/podkit/nsjoin/seccomp"
+	"github.com/podkit/podkit/sandbox"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -77,6 +76,7 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	}
 	c.podSecurity(spec.SecurityContext)
 	c.convertVolumes(spec.Volumes, out)
+	c.fsGroup(spec.SecurityContext, out) // mountopts_linux.go
 	if len(spec.Containers) == 0 {
 		c.bad("spec.containers", "at least one container is required")
 	}
@@ -214,13 +214,4 @@ func ptrVal[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// checkMountTarget refuses mount points a host-image container cannot get
-// without writing to the host.
-func (c *converter) checkMountTarget(field, dest string, host bool) {
-	if host && !hostroot.MountTargetOK(dest) {
-		c.bad(field, "%s does not exist on the host; with image: host, mount points inside "+
-			"the read-only host directories must already exist (use e.g. /data or /tmp/...)", dest)
-	}
 }

@@ -40,6 +40,7 @@ func buildRules() map[string]rule {
 		"spec.volumes.emptyDir.sizeLimit", "spec.volumes.hostPath.path", "spec.volumes.hostPath.type",
 		"spec.securityContext.runAsUser", "spec.securityContext.runAsGroup",
 		"spec.securityContext.runAsNonRoot", "spec.securityContext.supplementalGroups",
+		"spec.securityContext.fsGroup", "spec.securityContext.fsGroupChangePolicy",
 		"spec.securityContext.seccompProfile.type", "spec.securityContext.seccompProfile.localhostProfile",
 		"spec.hostNetwork", "spec.hostPID", "spec.hostIPC")
 	add(descend, "", "metadata", "spec", "spec.volumes", "spec.volumes.emptyDir", "spec.volumes.hostPath",
@@ -73,7 +74,7 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 	add(leaf, "", p("name", "image", "imagePullPolicy", "command", "args", "workingDir", "env.name", "env.value",
 		"ports.name", "ports.containerPort", "ports.protocol", "ports.hostPort", "ports.hostIP",
 		"env.valueFrom.fieldRef.fieldPath", "env.valueFrom.fieldRef.apiVersion", "volumeMounts.name",
-		"volumeMounts.mountPath", "volumeMounts.readOnly", "resources.limits", "resources.requests",
+		"volumeMounts.mountPath", "volumeMounts.readOnly", "volumeMounts.subPath", "volumeMounts.subPathExpr", "resources.limits", "resources.requests",
 		"lifecycle.preStop.exec.command", "securityContext.runAsUser", "securityContext.runAsGroup",
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",

@@ -68,9 +68,7 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 	if psc != nil {
 		s.UID, s.GID = uint32(ptrVal(psc.RunAsUser)), uint32(ptrVal(psc.RunAsGroup))
 		nonRoot = ptrVal(psc.RunAsNonRoot)
-		for _, g := range psc.SupplementalGroups {
-			s.AdditionalGIDs = append(s.AdditionalGIDs, uint32(g))
-		}
+		s.AdditionalGIDs = append(s.AdditionalGIDs, podGroups(psc)...) // mountopts_linux.go
 	}
 	s.AllowNewPrivileges = true // Kubernetes' default: allowPrivilegeEscalation unset means true
 	if sc != nil {

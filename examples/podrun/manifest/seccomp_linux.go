@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/podkit/podkit/sandbox"
 	"github.com/podkit/podkit/nsjoin/seccomp"
+	"github.com/podkit/podkit/sandbox"
 	corev1 "k8s.io/api/core/v1"
 )
 

@@ -158,7 +158,7 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v, hostNetwork %v\n",
 		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
 	for _, v := range p.Config.Volumes {
-		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d\n", v.Name, v.Medium, v.SizeLimit)
+		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d%s\n", v.Name, v.Medium, v.SizeLimit, fsGroupNote(v))
 	}
 	for _, dv := range p.DataVolumes {
 		var files []string
@@ -173,7 +173,7 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 			if c.Init {
 				kind = "init container"
 			}
-			fmt.Fprintf(w, "  %s %s: image %s, uid %d, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, c.Spec.Args)
+			fmt.Fprintf(w, "  %s %s: image %s, uid %d%s, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, groupsNote(c.Spec.AdditionalGIDs), c.Spec.Args)
 			for _, pt := range c.Ports {
 				if pt.HostPort != 0 {
 					fmt.Fprintf(w, "    hostPort %s:%d -> %d/%s\n", pt.HostIP, pt.HostPort, pt.Port, cmp.Or(pt.Protocol, "TCP"))
@@ -184,7 +184,7 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 					ref.Name, ref.PullPolicy, ref.Command, ref.Args, ref.User)
 			}
 			for _, m := range c.Spec.Mounts {
-				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v\n", m.Destination, m.Volume, m.Source, m.ReadOnly)
+				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v%s\n", m.Destination, m.Volume, m.Source, m.ReadOnly, subPathNote(m))
 			}
 			for kind, pr := range map[string]*manifest.Probe{"liveness": c.Liveness, "readiness": c.Readiness} {
 				if pr != nil {
