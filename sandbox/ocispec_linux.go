@@ -58,7 +58,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		}
 		mounts = append(mounts, specs.Mount{Destination: path.Clean(m.Destination), Type: "bind", Source: src, Options: opts})
 	}
-	mounts = s.plan.overlays(podMounts(mounts, sbDir, cgroupsPath)) // pod shm, cgroup, mount points (podmounts_linux.go)
+	mounts = s.plan.overlays(podMounts(mounts, sbDir, cgroupsPath, s.hostIPC)) // pod shm, cgroup, mount points (podmounts_linux.go)
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	for _, k := range []string{"net", "ipc", "uts"} {
 		if k == "net" && pins[k] == "" {

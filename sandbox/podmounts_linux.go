@@ -23,14 +23,13 @@ const PodShmSize = 64 << 20
 func shmDir(sbDir string) string { return filepath.Join(sbDir, "shm") }
 
 // makeShm mounts the pod's /dev/shm tmpfs (nosuid, nodev, noexec, 1777),
-// as containerd does for a sandbox with its own IPC namespace.
-//
-// Hook for a host IPC namespace (Kubernetes' hostIPC, Config.HostIPC from
-// another branch): containerd then binds the host's /dev/shm instead of
-// making one. Wiring it: makeShm returns nil at once for such a pod, and
-// podShmSource (which ociSpec reaches through podMounts) returns
-// "/dev/shm" for it; nothing else here depends on the pod's IPC mode.
+// as containerd does for a sandbox with its own IPC namespace. A pod in
+// the host's IPC namespace (Config.HostIPC) gets none: its containers
+// bind the host's /dev/shm, as containerd gives them.
 func (s *Sandbox) makeShm() error {
+	if s.cfg.HostIPC {
+		return nil
+	}
 	p := shmDir(s.dir)
 	if err := os.Mkdir(p, 0o755); err != nil {
 		return err
@@ -43,7 +42,12 @@ func (s *Sandbox) makeShm() error {
 }
 
 // podShmSource is the host directory bound at a container's /dev/shm.
-func podShmSource(sbDir string) string { return shmDir(sbDir) }
+func podShmSource(sbDir string, hostIPC bool) string {
+	if hostIPC {
+		return "/dev/shm"
+	}
+	return shmDir(sbDir)
+}
 
 // unmountPodMounts detaches the pod's shm tmpfs and any staging mount a
 // container create left under <dir>/mounts (a crash between the mount and
@@ -89,11 +93,11 @@ func unmountAll(p string) error {
 // below the forking process's cgroup. Runtimes reading their limits (the
 // JVM, Go, nginx) find /sys/fs/cgroup/memory.max etc. all the same: they
 // map /proc/self/cgroup through the mount's root in mountinfo.
-func podMounts(mounts []specs.Mount, sbDir, cgroupsPath string) []specs.Mount {
+func podMounts(mounts []specs.Mount, sbDir, cgroupsPath string, hostIPC bool) []specs.Mount {
 	out := make([]specs.Mount, 0, len(mounts)+1)
 	for _, m := range mounts {
 		if m.Destination == "/dev/shm" {
-			m = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: podShmSource(sbDir),
+			m = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: podShmSource(sbDir, hostIPC),
 				Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}}
 		}
 		out = append(out, m)
