@@ -73,27 +73,13 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 		"ports.name", "ports.containerPort", "ports.protocol", "ports.hostPort", "ports.hostIP",
 		"env.valueFrom.fieldRef.fieldPath", "env.valueFrom.fieldRef.apiVersion", "volumeMounts.name",
 		"volumeMounts.mountPath", "volumeMounts.readOnly", "resources.limits", "resources.requests",
-		"lifecycle.preStop.exec.command", "securityContext.runAsUser", "securityContext.runAsGroup",
+		"securityContext.runAsUser", "securityContext.runAsGroup",
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",
 		"securityContext.capabilities.drop", "securityContext.seccompProfile.type")...)
-	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
-		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
-		"securityContext.seccompProfile")...)
-	add(warn, "termination messages are not collected; ignored",
-		p("terminationMessagePath", "terminationMessagePolicy")...)
-	if c != "spec.containers" {
-		return // Kubernetes allows probes only on app containers (and sidecars)
-	}
-	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
-		add(descend, "", p(probe, probe+".exec", probe+".tcpSocket", probe+".httpGet",
-			probe+".httpGet.httpHeaders")...)
-		add(leaf, "", p(probe+".exec.command", probe+".tcpSocket.port", probe+".tcpSocket.host",
-			probe+".httpGet.path", probe+".httpGet.port", probe+".httpGet.host", probe+".httpGet.scheme",
-			probe+".httpGet.httpHeaders.name", probe+".httpGet.httpHeaders.value",
-			probe+".initialDelaySeconds", probe+".periodSeconds", probe+".timeoutSeconds",
-			probe+".failureThreshold", probe+".successThreshold")...)
-	}
+	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle",
+		"securityContext", "securityContext.capabilities", "securityContext.seccompProfile")...)
+	lifecycleRules(add, c+".", c == "spec.initContainers") // probes, hooks, sidecars: lifecycle_linux.go
 }
 
 // fieldCheck walks a decoded Pod and reports every non-empty field by
