@@ -28,6 +28,7 @@ func (c *converter) lifecycle(field string, in *corev1.Container, pod *corev1.Po
 			s.RestartPolicy = kubelet.RestartAlways
 		}
 	}
+	c.termination(field, in, ct)
 	if init && !s.Sidecar() {
 		for name, set := range map[string]bool{"livenessProbe": in.LivenessProbe != nil, "readinessProbe": in.ReadinessProbe != nil,
 			"startupProbe": in.StartupProbe != nil, "lifecycle": in.Lifecycle != nil} {
@@ -60,6 +61,12 @@ func (c *converter) lifecycle(field string, in *corev1.Container, pod *corev1.Po
 			}
 		}
 	}
+}
+
+// termination converts the termination message fields, with the API
+// server's default path.
+func (c *converter) termination(field string, in *corev1.Container, ct *Container) {
+	s := &ct.Spec
 	s.TerminationMessagePath = in.TerminationMessagePath
 	if s.TerminationMessagePath == "" {
 		s.TerminationMessagePath = DefaultTerminationMessagePath
