@@ -93,7 +93,9 @@ func TestSidecarsJobPod(t *testing.T) {
 	first := volCtr(rootfs, "first", "pause")
 	first.RestartPolicy = RestartAlways
 	first.PostStart = &Handler{Exec: []string{"/payload", "write", "/v/poststart", "ok"}}
-	first.StartupProbe = &Probe{Handler: Handler{Exec: []string{"/payload", "cat", "/v/poststart"}}, Period: 50 * time.Millisecond}
+	// Exec probes get a long timeout: an exec takes over a second on the
+	// emulated CPU of the cgroup v2 VM lane.
+	first.StartupProbe = &Probe{Handler: Handler{Exec: []string{"/payload", "cat", "/v/poststart"}}, Period: 50 * time.Millisecond, Timeout: time.Minute}
 	crasher := volCtr(rootfs, "crasher", "exit", "1")
 	crasher.RestartPolicy = RestartAlways
 	last := volCtr(rootfs, "last", "pause")
@@ -165,7 +167,8 @@ func TestStartupProbeAndHooks(t *testing.T) {
 	srv := newPodHTTP(t, sb)
 	web := volCtr(rootfs, "web", "pause")
 	web.PostStart = &Handler{HTTPGet: &HTTPGetAction{Port: srv.port, Path: "/poststart"}}
-	web.StartupProbe = &Probe{Handler: Handler{Exec: []string{"/payload", "cat", "/v/up"}}, Period: 50 * time.Millisecond, FailureThreshold: 2}
+	web.StartupProbe = &Probe{Handler: Handler{Exec: []string{"/payload", "cat", "/v/up"}}, Period: 50 * time.Millisecond,
+		Timeout: time.Minute, FailureThreshold: 2}
 	web.PreStopHandler = &Handler{HTTPGet: &HTTPGetAction{Port: srv.port, Path: "/prestop"}}
 	badHook := volCtr(rootfs, "badhook", "pause")
 	badHook.PostStart = &Handler{Exec: []string{"/payload", "exit", "3"}}

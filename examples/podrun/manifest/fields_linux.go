@@ -73,12 +73,13 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 		"ports.name", "ports.containerPort", "ports.protocol", "ports.hostPort", "ports.hostIP",
 		"env.valueFrom.fieldRef.fieldPath", "env.valueFrom.fieldRef.apiVersion", "volumeMounts.name",
 		"volumeMounts.mountPath", "volumeMounts.readOnly", "resources.limits", "resources.requests",
-		"securityContext.runAsUser", "securityContext.runAsGroup",
+		"lifecycle.preStop.exec.command", "securityContext.runAsUser", "securityContext.runAsGroup",
 		"securityContext.runAsNonRoot", "securityContext.readOnlyRootFilesystem",
 		"securityContext.allowPrivilegeEscalation", "securityContext.capabilities.add",
 		"securityContext.capabilities.drop", "securityContext.seccompProfile.type")...)
-	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle",
-		"securityContext", "securityContext.capabilities", "securityContext.seccompProfile")...)
+	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
+		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
+		"securityContext.seccompProfile")...)
 	lifecycleRules(add, c+".", c == "spec.initContainers") // probes, hooks, sidecars: lifecycle_linux.go
 }
 
