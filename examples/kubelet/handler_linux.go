@@ -33,7 +33,7 @@ type Handler struct {
 // namespace (from the host's with host networking).
 type HTTPGetAction struct {
 	Scheme  string            `json:"scheme,omitempty"` // HTTP (default) or HTTPS, not verified
-	Host    string            `json:"host,omitempty"`   // IP address; default 127.0.0.1 in the pod
+	Host    string            `json:"host,omitempty"`   // IP address; default the pod IP (127.0.0.1 without one)
 	Port    int               `json:"port"`
 	Path    string            `json:"path,omitempty"` // default /
 	Headers map[string]string `json:"headers,omitempty"`
@@ -105,7 +105,7 @@ func (p *Pod) check(ctx context.Context, name string, pr Probe) error {
 	defer cancel()
 	switch {
 	case pr.TCPSocket != nil:
-		c, err := p.dial(ctx, "tcp", net.JoinHostPort(hostOr(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
+		c, err := p.dial(ctx, "tcp", net.JoinHostPort(p.hostOr(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
 		if err != nil {
 			return err
 		}
@@ -142,11 +142,16 @@ func (p *Pod) exec(ctx context.Context, name string, args []string) error {
 	return nil
 }
 
-func hostOr(h string) string {
-	if h == "" {
-		return "127.0.0.1"
+// hostOr is the target host: h, else the pod's first IP as in the
+// kubelet, else (no pod network) the pod's loopback.
+func (p *Pod) hostOr(h string) string {
+	switch ips := p.sb.IPs(); {
+	case h != "":
+		return h
+	case len(ips) > 0:
+		return ips[0].Addr().String()
 	}
-	return h
+	return "127.0.0.1"
 }
 
 // httpGet performs the request and returns the status code.
@@ -164,7 +169,7 @@ func (p *Pod) httpGet(ctx context.Context, g *HTTPGetAction) (int, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	url := fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(hostOr(g.Host), strconv.Itoa(g.Port)), path)
+	url := fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(p.hostOr(g.Host), strconv.Itoa(g.Port)), path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
