@@ -74,9 +74,14 @@ func TestLifecyclePod(t *testing.T) {
 	testharness.Privileged(t)
 	args, logDir := lifecycleArgs(t)
 	sigs := make(chan os.Signal, 1)
-	interrupted := false
+	interrupted, clientDone, webUp := false, false, false
 	code, recs, stderr := runPodrunSigs(t, append(args, "../pods/lifecycle.yaml"), sigs, func(r statusRec) {
-		if !interrupted && r.Type == "event" && r.Reason == "Exited" && r.Container == "client" && strings.Contains(r.Message, "exit code 0") {
+		if r.Type != "event" {
+			return
+		}
+		clientDone = clientDone || r.Reason == "Exited" && r.Container == "client" && strings.Contains(r.Message, "exit code 0")
+		webUp = webUp || r.Reason == "StartedUp" && r.Container == "web"
+		if !interrupted && clientDone && webUp {
 			interrupted = true
 			sigs <- os.Interrupt
 		}
