@@ -24,9 +24,29 @@
 // failed for good (or an init container did), Unknown when the sandbox
 // lost its pause.
 //
-// preStop hooks are the kubelet's too: Stop runs them (as Exec) in every
-// running container within the grace period, before the sandbox's Stop
-// sends SIGTERM.
+// Native sidecars (an init container with RestartPolicy Always, GA in
+// Kubernetes 1.33) start in order with the other init containers: the
+// next one starts once the sidecar started (its postStart returned, its
+// StartupProbe succeeded). They are restarted with back-off whatever their
+// exit, never block the pod's completion, and are stopped after the app
+// containers, in reverse order: by Stop, and as soon as the app containers
+// of a pod that may complete (Never, OnFailure) are done for good, so such
+// a pod ends Succeeded or Failed by its app containers alone.
+//
+// Lifecycle is the kubelet's too. A PostStart hook runs right after each
+// start, and the container is not Running (nor Started) until it
+// returned; a failed one kills the container. A StartupProbe then runs
+// until it succeeds (EventContainerStartedUp, after which liveness and
+// readiness probing may begin); FailureThreshold failures kill the
+// container, restarted per policy. Stop runs the preStop hooks within the
+// grace period before SIGTERM. Hooks are exec (Exec in the container),
+// httpGet (dialled from inside the pod's network namespace), sleep, and
+// tcpSocket, which is accepted and fails when run, as in the kubelet. A
+// TerminationMessagePath is a host file bind-mounted into each run and
+// read after its exit (4096 bytes at most); FallbackToLogsOnError uses the
+// tail of the run's log when a failed run left the file empty.
+// Validation refuses bad lifecycle fields before anything is created, with
+// a *FieldError naming the field.
 //
 // The pod survives a restart of its manager: Run saves the PodSpec and
 // what it decided in kubelet.json in the sandbox's run directory
@@ -34,5 +54,6 @@
 // re-attaches the supervision of the app containers (one that exited while
 // no manager was attached is restarted after the first back-off).
 //
-// Events merges the sandbox's event stream with the kubelet's own events.
+// Events merges the sandbox's event stream with the kubelet's own events
+// (restarts, hooks, startup probes, kills).
 package kubelet

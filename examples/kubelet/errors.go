@@ -42,3 +42,16 @@ func newErr(op, pod, ctr string, err error) error {
 	}
 	return &Error{Op: op, Pod: pod, Container: ctr, Err: err}
 }
+
+// FieldError names the PodSpec field that validation refused, in
+// Kubernetes' path form (initContainers[1].startupProbe.periodSeconds). It
+// wraps sandbox.ErrInvalidConfig and sits inside an *Error.
+type FieldError struct {
+	Field string
+	Msg   string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func (e *FieldError) Unwrap() error { return e.Err }

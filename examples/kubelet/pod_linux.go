@@ -22,7 +22,11 @@ type Pod struct {
 	started bool // Run or Resume took over
 	active  bool // supervisors may restart containers
 	failed  bool // an init container failed for good
-	cancel  context.CancelFunc
+	// completing: the app containers are done for good; the sidecars are
+	// being stopped and are not restarted any more.
+	completing bool
+	runs       map[string]*run // the current run of each container
+	cancel     context.CancelFunc
 	// known lists the containers created at least once, in order.
 	known []string
 	// held is the last status of a container a restart removed and has
@@ -38,7 +42,7 @@ func New(sb *sandbox.Sandbox, spec PodSpec) *Pod {
 }
 
 func newPod(sb *sandbox.Sandbox, spec PodSpec) *Pod {
-	p := &Pod{sb: sb, spec: spec, inits: map[string]bool{}, held: map[string]sandbox.ContainerStatus{}}
+	p := &Pod{sb: sb, spec: spec, inits: map[string]bool{}, held: map[string]sandbox.ContainerStatus{}, runs: map[string]*run{}}
 	for _, c := range spec.InitContainers {
 		p.inits[c.Name] = true
 	}
@@ -68,20 +72,24 @@ func (p *Pod) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.Close)
 	defer stop()
 	for _, c := range p.spec.InitContainers {
-		if err := p.runInit(sctx, c); err != nil {
+		run := p.runInit
+		if c.Sidecar() {
+			run = p.runSidecar
+		}
+		if err := run(sctx, c); err != nil {
 			return err
 		}
 	}
 	for _, c := range p.spec.Containers {
-		if err := p.create(sctx, c.ContainerSpec); err != nil {
+		if err := p.create(sctx, c, 0); err != nil {
 			return err
 		}
 	}
 	for _, c := range p.spec.Containers {
-		if err := p.sb.StartContainer(sctx, c.Name); err != nil {
+		if err := p.start(sctx, c); err != nil {
 			return newErr("run", p.sb.ID(), c.Name, err)
 		}
-		p.supervise(sctx, c)
+		p.supervise(sctx, c, false)
 	}
 	return newErr("run: save", p.sb.ID(), "", p.save(true))
 }
@@ -107,8 +115,13 @@ func (p *Pod) takeOver(op string) (context.Context, error) {
 	return ctx, nil
 }
 
-// create creates a container and records it as known.
-func (p *Pod) create(ctx context.Context, spec sandbox.ContainerSpec) error {
+// create creates a container's run (attempt) and records it as known.
+func (p *Pod) create(ctx context.Context, c Container, attempt int) error {
+	spec := c.ContainerSpec
+	spec.Attempt = attempt
+	if err := p.addTerminationMount(c, &spec); err != nil {
+		return newErr("create", p.sb.ID(), spec.Name, err)
+	}
 	if p.spec.BeforeCreate != nil {
 		if err := p.spec.BeforeCreate(ctx, &spec); err != nil {
 			return newErr("create", p.sb.ID(), spec.Name, err)
@@ -143,37 +156,33 @@ func (p *Pod) Close() {
 	owners.CompareAndDelete(p.sb, p)
 }
 
-// Stop ends the supervision, runs the preStop hook of every running
-// container that has one and stops it, all within grace and
-// concurrently, then stops the sandbox (its Stop kills what is left at
-// the end of grace). If ctx ends first, everything is killed at once.
+// Stop ends the supervision, then stops the containers within grace as
+// the kubelet does: the app containers concurrently (each its preStop
+// hook, then SIGTERM), then the sidecars one at a time in reverse order;
+// then it stops the sandbox (its Stop kills what is left at the end of
+// grace). If ctx ends first, everything is killed at once.
 func (p *Pod) Stop(ctx context.Context, grace time.Duration) error {
 	deadline := time.Now().Add(grace)
 	p.Close()
-	hooks := map[string][]string{}
-	for _, list := range [][]Container{p.spec.InitContainers, p.spec.Containers} {
-		for _, c := range list {
-			if len(c.PreStop) > 0 {
-				hooks[c.Name] = c.PreStop
-			}
-		}
+	running := map[string]bool{}
+	for _, c := range p.sb.Status().Containers {
+		running[c.Name] = c.State == sandbox.ContainerRunning
 	}
 	var wg sync.WaitGroup
-	for _, c := range p.sb.Status().Containers {
-		hook := hooks[c.Name]
-		if c.State != sandbox.ContainerRunning || hook == nil {
+	for _, c := range p.spec.Containers {
+		if !running[c.Name] {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hctx, cancel := context.WithDeadline(ctx, deadline)
-			_, _ = p.sb.Exec(hctx, c.Name, sandbox.ExecSpec{Args: hook})
-			cancel()
-			_ = p.sb.StopContainer(ctx, c.Name, time.Until(deadline))
+			p.stopContainer(ctx, c, deadline)
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() == nil {
+		p.stopSidecars(ctx, deadline)
+	}
 	return p.sb.Stop(ctx, max(time.Until(deadline), 0))
 }
 

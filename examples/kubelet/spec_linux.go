@@ -23,12 +23,33 @@ const (
 // Container is a sandbox container plus what the kubelet decides for it.
 type Container struct {
 	sandbox.ContainerSpec
-	// RestartPolicy for this container; empty means the pod's.
+	// RestartPolicy for this container; empty means the pod's. On an
+	// init container only Always is allowed: it makes the container a
+	// native sidecar (see the package documentation).
 	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
 	// PreStop runs inside the container (as Exec) before it is stopped
-	// by Stop, within the grace period.
-	PreStop []string `json:"preStop,omitempty"`
+	// by Stop, within the grace period. PreStopHandler is the general
+	// form (exec, httpGet, tcpSocket, sleep); set one of the two.
+	PreStop        []string `json:"preStop,omitempty"`
+	PreStopHandler *Handler `json:"preStopHandler,omitempty"`
+	// PostStart runs right after each start; the container counts as
+	// started (Status: Running, ContainerStatus.Started) only once it
+	// returned, and a failure kills the container (restarted per policy).
+	PostStart *Handler `json:"postStart,omitempty"`
+	// StartupProbe runs after PostStart on each run until it succeeds;
+	// FailureThreshold failures in a row kill the container.
+	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	// TerminationMessagePath, when set, is a file the container may write
+	// its termination message to (a host file bind-mounted there, as the
+	// kubelet does); ContainerStatus.Message shows it after the exit, up to
+	// MaxTerminationMessage bytes.
+	TerminationMessagePath string `json:"terminationMessagePath,omitempty"`
+	// TerminationMessagePolicy is File (default) or FallbackToLogsOnError.
+	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
 }
+
+// Sidecar reports whether an init container is a native sidecar.
+func (c Container) Sidecar() bool { return c.RestartPolicy == RestartAlways }
 
 // PodSpec is what Run starts in a sandbox.
 type PodSpec struct {
@@ -40,6 +61,15 @@ type PodSpec struct {
 	// container whose own RestartPolicy is empty. Init containers with
 	// Always are restarted like OnFailure, as in Kubernetes.
 	RestartPolicy RestartPolicy
+	// Grace is the grace period of the kills the kubelet decides itself
+	// (a failed postStart or startup probe; sidecars after the app
+	// containers completed), preStop included; default 30s.
+	Grace time.Duration `json:",omitempty"`
+	// LogFile, when set, names the CRI-format log file of a container's
+	// run (attempt), read for FallbackToLogsOnError; without it the
+	// sandbox's log file is read (containers with Stdout/Stderr set then
+	// have no log to fall back to).
+	LogFile func(name string, attempt int) string `json:"-"`
 	// Backoff configures the restart back-off; zero fields take
 	// Kubernetes' values.
 	Backoff Backoff
@@ -88,6 +118,9 @@ func (s PodSpec) withDefaults() PodSpec {
 		s.RestartPolicy = RestartAlways
 	}
 	s.Backoff = s.Backoff.withDefaults()
+	if s.Grace <= 0 {
+		s.Grace = 30 * time.Second
+	}
 	s.InitContainers = append([]Container(nil), s.InitContainers...)
 	s.Containers = append([]Container(nil), s.Containers...)
 	return s
@@ -118,7 +151,7 @@ func (s PodSpec) validate(cfg sandbox.Config) error {
 			}
 		}
 	}
-	return nil
+	return s.validateLifecycle(cfg.ID)
 }
 
 func validPolicy(p RestartPolicy) bool {
@@ -126,8 +159,12 @@ func validPolicy(p RestartPolicy) bool {
 }
 
 // policyOf returns the policy a container runs under: its own or the
-// pod's, Always meaning OnFailure for an init container.
+// pod's, Always meaning OnFailure for an init container that is not a
+// sidecar.
 func (s PodSpec) policyOf(c Container, init bool) RestartPolicy {
+	if init && c.Sidecar() {
+		return RestartAlways
+	}
 	p := c.RestartPolicy
 	if p == "" {
 		p = s.RestartPolicy

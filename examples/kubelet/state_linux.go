@@ -86,9 +86,14 @@ func Resume(sb *sandbox.Sandbox) (*Pod, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range p.spec.InitContainers {
+		if c.Sidecar() && present[c.Name] {
+			p.supervise(ctx, c, true)
+		}
+	}
 	for _, c := range p.spec.Containers {
 		if present[c.Name] {
-			p.supervise(ctx, c)
+			p.supervise(ctx, c, false)
 		}
 	}
 	return p, nil

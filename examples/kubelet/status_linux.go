@@ -27,8 +27,15 @@ const (
 type ContainerStatus struct {
 	sandbox.ContainerStatus
 	Init bool
+	// Sidecar: an init container with restartPolicy Always.
+	Sidecar bool
 	// RestartCount is the number of restarts (the sandbox's Attempt).
 	RestartCount int
+	// Started: running, its postStart hook returned and its startup
+	// probe (if any) succeeded (Kubernetes' containerStatuses[].started).
+	Started bool
+	// Message is the termination message of the last run (Exit set).
+	Message string
 }
 
 // Status is a snapshot of the pod.
@@ -61,7 +68,11 @@ func (p *Pod) Status() Status {
 		}
 	}
 	restarting := p.active && sst.State == sandbox.StateReady
-	failed := p.failed
+	failed, completing := p.failed, p.completing
+	runs := map[string]run{}
+	for n, r := range p.runs {
+		runs[n] = *r
+	}
 	p.mu.Unlock()
 	specs := map[string]Container{}
 	for _, c := range append(append([]Container(nil), p.spec.InitContainers...), p.spec.Containers...) {
@@ -73,11 +84,21 @@ func (p *Pod) Status() Status {
 			continue
 		}
 		init := p.inits[name]
-		cs := ContainerStatus{ContainerStatus: sc, Init: init, RestartCount: sc.Attempt}
+		spec := specs[name]
+		cs := ContainerStatus{ContainerStatus: sc, Init: init, Sidecar: init && spec.Sidecar(), RestartCount: sc.Attempt}
+		r, managed := runs[name]
+		cs.Started = sc.State == sandbox.ContainerRunning && (!managed || r.started)
+		if sc.State == sandbox.ContainerTerminated {
+			cs.Message = p.terminationMessage(spec, sc)
+		}
 		switch {
 		case sc.State == sandbox.ContainerWaiting:
 			cs.Reason = ReasonContainerCreating
-		case sc.State == sandbox.ContainerTerminated && restarting && shouldRestart(p.spec.policyOf(specs[name], init), sc.Exit):
+		case sc.State == sandbox.ContainerRunning && r.hooking:
+			// Not Running until postStart returned, as the kubelet shows it.
+			cs.State, cs.Reason = sandbox.ContainerWaiting, ReasonContainerCreating
+		case sc.State == sandbox.ContainerTerminated && restarting && !(completing && cs.Sidecar) &&
+			shouldRestart(p.spec.policyOf(spec, init), sc.Exit):
 			// Straight to Waiting, as the kubelet reports it: a Terminated
 			// state in between would make the pod look Failed for a moment.
 			cs.State, cs.Reason = sandbox.ContainerWaiting, ReasonCrashLoopBackOff
@@ -104,6 +125,9 @@ func podPhase(st Status, failed bool, apps int) PodPhase {
 		return PodPending
 	}
 	for _, c := range st.InitContainers {
+		if c.Sidecar {
+			continue // started before the next container; never blocks completion
+		}
 		if c.State != sandbox.ContainerTerminated || c.Exit.ExitCode != 0 {
 			return PodPending
 		}

@@ -23,7 +23,7 @@ const (
 // runInit runs one init container to completion, retrying per policy.
 func (p *Pod) runInit(ctx context.Context, c Container) error {
 	fail := func(err error) error { return newErr("run init", p.sb.ID(), c.Name, err) }
-	if err := p.create(ctx, c.ContainerSpec); err != nil {
+	if err := p.create(ctx, c, 0); err != nil {
 		return err
 	}
 	if err := p.sb.StartContainer(ctx, c.Name); err != nil {
@@ -53,9 +53,24 @@ func (p *Pod) runInit(ctx context.Context, c Container) error {
 	}
 }
 
-// supervise starts the supervisor of an app container, unless Close
-// already ended the supervision.
-func (p *Pod) supervise(ctx context.Context, c Container) {
+// runSidecar starts a sidecar, hands it to its supervisor (restarts with
+// back-off, whatever the exit) and waits until it started: postStart
+// returned and its startup probe, if any, succeeded.
+func (p *Pod) runSidecar(ctx context.Context, c Container) error {
+	fail := func(err error) error { return newErr("run sidecar", p.sb.ID(), c.Name, err) }
+	if err := p.create(ctx, c, 0); err != nil {
+		return err
+	}
+	if err := p.start(ctx, c); err != nil {
+		return fail(err)
+	}
+	p.supervise(ctx, c, true)
+	return fail(p.waitStarted(ctx, c.Name))
+}
+
+// supervise starts the supervisor of an app container or a sidecar,
+// unless Close already ended the supervision.
+func (p *Pod) supervise(ctx context.Context, c Container, init bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.active {
@@ -64,17 +79,28 @@ func (p *Pod) supervise(ctx context.Context, c Container) {
 	p.wg.Add(1) // under p.mu with active set: never after Close's Wait began
 	go func() {
 		defer p.wg.Done()
-		p.superviseLoop(ctx, c, p.spec.policyOf(c, false))
+		p.superviseLoop(ctx, c, init)
 	}()
 }
 
-// superviseLoop restarts an app container per policy until ctx ends or
-// the sandbox cannot run containers any more.
-func (p *Pod) superviseLoop(ctx context.Context, c Container, policy RestartPolicy) {
+// superviseLoop restarts an app container or a sidecar per policy until
+// ctx ends or the sandbox cannot run containers any more. The last app
+// container to finish for good makes the pod complete (appsDone).
+func (p *Pod) superviseLoop(ctx context.Context, c Container, init bool) {
+	policy := p.spec.policyOf(c, init)
 	var delay time.Duration
 	for {
 		es, err := p.sb.Wait(ctx, c.Name)
-		if err != nil || !shouldRestart(policy, es) {
+		if err == nil {
+			p.ended(c.Name)
+		}
+		p.mu.Lock()
+		completing := p.completing
+		p.mu.Unlock()
+		if err != nil || !shouldRestart(policy, es) || completing {
+			if err == nil && !init {
+				p.appsDone(ctx)
+			}
 			return
 		}
 		delay = p.spec.Backoff.nextDelay(delay, p.ran(c.Name))
@@ -138,11 +164,13 @@ func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) err
 	if p.spec.AfterRemove != nil {
 		p.spec.AfterRemove(c.Name, last.Attempt)
 	}
-	spec := c.ContainerSpec
-	spec.Attempt = last.Attempt + 1
-	if err := p.create(ctx, spec); err != nil {
+	if err := p.create(ctx, c, last.Attempt+1); err != nil {
 		return err
 	}
-	p.events.emit(sandbox.Event{Type: EventContainerRestarted, Sandbox: p.sb.ID(), Container: c.Name, Attempt: spec.Attempt})
-	return p.sb.StartContainer(ctx, c.Name)
+	p.dropTermination(c.Name, last.Attempt)
+	p.events.emit(sandbox.Event{Type: EventContainerRestarted, Sandbox: p.sb.ID(), Container: c.Name, Attempt: last.Attempt + 1})
+	if p.inits[c.Name] && !c.Sidecar() {
+		return p.sb.StartContainer(ctx, c.Name)
+	}
+	return p.start(ctx, c)
 }

@@ -54,18 +54,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 		s.Mounts = append(s.Mounts, sandbox.Mount{Destination: "/tmp", Volume: vol})
 	}
 	c.mounts(field, in.VolumeMounts, &ct)
-	if lc := in.Lifecycle; lc != nil && lc.PreStop != nil {
-		if lc.PreStop.Exec != nil {
-			if len(lc.PreStop.Exec.Command) == 0 {
-				c.bad(field+".lifecycle.preStop.exec.command", "empty")
-			}
-			s.PreStop = lc.PreStop.Exec.Command
-		}
-	}
-	if !init {
-		ct.Liveness = c.probe(field+".livenessProbe", in.LivenessProbe, &ct, true)
-		ct.Readiness = c.probe(field+".readinessProbe", in.ReadinessProbe, &ct, false)
-	}
+	c.lifecycle(field, in, pod, &ct, init) // probes, hooks, sidecars, termination messages
 	return ct
 }
 

@@ -83,20 +83,7 @@ func containerRules(add func(ruleKind, string, ...string), c string) {
 	add(descend, "", p("env", "env.valueFrom", "env.valueFrom.fieldRef", "ports", "volumeMounts", "resources", "lifecycle", "lifecycle.preStop",
 		"lifecycle.preStop.exec", "securityContext", "securityContext.capabilities",
 		"securityContext.seccompProfile")...)
-	add(warn, "termination messages are not collected; ignored",
-		p("terminationMessagePath", "terminationMessagePolicy")...)
-	if c != "spec.containers" {
-		return // Kubernetes allows probes only on app containers (and sidecars)
-	}
-	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
-		add(descend, "", p(probe, probe+".exec", probe+".tcpSocket", probe+".httpGet",
-			probe+".httpGet.httpHeaders")...)
-		add(leaf, "", p(probe+".exec.command", probe+".tcpSocket.port", probe+".tcpSocket.host",
-			probe+".httpGet.path", probe+".httpGet.port", probe+".httpGet.host", probe+".httpGet.scheme",
-			probe+".httpGet.httpHeaders.name", probe+".httpGet.httpHeaders.value",
-			probe+".initialDelaySeconds", probe+".periodSeconds", probe+".timeoutSeconds",
-			probe+".failureThreshold", probe+".successThreshold")...)
-	}
+	lifecycleRules(add, c+".", c == "spec.initContainers") // probes, hooks, sidecars: lifecycle_linux.go
 }
 
 // fieldCheck walks a decoded Pod and reports every non-empty field by

@@ -109,7 +109,9 @@ type Probe struct {
 
 // PodSpec returns the kubelet PodSpec of the containers' current specs.
 func (p *Pod) PodSpec() kubelet.PodSpec {
-	ps := kubelet.PodSpec{RestartPolicy: p.RestartPolicy}
+	// The kubelet's own kills (failed postStart or startup probe) take the
+	// pod's grace period, at least 2s as in the kubelet.
+	ps := kubelet.PodSpec{RestartPolicy: p.RestartPolicy, Grace: max(p.Grace, 2*time.Second)}
 	for _, c := range p.InitContainers {
 		ps.InitContainers = append(ps.InitContainers, c.Spec)
 	}

@@ -170,7 +170,10 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 	for _, list := range [][]manifest.Container{p.InitContainers, p.Containers} {
 		for _, c := range list {
 			kind := "container"
-			if c.Init {
+			switch {
+			case c.Init && c.Spec.Sidecar():
+				kind = "sidecar (init container, restartPolicy Always)"
+			case c.Init:
 				kind = "init container"
 			}
 			fmt.Fprintf(w, "  %s %s: image %s, uid %d%s, args %q\n", kind, c.Spec.Name, c.Image, c.Spec.UID, groupsNote(c.Spec.AdditionalGIDs), c.Spec.Args)
@@ -191,6 +194,7 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 					fmt.Fprintf(w, "    %s probe: %s %s\n", kind, pr.Kind, describeProbe(pr))
 				}
 			}
+			printLifecycle(w, c.Spec)
 		}
 	}
 }

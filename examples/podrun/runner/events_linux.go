@@ -19,7 +19,14 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 			r.out.event("", "SandboxReady", "namespaces %v", ev.Namespaces)
 		case sandbox.EventContainerStarted:
 			r.out.event(ev.Container, "Started", "pid %d, attempt %d", ev.Pid, ev.Attempt)
+		case kubelet.EventContainerStartedUp:
+			// postStart returned, the startup probe passed: probes begin.
+			if c := r.container(ev.Container); c != nil && (c.Spec.PostStart != nil || c.Spec.StartupProbe != nil) {
+				r.out.event(ev.Container, "StartedUp", "postStart hook done, startup probe passed")
+			}
 			r.startProbes(ev.Container)
+		case kubelet.EventUnhealthy, kubelet.EventKilling, kubelet.EventFailedPostStartHook, kubelet.EventFailedPreStopHook:
+			r.out.event(ev.Container, string(ev.Type), "%s", ev.Err)
 		case kubelet.EventContainerRestarted:
 			r.out.event(ev.Container, "Restarted", "restart #%d", ev.Attempt)
 		case sandbox.EventContainerExited:
@@ -51,7 +58,7 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 // for its new run.
 func (r *podRun) startProbes(name string) {
 	c := r.container(name)
-	if c == nil || c.Init {
+	if c == nil || c.Init && !c.Spec.Sidecar() {
 		return
 	}
 	r.mu.Lock()

@@ -43,6 +43,7 @@ type podRun struct {
 	ready    map[string]bool               // readiness of app containers
 	cancel   map[string]context.CancelFunc // probers of the current run
 	stopping bool
+	messages map[string]string // termination messages printed, by container/restart
 }
 
 func (r *podRun) run(ctx context.Context, sigs <-chan os.Signal) int {
@@ -167,6 +168,7 @@ func (r *podRun) setup(ctx context.Context) error {
 	}
 	spec := r.pod.PodSpec()
 	spec.Backoff = kubelet.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
+	spec.LogFile = r.logFile
 	if r.images != nil {
 		spec.BeforeCreate, spec.AfterRemove = r.images.beforeCreate, r.images.afterRemove
 	}

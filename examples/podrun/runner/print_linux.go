@@ -67,6 +67,9 @@ type containerRecord struct {
 	Ready    bool   `json:"ready"`
 	Restarts int    `json:"restartCount"`
 	ExitCode *int   `json:"exitCode,omitempty"`
+	Sidecar  bool   `json:"sidecar,omitempty"` // an init container with restartPolicy Always
+	Started  bool   `json:"started"`           // postStart done, startup probe passed
+	Message  string `json:"message,omitempty"` // the termination message of the last run
 	ImageID  string `json:"imageID,omitempty"` // store images: the image's config digest
 }
 

@@ -84,21 +84,12 @@ func (r *podRun) setReady(name string, ready bool) {
 // killUnhealthy stops a container whose liveness probe failed; the
 // sandbox's supervisor restarts it per restartPolicy, with back-off.
 func (r *podRun) killUnhealthy(ctx context.Context, name string) {
-	c := r.container(name)
-	r.out.event(name, "Killing", "failed liveness probe, will be restarted per restartPolicy %s", r.pod.RestartPolicy)
-	deadline, cancel := context.WithTimeout(ctx, r.pod.Grace)
-	defer cancel()
-	if len(c.Spec.PreStop) > 0 {
-		_, _ = r.sb.Exec(deadline, name, sandbox.ExecSpec{Args: c.Spec.PreStop})
-	}
-	if err := r.sb.StopContainer(ctx, name, time.Until(deadlineOf(deadline))); err != nil && ctx.Err() == nil {
+	// The kubelet layer kills it (preStop hook of any kind, grace period)
+	// and announces it with a Killing event.
+	why := fmt.Sprintf("failed liveness probe, will be restarted per restartPolicy %s", r.pod.RestartPolicy)
+	if err := r.kp.Kill(ctx, name, why); err != nil && ctx.Err() == nil {
 		r.out.event(name, "KillFailed", "%v", err)
 	}
-}
-
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
 }
 
 // probeOnce runs the probe with its timeout. nil means success.

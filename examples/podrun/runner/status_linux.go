@@ -23,7 +23,9 @@ func (r *podRun) printStatus() kubelet.Status {
 	for _, list := range [][]kubelet.ContainerStatus{st.InitContainers, st.Containers} {
 		for _, c := range list {
 			cr := containerRecord{Name: c.Name, Init: c.Init, State: string(c.State), Reason: c.Reason,
-				Ready: !c.Init && r.isReady(c), Restarts: c.RestartCount, ImageID: r.imageID(c.Name)}
+				Ready: (!c.Init || c.Sidecar) && r.isReady(c), Restarts: c.RestartCount, ImageID: r.imageID(c.Name),
+				Sidecar: c.Sidecar, Started: c.Started, Message: c.Message}
+			r.noteMessage(c)
 			if c.Exit != nil && c.State == sandbox.ContainerTerminated {
 				code := c.Exit.ExitCode
 				cr.ExitCode = &code
@@ -52,7 +54,7 @@ func (r *podRun) readyCount(st kubelet.Status) int {
 
 // isReady: running, and the readiness probe (if any) has passed.
 func (r *podRun) isReady(c kubelet.ContainerStatus) bool {
-	if c.State != sandbox.ContainerRunning {
+	if c.State != sandbox.ContainerRunning || !c.Started {
 		return false
 	}
 	r.mu.Lock()
@@ -76,6 +78,8 @@ func (r *podRun) kubectlStatus(st kubelet.Status) string {
 	done := 0
 	for _, c := range st.InitContainers {
 		switch {
+		case c.Sidecar && (c.Started || len(st.Containers) > 0):
+			done++ // a sidecar counts once started, as in kubectl
 		case c.State == sandbox.ContainerTerminated && c.Exit != nil && c.Exit.ExitCode == 0:
 			done++
 		case c.State == sandbox.ContainerTerminated:
