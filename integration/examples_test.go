@@ -279,7 +279,7 @@ func TestPodrunBadInput(t *testing.T) {
 		{"testdata/bad-kind.yaml", []string{`kind "Deployment"`, "spec.template"}},
 		{"testdata/bad-image.yaml", []string{"spec.containers[0].image", "not a valid image reference", "spec.containers[1].image: missing"}},
 		{"testdata/bad-quantity.yaml", []string{"spec.containers[0].resources.limits.memory", `"64Megs" is not a valid quantity`}},
-		{"testdata/unsupported.yaml", []string{"spec.hostPID", "spec.containers[0].livenessProbe.grpc", "securityContext.privileged"}},
+		{"testdata/unsupported.yaml", []string{"spec.runtimeClassName", "spec.containers[0].livenessProbe.grpc", "securityContext.procMount"}},
 		{"testdata/does-not-exist.yaml", []string{"no such file"}},
 	} {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
