@@ -218,7 +218,7 @@ func applySecurity(spec *specs.Spec, s *ContainerSpec) {
 func privileged(spec *specs.Spec) {
 	spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths = nil, nil
 	for i, m := range spec.Mounts {
-		if m.Destination == "/sys" || m.Type == "cgroup" || m.Type == "cgroup2" {
+		if m.Destination == "/sys" || m.Destination == "/sys/fs/cgroup" || m.Type == "cgroup" || m.Type == "cgroup2" {
 			spec.Mounts[i].Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return o == "ro" })
 		}
 	}
