@@ -4,6 +4,7 @@ package nsjoin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -88,6 +89,17 @@ type Cmd struct {
 	// namespaces.
 	Security *Security
 
+	// AtExecStop, if set, runs while the process is held at its exec (the
+	// new program is loaded, not one of its instructions has run): pid is
+	// the process, and it runs on the forking thread, its ptrace tracer,
+	// before the rlimits are set. A container runtime mounts there what
+	// needs the process to exist (a /proc of its new PID namespace). It
+	// requires Security (the hold is Security's stop at exec) and a
+	// ptrace the kernel allows (ExecStopRefused is ""): otherwise Start
+	// fails with ErrNoExecStop. An error kills the process and fails
+	// Start.
+	AtExecStop func(pid int) error
+
 	ec      *exec.Cmd // what Start runs: built from the fields, never exposed
 	lookErr error     // PATH lookup failure from Command
 	sec     *secPlan
@@ -164,7 +176,15 @@ func (c *Cmd) start() error {
 		return err
 	}
 	defer closeCg()
-	if c.sec.stopAtExec() {
+	if c.AtExecStop != nil {
+		if c.sec == nil {
+			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop needs Security", ErrInvalidSecurity)}
+		}
+		if why := ptraceRefused(); why != "" {
+			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop: %s", ErrNoExecStop, why)}
+		}
+		attr.Ptrace = true
+	} else if c.sec.stopAtExec() {
 		// Rlimits land while the child is held before its exec: stopped
 		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
 		// refused, born frozen (freezeStop).
@@ -339,8 +359,8 @@ func (c *Cmd) startSecure() error {
 	switch {
 	case c.freeze != nil:
 		setRlimits = func(int) error { return ferr }
-	case c.sec.stopAtExec():
-		setRlimits = c.sec.rlimitsAtExecStop
+	case c.sec.stopAtExec() || c.AtExecStop != nil:
+		setRlimits = func(pid int) error { return c.sec.rlimitsAtExecStop(pid, c.AtExecStop) }
 	}
 	if err := setRlimits(c.ec.Process.Pid); err != nil {
 		_ = c.ec.Process.Kill()

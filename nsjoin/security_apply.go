@@ -97,9 +97,10 @@ func (p *secPlan) stopAtExec() bool {
 const cldTrapped = 4
 
 // rlimitsAtExecStop waits (on the forking thread, its tracer) for the
-// traced child's stop at exec, sets the rlimits and detaches, which lets
-// it run. A child that died instead is left for Wait to reap (WNOWAIT).
-func (p *secPlan) rlimitsAtExecStop(pid int) error {
+// traced child's stop at exec, runs hook (Cmd.AtExecStop, may be nil),
+// sets the rlimits and detaches, which lets it run. A child that died
+// instead is left for Wait to reap (WNOWAIT).
+func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WEXITED|unix.WNOWAIT, nil)
@@ -114,7 +115,13 @@ func (p *secPlan) rlimitsAtExecStop(pid int) error {
 	if info.Code != cldTrapped {
 		return nil
 	}
-	err := p.applyRlimits(pid)
+	var err error
+	if hook != nil {
+		err = hook(pid)
+	}
+	if err == nil {
+		err = p.applyRlimits(pid)
+	}
 	if derr := unix.PtraceDetach(pid); derr != nil && err == nil {
 		err = os.NewSyscallError("ptrace detach", derr)
 	}
