@@ -71,6 +71,10 @@ type ContainerSpec struct {
 	// returned by Status, Load and List.
 	Labels      map[string]string
 	Annotations map[string]string
+	// StartPath chooses how the process is started: the fast path (""
+	// or StartFast, the default; libcontainer where it does not apply)
+	// or StartLibcontainer. See ContainerStatus.StartPathReason.
+	StartPath StartPath `json:",omitempty"`
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -134,6 +138,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if s.Cwd != "" && !path.IsAbs(s.Cwd) {
 		return bad(ErrInvalidConfig, "cwd %q is not absolute", s.Cwd)
+	}
+	if !s.StartPath.valid() {
+		return bad(ErrInvalidConfig, "start path %q", s.StartPath)
 	}
 	if s.Attempt < 0 {
 		return bad(ErrInvalidConfig, "negative attempt %d", s.Attempt)

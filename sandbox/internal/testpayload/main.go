@@ -104,6 +104,8 @@ func main() {
 		}
 	case "tty":
 		ttyReport()
+	case "inspect": // the start-path differential test's report (inspect.go)
+		inspect()
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
