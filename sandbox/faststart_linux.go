@@ -9,11 +9,13 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
@@ -283,22 +285,32 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	}
 	cmd := nsjoin.Command(set, argv0, c.spec.Args[1:]...)
 	cmd.Args[0] = c.spec.Args[0]
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = c.spec.env(), c.spec.cwd(), stdout, stderr
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = withHome(c.spec.env(), f.cfg.Rootfs, c.spec.UID), c.spec.cwd(), stdout, stderr
 	if lp.Stdin != nil {
 		cmd.Stdin = lp.Stdin
 	}
-	attr := &syscall.SysProcAttr{}
+	// A session of its own, as libcontainer's init makes.
+	attr := &syscall.SysProcAttr{Setsid: true}
 	if f.cfg.ParentDeathSignal != 0 {
 		attr.Pdeathsig = syscall.Signal(f.cfg.ParentDeathSignal)
 	}
-	if f.plan.procLater() {
-		attr.Cloneflags = unix.CLONE_NEWPID
-		cmd.AtExecStop = func(pid int) error { return mountProcFor(f.mnt, f.cfg, pid) }
-	}
 	cmd.SysProcAttr = attr
 	cmd.IntoCgroup = f.v2dir
-	if len(f.v1dirs) > 0 {
-		cmd.BeforeFork = func() error { return joinV1(f.v1dirs) }
+	own := f.plan.procLater()
+	if own {
+		cmd.AtExecStop = func(pid int) error { return mountProcFor(f.mnt, f.cfg, pid) }
+	}
+	// On the forking thread, with the manager's privileges: the v1
+	// cgroups, and a new PID namespace for its children (CLONE_NEWPID in
+	// the clone would need CAP_SYS_ADMIN, which Security has dropped).
+	cmd.BeforeFork = func() error {
+		if err := joinV1(f.v1dirs); err != nil {
+			return err
+		}
+		if own {
+			return os.NewSyscallError("unshare pid", unix.Unshare(unix.CLONE_NEWPID))
+		}
+		return nil
 	}
 	cmd.Security = execSecurity(&c.spec, f.cfg)
 	err = cmd.Start()
@@ -334,6 +346,29 @@ func (f *fastRun) namespaces() (*nsjoin.Set, error) {
 		return nil, err
 	}
 	return set, nil
+}
+
+// withHome adds HOME, as libcontainer does when the environment has none:
+// the user's home in the rootfs' /etc/passwd, else "/".
+func withHome(env []string, rootfs string, uid uint32) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	if p, err := securejoin.SecureJoin(rootfs, "/etc/passwd"); err == nil {
+		if b, err := os.ReadFile(p); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				f := strings.Split(l, ":")
+				if len(f) >= 7 && f[2] == strconv.FormatUint(uint64(uid), 10) && f[5] != "" {
+					home = f[5]
+					break
+				}
+			}
+		}
+	}
+	return append(slices.Clip(env), "HOME="+home)
 }
 
 // joinV1 moves the calling (forking) thread into each v1 directory.

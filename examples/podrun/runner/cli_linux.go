@@ -133,7 +133,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		printPlan(stdout, pod)
 		return ExitSucceeded
 	}
-	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name)}
+	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name), changed: make(chan struct{}, 1)}
 	return r.run(ctx, sigs)
 }
 

@@ -36,6 +36,11 @@ type podRun struct {
 	start  time.Time
 	probes sync.WaitGroup
 
+	// changed is signalled (never blocking) by watchEvents after each
+	// container start, exit or restart: supervise checks the pod then,
+	// not only on its tick.
+	changed chan struct{}
+
 	mu       sync.Mutex
 	ready    map[string]bool               // readiness of app containers
 	cancel   map[string]context.CancelFunc // probers of the current run
@@ -233,6 +238,7 @@ func (r *podRun) supervise(ctx context.Context, sigs <-chan os.Signal, runErr <-
 			}
 			runErr = nil
 		case <-tick.C:
+		case <-r.changed:
 		}
 		st := r.printStatus()
 		if done, code, reason := r.finished(st); done {
