@@ -3,8 +3,6 @@
 package sandbox
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -45,10 +43,12 @@ const (
 
 func (p StartPath) valid() bool { return p == "" || p == StartFast || p == StartLibcontainer }
 
-// fastSeccomp, when set, turns an OCI seccomp section into a filter the
-// fast path installs (the seccomp compiler's hook; wired at merge). While
-// it is nil, a spec with Linux.Seccomp is started by libcontainer.
-var fastSeccomp func(*specs.LinuxSeccomp) (any, error)
+// fastSeccomp, when set, puts the filter of an OCI seccomp section into
+// the Security the fast path starts the init with (the seccomp compiler's
+// hook, wired at merge: nsjoin applies it on the forking thread, after
+// no_new_privs, like an exec's). While it is nil, a spec with
+// Linux.Seccomp is started by libcontainer.
+var fastSeccomp func(*specs.LinuxSeccomp, *nsjoin.Security) error
 
 // fastState is where a fast container's run is (guarded by container.mu).
 type fastState int
@@ -63,6 +63,7 @@ const (
 // fastRun is a container run of the fast path.
 type fastRun struct {
 	cfg     *configs.Config // what libcontainer would have got
+	seccomp *specs.LinuxSeccomp
 	plan    *rootPlan
 	mnt     *nsjoin.Handle // the mount namespace, until the init holds it
 	cgm     cgroups.Manager
@@ -117,8 +118,6 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 		return "spec without process, root or linux section"
 	case l.Seccomp != nil && fastSeccomp == nil:
 		return "seccomp (Linux.Seccomp) not wired into the fast path yet"
-	case l.Seccomp != nil:
-		return "seccomp filter installation not implemented"
 	case p.Terminal:
 		return "a terminal (Process.Terminal)"
 	case spec.Hooks != nil:
@@ -174,7 +173,7 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 // the v1 hierarchies podkit's leaf does not manage, as libcontainer makes
 // them) and its mount namespace; no process yet. On error nothing is left.
 func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) (retErr error) {
-	f := &fastRun{cfg: cfg}
+	f := &fastRun{cfg: cfg, seccomp: spec.Linux.Seccomp}
 	m, err := manager.New(cfg.Cgroups)
 	if err != nil {
 		return err
@@ -313,6 +312,12 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 		return nil
 	}
 	cmd.Security = execSecurity(&c.spec, f.cfg)
+	if f.seccomp != nil {
+		if err := fastSeccomp(f.seccomp, cmd.Security); err != nil {
+			stdinDone(false)
+			return nil, err
+		}
+	}
 	err = cmd.Start()
 	stdinDone(err == nil)
 	return cmd, err
@@ -390,117 +395,4 @@ func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase
 		ws = &w
 	}
 	c.exited(pid, ws, cg, oomBase, done)
-}
-
-// signalFast signals a fast container's init. A container never started
-// has no process: SIGKILL abandons it and records the exit libcontainer's
-// killed init would have (killed by SIGKILL).
-func (c *container) signalFast(ctx context.Context, f *fastRun, sig unix.Signal) error {
-	c.mu.Lock()
-	st, cmd, done, cg := f.state, f.cmd, c.done, c.cg
-	if st == fastCreated && sig == unix.SIGKILL {
-		f.state = fastAbandoned
-		_ = f.mnt.Close()
-	}
-	c.mu.Unlock()
-	switch {
-	case st == fastCreated && sig == unix.SIGKILL:
-		ws := syscall.WaitStatus(unix.SIGKILL)
-		go c.exited(0, &ws, cg, f.oomBase, done)
-		return nil
-	case st != fastStarted:
-		return nil
-	case sig == unix.SIGKILL:
-		return killLeaf(ctx, cg)
-	}
-	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	return nil
-}
-
-// destroyFast removes what createFast made, once the run is over.
-func (c *container) destroyFast(f *fastRun) error {
-	c.mu.Lock()
-	if f.state == fastCreated {
-		f.state = fastAbandoned
-	}
-	c.mu.Unlock()
-	if f.mnt != nil {
-		_ = f.mnt.Close()
-	}
-	m := f.cgm
-	if m == nil { // re-attached by Load
-		cg := c.leaf()
-		if cg == nil {
-			return nil
-		}
-		var err error
-		if m, err = manager.New(&cgroups.Cgroup{Path: cg.Path(), Resources: &cgroups.Resources{}}); err != nil {
-			return err
-		}
-	}
-	return m.Destroy()
-}
-
-// runConfig is the libcontainer config of the current run (exec takes the
-// process settings from it); nil when the container has no run.
-func (c *container) runConfig() *configs.Config {
-	c.mu.Lock()
-	lc, f, cg := c.libct, c.fast, c.cg
-	c.mu.Unlock()
-	switch {
-	case lc != nil:
-		cfg := lc.Config()
-		return &cfg
-	case f == nil:
-		return nil
-	case f.cfg != nil:
-		return f.cfg
-	case cg == nil:
-		return nil
-	}
-	cfg, err := libcontainerConfig(ociSpec(&c.spec, c.sb.dir, c.sb.pins, cg.Path()), c.spec.Name)
-	if err != nil {
-		return nil
-	}
-	c.mu.Lock()
-	f.cfg = cfg
-	c.mu.Unlock()
-	return cfg
-}
-
-// attachFast re-attaches (Load) a run the fast path started, from the
-// pid and start time saved in the state file. A run saved as created
-// has lost its mount namespace with the manager: it is over.
-func (s *Sandbox) attachFast(c *container, r *savedRun) {
-	f := &fastRun{state: fastAbandoned}
-	c.fast, c.startPath = f, StartFast
-	if s.cg != nil && s.cg.pod != nil {
-		c.cg, _ = s.cg.pod.Container(c.spec.Name)
-	}
-	done := make(chan struct{})
-	c.done = done
-	ref, err := attachProc(r.Pid, r.StartTime)
-	if r.Pid == 0 || err != nil {
-		c.exitFromGuard(nil, r)
-		close(done)
-		return
-	}
-	f.state, f.start = fastStarted, r.StartTime
-	c.watchAttached(ref, r.Created, false, done)
-}
-
-// savedPath records the path of the current run in the state file.
-func (c *container) savedPath(r *savedRun) {
-	if f := c.fast; f != nil {
-		r.Path, r.StartTime = StartFast, f.start
-	} else if c.libct != nil {
-		r.Path = StartLibcontainer
-	}
-}
-
-// fastAlive tells List whether a fast run saved as running still runs.
-func fastAlive(r *savedRun) bool {
-	return r.Path == StartFast && r.Pid > 0 && procMatches(r.Pid, r.StartTime)
 }
