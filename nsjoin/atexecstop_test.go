@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/podkit/podkit/internal/testharness"
@@ -31,7 +30,9 @@ func TestAtExecStop(t *testing.T) {
 		set, _ := NewSet()
 		c := Command(set, helper)
 		c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
-		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
+		// A new PID namespace the way a runtime makes one here: on the
+		// forking thread, before Security drops CAP_SYS_ADMIN.
+		c.BeforeFork = func() error { return unix.Unshare(unix.CLONE_NEWPID) }
 		c.Security, c.AtExecStop = sec, hook
 		var out bytes.Buffer
 		c.Stdout, c.Stderr = &out, os.Stderr
