@@ -73,6 +73,10 @@ func (c *container) destroyFast(f *fastRun) error {
 func (c *container) runConfig() *configs.Config {
 	c.mu.Lock()
 	lc, f, cg := c.libct, c.fast, c.cg
+	var fcfg *configs.Config
+	if f != nil {
+		fcfg = f.cfg
+	}
 	c.mu.Unlock()
 	switch {
 	case lc != nil:
@@ -80,8 +84,8 @@ func (c *container) runConfig() *configs.Config {
 		return &cfg
 	case f == nil:
 		return nil
-	case f.cfg != nil:
-		return f.cfg
+	case fcfg != nil:
+		return fcfg
 	case cg == nil:
 		return nil
 	}
