@@ -207,7 +207,9 @@
 // wired through fastSeccomp), a terminal, hooks, sysctls, LSM labels,
 // user or cgroup namespaces, mount types other than bind, proc, tmpfs,
 // devpts, mqueue and sysfs, a mount under /proc of a container with its
-// own PID namespace, shared rootfs propagation; on a kernel whose procfs
+// own PID namespace, shared rootfs propagation, Config.DieWithParent
+// (Go's fork kills a child with a parent-death signal whose parent is
+// outside its PID namespace, as the manager always is); on a kernel whose procfs
 // has no pidns parameter (it came after Debian 12's 6.1); and, for a
 // container with its own PID namespace, where ptrace is refused (Yama
 // ptrace_scope 2 or 3, a manager under a tracer). Known differences:

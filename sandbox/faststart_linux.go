@@ -136,6 +136,11 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 		return "shared rootfs propagation"
 	case cfg.NoPivotRoot:
 		return "no pivot_root"
+	case cfg.ParentDeathSignal != 0:
+		// Go's fork sets PR_SET_PDEATHSIG, then kills the child when
+		// getppid() differs from the parent: 0 for a parent outside the
+		// child's PID namespace, which the manager always is.
+		return "DieWithParent: a child in another PID namespace than its parent cannot get a parent-death signal from Go's fork"
 	}
 	ownPID := false
 	for _, ns := range l.Namespaces {
