@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -206,8 +207,20 @@ func (c *Cmd) start() error {
 			return err
 		}
 	}
+	warmPidfdCheck()
 	return c.startOnThread(thread)
 }
+
+// warmPidfdCheck makes the os package run, once and here, its check that
+// pidfds work, which forks a child that exits at once. Run first on the
+// forking thread it would be that child that became PID 1 of a PID
+// namespace BeforeFork made (unshare(CLONE_NEWPID)), leaving the
+// namespace dead and the real fork failing with ENOMEM.
+var warmPidfdCheck = sync.OnceFunc(func() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Release()
+	}
+})
 
 // splitKinds separates thread-joinable kinds (plus mnt when no nsenter is
 // needed) from the ones nsenter must enter.
