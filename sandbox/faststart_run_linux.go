@@ -22,7 +22,7 @@ import (
 // killed init would have (killed by SIGKILL).
 func (c *container) signalFast(ctx context.Context, f *fastRun, sig unix.Signal) error {
 	c.mu.Lock()
-	st, cmd, done, cg := f.state, f.cmd, c.done, c.cg
+	st, cmd, done, cg, pid, phase := f.state, f.cmd, c.done, c.cg, c.pid, c.phase
 	if st == fastCreated && sig == unix.SIGKILL {
 		f.state = fastAbandoned
 		_ = f.mnt.Close()
@@ -37,6 +37,20 @@ func (c *container) signalFast(ctx context.Context, f *fastRun, sig unix.Signal)
 		return nil
 	case sig == unix.SIGKILL:
 		return killLeaf(ctx, cg)
+	}
+	if cmd == nil { // re-attached by Load: by pidfd, while the run is live
+		if phase == ContainerTerminated {
+			return nil
+		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			return nil // gone
+		}
+		defer unix.Close(fd)
+		if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && err != unix.ESRCH {
+			return os.NewSyscallError("pidfd_send_signal", err)
+		}
+		return nil
 	}
 	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err

@@ -221,7 +221,7 @@ func TestStartPathExits(t *testing.T) {
 		res[i].exit = *waitExit(t, sb, spec.Name)
 		checkPath(t, sb, spec.Name, path, false)
 
-		spec = ctr(rootfs, "sleep-"+p, "sleep")
+		spec = ctr(rootfs, "sleep-"+p, "term", "ignore") // killed after its grace period
 		spec.StartPath = path
 		run(t, sb, spec)
 		var out strings.Builder
