@@ -78,6 +78,10 @@ func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
 			s.pause = ref
 		}
 	}
+	// Held while the containers are listed: the exit of one re-attached
+	// meanwhile saves the state (containerExited) from its watcher.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	known := map[string]bool{}
 	for _, sc := range p.Containers {
 		known[sc.Spec.Name] = true
