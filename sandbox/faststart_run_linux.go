@@ -124,8 +124,14 @@ func (s *Sandbox) attachFast(c *container, r *savedRun) {
 	}
 	done := make(chan struct{})
 	c.done = done
+	// A zombie is over too (as libcontainer's status says for its inits).
+	if r.Pid == 0 || !procMatches(r.Pid, r.StartTime) {
+		c.exitFromGuard(nil, r)
+		close(done)
+		return
+	}
 	ref, err := attachProc(r.Pid, r.StartTime)
-	if r.Pid == 0 || err != nil {
+	if err != nil {
 		c.exitFromGuard(nil, r)
 		close(done)
 		return
