@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -89,6 +90,17 @@ type Cmd struct {
 	// namespaces.
 	Security *Security
 
+	// AtExecStop, if set, runs while the process is held at its exec (the
+	// new program is loaded, not one of its instructions has run): pid is
+	// the process, and it runs on the forking thread, its ptrace tracer,
+	// before the rlimits are set. A container runtime mounts there what
+	// needs the process to exist (a /proc of its new PID namespace). It
+	// requires Security (the hold is Security's stop at exec) and a
+	// ptrace the kernel allows (ExecStopRefused is ""): otherwise Start
+	// fails with ErrNoExecStop. An error kills the process and fails
+	// Start.
+	AtExecStop func(pid int) error
+
 	ec      *exec.Cmd // what Start runs: built from the fields, never exposed
 	lookErr error     // PATH lookup failure from Command
 	sec     *secPlan
@@ -165,7 +177,15 @@ func (c *Cmd) start() error {
 		return err
 	}
 	defer closeCg()
-	if c.sec.stopAtExec() {
+	if c.AtExecStop != nil {
+		if c.sec == nil {
+			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop needs Security", ErrInvalidSecurity)}
+		}
+		if why := ptraceRefused(); why != "" {
+			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop: %s", ErrNoExecStop, why)}
+		}
+		attr.Ptrace = true
+	} else if c.sec.stopAtExec() {
 		// Rlimits land while the child is held before its exec: stopped
 		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
 		// refused, born frozen (freezeStop).
@@ -190,8 +210,20 @@ func (c *Cmd) start() error {
 			return err
 		}
 	}
+	warmPidfdCheck()
 	return c.startOnThread(thread)
 }
+
+// warmPidfdCheck makes the os package run, once and here, its check that
+// pidfds work, which forks a child that exits at once. Run first on the
+// forking thread it would be that child that became PID 1 of a PID
+// namespace BeforeFork made (unshare(CLONE_NEWPID)), leaving the
+// namespace dead and the real fork failing with ENOMEM.
+var warmPidfdCheck = sync.OnceFunc(func() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Release()
+	}
+})
 
 // splitKinds separates thread-joinable kinds (plus mnt when no nsenter is
 // needed) from the ones nsenter must enter.
@@ -343,8 +375,8 @@ func (c *Cmd) startSecure() error {
 	switch {
 	case c.freeze != nil:
 		setRlimits = func(int) error { return ferr }
-	case c.sec.stopAtExec():
-		setRlimits = c.sec.rlimitsAtExecStop
+	case c.sec.stopAtExec() || c.AtExecStop != nil:
+		setRlimits = func(pid int) error { return c.sec.rlimitsAtExecStop(pid, c.AtExecStop) }
 	}
 	if err := setRlimits(c.ec.Process.Pid); err != nil {
 		_ = c.ec.Process.Kill()

@@ -82,7 +82,9 @@
 // the child switches uid, gid and groups as it forks; rlimits are set on
 // the child by prlimit(2) before it runs (held at its exec by ptrace, or,
 // where Yama or a tracer refuses that, born in a frozen cgroup v2
-// directory). While such a fork is in flight
+// directory). Cmd.AtExecStop runs a function of the caller's while the
+// process is held at its exec under ptrace (a container runtime mounts
+// the /proc of the process's new PID namespace there). While such a fork is in flight
 // the process is non-dumpable, so a process in the target namespaces
 // cannot ptrace or open the manager's /proc entries; the previous value
 // comes back when the last one finished.

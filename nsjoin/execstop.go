@@ -50,6 +50,11 @@ func ptraceRefused() string {
 	return ""
 }
 
+// ExecStopRefused says why a Cmd's AtExecStop cannot be used here (the
+// kernel or a tracer of this process refuses the child's PTRACE_TRACEME),
+// or "" when it can.
+func ExecStopRefused() string { return ptraceRefused() }
+
 // freezeStop is a frozen cgroup v2 directory a child is born in, and the
 // watcher that sets its rlimits and moves it to dest.
 //

@@ -98,9 +98,10 @@ func (p *secPlan) stopAtExec() bool {
 const cldTrapped = 4
 
 // rlimitsAtExecStop waits (on the forking thread, its tracer) for the
-// traced child's stop at exec, installs its seccomp filter, sets the
-// rlimits and detaches, which lets it run. A child that died instead is left for Wait to reap (WNOWAIT).
-func (p *secPlan) rlimitsAtExecStop(pid int) error {
+// traced child's stop at exec, runs hook (Cmd.AtExecStop, may be nil),
+// installs its seccomp filter, sets the rlimits and detaches, which lets
+// it run. A child that died instead is left for Wait to reap (WNOWAIT).
+func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WEXITED|unix.WNOWAIT, nil)
@@ -116,7 +117,10 @@ func (p *secPlan) rlimitsAtExecStop(pid int) error {
 		return nil
 	}
 	var err error
-	if p.seccomp != nil {
+	if hook != nil {
+		err = hook(pid)
+	}
+	if err == nil && p.seccomp != nil {
 		err = injectSeccomp(pid, p.seccomp)
 	}
 	if err == nil {

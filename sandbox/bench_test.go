@@ -131,40 +131,11 @@ func BenchmarkContainer(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sb.Destroy(context.Background())
-	ctx := context.Background()
 
-	b.Run("podkit/create+start+exit+remove(true)", func(b *testing.B) {
-		var create, start, wait, remove time.Duration
-		var creates, cycles durations
-		for i := range b.N {
-			name := fmt.Sprintf("t%d", i)
-			t0 := time.Now()
-			if err := sb.CreateContainer(ctx, ctr(rootfs, name, "true")); err != nil {
-				b.Fatal(err)
-			}
-			t1 := time.Now()
-			if err := sb.StartContainer(ctx, name); err != nil {
-				b.Fatal(err)
-			}
-			t2 := time.Now()
-			if es, err := sb.Wait(ctx, name); err != nil || es.ExitCode != 0 {
-				b.Fatal(err, es)
-			}
-			t3 := time.Now()
-			if err := sb.RemoveContainer(ctx, name); err != nil {
-				b.Fatal(err)
-			}
-			create, start, wait, remove = create+t1.Sub(t0), start+t2.Sub(t1), wait+t3.Sub(t2), remove+time.Since(t3)
-			creates, cycles = append(creates, t1.Sub(t0)), append(cycles, time.Since(t0))
-		}
-		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / 1000 }
-		b.ReportMetric(ms(create), "create-ms/op")
-		b.ReportMetric(ms(start), "start-ms/op")
-		b.ReportMetric(ms(wait), "exit-ms/op")
-		b.ReportMetric(ms(remove), "remove-ms/op")
-		creates.report(b, "create")
-		cycles.report(b, "cycle")
-	})
+	// Both start paths of the sandbox (faststart_linux.go), side by side.
+	for _, path := range []StartPath{StartFast, StartLibcontainer} {
+		b.Run("podkit-"+string(path)+"/create+start+exit+remove(true)", func(b *testing.B) { benchPodkitContainer(b, sb, rootfs, path) })
+	}
 
 	// The same OCI spec, written as config.json, for the reference runtimes.
 	spec := ctr(rootfs, "ref", "true")
@@ -202,6 +173,47 @@ func BenchmarkContainer(b *testing.B) {
 		})
 	}
 	cleanBenchCgroups()
+}
+
+// benchPodkitContainer is one container cycle of the sandbox API with the
+// given start path.
+func benchPodkitContainer(b *testing.B, sb *Sandbox, rootfs string, path StartPath) {
+	ctx := context.Background()
+	var create, start, wait, remove time.Duration
+	var creates, cycles durations
+	for i := range b.N {
+		name := fmt.Sprintf("t%d", i)
+		spec := ctr(rootfs, name, "true")
+		spec.StartPath = path
+		t0 := time.Now()
+		if err := sb.CreateContainer(ctx, spec); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if st := statusOf(sb, name); i == 0 && st.StartPath != path {
+			b.Logf("started by %s, not %s: %s", st.StartPath, path, st.StartPathReason)
+		}
+		if err := sb.StartContainer(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		if es, err := sb.Wait(ctx, name); err != nil || es.ExitCode != 0 {
+			b.Fatal(err, es)
+		}
+		t3 := time.Now()
+		if err := sb.RemoveContainer(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+		create, start, wait, remove = create+t1.Sub(t0), start+t2.Sub(t1), wait+t3.Sub(t2), remove+time.Since(t3)
+		creates, cycles = append(creates, t1.Sub(t0)), append(cycles, time.Since(t0))
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / 1000 }
+	b.ReportMetric(ms(create), "create-ms/op")
+	b.ReportMetric(ms(start), "start-ms/op")
+	b.ReportMetric(ms(wait), "exit-ms/op")
+	b.ReportMetric(ms(remove), "remove-ms/op")
+	creates.report(b, "create")
+	cycles.report(b, "cycle")
 }
 
 // benchLibcontainerRun is the floor of podkit's container path: the same

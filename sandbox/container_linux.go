@@ -64,6 +64,12 @@ type container struct {
 	execFilter   *seccomp.Filter
 	execFilterOf *configs.Seccomp
 
+	// fast is the current run when the fast path made it (faststart_linux.go);
+	// startPath is the path that did, pathReason why not the fast one.
+	fast       *fastRun
+	startPath  StartPath
+	pathReason string
+
 	logs  *logSink   // the log file and its copiers (guarded by mu); see logs_linux.go
 	stdin *stdinPipe // the current run's stdin (guarded by mu); see stdin_linux.go
 }
@@ -110,6 +116,16 @@ func (c *container) create(ctx context.Context) (retErr error) {
 	}
 	if sb.cfg.DieWithParent {
 		cfg.ParentDeathSignal = int(unix.SIGKILL)
+	}
+	reason := fastReason(c.spec.StartPath, spec, cfg)
+	c.mu.Lock()
+	c.startPath, c.pathReason = StartLibcontainer, reason
+	if reason == "" {
+		c.startPath = StartFast
+	}
+	c.mu.Unlock()
+	if reason == "" {
+		return c.createFast(cg, spec, cfg)
 	}
 	lc, err := libcontainer.Create(c.libctRoot(), c.spec.Name, cfg)
 	if err != nil {
@@ -211,12 +227,16 @@ func (c *container) start() error {
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
 	c.mu.Lock()
-	lc, phase := c.libct, c.phase
+	lc, f, phase := c.libct, c.fast, c.phase
 	c.mu.Unlock()
-	if lc == nil || !containerCanMove(phase, ContainerRunning) {
+	if (lc == nil && f == nil) || !containerCanMove(phase, ContainerRunning) {
 		return fmt.Errorf("%w: container %s", ErrInvalidState, phase)
 	}
-	if err := lc.Exec(); err != nil {
+	if f != nil {
+		if err := c.startFast(f); err != nil {
+			return err
+		}
+	} else if err := lc.Exec(); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -331,13 +351,16 @@ func oomKills(cg cgroup.Cgroup) uint64 {
 // container cgroup (waiting, within ctx, until it is empty).
 func (c *container) signal(ctx context.Context, sig unix.Signal) error {
 	c.mu.Lock()
-	lc, phase := c.libct, c.phase
+	lc, f, phase := c.libct, c.fast, c.phase
 	if sig == unix.SIGKILL && phase == ContainerRunning {
 		c.killedHard = true
 	}
 	c.mu.Unlock()
-	if lc == nil || phase == ContainerTerminated {
+	if (lc == nil && f == nil) || phase == ContainerTerminated {
 		return nil
+	}
+	if f != nil {
+		return c.signalFast(ctx, f, sig)
 	}
 	if sig == unix.SIGKILL {
 		return killLeaf(ctx, c.leaf())
@@ -371,12 +394,15 @@ func killLeaf(ctx context.Context, cg cgroup.Cgroup) error {
 // the libcontainer state and cgroup, within ctx. Safe to call repeatedly.
 func (c *container) destroy(ctx context.Context) error {
 	c.mu.Lock()
-	lc, cg, done := c.libct, c.cg, c.done
+	lc, f, cg, done := c.libct, c.fast, c.cg, c.done
 	c.mu.Unlock()
-	if lc == nil && cg == nil {
+	if lc == nil && f == nil && cg == nil {
 		return nil
 	}
 	_ = killLeaf(ctx, cg)
+	if f != nil {
+		_ = c.signalFast(ctx, f, unix.SIGKILL) // a run never started
+	}
 	if done != nil && !isClosed(done) {
 		select {
 		case <-done:
@@ -391,9 +417,12 @@ func (c *container) destroy(ctx context.Context) error {
 	if lc != nil {
 		errs = append(errs, lc.Destroy())
 	}
+	if f != nil {
+		errs = append(errs, c.destroyFast(f))
+	}
 	errs = append(errs, c.sb.cg.removeContainer(ctx, c.spec.Name))
 	c.mu.Lock()
-	c.libct, c.cg = nil, nil
+	c.libct, c.fast, c.cg = nil, nil, nil
 	c.mu.Unlock()
 	return errors.Join(errs...)
 }

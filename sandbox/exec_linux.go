@@ -32,10 +32,11 @@ import (
 // which is its plain fork/exec/wait on the host) instead of 6 ms through
 // libcontainer (BenchmarkExec, cgroup v1 host).
 func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error) {
+	cfg := c.runConfig()
 	c.mu.Lock()
-	lc, phase, pid := c.libct, c.phase, c.pid
+	phase, pid := c.phase, c.pid
 	c.mu.Unlock()
-	if lc == nil || phase != ContainerRunning {
+	if cfg == nil || phase != ContainerRunning {
 		return nil, ErrInvalidState
 	}
 	if len(spec.Args) == 0 {
@@ -51,7 +52,6 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 	if err != nil {
 		return nil, err
 	}
-	cfg := lc.Config()
 	cmd := nsjoin.Command(tgt.ns, path, spec.Args[1:]...)
 	cmd.Args[0] = spec.Args[0]
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, cwd, spec.Stdout, spec.Stderr
@@ -59,8 +59,8 @@ func (c *container) exec(ctx context.Context, spec ExecSpec) (*ExitStatus, error
 		cmd.BeforeFork = tgt.joinCgroups
 	}
 	cmd.IntoCgroup = tgt.v2dir
-	cmd.Security = execSecurity(&c.spec, &cfg)
-	if cmd.Security.Seccomp, err = c.execSeccomp(&cfg); err != nil {
+	cmd.Security = execSecurity(&c.spec, cfg)
+	if cmd.Security.Seccomp, err = c.execSeccomp(cfg); err != nil {
 		c.releaseExecTarget(tgt)
 		return nil, err
 	}

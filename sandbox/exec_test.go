@@ -51,6 +51,9 @@ func TestExecSeesWhatTheInitSees(t *testing.T) {
 			c.mu.Lock()
 			initPid := c.pid
 			c.mu.Unlock()
+			// The fast start's throwaway threads (with the container's
+			// credentials) end asynchronously after StartContainer.
+			eventually(t, "the start's forking threads to exit", func() bool { return len(threadCreds(t)) == 1 })
 			before := threadCreds(t)
 			dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 

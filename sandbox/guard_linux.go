@@ -53,7 +53,8 @@ func runGuard() {
 			delete(watched, pid)
 		}
 	}
-	if len(watched) > 0 && exits != nil {
+	recording := len(watched) > 0 && exits != nil // watched is recordExits' from here on
+	if recording {
 		go recordExits(exits, watched)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), guardTimeout)
@@ -79,7 +80,7 @@ func runGuard() {
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintf(os.Stderr, "podkit sandbox guard: %v\n", err)
 	}
-	if len(watched) > 0 && exits != nil {
+	if recording {
 		select {} // recordExits exits the process after the last exit
 	}
 	os.Exit(0)

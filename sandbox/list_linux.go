@@ -47,6 +47,10 @@ type savedRun struct {
 	Created time.Time      `json:"created,omitzero"`
 	Started time.Time      `json:"started,omitzero"`
 	Exit    *ExitStatus    `json:"exit,omitempty"`
+	// Path is the start path of the run; StartTime (fast path) names its
+	// init with Pid for Load (libcontainer keeps its own record).
+	Path      StartPath `json:"path,omitempty"`
+	StartTime uint64    `json:"start_time,omitempty"`
 }
 
 // savedRun snapshots the current run (c.mu held).
@@ -56,6 +60,7 @@ func (c *container) savedRun() *savedRun {
 		e := *c.exit
 		r.Exit = &e
 	}
+	c.savedPath(r)
 	return r
 }
 
@@ -159,7 +164,7 @@ func containerInfo(dir string, sc savedContainer) ContainerStatus {
 	if pid, created, alive := libctInit(filepath.Join(dir, "libct", sc.Spec.Name)); alive && pid != r.Pid {
 		// A run the state file does not know yet (its save was cut short).
 		cs.State, cs.Pid, cs.CreatedAt, cs.StartedAt, cs.Exit = ContainerRunning, pid, created, created, nil
-	} else if r.Phase != ContainerTerminated && !alive {
+	} else if r.Phase != ContainerTerminated && !alive && !fastAlive(r) && !(r.Path == StartFast && r.Phase == ContainerWaiting) {
 		cs.State, cs.Exit = ContainerTerminated, &ExitStatus{ExitCode: -1, Reason: ReasonUnknown}
 	}
 	switch cs.State {

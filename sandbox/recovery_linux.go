@@ -78,6 +78,10 @@ func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
 			s.pause = ref
 		}
 	}
+	// Held while the containers are listed: the exit of one re-attached
+	// meanwhile saves the state (containerExited) from its watcher.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	known := map[string]bool{}
 	for _, sc := range p.Containers {
 		known[sc.Spec.Name] = true
@@ -99,6 +103,10 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 	c.restoreRun(sc.Run) // what was saved; a live init below overrides it
 	s.containers[sc.Spec.Name] = c
 	s.order = append(s.order, sc.Spec.Name)
+	if sc.Run != nil && sc.Run.Path == StartFast {
+		s.attachFast(c, sc.Run)
+		return
+	}
 	lc, err := libcontainer.Load(filepath.Join(s.dir, "libct"), sc.Spec.Name)
 	if err != nil {
 		return
@@ -122,11 +130,20 @@ func (s *Sandbox) attachContainer(sc savedContainer) {
 		close(done)
 		return
 	}
+	c.startPath = StartLibcontainer
+	c.watchAttached(ref, st.Created, status == libcontainer.Created, done)
+}
+
+// watchAttached takes over a live init found by Load (either start path):
+// the run is Running (Waiting when created is set) and its exit is
+// recorded by the one exit path.
+func (c *container) watchAttached(ref *procRef, created time.Time, waiting bool, done chan struct{}) {
+	s := c.sb
 	trackedInits.Store(ref.Pid, struct{}{}) // reaped by ref if it became our child
 	c.resumeLogs()
-	c.pid, c.created, c.exit = ref.Pid, st.Created, nil
-	c.phase, c.started = ContainerRunning, runStarted(c.started, st.Created)
-	if status == libcontainer.Created {
+	c.pid, c.created, c.exit = ref.Pid, created, nil
+	c.phase, c.started = ContainerRunning, runStarted(c.started, created)
+	if waiting {
 		c.phase, c.started = ContainerWaiting, time.Time{}
 	}
 	// Kills from here on are this run's (earlier ones are not known).

@@ -45,7 +45,11 @@ func init() {
 			return 1
 		}
 		for _, n := range []string{"a", "b"} {
-			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
+			spec := ctr(rootfs, n, "term", "ignore")
+			if n == "b" { // one of each start path
+				spec.StartPath = StartLibcontainer
+			}
+			if err := sb.CreateContainer(ctx, spec); err != nil {
 				fmt.Println("container:", err)
 				return 1
 			}
@@ -132,9 +136,14 @@ func TestRecoverAfterManagerKilledWhileRunning(t *testing.T) {
 			t.Fatalf("%s after reattach: %+v", c.Name, c)
 		}
 	}
-	es, err := sb.Exec(context.Background(), "a", ExecSpec{Args: []string{"/payload", "true"}})
-	if err != nil || es.ExitCode != 0 {
-		t.Fatalf("exec after reattach: %v %+v", err, es)
+	if c := statusOf(sb, "b"); c.StartPath != StartLibcontainer {
+		t.Errorf("b re-attached as %q", c.StartPath)
+	}
+	for _, n := range []string{"a", "b"} {
+		es, err := sb.Exec(context.Background(), n, ExecSpec{Args: []string{"/payload", "true"}})
+		if err != nil || es.ExitCode != 0 {
+			t.Fatalf("exec into %s after reattach: %v %+v", n, err, es)
+		}
 	}
 	if err := sb.Stop(context.Background(), 200*time.Millisecond); err != nil {
 		t.Fatal(err)

@@ -100,6 +100,11 @@ type ContainerSpec struct {
 	seccomp *specs.LinuxSeccomp // Seccomp resolved by validate, for ociSpec
 
 	plan *mountPlan // the host side of Mounts for one create (mountplan_linux.go)
+
+	// StartPath chooses how the process is started: the fast path (""
+	// or StartFast, the default; libcontainer where it does not apply)
+	// or StartLibcontainer. See ContainerStatus.StartPathReason.
+	StartPath StartPath `json:",omitempty"`
 }
 
 // Mount is a bind mount of a host path or a pod volume.
@@ -172,6 +177,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if s.Cwd != "" && !path.IsAbs(s.Cwd) {
 		return bad(ErrInvalidConfig, "cwd %q is not absolute", s.Cwd)
+	}
+	if !s.StartPath.valid() {
+		return bad(ErrInvalidConfig, "start path %q", s.StartPath)
 	}
 	if s.Attempt < 0 {
 		return bad(ErrInvalidConfig, "negative attempt %d", s.Attempt)

@@ -28,6 +28,11 @@ type ContainerStatus struct {
 	// Labels and Annotations are the spec's.
 	Labels      map[string]string
 	Annotations map[string]string
+	// StartPath is how the current run was started (StartFast or
+	// StartLibcontainer); StartPathReason says why it is not the fast
+	// path ("" when it is).
+	StartPath       StartPath
+	StartPathReason string
 }
 
 // Status is a snapshot of the sandbox.
@@ -55,6 +60,7 @@ func (c *container) status() ContainerStatus {
 		Name: c.spec.Name, State: c.phase, Pid: c.pid,
 		Attempt: c.spec.Attempt, CreatedAt: c.created, StartedAt: c.started,
 		Labels: maps.Clone(c.spec.Labels), Annotations: maps.Clone(c.spec.Annotations), Resources: c.spec.Resources,
+		StartPath: c.startPath, StartPathReason: c.pathReason,
 	}
 	if c.exit != nil && c.phase == ContainerTerminated {
 		e := *c.exit

@@ -149,7 +149,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		return runPods(ctx, o, m.Pods, stdout, stderr, sigs)
 	}
 	pod := m.Pods[0]
-	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name)}
+	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name), changed: make(chan struct{}, 1)}
 	return r.run(ctx, sigs)
 }
 

@@ -46,6 +46,13 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 		case sandbox.EventSandboxStopped:
 			r.out.event("", "Stopped", "all containers and the pause have exited")
 		}
+		switch ev.Type {
+		case sandbox.EventContainerStarted, sandbox.EventContainerExited, kubelet.EventContainerRestarted, sandbox.EventPauseDied:
+			select { // supervise looks at the pod now (a nil channel: never)
+			case r.changed <- struct{}{}:
+			default:
+			}
+		}
 	}
 	r.mu.Lock()
 	for _, cancel := range r.cancel {

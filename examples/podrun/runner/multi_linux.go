@@ -76,7 +76,7 @@ func runPods(ctx context.Context, o *Options, pods []*manifest.Pod, stdout, stde
 	g := &podGroup{isReady: map[*podRun]bool{}, done: map[*podRun]bool{}}
 	var runs []*podRun
 	for _, p := range pods {
-		r := &podRun{o: o, pod: p, out: base.forPod(p.Name), group: g}
+		r := &podRun{o: o, pod: p, out: base.forPod(p.Name), group: g, changed: make(chan struct{}, 1)}
 		g.isReady[r] = false
 		runs = append(runs, r)
 	}

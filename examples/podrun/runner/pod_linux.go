@@ -38,6 +38,10 @@ type podRun struct {
 
 	group *podGroup    // the pods of the same file (nil: one pod)
 	final resultRecord // how it ended
+	// changed is signalled (never blocking) by watchEvents after each
+	// container start, exit or restart: supervise checks the pod then,
+	// not only on its tick.
+	changed chan struct{}
 
 	mu       sync.Mutex
 	ready    map[string]bool               // readiness of app containers
@@ -248,6 +252,7 @@ func (r *podRun) supervise(ctx context.Context, sigs <-chan os.Signal, runErr <-
 			}
 			runErr = nil
 		case <-tick.C:
+		case <-r.changed:
 		}
 		st := r.printStatus()
 		if done, code, reason := r.finished(st); done {

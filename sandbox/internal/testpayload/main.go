@@ -112,6 +112,8 @@ func main() {
 		}
 	case "bindmount": // bindmount <src> <dst>
 		check(unix.Mount(arg(0), arg(1), "", unix.MS_BIND, ""))
+	case "inspect": // the start-path differential test's report (inspect.go)
+		inspect()
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:

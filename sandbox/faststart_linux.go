@@ -1,0 +1,412 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/podkit/podkit/cgroup"
+	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/nsjoin/seccomp"
+	"golang.org/x/sys/unix"
+)
+
+// StartPath says how a container's process is started (ContainerSpec.
+// StartPath, reported by ContainerStatus).
+type StartPath string
+
+const (
+	// StartFast (also the zero value) starts the process with no runtime
+	// in between: the mount namespace is built at create by a throwaway
+	// thread of the manager, and the process is forked into it at start
+	// by nsjoin.Command. Where it does not apply (see fastReason) the
+	// container is started by libcontainer instead, and
+	// ContainerStatus.StartPathReason says why.
+	StartFast StartPath = "fast"
+	// StartLibcontainer starts the process through runc's libcontainer
+	// (its init, re-executed from this binary, waits on an exec fifo).
+	StartLibcontainer StartPath = "libcontainer"
+)
+
+func (p StartPath) valid() bool { return p == "" || p == StartFast || p == StartLibcontainer }
+
+// fastSeccomp, when set, puts the filter of an OCI seccomp section into
+// the Security the fast path starts the init with (the seccomp compiler's
+// hook, wired at merge: nsjoin applies it on the forking thread, after
+// no_new_privs, like an exec's). While it is nil, a spec with
+// Linux.Seccomp is started by libcontainer.
+var fastSeccomp = func(profile *specs.LinuxSeccomp, sec *nsjoin.Security) error {
+	f, err := seccomp.Compile(profile)
+	if err != nil {
+		return fmt.Errorf("%w: seccomp profile: %w", ErrInvalidConfig, err)
+	}
+	sec.Seccomp = f
+	return nil
+}
+
+// fastState is where a fast container's run is (guarded by container.mu).
+type fastState int
+
+const (
+	fastCreated   fastState = iota // mount namespace built, no process
+	fastStarting                   // start in flight
+	fastStarted                    // the process runs (or ran)
+	fastAbandoned                  // killed or removed before it started
+)
+
+// fastRun is a container run of the fast path.
+type fastRun struct {
+	cfg     *configs.Config // what libcontainer would have got
+	seccomp *specs.LinuxSeccomp
+	plan    *rootPlan
+	mnt     *nsjoin.Handle // the mount namespace, until the init holds it
+	cgm     cgroups.Manager
+	v2dir   string   // CLONE_INTO_CGROUP (v2, or the hybrid unified dir)
+	v1dirs  []string // joined by the forking thread (tasks)
+	oomBase uint64
+	state   fastState
+	cmd     *nsjoin.Cmd
+	start   uint64 // the init's start time, saved for Load
+}
+
+var (
+	procPidnsOnce sync.Once
+	procPidnsErr  error
+)
+
+// procPidnsSupported checks once that procfs takes a "pidns" (Linux 6.x
+// with the new mount API's procfs parameters; Debian 12's 6.1 lacks it).
+func procPidnsSupported() error {
+	procPidnsOnce.Do(func() {
+		fd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+		if err != nil {
+			procPidnsErr = os.NewSyscallError("fsopen proc", err)
+			return
+		}
+		defer unix.Close(fd)
+		ns, err := unix.Open("/proc/self/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			procPidnsErr = err
+			return
+		}
+		defer unix.Close(ns)
+		procPidnsErr = os.NewSyscallError("fsconfig pidns", unix.FsconfigSetFd(fd, "pidns", ns))
+	})
+	return procPidnsErr
+}
+
+// fastReason says why the fast path cannot start spec, or "" when it can.
+// Everything it does not implement sends the container to libcontainer.
+func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
+	if want == StartLibcontainer {
+		return "requested (ContainerSpec.StartPath)"
+	}
+	if err := procPidnsSupported(); err != nil {
+		var u unix.Utsname
+		_ = unix.Uname(&u)
+		return fmt.Sprintf("kernel %s: procfs has no pidns parameter (%v): a /proc of the container's PID namespace cannot be mounted from outside it", unix.ByteSliceToString(u.Release[:]), err)
+	}
+	p, l := spec.Process, spec.Linux
+	switch {
+	case p == nil || l == nil || spec.Root == nil:
+		return "spec without process, root or linux section"
+	case l.Seccomp != nil && fastSeccomp == nil:
+		return "seccomp (Linux.Seccomp) not wired into the fast path yet"
+	case p.Terminal:
+		return "a terminal (Process.Terminal)"
+	case spec.Hooks != nil:
+		return "OCI hooks"
+	case len(l.Sysctl) > 0:
+		return "sysctls (Linux.Sysctl)"
+	case p.ApparmorProfile != "" || p.SelinuxLabel != "" || l.MountLabel != "":
+		return "LSM labels"
+	case p.OOMScoreAdj != nil || p.Scheduler != nil || p.IOPriority != nil || l.Personality != nil || l.IntelRdt != nil:
+		return "process attributes (oom_score_adj, scheduler, ioprio, personality, RDT)"
+	case p.User.Umask != nil || len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0:
+		return "umask or user namespace mappings"
+	case spec.Hostname != "" || spec.Domainname != "":
+		return "hostname of the container's own"
+	case cfg.RootPropagation&unix.MS_SHARED != 0:
+		return "shared rootfs propagation"
+	case cfg.NoPivotRoot:
+		return "no pivot_root"
+	case cfg.ParentDeathSignal != 0:
+		// Go's fork sets PR_SET_PDEATHSIG, then kills the child when
+		// getppid() differs from the parent: 0 for a parent outside the
+		// child's PID namespace, which the manager always is.
+		return "DieWithParent: a child in another PID namespace than its parent cannot get a parent-death signal from Go's fork"
+	}
+	ownPID := false
+	for _, ns := range l.Namespaces {
+		switch {
+		case ns.Type == specs.MountNamespace && ns.Path == "":
+		case ns.Type == specs.PIDNamespace:
+			ownPID = ns.Path == ""
+		case (ns.Type == specs.NetworkNamespace || ns.Type == specs.IPCNamespace || ns.Type == specs.UTSNamespace) && ns.Path != "":
+		default:
+			return fmt.Sprintf("namespace %s (path %q)", ns.Type, ns.Path)
+		}
+	}
+	if ownPID || l.Seccomp != nil {
+		if why := nsjoin.ExecStopRefused(); why != "" {
+			return "own PID namespace or seccomp needs the init held at its exec: " + why
+		}
+	}
+	for _, m := range cfg.Mounts {
+		under := strings.HasPrefix(path.Clean(m.Destination), "/proc/")
+		switch {
+		case !slices.Contains([]string{"bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", "cgroup"}, m.Device),
+			m.Device == "cgroup" && cgroups.IsCgroup2UnifiedMode():
+			return fmt.Sprintf("mount type %q at %s", m.Device, m.Destination)
+		case m.RecAttr != nil || m.IDMapping != nil || m.Extensions != 0:
+			return "mount " + m.Destination + ": recursive attributes, ID mapping or extensions"
+		case m.Device == "proc" && path.Clean(m.Destination) != "/proc":
+			return "proc mounted at " + m.Destination
+		case ownPID && under:
+			return "mount under /proc of a container with its own PID namespace"
+		}
+	}
+	return ""
+}
+
+// createFast builds a fast container: its cgroups (the device rules and
+// the v1 hierarchies podkit's leaf does not manage, as libcontainer makes
+// them) and its mount namespace; no process yet. On error nothing is left.
+func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) (retErr error) {
+	f := &fastRun{cfg: cfg, seccomp: spec.Linux.Seccomp}
+	m, err := manager.New(cfg.Cgroups)
+	if err != nil {
+		return err
+	}
+	err = m.Apply(-1)
+	if err == nil {
+		err = m.Set(cfg.Cgroups.Resources)
+	}
+	if err != nil {
+		_ = m.Destroy()
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = m.Destroy()
+		}
+	}()
+	f.cgm = m
+	f.v2dir, f.v1dirs = splitCgroupDirs(m.GetPaths())
+	f.plan = &rootPlan{cfg: cfg, rootfs: cfg.Rootfs, cwd: c.spec.cwd(), joins: map[int]string{}, cgroups: m.GetPaths()}
+	flags := map[specs.LinuxNamespaceType]int{specs.NetworkNamespace: unix.CLONE_NEWNET,
+		specs.IPCNamespace: unix.CLONE_NEWIPC, specs.UTSNamespace: unix.CLONE_NEWUTS}
+	for _, ns := range spec.Linux.Namespaces {
+		if fl, ok := flags[ns.Type]; ok {
+			f.plan.joins[fl] = ns.Path
+		} else if ns.Type == specs.PIDNamespace {
+			f.plan.pidns = ns.Path
+		}
+	}
+	if f.mnt, err = buildRoot(f.plan); err != nil {
+		return err
+	}
+	f.oomBase = oomKills(cg)
+	c.mu.Lock()
+	c.fast, c.cg, c.done, c.created = f, cg, make(chan struct{}), time.Now()
+	c.mu.Unlock()
+	return nil
+}
+
+// splitCgroupDirs sorts a cgroup manager's paths into the v2 directory
+// (CLONE_INTO_CGROUP) and the distinct v1 ones (joined by the thread).
+func splitCgroupDirs(paths map[string]string) (v2 string, v1 []string) {
+	for ctrl, dir := range paths {
+		switch {
+		case ctrl == "":
+			v2 = dir
+		case !slices.Contains(v1, dir):
+			v1 = append(v1, dir)
+		}
+	}
+	return v2, v1
+}
+
+// startFast forks the container's process into its namespaces and
+// cgroups (the CRI's StartContainer); the caller holds startMu.
+func (c *container) startFast(f *fastRun) error {
+	c.mu.Lock()
+	if f.state != fastCreated {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: container %s", ErrInvalidState, c.phase)
+	}
+	f.state = fastStarting
+	c.mu.Unlock()
+	cmd, err := c.spawnFast(f)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		f.state = fastCreated
+		return err
+	}
+	pid := cmd.Process.Pid
+	f.cmd, f.state, c.pid = cmd, fastStarted, pid
+	f.start, _ = procStartTime(pid)
+	trackedInits.Store(pid, struct{}{})
+	_ = f.mnt.Close() // the init holds the namespace now: it dies with it
+	go c.reapFast(cmd, pid, c.cg, f.oomBase, c.done)
+	if c.sb.cfg.Lifetime == OutliveManager {
+		guardWatch(c.sb.dir, c.spec.Name, pid)
+	}
+	return nil
+}
+
+// spawnFast starts the process: a throwaway thread joins the pod's
+// namespaces and the container's mount namespace and cgroups, takes the
+// container's capabilities and no_new_privs, and forks; the child is
+// born in the container's cgroups, switches user and execs. With a PID
+// namespace of its own the process is its first one, held at its exec
+// until its /proc is mounted.
+func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
+	argv0, err := c.spec.resolveCommand()
+	if err != nil {
+		return nil, err
+	}
+	set, err := f.namespaces()
+	if err != nil {
+		return nil, err
+	}
+	defer set.Close()
+	stdout, stderr, err := c.outputs()
+	if err != nil {
+		return nil, err
+	}
+	defer c.closeLog(stdout, stderr)
+	var lp libcontainer.Process // only to carry the stdin FIFO
+	stdinDone, err := c.wireStdin(&lp)
+	if err != nil {
+		return nil, err
+	}
+	cmd := nsjoin.Command(set, argv0, c.spec.Args[1:]...)
+	cmd.Args[0] = c.spec.Args[0]
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = withHome(c.spec.env(), f.cfg.Rootfs, c.spec.UID), c.spec.cwd(), stdout, stderr
+	if lp.Stdin != nil {
+		cmd.Stdin = lp.Stdin
+	}
+	// A session of its own, as libcontainer's init makes.
+	attr := &syscall.SysProcAttr{Setsid: true}
+	if f.cfg.ParentDeathSignal != 0 {
+		attr.Pdeathsig = syscall.Signal(f.cfg.ParentDeathSignal)
+	}
+	cmd.SysProcAttr = attr
+	cmd.IntoCgroup = f.v2dir
+	own := f.plan.procLater()
+	if own {
+		cmd.AtExecStop = func(pid int) error { return mountProcFor(f.mnt, f.cfg, pid) }
+	}
+	// On the forking thread, with the manager's privileges: the v1
+	// cgroups, and a new PID namespace for its children (CLONE_NEWPID in
+	// the clone would need CAP_SYS_ADMIN, which Security has dropped).
+	cmd.BeforeFork = func() error {
+		if err := joinV1(f.v1dirs); err != nil {
+			return err
+		}
+		if own {
+			return os.NewSyscallError("unshare pid", unix.Unshare(unix.CLONE_NEWPID))
+		}
+		return nil
+	}
+	cmd.Security = execSecurity(&c.spec, f.cfg)
+	if f.seccomp != nil {
+		if err := fastSeccomp(f.seccomp, cmd.Security); err != nil {
+			stdinDone(false)
+			return nil, err
+		}
+	}
+	err = cmd.Start()
+	stdinDone(err == nil)
+	return cmd, err
+}
+
+// namespaces opens what the process joins: the pod's pins and the
+// container's mount namespace.
+func (f *fastRun) namespaces() (*nsjoin.Set, error) {
+	set, _ := nsjoin.NewSet()
+	add := func(h *nsjoin.Handle, err error) error {
+		if err == nil {
+			err = set.Add(h)
+		}
+		return err
+	}
+	kinds := map[int]nsjoin.Kind{unix.CLONE_NEWNET: nsjoin.Net, unix.CLONE_NEWIPC: nsjoin.IPC, unix.CLONE_NEWUTS: nsjoin.UTS}
+	for fl, pin := range f.plan.joins {
+		if err := add(nsjoin.Open(pin, kinds[fl])); err != nil {
+			set.Close()
+			return nil, err
+		}
+	}
+	if f.plan.pidns != "" {
+		if err := add(nsjoin.Open(f.plan.pidns, nsjoin.PID)); err != nil {
+			set.Close()
+			return nil, err
+		}
+	}
+	if err := add(f.mnt.Dup()); err != nil {
+		set.Close()
+		return nil, err
+	}
+	return set, nil
+}
+
+// withHome adds HOME, as libcontainer does when the environment has none:
+// the user's home in the rootfs' /etc/passwd, else "/".
+func withHome(env []string, rootfs string, uid uint32) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	if p, err := securejoin.SecureJoin(rootfs, "/etc/passwd"); err == nil {
+		if b, err := os.ReadFile(p); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				f := strings.Split(l, ":")
+				if len(f) >= 7 && f[2] == strconv.FormatUint(uint64(uid), 10) && f[5] != "" {
+					home = f[5]
+					break
+				}
+			}
+		}
+	}
+	return append(slices.Clip(env), "HOME="+home)
+}
+
+// joinV1 moves the calling (forking) thread into each v1 directory.
+func joinV1(dirs []string) error {
+	for _, d := range dirs {
+		if err := os.WriteFile(d+"/tasks", []byte("0"), 0); err != nil {
+			return fmt.Errorf("join container cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// reapFast waits for the init (our child) and records its exit.
+func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
+	_ = cmd.Wait()
+	var ws *syscall.WaitStatus
+	if ps := cmd.ProcessState; ps != nil {
+		w := ps.Sys().(syscall.WaitStatus)
+		ws = &w
+	}
+	c.exited(pid, ws, cg, oomBase, done)
+}

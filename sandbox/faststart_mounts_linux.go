@@ -1,0 +1,421 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/podkit/podkit/nsjoin"
+	"golang.org/x/sys/unix"
+)
+
+// rootPlan is what buildRoot needs: the libcontainer config (the same
+// document the reference path gets), the namespaces the mounts must be
+// made in, and where /proc's PID namespace comes from.
+type rootPlan struct {
+	cfg    *configs.Config
+	joins  map[int]string // CLONE_NEW* -> pinned namespace path (net, ipc, uts)
+	pidns  string         // shared PID namespace pin; "" = the init's own
+	cwd    string         // created when missing, as runc does
+	rootfs string
+	// cgroups are the container's cgroup directories by controller (the
+	// cgroup manager's paths), for a v1 "cgroup" mount.
+	cgroups map[string]string
+}
+
+// procLater says whether /proc (and the masks under it) wait for the
+// init: a /proc of the container's own PID namespace can only be made
+// once that namespace's first process exists.
+func (p *rootPlan) procLater() bool { return p.pidns == "" }
+
+// buildRoot makes the container's mount namespace on a throwaway locked
+// thread and returns a handle on it: the rootfs with every mount of the
+// config, /dev's nodes and links, pivot_root, masked and read-only paths,
+// read-only root. Nothing runs in the namespace: it lives as long as the
+// handle (and later the init) keeps it, so an error or a Close leaves
+// nothing behind.
+func buildRoot(p *rootPlan) (*nsjoin.Handle, error) {
+	type result struct {
+		h   *nsjoin.Handle
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the runtime ends the thread
+		h, err := p.build()
+		ch <- result{h, err}
+	}()
+	r := <-ch
+	return r.h, r.err
+}
+
+func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
+	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+		return nil, os.NewSyscallError("unshare", err)
+	}
+	for flag, pin := range p.joins {
+		if err := setnsPath(pin, flag); err != nil {
+			return nil, err
+		}
+	}
+	h, err := nsjoin.Open("/proc/thread-self/ns/mnt", nsjoin.Mount)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			h.Close()
+		}
+	}()
+	prop := unix.MS_SLAVE | unix.MS_REC
+	if p.cfg.RootPropagation != 0 {
+		prop = p.cfg.RootPropagation
+	}
+	if err := mountErr("", "/", "", uintptr(prop), ""); err != nil {
+		return nil, err
+	}
+	if err := mountErr(p.rootfs, p.rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return nil, err
+	}
+	var later []*configs.Mount // read-only tmpfs, made read-only last
+	for _, m := range p.cfg.Mounts {
+		if err := p.mount(m); err != nil {
+			return nil, fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
+		}
+		if m.Device == "tmpfs" && m.Flags&unix.MS_RDONLY != 0 {
+			later = append(later, m)
+		}
+	}
+	if needsDevSetup(p.cfg) {
+		if err := p.setupDev(); err != nil {
+			return nil, fmt.Errorf("%w: /dev: %w", ErrRootfs, err)
+		}
+	}
+	if err := pivotRoot(p.rootfs); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(p.cwd, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: cwd: %w", ErrInvalidConfig, err)
+	}
+	if err := applyMasks(p.cfg, false); err != nil {
+		return nil, err
+	}
+	if !p.procLater() {
+		if err := applyMasks(p.cfg, true); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range later {
+		if err := mountErr("", m.Destination, "", uintptr(m.Flags|unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY), ""); err != nil {
+			return nil, err
+		}
+	}
+	if p.cfg.Readonlyfs {
+		if err := remountRO("/"); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func setnsPath(pin string, flag int) error {
+	fd, err := unix.Open(pin, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: pin, Err: err}
+	}
+	defer unix.Close(fd)
+	return os.NewSyscallError("setns "+pin, unix.Setns(fd, flag))
+}
+
+// mount makes one mount of the config under the rootfs (still the host's
+// view: the thread has not pivoted yet).
+func (p *rootPlan) mount(m *configs.Mount) error {
+	dest, err := securejoin.SecureJoin(p.rootfs, m.Destination)
+	if err != nil {
+		return err
+	}
+	switch m.Device {
+	case "bind":
+		if err := bindMountpoint(m.Source, dest); err != nil {
+			return err
+		}
+		if err := mountErr(m.Source, dest, "", uintptr(m.Flags&(unix.MS_BIND|unix.MS_REC)|unix.MS_BIND), ""); err != nil {
+			return err
+		}
+		// As runc: a remount applies the options the bind did not.
+		if m.Flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || m.ClearedFlags != 0 {
+			if err := mountErr("", dest, "", uintptr(m.Flags|unix.MS_BIND|unix.MS_REMOUNT), ""); err != nil {
+				return err
+			}
+		}
+	case "cgroup":
+		return p.mountCgroupV1(dest, m)
+	case "proc":
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return err
+		}
+		if p.procLater() {
+			return nil // at the init's exec stop (mountProcFor)
+		}
+		fd, err := unix.Open(p.pidns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: p.pidns, Err: err}
+		}
+		defer unix.Close(fd)
+		return mountProc(dest, fd, m)
+	default: // tmpfs, devpts, mqueue, sysfs (fastReason refuses others)
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return err
+		}
+		flags := m.Flags
+		if m.Device == "tmpfs" {
+			flags &^= unix.MS_RDONLY // made read-only after /dev is set up
+		}
+		if err := mountErr(m.Source, dest, m.Device, uintptr(flags), m.Data); err != nil {
+			return err
+		}
+	}
+	for _, pf := range m.PropagationFlags {
+		if err := mountErr("", dest, "", uintptr(pf), ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountCgroupV1 makes a v1 "cgroup" mount as libcontainer does: a tmpfs
+// at dest holding, for each v1 hierarchy, a bind of the container's own
+// directory there, named as the hierarchy's mount point (symlinks for the
+// controllers mounted together, as cpu -> cpu,cpuacct), each remounted
+// with the mount's flags (read-only).
+func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	base := unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
+	if err := mountErr("tmpfs", dest, "tmpfs", uintptr(base), "mode=755"); err != nil {
+		return err
+	}
+	hierarchies := map[string]string{} // mount point name -> the container's directory
+	for ctrl, dir := range p.cgroups {
+		rel, err := filepath.Rel("/sys/fs/cgroup", dir)
+		if ctrl == "" || err != nil || strings.HasPrefix(rel, "..") {
+			continue // the unified (v2) directory of a hybrid host, or not under /sys/fs/cgroup
+		}
+		name, _, _ := strings.Cut(rel, "/")
+		hierarchies[name] = dir
+	}
+	for name, dir := range hierarchies {
+		target := filepath.Join(dest, name)
+		if err := os.Mkdir(target, 0o755); err != nil {
+			return err
+		}
+		if err := mountErr(dir, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		if err := mountErr("", target, "", uintptr(m.Flags|unix.MS_BIND|unix.MS_REMOUNT), ""); err != nil {
+			return err
+		}
+		for _, ctrl := range strings.Split(name, ",") {
+			if ctrl != name {
+				if err := os.Symlink(name, filepath.Join(dest, ctrl)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil // the tmpfs itself stays writable, as libcontainer leaves it
+}
+
+// bindMountpoint creates the mount point of a bind: a directory for a
+// directory, an empty file for anything else.
+func bindMountpoint(src, dest string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return os.MkdirAll(dest, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dest, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) || errors.Is(err, unix.EISDIR) {
+			return nil
+		}
+		return err
+	}
+	return f.Close()
+}
+
+// needsDevSetup: /dev is not a bind mount, so it gets the default nodes.
+func needsDevSetup(cfg *configs.Config) bool {
+	for _, m := range cfg.Mounts {
+		if m.Device == "bind" && path.Clean(m.Destination) == "/dev" {
+			return false
+		}
+	}
+	return true
+}
+
+// setupDev creates the config's device nodes (the default ones), the
+// /dev/ptmx link into devpts and the /proc/self links, as runc does.
+func (p *rootPlan) setupDev() error {
+	for _, d := range p.cfg.Devices {
+		if d.Path == "" || path.Clean(d.Path) == "/dev/ptmx" {
+			continue
+		}
+		dest, err := securejoin.SecureJoin(p.rootfs, d.Path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return err
+		}
+		mode := uint32(d.FileMode)
+		switch d.Type {
+		case 'c', 'u':
+			mode |= unix.S_IFCHR
+		case 'b':
+			mode |= unix.S_IFBLK
+		case 'p':
+			mode |= unix.S_IFIFO
+		default:
+			return fmt.Errorf("device %s: type %c", d.Path, d.Type)
+		}
+		err = unix.Mknod(dest, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+		if err != nil && err != unix.EEXIST {
+			return &os.PathError{Op: "mknod", Path: dest, Err: err}
+		}
+		if err := unix.Chmod(dest, uint32(d.FileMode)); err != nil { // umask
+			return &os.PathError{Op: "chmod", Path: dest, Err: err}
+		}
+		if err := unix.Lchown(dest, int(d.Uid), int(d.Gid)); err != nil {
+			return &os.PathError{Op: "chown", Path: dest, Err: err}
+		}
+	}
+	dev := filepath.Join(p.rootfs, "dev")
+	if err := unix.Unlink(filepath.Join(dev, "ptmx")); err != nil && err != unix.ENOENT {
+		return err
+	}
+	links := [][2]string{{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}}
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		links = append(links, [2]string{"/proc/kcore", "core"})
+	}
+	for _, l := range links {
+		if err := unix.Symlink(l[0], filepath.Join(dev, l[1])); err != nil && err != unix.EEXIST {
+			return &os.PathError{Op: "symlink", Path: l[1], Err: err}
+		}
+	}
+	return nil
+}
+
+// pivotRoot makes rootfs the root of the thread's mount namespace and
+// detaches the old root (made a slave first so that nothing propagates
+// to the host), as runc's pivot_root(".", ".").
+func pivotRoot(rootfs string) error {
+	old, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(old)
+	nr, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nr)
+	if err := unix.Fchdir(nr); err != nil {
+		return os.NewSyscallError("fchdir", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return os.NewSyscallError("pivot_root", err)
+	}
+	if err := unix.Fchdir(old); err != nil {
+		return os.NewSyscallError("fchdir", err)
+	}
+	if err := mountErr("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return os.NewSyscallError("umount old root", err)
+	}
+	return os.NewSyscallError("chdir", unix.Chdir("/"))
+}
+
+// applyMasks masks (MaskPaths) and makes read-only (ReadonlyPaths) the
+// config's paths, in the container's root: those under /proc only (proc
+// true) or all others (proc false).
+func applyMasks(cfg *configs.Config, proc bool) error {
+	pick := func(p string) bool {
+		return (p == "/proc" || strings.HasPrefix(p, "/proc/")) == proc
+	}
+	for _, p := range cfg.ReadonlyPaths {
+		if pick(p) {
+			if err := readonlyPath(p); err != nil {
+				return fmt.Errorf("%w: readonly path %s: %w", ErrRootfs, p, err)
+			}
+		}
+	}
+	for _, p := range cfg.MaskPaths {
+		if pick(p) {
+			if err := maskPath(p); err != nil {
+				return fmt.Errorf("%w: masked path %s: %w", ErrRootfs, p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func maskPath(p string) error {
+	st, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return mountErr("tmpfs", p, "tmpfs", unix.MS_RDONLY, "nr_blocks=1,nr_inodes=1")
+	}
+	return mountErr("/dev/null", p, "", unix.MS_BIND, "")
+}
+
+func readonlyPath(p string) error {
+	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err == unix.ENOENT {
+			return nil
+		}
+		return &os.PathError{Op: "mount", Path: p, Err: err}
+	}
+	return remountRO(p)
+}
+
+// remountRO makes the mount at p read-only, keeping its nosuid, nodev
+// and noexec.
+func remountRO(p string) error {
+	var s unix.Statfs_t
+	if err := unix.Statfs(p, &s); err != nil {
+		return &os.PathError{Op: "statfs", Path: p, Err: err}
+	}
+	keep := uintptr(s.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	return mountErr("", p, "", keep|unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+func mountErr(src, dest, fstype string, flags uintptr, data string) error {
+	if err := unix.Mount(src, dest, fstype, flags, data); err != nil {
+		return &os.PathError{Op: "mount " + fstype + " 0x" + strconv.FormatUint(uint64(flags), 16), Path: dest, Err: err}
+	}
+	return nil
+}

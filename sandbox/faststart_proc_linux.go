@@ -1,0 +1,115 @@
+//go:build linux
+
+package sandbox
+
+// /proc of a container's PID namespace, made from outside it.
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/podkit/podkit/nsjoin"
+	"golang.org/x/sys/unix"
+)
+
+// mountProc mounts a procfs of the PID namespace pidns (an nsfs fd) on
+// dest through the new mount API: mount(2) would take the mounting
+// thread's own (the manager's) PID namespace.
+func mountProc(dest string, pidns int, m *configs.Mount) error {
+	fd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return os.NewSyscallError("fsopen proc", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.FsconfigSetFd(fd, "pidns", pidns); err != nil {
+		return os.NewSyscallError("fsconfig pidns", err)
+	}
+	for _, o := range strings.Split(m.Data, ",") {
+		k, v, hasV := strings.Cut(o, "=")
+		switch {
+		case o == "":
+		case hasV:
+			err = unix.FsconfigSetString(fd, k, v)
+		default:
+			err = unix.FsconfigSetFlag(fd, k)
+		}
+		if err != nil {
+			return os.NewSyscallError("fsconfig "+o, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return os.NewSyscallError("fsconfig create", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, mountAttrs(m.Flags))
+	if err != nil {
+		return os.NewSyscallError("fsmount", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
+	}
+	for _, pf := range m.PropagationFlags {
+		if err := mountErr("", dest, "", uintptr(pf), ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountAttrs translates mount(2) flags to fsmount's MOUNT_ATTR_*.
+func mountAttrs(flags int) int {
+	var a int
+	for _, t := range [][2]int{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME}, {unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+	} {
+		if flags&t[0] != 0 {
+			a |= t[1]
+		}
+	}
+	return a
+}
+
+// mountProcFor mounts the container's /proc for the PID namespace of its
+// init pid (stopped at its exec), then the masks under it: Cmd.AtExecStop
+// of a container with its own PID namespace. It runs on a fresh thread
+// (the tracer's capabilities are the container's by now), which enters
+// the container's mount namespace and is thrown away.
+func mountProcFor(mnt *nsjoin.Handle, cfg *configs.Config, pid int) error {
+	var proc *configs.Mount
+	for _, m := range cfg.Mounts {
+		if m.Device == "proc" {
+			proc = m
+		}
+	}
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the runtime ends the thread
+		ch <- func() error {
+			ns, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(ns)
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return os.NewSyscallError("unshare", err)
+			}
+			if err := unix.Setns(mnt.Fd(), unix.CLONE_NEWNS); err != nil {
+				return os.NewSyscallError("setns mnt", err)
+			}
+			if proc != nil {
+				if err := mountProc(proc.Destination, ns, proc); err != nil {
+					return fmt.Errorf("%w: mount %s: %w", ErrRootfs, proc.Destination, err)
+				}
+			}
+			return applyMasks(cfg, true)
+		}()
+	}()
+	return <-ch
+}

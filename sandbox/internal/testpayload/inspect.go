@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// inspect prints what the start-path differential test compares: the
+// mount table, /dev, masked paths, credentials and security, limits,
+// cgroups, namespaces, hostname, environment and working directory. Each
+// line is "section: value".
+func inspect() {
+	p := func(sec string, v ...any) { fmt.Println(sec+":", fmt.Sprint(v...)) }
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		p("mount", l)
+	}
+	ents, _ := os.ReadDir("/dev")
+	for _, e := range ents {
+		var st unix.Stat_t
+		name := "/dev/" + e.Name()
+		if err := unix.Lstat(name, &st); err != nil {
+			p("dev", name, " ", err)
+			continue
+		}
+		link, _ := os.Readlink(name)
+		p("dev", fmt.Sprintf("%s mode=%o rdev=%d:%d uid=%d gid=%d link=%q", name, st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev), st.Uid, st.Gid, link))
+	}
+	for _, f := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/acpi", "/proc/scsi", "/sys/firmware", "/proc/sys", "/proc/sysrq-trigger"} {
+		var st unix.Stat_t
+		err := unix.Stat(f, &st)
+		w := unix.Access(f, unix.W_OK)
+		p("path", fmt.Sprintf("%s err=%v mode=%o rdev=%d:%d writable=%v", f, err, st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev), w == nil))
+	}
+	b, _ = os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, k := range []string{"Cap", "NoNewPrivs", "Seccomp", "Uid", "Gid", "Groups", "NSpid", "NSpgid"} {
+			if strings.HasPrefix(l, k) {
+				p("status", l)
+			}
+		}
+	}
+	b, _ = os.ReadFile("/proc/self/limits")
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		p("limit", l)
+	}
+	b, _ = os.ReadFile("/proc/self/cgroup")
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		p("cgroup", l)
+	}
+	ns, _ := filepath.Glob("/proc/self/ns/*")
+	sort.Strings(ns)
+	for _, n := range ns {
+		l, _ := os.Readlink(n)
+		p("ns", filepath.Base(n), " ", l)
+	}
+	h, _ := os.Hostname()
+	p("hostname", h)
+	env := os.Environ()
+	sort.Strings(env)
+	p("env", strings.Join(env, " "))
+	wd, _ := os.Getwd()
+	p("cwd", wd)
+	p("ids", fmt.Sprintf("pid=%d ppid=%d sid=%d pgid=%d umask=%o", os.Getpid(), os.Getppid(), getsid(), unix.Getpgrp(), umask()))
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		_ = unix.Fstat(fd, &st)
+		p("fd", fmt.Sprintf("%d type=%o", fd, st.Mode&unix.S_IFMT))
+	}
+}
+
+func umask() int {
+	m := unix.Umask(0)
+	unix.Umask(m)
+	return m
+}
+
+func getsid() int {
+	s, _ := unix.Getsid(0)
+	return s
+}
