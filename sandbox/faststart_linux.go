@@ -150,16 +150,19 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 		// child's PID namespace, which the manager always is.
 		return "DieWithParent: a child in another PID namespace than its parent cannot get a parent-death signal from Go's fork"
 	}
-	ownPID := false
+	ownPID, hasPID := false, false
 	for _, ns := range l.Namespaces {
 		switch {
 		case ns.Type == specs.MountNamespace && ns.Path == "":
 		case ns.Type == specs.PIDNamespace:
-			ownPID = ns.Path == ""
+			ownPID, hasPID = ns.Path == "", true
 		case (ns.Type == specs.NetworkNamespace || ns.Type == specs.IPCNamespace || ns.Type == specs.UTSNamespace) && ns.Path != "":
 		default:
 			return fmt.Sprintf("namespace %s (path %q)", ns.Type, ns.Path)
 		}
+	}
+	if !hasPID {
+		return "the host's PID namespace (Config.HostPID)"
 	}
 	if ownPID || l.Seccomp != nil {
 		if why := nsjoin.ExecStopRefused(); why != "" {
