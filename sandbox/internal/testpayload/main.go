@@ -104,6 +104,12 @@ func main() {
 		}
 	case "tty":
 		ttyReport()
+	case "echo2": // each stdin line to stdout, and "err <line>" to stderr
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Println(sc.Text())
+			fmt.Fprintln(os.Stderr, "err", sc.Text())
+		}
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
