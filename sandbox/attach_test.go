@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -245,5 +246,77 @@ func TestContainerTTY(t *testing.T) {
 	log := logOf(t, sb, "term")
 	if !strings.Contains(log, " stdout F tty /dev/pts/") || !strings.Contains(log, " stdout F got hello\n") || strings.Contains(log, "stderr") {
 		t.Fatalf("log: %q", log)
+	}
+}
+
+// The "attachmanager" helper creates sandbox "rec" in RunDir os.Args[1]
+// with the pause os.Args[2], a ticking container and a TTY one from rootfs
+// os.Args[3], says "running" and waits to be killed.
+func init() {
+	testharness.RegisterHelper("attachmanager", func() int {
+		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
+		ctx := context.Background()
+		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
+		if err != nil {
+			fmt.Println("create:", err)
+			return 1
+		}
+		tick := ctr(rootfs, "ticker", "tick", "20")
+		tick.LogFormat = LogCRI
+		term := ctr(rootfs, "term", "tty")
+		term.TTY = true
+		for _, spec := range []ContainerSpec{tick, term} {
+			if err := sb.CreateContainer(ctx, spec); err != nil {
+				fmt.Println("container:", err)
+				return 1
+			}
+			if err := sb.StartContainer(ctx, spec.Name); err != nil {
+				fmt.Println("start:", err)
+				return 1
+			}
+		}
+		fmt.Println("running")
+		for {
+			time.Sleep(time.Hour)
+		}
+	})
+}
+
+// After a manager restart, the output of a container without a terminal
+// can be attached again; a TTY container's terminal died with the manager.
+func TestAttachAfterLoad(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	runDir := t.TempDir() + "/run"
+	cmd := testharness.HelperCmd("attachmanager", runDir, testharness.PauseBinary(t), rootfs)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "running\n" {
+		t.Fatalf("manager said %q", line)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	sb, err := Load(runDir, "rec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reapOrphans(t)
+	a := attachBG(sb, "ticker", nil)
+	eventually(t, "ticks through the new manager", func() bool { return strings.Count(a.out.String(), "tick ") >= 3 })
+	a.cancel()
+	if err := result(t, a); !errors.Is(err, context.Canceled) {
+		t.Fatalf("attach: %v", err)
+	}
+	if err := sb.AttachContainer(context.Background(), "term", AttachOptions{Stdout: io.Discard}); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("attach to a TTY container after Load: %v", err)
+	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

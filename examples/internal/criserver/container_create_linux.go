@@ -55,6 +55,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, err
 	}
 	s.store.addContainer(rec)
+	s.containerEvent(rec.ID, sr.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
 	return &runtimeapi.CreateContainerResponse{ContainerId: rec.ID}, nil
 }
 
@@ -94,8 +95,6 @@ func (s *Server) createContainer(ctx context.Context, sr *sandboxRecord, rec *co
 func checkContainerConfig(cfg *runtimeapi.ContainerConfig) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	switch {
-	case cfg.GetTty():
-		return unsupported("config.tty", true)
 	case sc.GetPrivileged():
 		return unsupported("linux.security_context.privileged", true)
 	case len(cfg.GetDevices()) > 0:
@@ -154,7 +153,7 @@ func (s *Server) containerSpec(rec *containerRecord, rootfs *image.Rootfs) (sand
 			CPUQuotaUs: r.GetCpuQuota(), CPUPeriodUs: r.GetCpuPeriod()},
 		Capabilities:       capabilities(sc.GetCapabilities()),
 		AllowNewPrivileges: !sc.GetNoNewPrivs(),
-		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(),
+		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(), TTY: cfg.GetTty(),
 		LogPath: rec.LogPath, LogFormat: sandbox.LogCRI,
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 	}, nil
