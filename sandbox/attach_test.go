@@ -160,6 +160,15 @@ func TestAttachSlow(t *testing.T) {
 	if err != nil || st.Size() != 4<<20 {
 		t.Fatalf("log: %v %v", st, err)
 	}
+	c, _ := sb.container("test", "spew")
+	l := c.sink()
+	l.tapMu.Lock()
+	for tp := range l.taps { // what the blocked writer could not take was dropped
+		if d := tp.dropped(); d < 3<<20 {
+			t.Errorf("dropped %d bytes of 4 MiB for a writer that never returns, with a 1 MiB queue", d)
+		}
+	}
+	l.tapMu.Unlock()
 	cancel() // the attach waits for its writer, within ctx
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("attach: %v", err)
