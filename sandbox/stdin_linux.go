@@ -33,7 +33,7 @@ func (c *container) stdinPath() string { return filepath.Join(c.sb.dir, "io", c.
 // when the start failed. A TTY container's stdin is its terminal
 // (tty_linux.go).
 func (c *container) wireStdin(p *libcontainer.Process) (done func(started bool) error, err error) {
-	if c.spec.TTY {
+	if c.spec.wantsConsole() {
 		return c.wireTTY(p)
 	}
 	if !c.spec.Stdin {

@@ -224,3 +224,9 @@ func setWinsize(f *os.File, sz TerminalSize) error {
 	}
 	return nil
 }
+
+// wantsConsole reports whether the container needs its init to make a
+// terminal and send its master (ContainerSpec.TTY): a start path that
+// cannot do that (one without libcontainer's init) falls back to
+// libcontainer's when it holds, and hands the master to ttyStarted.
+func (s *ContainerSpec) wantsConsole() bool { return s.TTY }
