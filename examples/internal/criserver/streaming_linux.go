@@ -4,6 +4,7 @@ package criserver
 
 import (
 	"context"
+	"errors"
 
 	"fmt"
 	"io"
@@ -133,7 +134,14 @@ func (r streamRuntime) Attach(ctx context.Context, id string, in io.Reader, out,
 	if rec.Config.GetTty() && resize != nil {
 		opts.Resize = terminalSizes(ctx, resize)
 	}
-	return sb.AttachContainer(ctx, rec.ID, opts)
+	err = sb.AttachContainer(ctx, rec.ID, opts)
+	if errors.Is(err, sandbox.ErrInvalidState) && opts.Stdin != nil {
+		// stdin_once and an earlier attach closed the stdin: attach the
+		// output alone, as containerd does.
+		opts.Stdin = nil
+		err = sb.AttachContainer(ctx, rec.ID, opts)
+	}
+	return err
 }
 
 // terminalSizes converts the streaming server's resize events.
