@@ -137,7 +137,7 @@ func (r streamRuntime) Attach(ctx context.Context, id string, in io.Reader, out,
 	err = sb.AttachContainer(ctx, rec.ID, opts)
 	if errors.Is(err, sandbox.ErrInvalidState) && opts.Stdin != nil {
 		// stdin_once and an earlier attach closed the stdin: attach the
-		// output alone, as containerd does.
+		// output alone rather than fail the whole attach.
 		opts.Stdin = nil
 		err = sb.AttachContainer(ctx, rec.ID, opts)
 	}
