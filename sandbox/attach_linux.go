@@ -69,17 +69,7 @@ func (s *Sandbox) AttachContainer(ctx context.Context, name string, opts AttachO
 	}
 	var stdin io.WriteCloser
 	if opts.Stdin != nil {
-		if c.spec.TTY {
-			if !c.spec.Stdin {
-				err = fmt.Errorf("%w: the container has no stdin (ContainerSpec.Stdin)", ErrInvalidState)
-			} else {
-				stdin, err = c.attachTTYStdin()
-			}
-			err = newErr(op, s.cfg.ID, name, "", err)
-		} else {
-			stdin, err = s.AttachStdin(name)
-		}
-		if err != nil {
+		if stdin, err = s.AttachStdin(name); err != nil {
 			return err
 		}
 	}

@@ -252,6 +252,9 @@ func TestContainerTTY(t *testing.T) {
 	if es := waitExit(t, sb, "term"); es.ExitCode != 0 {
 		t.Fatalf("exit: %+v", es)
 	}
+	if _, err := sb.AttachStdin("term"); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("stdin of an exited TTY container: %v", err)
+	}
 	log := logOf(t, sb, "term")
 	if !strings.Contains(log, " stdout F tty /dev/pts/") || !strings.Contains(log, " stdout F got hello\n") || strings.Contains(log, "stderr") {
 		t.Fatalf("log: %q", log)

@@ -125,7 +125,8 @@ func (a *stdinAttach) Close() error {
 // Closing it ends the attach; with StdinOnce that closes the container's
 // stdin, and later attaches fail with ErrInvalidState. After Load, the
 // stdin of a container still running can be attached again, but the
-// keeper that held it open died with the old manager.
+// keeper that held it open died with the old manager. With
+// ContainerSpec.TTY the writer types into the container's terminal.
 func (s *Sandbox) AttachStdin(name string) (io.WriteCloser, error) {
 	const op = "attach stdin"
 	c, err := s.container(op, name)
@@ -134,6 +135,10 @@ func (s *Sandbox) AttachStdin(name string) (io.WriteCloser, error) {
 	}
 	if !c.spec.Stdin {
 		return nil, newErr(op, s.cfg.ID, name, "", fmt.Errorf("%w: the container has no stdin (ContainerSpec.Stdin)", ErrInvalidState))
+	}
+	if c.spec.TTY { // its terminal: tty_linux.go
+		w, err := c.attachTTYStdin()
+		return w, newErr(op, s.cfg.ID, name, "", err)
 	}
 	c.mu.Lock()
 	sp, phase := c.stdin, c.phase
