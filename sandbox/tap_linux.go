@@ -72,32 +72,39 @@ func (q *tapQueue) push(b []byte) {
 	}
 }
 
-// run writes the queued output until the queue is closed and empty, or
-// the writer fails (then the rest is dropped).
+// run writes the queued output, one chunk at a time (a chunk counts
+// against attachBuffer until it is written), until the queue is closed
+// and empty, or the writer fails (then the rest is dropped).
 func (q *tapQueue) run() {
 	defer close(q.done)
 	for {
 		q.mu.Lock()
-		bufs, closing := q.bufs, q.closing
-		q.bufs, q.size = nil, 0
-		q.mu.Unlock()
-		for _, b := range bufs {
-			if _, err := q.w.Write(b); err != nil {
-				q.mu.Lock()
-				q.closing = true
-				q.mu.Unlock()
-				select {
-				case q.failed <- err:
-				default:
-				}
+		if len(q.bufs) == 0 {
+			closing := q.closing
+			q.mu.Unlock()
+			if closing {
 				return
 			}
-		}
-		if closing && len(bufs) == 0 {
-			return
-		}
-		if len(bufs) == 0 {
 			<-q.wake
+			continue
+		}
+		b := q.bufs[0]
+		q.bufs[0] = nil
+		q.bufs = q.bufs[1:]
+		q.mu.Unlock()
+		_, err := q.w.Write(b)
+		q.mu.Lock()
+		q.size -= len(b)
+		if err != nil {
+			q.closing = true
+		}
+		q.mu.Unlock()
+		if err != nil {
+			select {
+			case q.failed <- err:
+			default:
+			}
+			return
 		}
 	}
 }
