@@ -261,14 +261,14 @@ func TestContainerTTY(t *testing.T) {
 	}
 }
 
-// The "attachmanager" helper creates sandbox "rec" in RunDir os.Args[1]
+// The "attachmanager" helper creates sandbox "attachrec" in RunDir os.Args[1]
 // with the pause os.Args[2], a ticking container and a TTY one from rootfs
 // os.Args[3], says "running" and waits to be killed.
 func init() {
 	testharness.RegisterHelper("attachmanager", func() int {
 		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
+		sb, err := Create(ctx, Config{ID: "attachrec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
 		if err != nil {
 			fmt.Println("create:", err)
 			return 1
@@ -314,7 +314,7 @@ func TestAttachAfterLoad(t *testing.T) {
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	sb, err := Load(runDir, "rec")
+	sb, err := Load(runDir, "attachrec")
 	if err != nil {
 		t.Fatal(err)
 	}
