@@ -55,7 +55,8 @@ func newTapQueue(w io.Writer, failed chan<- error) *tapQueue {
 	return q
 }
 
-// push queues a copy of b, or drops it when the queue is full or closing.
+// push queues b (never modified, shared by every queue), or drops it
+// when the queue is full or closing.
 func (q *tapQueue) push(b []byte) {
 	q.mu.Lock()
 	if q.closing || q.size+len(b) > attachBuffer {
@@ -63,7 +64,7 @@ func (q *tapQueue) push(b []byte) {
 		q.mu.Unlock()
 		return
 	}
-	q.bufs = append(q.bufs, append([]byte(nil), b...))
+	q.bufs = append(q.bufs, b)
 	q.size += len(b)
 	q.mu.Unlock()
 	select {
@@ -182,10 +183,14 @@ func (l *logSink) removeTap(t *tap) {
 	delete(l.taps, t)
 }
 
-// tee hands a chunk of a stream to every tap.
+// tee hands a chunk of a stream to every tap: one copy for all.
 func (l *logSink) tee(stream string, b []byte) {
 	l.tapMu.Lock()
 	defer l.tapMu.Unlock()
+	if len(l.taps) == 0 {
+		return
+	}
+	b = append([]byte(nil), b...)
 	for t := range l.taps {
 		if q := t.queue(stream); q != nil {
 			q.push(b)
