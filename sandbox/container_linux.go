@@ -70,8 +70,9 @@ type container struct {
 	startPath  StartPath
 	pathReason string
 
-	logs  *logSink   // the log file and its copiers (guarded by mu); see logs_linux.go
-	stdin *stdinPipe // the current run's stdin (guarded by mu); see stdin_linux.go
+	logs  *logSink    // the log file and its copiers (guarded by mu); see logs_linux.go
+	stdin *stdinPipe  // the current run's stdin (guarded by mu); see stdin_linux.go
+	tty   *ttyConsole // the current run's terminal (guarded by mu); see tty_linux.go
 }
 
 func (c *container) libctRoot() string { return filepath.Join(c.sb.dir, "libct") }
@@ -181,7 +182,9 @@ func (c *container) startInit(lc *libcontainer.Container) (*libcontainer.Process
 	spawnMu.RLock()
 	defer spawnMu.RUnlock()
 	err = lc.Start(p)
-	stdinDone(err == nil)
+	if derr := stdinDone(err == nil); err == nil && derr != nil {
+		err = derr // the terminal was not received: create's rollback kills the init
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -195,7 +198,7 @@ func (c *container) startInit(lc *libcontainer.Container) (*libcontainer.Process
 // the two needs it).
 func (c *container) outputs() (stdout, stderr *os.File, err error) {
 	stdout, stderr = c.spec.Stdout, c.spec.Stderr
-	if stdout != nil && stderr != nil {
+	if stdout != nil && stderr != nil || c.spec.TTY { // a terminal: tty_linux.go
 		return stdout, stderr, nil
 	}
 	// Pipes copied into the log file (ReopenContainerLog): logs_linux.go.

@@ -152,6 +152,39 @@
 // root with openat2 RESOLVE_IN_ROOT and checked to be the ptmx device),
 // resized from ExecSpec.Resize.
 //
+// # Attach and a container's terminal
+//
+// AttachContainer (the CRI's Attach) joins a created or running
+// container's stdio: its stdin as AttachStdin does, and its output from
+// then on, stdout and stderr apart with LogCRI (LogRaw has one pipe, and a
+// terminal one stream: both go to Stdout). The output is tapped from the
+// copiers of the log file, so the log stays the one reader of the
+// container's pipes; several attaches may run at once. A slow attacher
+// never blocks the container or the log: each of its streams has a queue
+// of at most 1 MiB, and what does not fit is dropped for it (tap_linux.go).
+// An attach ends when the run exits (after passing on its output), when
+// its stdin ends with StdinOnce (after up to a second more of output), or
+// with its ctx; attaching to an exited container is an ErrInvalidState.
+//
+// ContainerSpec.TTY gives the container a terminal of its own devpts, made
+// by libcontainer's init (Process.ConsoleSocket) as its stdio and
+// controlling terminal, whose master the manager receives and holds: the
+// output goes to the log (one stream, stdout, as the CRI has it) and to
+// attaches, stdin from attaches goes to the terminal (StdinOnce: the first
+// attach's end types ^D), and ResizeContainerTTY or AttachOptions.Resize
+// set its size. The master is taken by ttyStarted whatever made it, so the
+// terminal is a spec feature of the container, not of libcontainer; a
+// start path that cannot hand its init a console falls back to
+// libcontainer's for a TTY container (tty_linux.go).
+//
+// After a manager restart (Load), attaching a container without a
+// terminal works (its FIFOs outlive the manager: output is copied on, and
+// stdin can be attached, though a container reading it saw EOF when the
+// old manager's keeper died with it). A TTY container's terminal dies with
+// the manager that held it (the kernel hangs it up: SIGHUP to the
+// container's session); Load finds no terminal to attach or resize
+// (ErrInvalidState).
+//
 // # Cgroups, the pause and Exec
 //
 // The pod cgroup and every container's leaf are made by podkit's cgroup

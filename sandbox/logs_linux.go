@@ -37,6 +37,9 @@ type logSink struct {
 	f       *os.File              // open while a copier runs
 	readers map[*os.File]struct{} // the FIFO ends being copied
 	wg      sync.WaitGroup
+
+	tapMu sync.Mutex
+	taps  map[*tap]struct{} // attaches in progress (tap_linux.go)
 }
 
 // LogFormat is how a container's output is written to its log file.
@@ -208,7 +211,7 @@ func (l *logSink) copy(r *os.File, stream string) {
 		if stream == "" {
 			l.copyRaw(r)
 		} else {
-			l.copyCRI(r, stream)
+			l.copyCRI(teeReader{r, l, stream}, stream)
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -226,6 +229,7 @@ func (l *logSink) copyRaw(r io.Reader) {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
+			l.tee("", buf[:n])
 			l.write(buf[:n])
 		}
 		if err != nil {

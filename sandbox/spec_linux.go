@@ -77,6 +77,12 @@ type ContainerSpec struct {
 	// closed (EOF) when the first attach ends, as the CRI's stdin_once.
 	Stdin     bool
 	StdinOnce bool
+	// TTY gives the container a terminal of its own (its stdio and
+	// controlling terminal), held by the manager: its output goes to the
+	// log file as one stream (stdout), Stdin to the terminal through
+	// AttachContainer, and ResizeContainerTTY sets its size. Not with
+	// Stdout and Stderr.
+	TTY bool
 	// LogPath is where the log file goes (absolute; its directory is
 	// created if needed), default <sandbox dir>/logs/<name>.log. The
 	// output reaches it through a pipe, so that ReopenContainerLog can
@@ -165,6 +171,9 @@ func (s *ContainerSpec) validate(cfg *Config) error {
 	}
 	if s.LogPath != "" && (!filepath.IsAbs(s.LogPath) || strings.ContainsRune(s.LogPath, 0)) {
 		return bad(ErrInvalidConfig, "log path %q is not absolute", s.LogPath)
+	}
+	if s.TTY && (s.Stdout != nil || s.Stderr != nil) {
+		return bad(ErrInvalidConfig, "a TTY container writes to its terminal, not to Stdout and Stderr")
 	}
 	if s.LogFormat != LogRaw && s.LogFormat != LogCRI {
 		return bad(ErrInvalidConfig, "log format %q", s.LogFormat)

@@ -30,10 +30,14 @@ func (c *container) stdinPath() string { return filepath.Join(c.sb.dir, "io", c.
 
 // wireStdin gives p the read end of a fresh stdin FIFO when the spec asks
 // for stdin. done(started) drops our copy of that end, and the whole pipe
-// when the start failed.
-func (c *container) wireStdin(p *libcontainer.Process) (done func(started bool), err error) {
+// when the start failed. A TTY container's stdin is its terminal
+// (tty_linux.go).
+func (c *container) wireStdin(p *libcontainer.Process) (done func(started bool) error, err error) {
+	if c.spec.wantsConsole() {
+		return c.wireTTY(p)
+	}
 	if !c.spec.Stdin {
-		return func(bool) {}, nil
+		return func(bool) error { return nil }, nil
 	}
 	fifo := c.stdinPath()
 	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
@@ -68,16 +72,19 @@ func (c *container) wireStdin(p *libcontainer.Process) (done func(started bool),
 	c.mu.Lock()
 	c.stdin = &stdinPipe{fifo: fifo, keep: keep, once: c.spec.StdinOnce}
 	c.mu.Unlock()
-	return func(started bool) {
+	return func(started bool) error {
 		r.Close()
 		if !started {
 			c.closeStdin()
 		}
+		return nil
 	}, nil
 }
 
-// closeStdin closes the manager's write end of the current run's stdin.
+// closeStdin closes the manager's write end of the current run's stdin,
+// or its terminal.
 func (c *container) closeStdin() {
+	c.closeTTY()
 	c.mu.Lock()
 	sp := c.stdin
 	c.stdin = nil
@@ -118,7 +125,8 @@ func (a *stdinAttach) Close() error {
 // Closing it ends the attach; with StdinOnce that closes the container's
 // stdin, and later attaches fail with ErrInvalidState. After Load, the
 // stdin of a container still running can be attached again, but the
-// keeper that held it open died with the old manager.
+// keeper that held it open died with the old manager. With
+// ContainerSpec.TTY the writer types into the container's terminal.
 func (s *Sandbox) AttachStdin(name string) (io.WriteCloser, error) {
 	const op = "attach stdin"
 	c, err := s.container(op, name)
@@ -127,6 +135,10 @@ func (s *Sandbox) AttachStdin(name string) (io.WriteCloser, error) {
 	}
 	if !c.spec.Stdin {
 		return nil, newErr(op, s.cfg.ID, name, "", fmt.Errorf("%w: the container has no stdin (ContainerSpec.Stdin)", ErrInvalidState))
+	}
+	if c.spec.TTY { // its terminal: tty_linux.go
+		w, err := c.attachTTYStdin()
+		return w, newErr(op, s.cfg.ID, name, "", err)
 	}
 	c.mu.Lock()
 	sp, phase := c.stdin, c.phase

@@ -20,6 +20,14 @@
 // missing, --no-network) the runtime still serves, with NetworkReady false. SIGTERM or SIGINT stops serving; pods and containers keep
 // running, and the next start re-attaches them.
 //
+// crictl exec, attach (stdin, stdin_once, tty and resize) and port-forward
+// are served over SPDY (k8s.io/cri-streaming); GetContainerEvents (crictl
+// events) streams containers' and pods' CREATED, STARTED, STOPPED and
+// DELETED events with their statuses. Across a restart, a container's log
+// and the output half of attach carry on, but what only the runtime held
+// goes with it: a container's stdin sees EOF, and a tty container's
+// terminal is hung up (SIGHUP), as podkit-cri has no shim to hold them.
+//
 // With crictl:
 //
 //	cat > /etc/crictl.yaml <<EOF

@@ -20,7 +20,8 @@ const (
 )
 
 // TestCrictlWalkthrough drives podkit-cri with crictl as a person would:
-// pull, runp, create, start, exec (also -it), logs, stats, port-forward and
+// pull, runp, create, start, exec (also -it), attach (also -it), events,
+// logs, stats, port-forward and
 // a hostPort, a kill -9 of the runtime in the middle (pods and containers
 // keep running and are found again), stop, rm, rmp, images, rmi.
 func TestCrictlWalkthrough(t *testing.T) {
@@ -95,6 +96,7 @@ func TestCrictlWalkthrough(t *testing.T) {
 	if out, err := it.CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/") {
 		t.Errorf("crictl exec -it tty: %v: %q", err, out)
 	}
+	attachAndEvents(t, tools, rt.sock, podID, pod, write, crictl)
 	if out := crictl("stats", "-o", "json", webID); !strings.Contains(out, "workingSetBytes") {
 		t.Errorf("crictl stats:\n%s", out)
 	}
@@ -136,4 +138,79 @@ func httpGet(t *testing.T, url string) string {
 	}
 	t.Errorf("GET %s: %v", url, err)
 	return ""
+}
+
+// attachAndEvents runs crictl attach on a container reading its stdin
+// (stdin_once) and attach -it on one with a terminal, while two crictl
+// events subscribers watch; each must see the first container created,
+// started, stopped and deleted.
+func attachAndEvents(t *testing.T, tools, sock, podID, pod string, write func(string, any) string, crictl func(...string) string) {
+	t.Helper()
+	bin := filepath.Join(tools, "crictl")
+	var events [2]strings.Builder
+	var watchers []*exec.Cmd
+	for i := range events {
+		w := exec.Command(bin, "-r", "unix://"+sock, "events", "-o", "json")
+		w.Stdout = &events[i]
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		watchers = append(watchers, w)
+	}
+	time.Sleep(time.Second) // the subscriptions reach the server
+	reader := write("reader.json", map[string]any{"metadata": map[string]any{"name": "reader"},
+		"image": map[string]any{"image": busyboxImage}, "log_path": "reader.log",
+		"command": []string{"sh"}, "stdin": true, "stdin_once": true})
+	readerID := crictl("create", podID, reader, pod)
+	crictl("start", readerID)
+	at := exec.Command(bin, "-r", "unix://"+sock, "attach", "-i", readerID)
+	at.Stdin = strings.NewReader("echo hi from attach; echo to stderr >&2\n")
+	var stderr strings.Builder
+	at.Stderr = &stderr
+	if out, err := at.Output(); err != nil || strings.TrimSpace(string(out)) != "hi from attach" || !hasLine(stderr.String(), "to stderr") {
+		t.Errorf("crictl attach -i: %v: stdout %q stderr %q", err, out, stderr.String())
+	}
+	// A terminal: crictl attach -it under script(1), which types the input.
+	term := write("term.json", map[string]any{"metadata": map[string]any{"name": "term"},
+		"image": map[string]any{"image": busyboxImage}, "log_path": "term.log",
+		"command": []string{"sh"}, "stdin": true, "tty": true})
+	termID := crictl("create", podID, term, pod)
+	crictl("start", termID)
+	it := exec.Command("script", "-qec", bin+" -r unix://"+sock+" attach -it "+termID, "/dev/null")
+	it.Stdin = strings.NewReader("tty; exit\n")
+	if out, err := it.CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/") {
+		t.Errorf("crictl attach -it: %v: %q", err, out)
+	}
+	if out := crictl("logs", termID); !strings.Contains(out, "/dev/pts/") {
+		t.Errorf("crictl logs of the TTY container: %q", out)
+	}
+	crictl("stop", readerID, termID)
+	crictl("rm", readerID, termID)
+	for _, w := range watchers {
+		time.Sleep(500 * time.Millisecond) // the last events reach crictl
+		_ = w.Process.Signal(os.Interrupt)
+		_ = w.Wait()
+	}
+	for i := range events {
+		out := events[i].String()
+		for _, ev := range []string{"CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT", "CONTAINER_STOPPED_EVENT", "CONTAINER_DELETED_EVENT"} {
+			if !strings.Contains(out, ev) { // protojson varies its spacing: no exact match
+				t.Errorf("crictl events (subscriber %d): no %s in\n%s", i, ev, out)
+			}
+		}
+		if !strings.Contains(out, readerID) || !strings.Contains(out, "podSandboxStatus") {
+			t.Errorf("crictl events (subscriber %d): no event of %s with the pod's status in\n%s", i, readerID, out)
+		}
+	}
+}
+
+// hasLine reports whether out has the line want (crictl adds its own
+// warnings to stderr).
+func hasLine(out, want string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) == want {
+			return true
+		}
+	}
+	return false
 }

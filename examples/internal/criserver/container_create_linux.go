@@ -53,6 +53,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, err
 	}
 	s.store.addContainer(rec)
+	s.containerEvent(rec.ID, sr.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
 	return &runtimeapi.CreateContainerResponse{ContainerId: rec.ID}, nil
 }
 
@@ -92,8 +93,6 @@ func (s *Server) createContainer(ctx context.Context, sr *sandboxRecord, rec *co
 func checkContainerConfig(cfg *runtimeapi.ContainerConfig) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	switch {
-	case cfg.GetTty():
-		return unsupported("config.tty", true)
 	case len(cfg.GetDevices()) > 0:
 		return unsupported("devices", cfg.GetDevices()[0].GetHostPath())
 	}
@@ -147,7 +146,7 @@ func (s *Server) containerSpec(rec *containerRecord, rootfs *image.Rootfs) (sand
 		Resources: sandbox.Resources{MemoryLimit: r.GetMemoryLimitInBytes(), CPUShares: r.GetCpuShares(),
 			CPUQuotaUs: r.GetCpuQuota(), CPUPeriodUs: r.GetCpuPeriod()},
 		AllowNewPrivileges: !sc.GetNoNewPrivs(),
-		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(),
+		Stdin:              cfg.GetStdin(), StdinOnce: cfg.GetStdinOnce(), TTY: cfg.GetTty(),
 		LogPath: rec.LogPath, LogFormat: sandbox.LogCRI,
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		Seccomp: prof,

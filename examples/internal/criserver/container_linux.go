@@ -39,6 +39,7 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 	if err := sb.StartContainer(ctx, rec.ID); err != nil {
 		return nil, grpcError("StartContainer", err)
 	}
+	s.containerEvent(rec.ID, rec.SandboxID, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT)
 	return &runtimeapi.StartContainerResponse{}, nil
 }
 
@@ -69,6 +70,7 @@ func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCont
 	if err := s.removeContainer(ctx, rec, sb); err != nil {
 		return nil, err
 	}
+	s.containerEvent(rec.ID, rec.SandboxID, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT)
 	return &runtimeapi.RemoveContainerResponse{}, nil
 }
 

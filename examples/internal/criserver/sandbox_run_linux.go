@@ -45,6 +45,9 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	s.store.addSandbox(rec)
+	s.watchExits(rec.ID, sb)
+	s.containerEvent(rec.ID, rec.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
+	s.containerEvent(rec.ID, rec.ID, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT)
 	s.log.Info("sandbox ready", "id", rec.ID, "pod", key)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: rec.ID}, nil
 }
@@ -98,11 +101,12 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 // StopPodSandbox kills every process of the sandbox; the sandbox stays
 // (NOTREADY) until RemovePodSandbox. Stopping an unknown or stopped
 // sandbox succeeds.
-func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (_ *runtimeapi.StopPodSandboxResponse, err error) {
 	r := s.store.sandbox(req.GetPodSandboxId())
 	if r == nil {
 		return &runtimeapi.StopPodSandboxResponse{}, nil
 	}
+	defer s.sandboxEventOnSuccess(r.ID, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, &err) // after the unlock
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sb != nil && !r.stopped {
@@ -123,11 +127,12 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 
 // RemovePodSandbox removes the sandbox and everything in it. Removing an
 // unknown sandbox succeeds.
-func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (_ *runtimeapi.RemovePodSandboxResponse, err error) {
 	r := s.store.sandbox(req.GetPodSandboxId())
 	if r == nil {
 		return &runtimeapi.RemovePodSandboxResponse{}, nil
 	}
+	defer s.sandboxEventOnSuccess(r.ID, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, &err) // after the unlock
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := s.detach(ctx, r, r.netns()); err != nil {

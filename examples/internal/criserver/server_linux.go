@@ -103,6 +103,7 @@ type Server struct {
 	// stream serves exec and port-forward streams on streamListener.
 	stream         streaming.Server
 	streamListener net.Listener
+	events         eventHub // GetContainerEvents' subscribers (events_linux.go)
 }
 
 // New validates cfg, then rebuilds the store from the state directory,
@@ -150,6 +151,7 @@ func (s *Server) restore(ctx context.Context) error {
 			s.log.Warn("restore: sandbox not re-attached", "id", r.ID, "err", err)
 		} else {
 			r.sb = sb
+			s.watchExits(r.ID, sb)
 		}
 		s.store.addSandbox(r)
 	}

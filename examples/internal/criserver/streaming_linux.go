@@ -5,6 +5,7 @@ package criserver
 import (
 	"context"
 	"errors"
+
 	"fmt"
 	"io"
 	"net"
@@ -57,9 +58,20 @@ func (s *Server) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtim
 	return s.stream.GetExec(req)
 }
 
-// Attach is not supported: a container's output goes to its log file only.
+// Attach prepares a streaming attach to a running container's stdio and
+// returns its URL.
 func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "attach is not implemented by podkit-cri (read the container's log)")
+	if !req.GetStdin() && !req.GetStdout() && !req.GetStderr() {
+		return nil, status.Error(codes.InvalidArgument, "one of stdin, stdout and stderr must be set")
+	}
+	rec, sb, err := s.sandboxOf(req.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	if cs, ok := sandboxContainer(sb, rec.ID); !ok || cs.State != sandbox.ContainerRunning {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", rec.ID)
+	}
+	return s.stream.GetAttach(req)
 }
 
 // PortForward prepares a port forward into a pod and returns its URL.
@@ -87,18 +99,7 @@ func (r streamRuntime) Exec(ctx context.Context, id string, cmd []string, in io.
 		spec.Stderr = errw
 	}
 	if tty && resize != nil {
-		sizes := make(chan sandbox.TerminalSize, 1)
-		spec.Resize = sizes
-		go func() {
-			defer close(sizes)
-			for sz := range resize {
-				select {
-				case sizes <- sandbox.TerminalSize{Width: sz.Width, Height: sz.Height}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		spec.Resize = terminalSizes(ctx, resize)
 	}
 	es, err := sb.Exec(ctx, rec.ID, spec)
 	if err != nil {
@@ -110,9 +111,53 @@ func (r streamRuntime) Exec(ctx context.Context, id string, cmd []string, in io.
 	return nil
 }
 
+// Attach attaches the client's streams to the container until it exits,
+// the client goes, or its stdin ends (stdin_once). The container's own
+// config decides: stdin only if it was created with stdin, one stream if
+// it has a terminal.
 func (r streamRuntime) Attach(ctx context.Context, id string, in io.Reader, out, errw io.WriteCloser,
 	tty bool, resize <-chan remotecommand.TerminalSize) error {
-	return errors.New("attach is not implemented by podkit-cri")
+	rec, sb, err := r.s.sandboxOf(id)
+	if err != nil {
+		return err
+	}
+	var opts sandbox.AttachOptions
+	if in != nil && rec.Config.GetStdin() {
+		opts.Stdin = in
+	}
+	if out != nil {
+		opts.Stdout = out
+	}
+	if errw != nil {
+		opts.Stderr = errw
+	}
+	if rec.Config.GetTty() && resize != nil {
+		opts.Resize = terminalSizes(ctx, resize)
+	}
+	err = sb.AttachContainer(ctx, rec.ID, opts)
+	if errors.Is(err, sandbox.ErrInvalidState) && opts.Stdin != nil {
+		// stdin_once and an earlier attach closed the stdin: attach the
+		// output alone rather than fail the whole attach.
+		opts.Stdin = nil
+		err = sb.AttachContainer(ctx, rec.ID, opts)
+	}
+	return err
+}
+
+// terminalSizes converts the streaming server's resize events.
+func terminalSizes(ctx context.Context, resize <-chan remotecommand.TerminalSize) <-chan sandbox.TerminalSize {
+	sizes := make(chan sandbox.TerminalSize, 1)
+	go func() {
+		defer close(sizes)
+		for sz := range resize {
+			select {
+			case sizes <- sandbox.TerminalSize{Width: sz.Width, Height: sz.Height}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return sizes
 }
 
 // PortForward dials port on the pod's localhost from inside its network

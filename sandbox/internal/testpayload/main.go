@@ -114,6 +114,12 @@ func main() {
 		check(unix.Mount(arg(0), arg(1), "", unix.MS_BIND, ""))
 	case "inspect": // the start-path differential test's report (inspect.go)
 		inspect()
+	case "echo2": // each stdin line to stdout, and "err <line>" to stderr
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Println(sc.Text())
+			fmt.Fprintln(os.Stderr, "err", sc.Text())
+		}
 	case "count-exit":
 		countExit(arg(0), arg(1))
 	default:
