@@ -119,6 +119,9 @@ func (c *container) create(ctx context.Context) (retErr error) {
 		cfg.ParentDeathSignal = int(unix.SIGKILL)
 	}
 	reason := fastReason(c.spec.StartPath, spec, cfg)
+	if reason == "" && c.spec.wantsConsole() {
+		reason = "a terminal (ContainerSpec.TTY): libcontainer's init makes it (tty_linux.go)"
+	}
 	c.mu.Lock()
 	c.startPath, c.pathReason = StartLibcontainer, reason
 	if reason == "" {
