@@ -45,3 +45,19 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# critest's images get Debian's dynamically linked busybox as /bin/sh (its
+# shell runs commands by PATH, as the upstream images' does; busybox-static's
+# runs its own applets, which a masked /bin/ls never stops). The package
+# conflicts with busybox-static, so it is unpacked, not installed.
+shell_dir=/var/cache/podkit-tools/busybox-shell
+if [ ! -x "$shell_dir/bin/busybox" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download busybox >/dev/null 2>&1) ||
+    { apt-get update -qq && (cd "$tmp" && apt-get download busybox >/dev/null); }
+  rm -rf "$shell_dir" && mkdir -p "$shell_dir"
+  dpkg -x "$tmp"/busybox_*.deb "$tmp/root"
+  mkdir -p "$shell_dir/bin" && cp "$tmp/root/bin/busybox" "$shell_dir/bin/busybox"
+  rm -rf "$tmp"
+  echo "install-deps: Debian's busybox unpacked in $shell_dir"
+fi

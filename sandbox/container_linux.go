@@ -122,6 +122,9 @@ func (c *container) create(ctx context.Context) (retErr error) {
 	if reason == "" && c.spec.wantsConsole() {
 		reason = "a terminal (ContainerSpec.TTY): libcontainer's init makes it (tty_linux.go)"
 	}
+	if reason == "" && !spec.Process.NoNewPrivileges {
+		reason = privilegedCommand(&c.spec) // faststart_linux.go
+	}
 	c.mu.Lock()
 	c.startPath, c.pathReason = StartLibcontainer, reason
 	if reason == "" {

@@ -109,6 +109,28 @@ func procPidnsSupported() error {
 	return procPidnsErr
 }
 
+// privilegedCommand says why a container whose no_new_privs is off must
+// start through libcontainer: the fast path holds the first exec under
+// ptrace, and a traced exec drops setuid/setgid bits and file
+// capabilities, which such a container's command is entitled to.
+func privilegedCommand(s *ContainerSpec) string {
+	cmd, err := s.resolveCommand()
+	if err != nil {
+		return ""
+	}
+	host, err := securejoin.SecureJoin(s.Rootfs, cmd)
+	if err != nil {
+		return ""
+	}
+	if st, err := os.Stat(host); err == nil && st.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+		return "a setuid or setgid command with no_new_privs off (the fast path's traced exec would not honour it)"
+	}
+	if _, err := unix.Getxattr(host, "security.capability", nil); err == nil {
+		return "a command with file capabilities and no_new_privs off (the fast path's traced exec would not honour them)"
+	}
+	return ""
+}
+
 // fastReason says why the fast path cannot start spec, or "" when it can.
 // Everything it does not implement sends the container to libcontainer.
 func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {

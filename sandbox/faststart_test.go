@@ -267,3 +267,33 @@ func TestStartPathExits(t *testing.T) {
 		t.Errorf("fast: %+v", res[0])
 	}
 }
+
+// TestSetuidCommandPath: with no_new_privs off, a setuid command starts
+// through libcontainer (the fast path's traced exec would drop the bit);
+// with no_new_privs on, the bit cannot matter and the path is the usual.
+func TestSetuidCommandPath(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	data, err := os.ReadFile(filepath.Join(rootfs, "payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suid := filepath.Join(rootfs, "suid")
+	if err := os.WriteFile(suid, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(suid, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	sb := mustCreate(t, testConfig(t, "suid"))
+	for _, nnpOff := range []bool{true, false} {
+		name := fmt.Sprintf("nnp-off-%t", nnpOff)
+		run(t, sb, ContainerSpec{Name: name, Rootfs: rootfs, Args: []string{"/suid", "true"}, AllowNewPrivileges: nnpOff})
+		waitExit(t, sb, name)
+		st := statusOf(sb, name)
+		setuidReason := strings.Contains(st.StartPathReason, "setuid")
+		if nnpOff && (st.StartPath != StartLibcontainer || !setuidReason) || !nnpOff && setuidReason {
+			t.Errorf("%s: path %q (%q)", name, st.StartPath, st.StartPathReason)
+		}
+	}
+}

@@ -62,9 +62,13 @@ func Build(busybox, standin string) ([]Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh, err := loadShell()
+	if err != nil {
+		return nil, err
+	}
 	var out []Image
 	for _, spec := range Catalog(runtime.GOARCH) {
-		img, err := buildOne(spec, bb, si, applets)
+		img, err := buildOne(spec, bb, si, applets, sh)
 		if err != nil {
 			return nil, fmt.Errorf("criimages: %s: %w", spec.Refs[0], err)
 		}
@@ -83,7 +87,7 @@ func busyboxApplets(busybox string) ([]string, error) {
 	return strings.Fields(string(out)), nil
 }
 
-func buildOne(spec Spec, busybox, standin []byte, applets []string) (v1.Image, error) {
+func buildOne(spec Spec, busybox, standin []byte, applets []string, sh *shell) (v1.Image, error) {
 	// standin picks its applet by argv[0]'s base name.
 	for _, m := range []map[string]string{spec.Applets, spec.Setuid} {
 		for p, a := range m {
@@ -99,8 +103,9 @@ func buildOne(spec Spec, busybox, standin []byte, applets []string) (v1.Image, e
 		}
 		w.dir("tmp", 0o1777)
 		w.file("bin/busybox", busybox, 0o755)
+		sh.write(w) // bin/sh: a shell that runs commands by PATH (shell.go)
 		for _, a := range applets {
-			if a != "bin/busybox" {
+			if a != "bin/busybox" && (a != "bin/sh" || sh == nil) {
 				// Hard links, as in the upstream busybox images: masking
 				// one applet (critest's MaskedPaths: /bin/ls) must not
 				// mask the binary every other applet is.

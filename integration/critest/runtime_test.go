@@ -35,8 +35,10 @@ type runtime struct {
 // the test ends (the leak check runs after).
 func startRuntime(t testing.TB) *runtime {
 	t.Helper()
-	if _, err := os.Stat(criimages.BusyboxPath); err != nil {
-		t.Fatalf("%v: install busybox-static (integration/install-deps.sh)", err)
+	for _, p := range []string{criimages.BusyboxPath, criimages.ShellPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%v: run integration/install-deps.sh", err)
+		}
 	}
 	images, err := criimages.Build(criimages.BusyboxPath, testharness.BuildStatic(t, criimages.StandinPackage))
 	if err != nil {
