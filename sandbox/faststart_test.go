@@ -66,6 +66,12 @@ func TestStartPathDifferential(t *testing.T) {
 			cfg.SharePID = share
 			cfg.Volumes = []Volume{{Name: "vol"}}
 			sb := mustCreate(t, cfg)
+			// On cgroup v2 the first device filter this process loads
+			// (cilium/ebpf, under either path's cgroup manager) lifts its
+			// RLIMIT_MEMLOCK, which containers inherit: start one first so
+			// that both paths' containers see the same limit.
+			run(t, sb, ctr(rootfs, "warmup", "true"))
+			waitExit(t, sb, "warmup")
 			variants := map[string]func(*ContainerSpec){
 				"root": func(*ContainerSpec) {},
 				"user": func(s *ContainerSpec) {
