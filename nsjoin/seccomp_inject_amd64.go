@@ -4,8 +4,8 @@ package nsjoin
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
@@ -111,23 +111,16 @@ func step(pid int) error {
 	if err := unix.PtraceSingleStep(pid); err != nil {
 		return err
 	}
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WEXITED|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return os.NewSyscallError("waitid", err)
-		}
-		break
+	trapped, err := waitTrapped(pid)
+	if err != nil {
+		return err
 	}
-	if info.Code != cldTrapped {
-		return fmt.Errorf("child ended during the step (si_code %d)", info.Code)
+	if !trapped {
+		return errors.New("child ended during the step")
 	}
 	// Consume the stop, so Wait later sees only the exit.
 	var ws unix.WaitStatus
-	_, err := unix.Wait4(pid, &ws, unix.WALL|unix.WNOHANG, nil)
+	_, err = unix.Wait4(pid, &ws, unix.WALL|unix.WNOHANG, nil)
 	return err
 }
 

@@ -97,11 +97,9 @@ func (p *secPlan) stopAtExec() bool {
 // cldTrapped is si_code CLD_TRAPPED: the child stopped under ptrace.
 const cldTrapped = 4
 
-// rlimitsAtExecStop waits (on the forking thread, its tracer) for the
-// traced child's stop at exec, runs hook (Cmd.AtExecStop, may be nil),
-// installs its seccomp filter, sets the rlimits and detaches, which lets
-// it run. A child that died instead is left for Wait to reap (WNOWAIT).
-func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
+// waitTrapped waits until the traced child pid stops or ends, without
+// reaping it (WNOWAIT), and says whether it stopped under ptrace.
+func waitTrapped(pid int) (bool, error) {
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WEXITED|unix.WNOWAIT, nil)
@@ -109,12 +107,19 @@ func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
 			continue
 		}
 		if err != nil {
-			return os.NewSyscallError("waitid", err)
+			return false, os.NewSyscallError("waitid", err)
 		}
-		break
+		return info.Code == cldTrapped, nil
 	}
-	if info.Code != cldTrapped {
-		return nil
+}
+
+// rlimitsAtExecStop waits (on the forking thread, its tracer) for the
+// traced child's stop at exec, runs hook (Cmd.AtExecStop, may be nil),
+// installs its seccomp filter, sets the rlimits and detaches, which lets
+// it run. A child that died instead is left for Wait to reap (WNOWAIT).
+func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
+	if trapped, err := waitTrapped(pid); err != nil || !trapped {
+		return err
 	}
 	var err error
 	if hook != nil {
