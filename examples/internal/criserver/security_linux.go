@@ -3,12 +3,8 @@
 package criserver
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/podkit/podkit/sandbox"
@@ -131,27 +127,4 @@ func propagation(i int, p runtimeapi.MountPropagation) (sandbox.Propagation, err
 		return sandbox.PropagationBidirectional, nil
 	}
 	return "", unsupported(fmt.Sprintf("mounts[%d].propagation", i), p)
-}
-
-// forwardHost is PortForward into a host-network pod: the pod's localhost
-// is the host's, which is this server's own (podkit-cri runs in the
-// host's network namespace), so it dials from here, IPv4 then IPv6.
-func forwardHost(ctx context.Context, port int32, stream io.ReadWriteCloser) error {
-	var d net.Dialer
-	p := strconv.Itoa(int(port))
-	conn, err := d.DialContext(ctx, "tcp4", "127.0.0.1:"+p)
-	if err != nil {
-		if conn, err = d.DialContext(ctx, "tcp6", "[::1]:"+p); err != nil {
-			return fmt.Errorf("port %d on the host: %w", port, err)
-		}
-	}
-	defer conn.Close()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(conn, stream); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(stream, conn); done <- struct{}{} }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	return nil
 }

@@ -171,7 +171,12 @@ func (r streamRuntime) PortForward(ctx context.Context, podID string, port int32
 	}
 	netns := sr.netns()
 	if netns == "" && hostNetwork(sr.Config) {
-		return forwardHost(ctx, port, stream) // security_linux.go
+		// The pod's localhost is the host's, which is this server's own.
+		conn, err := dialLocalhost(ctx, port)
+		if err != nil {
+			return fmt.Errorf("port %d on the host: %w", port, err)
+		}
+		return relay(ctx, conn, stream)
 	}
 	if netns == "" {
 		return fmt.Errorf("pod sandbox %s has no network namespace", podID)
@@ -187,17 +192,31 @@ func (r streamRuntime) PortForward(ctx context.Context, podID string, port int32
 	}
 	defer set.Close()
 	var conn net.Conn
-	err = nsjoin.Do(set, func() error {
-		var d net.Dialer
-		var err error
-		if conn, err = d.DialContext(ctx, "tcp4", "127.0.0.1:"+strconv.Itoa(int(port))); err != nil {
-			conn, err = d.DialContext(ctx, "tcp6", "[::1]:"+strconv.Itoa(int(port)))
-		}
+	err = nsjoin.Do(set, func() (err error) {
+		conn, err = dialLocalhost(ctx, port)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("port %d in pod %s: %w", port, podID, err)
 	}
+	return relay(ctx, conn, stream)
+}
+
+// dialLocalhost connects to port on the calling thread's localhost, IPv4
+// then IPv6, as containerd and CRI-O do.
+func dialLocalhost(ctx context.Context, port int32) (net.Conn, error) {
+	var d net.Dialer
+	p := strconv.Itoa(int(port))
+	conn, err := d.DialContext(ctx, "tcp4", "127.0.0.1:"+p)
+	if err != nil {
+		conn, err = d.DialContext(ctx, "tcp6", "[::1]:"+p)
+	}
+	return conn, err
+}
+
+// relay copies between conn and stream both ways until either side
+// closes or ctx ends, then closes conn.
+func relay(ctx context.Context, conn net.Conn, stream io.ReadWriteCloser) error {
 	defer conn.Close()
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(conn, stream); done <- struct{}{} }()
