@@ -118,13 +118,7 @@ func (c *container) create(ctx context.Context) (retErr error) {
 	if sb.cfg.DieWithParent {
 		cfg.ParentDeathSignal = int(unix.SIGKILL)
 	}
-	reason := fastReason(c.spec.StartPath, spec, cfg)
-	if reason == "" && c.spec.wantsConsole() {
-		reason = "a terminal (ContainerSpec.TTY): libcontainer's init makes it (tty_linux.go)"
-	}
-	if reason == "" && !spec.Process.NoNewPrivileges {
-		reason = privilegedCommand(&c.spec) // faststart_linux.go
-	}
+	reason := fastReason(&c.spec, spec, cfg)
 	c.mu.Lock()
 	c.startPath, c.pathReason = StartLibcontainer, reason
 	if reason == "" {

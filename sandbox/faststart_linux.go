@@ -133,8 +133,8 @@ func privilegedCommand(s *ContainerSpec) string {
 
 // fastReason says why the fast path cannot start spec, or "" when it can.
 // Everything it does not implement sends the container to libcontainer.
-func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
-	if want == StartLibcontainer {
+func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string {
+	if c.StartPath == StartLibcontainer {
 		return "requested (ContainerSpec.StartPath)"
 	}
 	if err := procPidnsSupported(); err != nil {
@@ -149,7 +149,7 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 	case l.Seccomp != nil && fastSeccomp == nil:
 		return "seccomp (Linux.Seccomp) not wired into the fast path yet"
 	case p.Terminal:
-		return "a terminal (Process.Terminal)"
+		return "a terminal (ContainerSpec.TTY): libcontainer's init makes it (tty_linux.go)"
 	case spec.Hooks != nil:
 		return "OCI hooks"
 	case len(l.Sysctl) > 0:
@@ -204,6 +204,9 @@ func fastReason(want StartPath, spec *specs.Spec, cfg *configs.Config) string {
 		case ownPID && under:
 			return "mount under /proc of a container with its own PID namespace"
 		}
+	}
+	if !p.NoNewPrivileges {
+		return privilegedCommand(c)
 	}
 	return ""
 }

@@ -76,7 +76,7 @@ func ociSpec(s *ContainerSpec, sbDir string, pins map[string]string, cgroupsPath
 		Version: "1.0.2", // the newest crun 1.8 (Debian 12) accepts
 		Root:    &specs.Root{Path: s.plan.root(s.Rootfs), Readonly: s.ReadOnlyRootfs},
 		Process: &specs.Process{
-			Args: s.Args, Env: s.env(), Cwd: s.cwd(),
+			Args: s.Args, Env: s.env(), Cwd: s.cwd(), Terminal: s.TTY,
 			User:            specs.User{UID: s.UID, GID: s.GID, AdditionalGids: s.AdditionalGIDs},
 			NoNewPrivileges: !s.AllowNewPrivileges,
 			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
