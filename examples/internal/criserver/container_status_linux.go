@@ -47,6 +47,12 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 		return nil, err
 	}
 	cs, ok := sandboxContainer(sb, rec.ID)
+	return &runtimeapi.ContainerStatusResponse{Status: containerStatus(rec, cs, ok)}, nil
+}
+
+// containerStatus is rec's CRI status given its state in its sandbox (ok:
+// the sandbox has it).
+func containerStatus(rec *containerRecord, cs sandbox.ContainerStatus, ok bool) *runtimeapi.ContainerStatus {
 	cfg := rec.Config
 	st := &runtimeapi.ContainerStatus{
 		Id: rec.ID, Metadata: cfg.GetMetadata(), State: criState(cs, ok), CreatedAt: rec.CreatedAt,
@@ -68,7 +74,7 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 		st.Resources.Linux = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: r.MemoryLimit,
 			CpuShares: r.CPUShares, CpuQuota: r.CPUQuotaUs, CpuPeriod: r.CPUPeriodUs}
 	}
-	return &runtimeapi.ContainerStatusResponse{Status: st}, nil
+	return st
 }
 
 // ListContainers lists the containers that match the filter.

@@ -101,9 +101,12 @@ func (s *Server) eventFor(id, sandboxID string, t runtimeapi.ContainerEventType)
 		ev.PodSandboxStatus = st.GetStatus()
 	}
 	for _, c := range s.containersOf(sandboxID) {
-		if st, err := s.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.ID}); err == nil {
-			ev.ContainersStatuses = append(ev.ContainersStatuses, st.GetStatus())
+		_, sb, _ := s.sandboxOf(c.ID)
+		cs, ok := sandboxContainer(sb, c.ID)
+		if sb != nil && !ok {
+			continue // out of its sandbox, its record not yet deleted: being removed
 		}
+		ev.ContainersStatuses = append(ev.ContainersStatuses, containerStatus(c, cs, ok))
 	}
 	return ev
 }
