@@ -174,6 +174,23 @@ func Open(path string, want Kind) (*Handle, error) {
 	return h, nil
 }
 
+// FromFd takes ownership of fd, an open namespace file, once verified to be
+// of kind want (0: any); on error fd is closed. It serves descriptors that
+// Open cannot reach by path: a thread that has joined a mount namespace
+// without /proc opens its own namespace with openat on a /proc directory
+// it opened before.
+func FromFd(fd int, want Kind) (*Handle, error) {
+	if err := checkKind("adopt", want); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	h, err := newHandle(fd, want)
+	if err != nil {
+		return nil, &Error{Op: "adopt", Kind: want, Err: err}
+	}
+	return h, nil
+}
+
 // Current opens the namespace of kind k that the calling OS thread would
 // give to a new child: for pid and time that is pid_for_children and
 // time_for_children. Only meaningful on a thread locked with

@@ -30,6 +30,7 @@ type rootPlan struct {
 	// cgroups are the container's cgroup directories by controller (the
 	// cgroup manager's paths), for a v1 "cgroup" mount.
 	cgroups map[string]string
+	trees   *hostTrees // while building: what comes from the host
 }
 
 // procLater says whether /proc (and the masks under it) wait for the
@@ -59,7 +60,12 @@ func buildRoot(p *rootPlan) (*nsjoin.Handle, error) {
 }
 
 func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
-	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+	trees, err := p.openHostTrees()
+	if err != nil {
+		return nil, err
+	}
+	defer trees.close()
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return nil, os.NewSyscallError("unshare", err)
 	}
 	for flag, pin := range p.joins {
@@ -67,7 +73,7 @@ func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
 			return nil, err
 		}
 	}
-	h, err := nsjoin.Open("/proc/thread-self/ns/mnt", nsjoin.Mount)
+	h, err := enterBase(trees)
 	if err != nil {
 		return nil, err
 	}
@@ -76,20 +82,29 @@ func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
 			h.Close()
 		}
 	}()
-	prop := unix.MS_SLAVE | unix.MS_REC
-	if p.cfg.RootPropagation != 0 {
-		prop = p.cfg.RootPropagation
+	// From here on paths are the new namespace's: the rootfs is at
+	// baseRootDir, and host paths are reached through trees only.
+	in := *p
+	in.rootfs, in.trees = baseRootDir, trees
+	if err := unix.MoveMount(trees.rootfs, "", unix.AT_FDCWD, in.rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return nil, &os.PathError{Op: "move_mount", Path: in.rootfs, Err: err}
 	}
-	if err := mountErr("", "/", "", uintptr(prop), ""); err != nil {
+	if err := mountErr("", in.rootfs, "", uintptr(p.rootPropagation()), ""); err != nil {
 		return nil, err
 	}
-	if err := mountErr(p.rootfs, p.rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := in.fill(); err != nil {
 		return nil, err
 	}
+	return h, nil
+}
+
+// fill makes the container's mounts under the attached rootfs, pivots
+// into it and applies masks and read-only paths.
+func (p *rootPlan) fill() error {
 	var later []*configs.Mount // read-only tmpfs, made read-only last
 	for _, m := range p.cfg.Mounts {
 		if err := p.mount(m); err != nil {
-			return nil, fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
+			return fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
 		}
 		if m.Device == "tmpfs" && m.Flags&unix.MS_RDONLY != 0 {
 			later = append(later, m)
@@ -97,34 +112,34 @@ func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
 	}
 	if needsDevSetup(p.cfg) {
 		if err := p.setupDev(); err != nil {
-			return nil, fmt.Errorf("%w: /dev: %w", ErrRootfs, err)
+			return fmt.Errorf("%w: /dev: %w", ErrRootfs, err)
 		}
 	}
 	if err := pivotRoot(p.rootfs); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.MkdirAll(p.cwd, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: cwd: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: cwd: %w", ErrInvalidConfig, err)
 	}
 	if err := applyMasks(p.cfg, false); err != nil {
-		return nil, err
+		return err
 	}
 	if !p.procLater() {
 		if err := applyMasks(p.cfg, true); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, m := range later {
 		if err := mountErr("", m.Destination, "", uintptr(m.Flags|unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY), ""); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if p.cfg.Readonlyfs {
 		if err := remountRO("/"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return h, nil
+	return nil
 }
 
 func setnsPath(pin string, flag int) error {
@@ -145,10 +160,7 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 	}
 	switch m.Device {
 	case "bind":
-		if err := bindMountpoint(m.Source, dest); err != nil {
-			return err
-		}
-		if err := mountErr(m.Source, dest, "", uintptr(m.Flags&(unix.MS_BIND|unix.MS_REC)|unix.MS_BIND), ""); err != nil {
+		if err := p.attach(m.Source, m.Flags&unix.MS_REC != 0, dest); err != nil {
 			return err
 		}
 		// As runc: a remount applies the options the bind did not.
@@ -166,12 +178,7 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 		if p.procLater() {
 			return nil // at the init's exec stop (mountProcFor)
 		}
-		fd, err := unix.Open(p.pidns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return &os.PathError{Op: "open", Path: p.pidns, Err: err}
-		}
-		defer unix.Close(fd)
-		return mountProc(dest, fd, m)
+		return mountProc(dest, p.trees.pidns, m)
 	default: // tmpfs, devpts, mqueue, sysfs (fastReason refuses others)
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return err
@@ -205,21 +212,9 @@ func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
 	if err := mountErr("tmpfs", dest, "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return err
 	}
-	hierarchies := map[string]string{} // mount point name -> the container's directory
-	for ctrl, dir := range p.cgroups {
-		rel, err := filepath.Rel("/sys/fs/cgroup", dir)
-		if ctrl == "" || err != nil || strings.HasPrefix(rel, "..") {
-			continue // the unified (v2) directory of a hybrid host, or not under /sys/fs/cgroup
-		}
-		name, _, _ := strings.Cut(rel, "/")
-		hierarchies[name] = dir
-	}
-	for name, dir := range hierarchies {
+	for name, dir := range p.cgroupV1Dirs() {
 		target := filepath.Join(dest, name)
-		if err := os.Mkdir(target, 0o755); err != nil {
-			return err
-		}
-		if err := mountErr(dir, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := p.attach(dir, true, target); err != nil {
 			return err
 		}
 		if err := mountErr("", target, "", uintptr(m.Flags|unix.MS_BIND|unix.MS_REMOUNT), ""); err != nil {
@@ -236,14 +231,10 @@ func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
 	return nil // the tmpfs itself stays writable, as libcontainer leaves it
 }
 
-// bindMountpoint creates the mount point of a bind: a directory for a
+// mountpointFor creates the mount point of a bind: a directory for a
 // directory, an empty file for anything else.
-func bindMountpoint(src, dest string) error {
-	st, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if st.IsDir() {
+func mountpointFor(dir bool, dest string) error {
+	if dir {
 		return os.MkdirAll(dest, 0o755)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -311,7 +302,7 @@ func (p *rootPlan) setupDev() error {
 	}
 	links := [][2]string{{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
 		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}}
-	if _, err := os.Stat("/proc/kcore"); err == nil {
+	if p.trees.kcore {
 		links = append(links, [2]string{"/proc/kcore", "core"})
 	}
 	for _, l := range links {

@@ -16,7 +16,7 @@ import (
 	"github.com/podkit/podkit/internal/testharness"
 )
 
-func TestMain(m *testing.M) { testharness.Main(m) }
+func TestMain(m *testing.M) { testharness.Main(m, func() { _ = Preload() }) }
 
 func init() {
 	if IsInit() {

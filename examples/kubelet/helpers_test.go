@@ -16,7 +16,7 @@ import (
 	"github.com/podkit/podkit/sandbox"
 )
 
-func TestMain(m *testing.M) { testharness.Main(m) }
+func TestMain(m *testing.M) { testharness.Main(m, func() { _ = sandbox.Preload() }) }
 
 func init() {
 	if sandbox.IsInit() {

@@ -71,12 +71,16 @@ func init() { runtime.LockOSThread() }
 // thread, which Go wedges instead: it would live on in whatever namespace
 // the goroutine left it in. With the main goroutine holding it, no
 // throwaway namespace goroutine can ever land there.
-func Main(m *testing.M) {
+//
+// Each of prepare runs once before the tests (not in helpers): process-wide
+// state a package makes once for its life belongs to every test's
+// baseline, not to the first test's leaks.
+func Main(m *testing.M, prepare ...func()) {
 	runtime.LockOSThread()
 	if name, ok := os.LookupEnv(helperEnvKey); ok {
 		os.Exit(runHelper(name))
 	}
-	os.Exit(runTests(m))
+	os.Exit(runTests(m, prepare))
 }
 
 func runHelper(name string) int {
@@ -102,7 +106,7 @@ func registeredNames() string {
 	return strings.Join(names, ", ")
 }
 
-func runTests(m *testing.M) int {
+func runTests(m *testing.M, prepare []func()) int {
 	lock, err := os.OpenFile(LockPath, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testharness: open %s: %v\n", LockPath, err)
@@ -124,6 +128,9 @@ func runTests(m *testing.M) int {
 			"Run the tests as root (see README.md). ***\n\n", reason, map[bool]string{true: "FAIL (CI=true)", false: "SKIP"}[inCI()])
 	}
 	warmUpRuntime()
+	for _, fn := range prepare {
+		fn()
+	}
 	code := m.Run()
 	removeBuildDir()
 	return code

@@ -18,6 +18,7 @@ import (
 	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/sandbox"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -26,7 +27,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-func TestMain(m *testing.M) { testharness.Main(m) }
+func TestMain(m *testing.M) { testharness.Main(m, func() { _ = sandbox.Preload() }) }
 
 const cgroupParent = "podkit-cri-test"
 

@@ -1,0 +1,279 @@
+//go:build linux
+
+package sandbox
+
+// The fast path's container mount namespaces start from a small base
+// namespace rather than from the manager's. unshare(CLONE_NEWNS) copies
+// every mount of the caller's namespace, and pivot_root then detaches
+// them all: on a host whose table grows with every pod (each adds its
+// namespace pins) that copy was most of a late container create. The
+// base holds one mount, an empty read-only tmpfs with the directory
+// baseRootDir; the rootfs and every host path a container binds are
+// cloned from the manager's namespace first (open_tree(2)) and moved in.
+// The base lives as long as the manager (a descriptor, nothing on the
+// host); a new manager makes its own.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/podkit/podkit/nsjoin"
+	"golang.org/x/sys/unix"
+)
+
+// baseRootDir is where a container's rootfs is attached in its copy of
+// the base namespace before pivot_root.
+const baseRootDir = "/r"
+
+var (
+	baseOnce sync.Once
+	baseNS   *nsjoin.Handle
+	baseErr  error
+)
+
+// Preload makes the fast start path's process-wide state now rather than
+// at the first container create: its base mount namespace (a descriptor
+// and an empty tmpfs, kept for the manager's life; making it copies the
+// manager's mount table once). A long-lived manager calls it at start so
+// that its first create is not the slow one. An error means the fast path
+// cannot build containers here; creates fail with it too.
+func Preload() error {
+	_, err := baseMountNS()
+	return err
+}
+
+// baseMountNS returns the base namespace, made on first use.
+func baseMountNS() (*nsjoin.Handle, error) {
+	baseOnce.Do(func() {
+		ch := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the runtime ends the thread
+			var err error
+			baseNS, err = makeBaseNS()
+			ch <- err
+		}()
+		if baseErr = <-ch; baseErr != nil {
+			baseErr = fmt.Errorf("%w: base mount namespace: %w", ErrRootfs, baseErr)
+		}
+	})
+	return baseNS, baseErr
+}
+
+// makeBaseNS runs on a throwaway locked thread: a private copy of the
+// manager's namespace whose root becomes a fresh tmpfs, the old root
+// detached.
+func makeBaseNS() (_ *nsjoin.Handle, retErr error) {
+	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+		return nil, os.NewSyscallError("unshare", err)
+	}
+	h, err := nsjoin.Current(nsjoin.Mount)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			h.Close()
+		}
+	}()
+	if err := mountErr("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		return nil, err
+	}
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("fsopen tmpfs", err)
+	}
+	defer unix.Close(fsfd)
+	for k, v := range map[string]string{"mode": "755", "size": "4k", "nr_inodes": "8"} {
+		if err := unix.FsconfigSetString(fsfd, k, v); err != nil {
+			return nil, os.NewSyscallError("fsconfig "+k, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return nil, os.NewSyscallError("fsconfig create", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("fsmount", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.Mkdirat(mfd, strings.TrimPrefix(baseRootDir, "/"), 0o755); err != nil {
+		return nil, os.NewSyscallError("mkdir "+baseRootDir, err)
+	}
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return nil, os.NewSyscallError("move_mount /", err)
+	}
+	if err := unix.Fchdir(mfd); err != nil {
+		return nil, os.NewSyscallError("fchdir", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return nil, os.NewSyscallError("pivot_root", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return nil, os.NewSyscallError("umount old root", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return nil, os.NewSyscallError("chdir", err)
+	}
+	return h, mountErr("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}
+
+// hostTrees are what a container's namespace needs from the manager's,
+// opened there before the build thread enters its copy of the base:
+// detached clones of the rootfs and of each bind source, the PID
+// namespace for a shared /proc, and the manager's /proc (to open the new
+// namespace, which has none).
+type hostTrees struct {
+	rootfs int
+	binds  map[treeKey]int
+	pidns  int
+	proc   int
+	kcore  bool // /dev/core links to /proc/kcore where the host has one
+}
+
+type treeKey struct {
+	path string
+	rec  bool
+}
+
+// openHostTrees clones what p mounts from the manager's namespace.
+func (p *rootPlan) openHostTrees() (_ *hostTrees, retErr error) {
+	t := &hostTrees{rootfs: -1, pidns: -1, proc: -1, binds: map[treeKey]int{}}
+	defer func() {
+		if retErr != nil {
+			t.close()
+		}
+	}()
+	var err error
+	if t.proc, err = unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/proc", Err: err}
+	}
+	_, err = os.Stat("/proc/kcore")
+	t.kcore = err == nil
+	if t.rootfs, err = cloneTree(p.rootfs, true); err != nil {
+		return nil, fmt.Errorf("%w: rootfs: %w", ErrRootfs, err)
+	}
+	for _, m := range p.cfg.Mounts {
+		var srcs []treeKey
+		switch m.Device {
+		case "bind":
+			srcs = append(srcs, treeKey{m.Source, m.Flags&unix.MS_REC != 0})
+		case "cgroup":
+			for _, dir := range p.cgroupV1Dirs() {
+				srcs = append(srcs, treeKey{dir, true})
+			}
+		}
+		for _, k := range srcs {
+			if _, ok := t.binds[k]; ok {
+				continue
+			}
+			fd, err := cloneTree(k.path, k.rec)
+			if err != nil {
+				return nil, fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
+			}
+			t.binds[k] = fd
+		}
+	}
+	if !p.procLater() {
+		if t.pidns, err = unix.Open(p.pidns, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, &os.PathError{Op: "open", Path: p.pidns, Err: err}
+		}
+	}
+	return t, nil
+}
+
+// cloneTree is a detached bind of path (with its submounts when rec).
+func cloneTree(path string, rec bool) (int, error) {
+	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	if rec {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, uint(flags))
+	if err != nil {
+		return -1, &os.PathError{Op: "open_tree", Path: path, Err: err}
+	}
+	return fd, nil
+}
+
+func (t *hostTrees) close() {
+	for _, fd := range append([]int{t.rootfs, t.pidns, t.proc}, mapValues(t.binds)...) {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+func mapValues(m map[treeKey]int) []int {
+	out := make([]int, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// attach moves the clone of (src, rec) onto dest, creating dest as a
+// directory or an empty file like what it binds, and gives it the root's
+// propagation (a clone of a shared mount starts as its peer; the host
+// must not see the container's mounts).
+func (p *rootPlan) attach(src string, rec bool, dest string) error {
+	fd, ok := p.trees.binds[treeKey{src, rec}]
+	if !ok {
+		return fmt.Errorf("%s: not cloned from the host", src)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: src, Err: err}
+	}
+	if err := mountpointFor(st.Mode&unix.S_IFMT == unix.S_IFDIR, dest); err != nil {
+		return err
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
+	}
+	return mountErr("", dest, "", uintptr(p.rootPropagation()), "")
+}
+
+func (p *rootPlan) rootPropagation() int {
+	if p.cfg.RootPropagation != 0 {
+		return p.cfg.RootPropagation
+	}
+	return unix.MS_SLAVE | unix.MS_REC
+}
+
+// cgroupV1Dirs are the container's v1 cgroup directories by hierarchy
+// mount point name (cpu,cpuacct), for a v1 "cgroup" mount.
+func (p *rootPlan) cgroupV1Dirs() map[string]string {
+	hierarchies := map[string]string{}
+	for ctrl, dir := range p.cgroups {
+		rel, err := filepath.Rel("/sys/fs/cgroup", dir)
+		if ctrl == "" || err != nil || strings.HasPrefix(rel, "..") {
+			continue // the unified (v2) directory of a hybrid host, or not under /sys/fs/cgroup
+		}
+		name, _, _ := strings.Cut(rel, "/")
+		hierarchies[name] = dir
+	}
+	return hierarchies
+}
+
+// enterBase moves the calling thread (fs unshared) into a new copy of the
+// base namespace and returns a handle on it.
+func enterBase(t *hostTrees) (*nsjoin.Handle, error) {
+	base, err := baseMountNS()
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Setns(base.Fd(), unix.CLONE_NEWNS); err != nil {
+		return nil, os.NewSyscallError("setns base mount namespace", err)
+	}
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return nil, os.NewSyscallError("unshare", err)
+	}
+	fd, err := unix.Openat(t.proc, "thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/proc/thread-self/ns/mnt", Err: err}
+	}
+	return nsjoin.FromFd(fd, nsjoin.Mount)
+}
