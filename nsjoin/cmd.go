@@ -49,7 +49,12 @@ import (
 //
 // SysProcAttr.Pdeathsig is delivered when the thread that forked the
 // process exits. With namespaces that thread is a throwaway one, so when
-// Pdeathsig is set it is kept parked until Wait returns (call Wait).
+// Pdeathsig is set it is kept parked until Wait returns (call Wait). Go's
+// fork kills a child with Pdeathsig whose parent is outside its PID
+// namespace (getppid() is 0 there), so when the process is held at its
+// exec under ptrace (AtExecStop, or Security's stop) the signal is set at
+// that stop instead (amd64): a manager that dies between the fork and the
+// stop leaves the process without it.
 type Cmd struct {
 	Path        string
 	Args        []string // Args[0] is the program's argv[0]; empty means Path
@@ -81,6 +86,13 @@ type Cmd struct {
 	// example cgroup.JoinThread on cgroup v1: the thread is never handed
 	// back. An error aborts Start.
 	BeforeFork func() error
+
+	// AfterStart, if set, runs on the forking thread once the process has
+	// started (after AtExecStop), before the thread parks (Pdeathsig) or
+	// ends: it undoes what BeforeFork changed that must not stay with a
+	// parked thread, for example its cgroup v1 membership. It runs with
+	// the privileges Security left the thread.
+	AfterStart func()
 
 	// Security, if set, is the identity and privilege the process starts
 	// with (capabilities, no_new_privs, uid/gid/groups, rlimits); see
@@ -205,6 +217,13 @@ func (c *Cmd) start() error {
 			attr.UseCgroupFD, attr.CgroupFD = true, f.fd
 		}
 	}
+	if attr.Ptrace && attr.Pdeathsig != 0 && seccompSupported() == nil {
+		// Go's fork would kill a child whose getppid() is not the
+		// manager, as it is 0 in another PID namespace: the signal is
+		// set at the exec stop instead, by the tracer (the parked
+		// forking thread).
+		c.sec.deathSig, attr.Pdeathsig = attr.Pdeathsig, 0
+	}
 	if len(viaNsenter) > 0 {
 		if err := c.wrapNsenter(viaNsenter); err != nil {
 			return err
@@ -269,7 +288,7 @@ func (c *Cmd) startOnThread(kinds []Kind) error {
 	}
 	ch := make(chan error, 1)
 	var park chan struct{}
-	if c.ec.SysProcAttr.Pdeathsig != 0 {
+	if c.ec.SysProcAttr.Pdeathsig != 0 || c.sec != nil && c.sec.deathSig != 0 {
 		// Pdeathsig fires when the forking *thread* exits, so that
 		// thread must live as long as the process: it parks until Wait.
 		park = make(chan struct{})
@@ -299,6 +318,9 @@ func (c *Cmd) forkThread(kinds []Kind, ch chan<- error, park chan struct{}, lock
 		return
 	}
 	err := c.forkInside(kinds)
+	if err == nil && c.AfterStart != nil {
+		c.AfterStart()
+	}
 	ch <- err
 	if err == nil && park != nil {
 		<-park

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 
 	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
@@ -135,4 +137,22 @@ func writeMem(pid int, addr uint64, buf []byte) error {
 	}
 	_, err := unix.PtracePokeData(pid, uintptr(addr), buf)
 	return err
+}
+
+// injectDeathSig makes the traced child pid, stopped at its exec, call
+// prctl(PR_SET_PDEATHSIG, sig): the signal it gets when the thread that
+// forked it (its tracer, alive while it does this) ends.
+func injectDeathSig(pid int, sig syscall.Signal) error {
+	var saved unix.PtraceRegs
+	if err := unix.PtraceGetRegs(pid, &saved); err != nil {
+		return os.NewSyscallError("ptrace getregs", err)
+	}
+	ret, err := injectSyscall(pid, &saved, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uint64(sig), 0)
+	switch {
+	case err != nil:
+		return fmt.Errorf("parent-death signal: %w", err)
+	case ret < 0:
+		return os.NewSyscallError("prctl PR_SET_PDEATHSIG", unix.Errno(-ret))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ package nsjoin
 import (
 	"errors"
 	"runtime"
+	"syscall"
 
 	"github.com/podkit/podkit/nsjoin/seccomp"
 )
@@ -14,3 +15,5 @@ func seccompSupported() error {
 }
 
 func injectSeccomp(int, *seccomp.Filter) error { return seccompSupported() }
+
+func injectDeathSig(int, syscall.Signal) error { return seccompSupported() }

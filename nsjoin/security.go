@@ -109,6 +109,9 @@ type secPlan struct {
 	noNewPrivs         bool
 	rlimits            []Rlimit
 	seccomp            *seccomp.Filter
+	// deathSig is the child's parent-death signal, set at its exec stop
+	// rather than by Go's fork (see Cmd.Start).
+	deathSig syscall.Signal
 }
 
 // threadCaps are the capabilities the forking thread keeps effective on

@@ -122,7 +122,10 @@ func (p *secPlan) rlimitsAtExecStop(pid int, hook func(int) error) error {
 		return err
 	}
 	var err error
-	if hook != nil {
+	if p.deathSig != 0 {
+		err = injectDeathSig(pid, p.deathSig)
+	}
+	if err == nil && hook != nil {
 		err = hook(pid)
 	}
 	if err == nil && p.seccomp != nil {

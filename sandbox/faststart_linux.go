@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,11 +167,11 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 		return "shared rootfs propagation"
 	case cfg.NoPivotRoot:
 		return "no pivot_root"
-	case cfg.ParentDeathSignal != 0:
-		// Go's fork sets PR_SET_PDEATHSIG, then kills the child when
-		// getppid() differs from the parent: 0 for a parent outside the
-		// child's PID namespace, which the manager always is.
-		return "DieWithParent: a child in another PID namespace than its parent cannot get a parent-death signal from Go's fork"
+	case cfg.ParentDeathSignal != 0 && (runtime.GOARCH != "amd64" || nsjoin.ExecStopRefused() != ""):
+		// nsjoin sets the signal at the init's exec stop (ptrace, amd64):
+		// Go's fork kills a child whose getppid() is not the manager, and
+		// it is 0 in the container's PID namespace.
+		return "DieWithParent without a ptrace exec stop (amd64, ptrace allowed): " + nsjoin.ExecStopRefused()
 	}
 	ownPID, hasPID := false, false
 	for _, ns := range l.Namespaces {
@@ -353,6 +354,13 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 		}
 		return nil
 	}
+	if f.cfg.ParentDeathSignal != 0 {
+		closeTasks, err := f.parkedThreadLeaves(cmd)
+		if err != nil {
+			return nil, err
+		}
+		defer closeTasks()
+	}
 	cmd.Security = execSecurity(&c.spec, f.cfg)
 	if f.seccomp != nil {
 		if err := fastSeccomp(f.seccomp, cmd.Security); err != nil {
@@ -363,6 +371,55 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	err = cmd.Start()
 	stdinDone(err == nil)
 	return cmd, err
+}
+
+// parkedThreadLeaves prepares a start with a parent-death signal, whose
+// forking thread stays parked as long as the process runs: the signal is
+// set at the init's exec stop (always held, nsjoin), and the thread goes
+// back to the manager's v1 cgroups after the fork, or it would be frozen
+// and killed (with the whole manager) with the container's cgroup.
+func (f *fastRun) parkedThreadLeaves(cmd *nsjoin.Cmd) (closeTasks func(), _ error) {
+	if cmd.AtExecStop == nil {
+		cmd.AtExecStop = func(int) error { return nil }
+	}
+	var homes []string
+	for ctrl, dir := range f.cgm.GetPaths() {
+		if ctrl == "" || !slices.Contains(f.v1dirs, dir) {
+			continue
+		}
+		home, err := cgroups.GetOwnCgroupPath(ctrl)
+		if err != nil {
+			return nil, fmt.Errorf("the manager's %s cgroup: %w", ctrl, err)
+		}
+		if !slices.Contains(homes, home) {
+			homes = append(homes, home)
+		}
+	}
+	// Opened before the fork, in the manager's mount namespace: the
+	// thread cannot leave the container's once Security dropped
+	// CAP_SYS_ADMIN, and cgroup v1 checks the opener's credentials.
+	var tasks []*os.File
+	before := cmd.BeforeFork
+	cmd.BeforeFork = func() error {
+		for _, h := range homes {
+			f, err := os.OpenFile(h+"/tasks", os.O_WRONLY, 0)
+			if err != nil {
+				return fmt.Errorf("the manager's cgroup: %w", err)
+			}
+			tasks = append(tasks, f)
+		}
+		return before()
+	}
+	cmd.AfterStart = func() {
+		for _, f := range tasks {
+			_, _ = f.WriteString("0")
+		}
+	}
+	return func() {
+		for _, f := range tasks {
+			_ = f.Close()
+		}
+	}, nil
 }
 
 // namespaces opens what the process joins: the pod's pins and the
