@@ -25,8 +25,10 @@ type Pod struct {
 	// completing: the app containers are done for good; the sidecars are
 	// being stopped and are not restarted any more.
 	completing bool
-	runs       map[string]*run // the current run of each container
-	cancel     context.CancelFunc
+	// stopping: Stop began; no container is ready any more.
+	stopping bool
+	runs     map[string]*run // the current run of each container
+	cancel   context.CancelFunc
 	// known lists the containers created at least once, in order.
 	known []string
 	// held is the last status of a container a restart removed and has
@@ -163,6 +165,9 @@ func (p *Pod) Close() {
 // grace). If ctx ends first, everything is killed at once.
 func (p *Pod) Stop(ctx context.Context, grace time.Duration) error {
 	deadline := time.Now().Add(grace)
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
 	p.Close()
 	running := map[string]bool{}
 	for _, c := range p.sb.Status().Containers {
