@@ -4,6 +4,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -59,7 +60,10 @@ func (p *Pod) Sandbox() *sandbox.Sandbox { return p.sb }
 // before anything is created, wrapping sandbox.ErrInvalidConfig or the
 // sandbox's other validation sentinels), runs the init containers in order
 // (retrying failures per restart policy with back-off; a failure that may
-// not be retried fails the pod with ErrInitFailed), then creates and
+// not be retried fails the pod, and Run returns ErrInitFailed; an init
+// container or sidecar that cannot be created or started fails it too,
+// with that error: either way the sidecars already started are stopped),
+// then creates and
 // starts the app containers and supervises them: exited containers are
 // restarted per policy with back-off until ctx ends, Stop or Close. Run
 // returns once the app containers are started.
@@ -79,6 +83,11 @@ func (p *Pod) Run(ctx context.Context) error {
 			run = p.runSidecar
 		}
 		if err := run(sctx, c); err != nil {
+			if !errors.Is(err, ErrInitFailed) && sctx.Err() == nil {
+				// Run gives the pod up (a run could not be created or
+				// started): nothing would ever start its app containers.
+				p.initFailed(sctx)
+			}
 			return err
 		}
 	}

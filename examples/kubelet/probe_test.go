@@ -215,7 +215,7 @@ func TestProbeTimeout(t *testing.T) {
 // TestInitFailureStopsSidecars: when an init container fails for good
 // (restartPolicy Never), the sidecars started before it, one running and
 // one crash-looping, are stopped and not restarted any more: the pod is
-// Failed.
+// Failed. So it is when an init container cannot be created.
 func TestInitFailureStopsSidecars(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
@@ -250,6 +250,25 @@ func TestInitFailureStopsSidecars(t *testing.T) {
 	}
 	if n := len(eventsWith(eventsOf(ev), EventContainerRestarted, "side")); n != 0 {
 		t.Errorf("side restarted %d times", n)
+	}
+
+	// An init container that cannot even be created fails the pod too.
+	sb2 := mustCreate(t, testConfig(t, "initfail2"))
+	refused := errors.New("no root filesystem for you")
+	spec := PodSpec{InitContainers: []Container{side, ctr(rootfs, "init", "true")}, Containers: []Container{ctr(rootfs, "app", "pause")},
+		Backoff: testBackoff, Grace: 2 * time.Second,
+		BeforeCreate: func(_ context.Context, s *sandbox.ContainerSpec) error {
+			if s.Name == "init" {
+				return refused
+			}
+			return nil
+		}}
+	p2 := mustNew(t, sb2, spec)
+	if err := p2.Run(context.Background()); !errors.Is(err, refused) {
+		t.Fatalf("Run: %v", err)
+	}
+	if c, ph := statusOf(p2, "side"), p2.Status().Phase; c.State != sandbox.ContainerTerminated || ph != PodFailed {
+		t.Errorf("side %+v, pod %s after the init container could not be created", c, ph)
 	}
 }
 
