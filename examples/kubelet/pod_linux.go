@@ -63,10 +63,9 @@ func (p *Pod) Sandbox() *sandbox.Sandbox { return p.sb }
 // not be retried fails the pod, and Run returns ErrInitFailed; an init
 // container or sidecar that cannot be created or started fails it too,
 // with that error: either way the sidecars already started are stopped),
-// then creates and
-// starts the app containers and supervises them: exited containers are
-// restarted per policy with back-off until ctx ends, Stop or Close. Run
-// returns once the app containers are started.
+// then creates and starts the app containers and supervises them: exited
+// containers are restarted per policy with back-off until ctx ends, Stop
+// or Close. Run returns once the app containers are started.
 func (p *Pod) Run(ctx context.Context) error {
 	if err := p.spec.validate(p.sb.Config()); err != nil {
 		return err
