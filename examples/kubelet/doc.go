@@ -31,15 +31,28 @@
 // exit, never block the pod's completion, and are stopped after the app
 // containers, in reverse order: by Stop, and as soon as the app containers
 // of a pod that may complete (Never, OnFailure) are done for good, so such
-// a pod ends Succeeded or Failed by its app containers alone.
+// a pod ends Succeeded or Failed by its app containers alone. They are
+// stopped too, and not restarted, when an init container fails for good:
+// the pod is Failed.
 //
 // Lifecycle is the kubelet's too. A PostStart hook runs right after each
 // start, and the container is not Running (nor Started) until it
 // returned; a failed one kills the container. A StartupProbe then runs
 // until it succeeds (EventContainerStartedUp, after which liveness and
 // readiness probing may begin); FailureThreshold failures kill the
-// container, restarted per policy. Stop runs the preStop hooks within the
-// grace period before SIGTERM. Hooks are exec (Exec in the container),
+// container, restarted per policy. Once a run started, its LivenessProbe
+// and ReadinessProbe run until it ends (a new run gets new probers; Resume
+// starts them again for the running containers), each first InitialDelay
+// after the run's start, then every Period, an attempt failing after
+// Timeout: FailureThreshold liveness failures in a row kill the container
+// ("Container x failed liveness probe, will be restarted"), restarted per
+// policy; the readiness probe makes the run Ready after SuccessThreshold
+// successes in a row and unready after FailureThreshold failures
+// (EventContainerReady, EventContainerNotReady). ContainerStatus.Ready
+// and the pod's Ready condition (Status.Ready: every app container and
+// sidecar ready) are Kubernetes'; a container without a readiness probe
+// is ready once started, and none is once Stop began. Stop runs the
+// preStop hooks within the grace period before SIGTERM. Hooks are exec (Exec in the container),
 // httpGet (dialled from inside the pod's network namespace), sleep, and
 // tcpSocket, which is accepted and fails when run, as in the kubelet. A
 // TerminationMessagePath is a host file bind-mounted into each run and
@@ -55,5 +68,5 @@
 // no manager was attached is restarted after the first back-off).
 //
 // Events merges the sandbox's event stream with the kubelet's own events
-// (restarts, hooks, startup probes, kills).
+// (restarts, hooks, probes, readiness changes, kills).
 package kubelet

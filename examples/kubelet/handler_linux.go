@@ -47,14 +47,15 @@ type TCPSocketAction struct {
 	Port int    `json:"port"`
 }
 
-// Probe is a startup probe with Kubernetes' timing; zero fields take
-// Kubernetes' defaults (period 10s, timeout 1s, thresholds 1 and 3).
+// Probe is a startup, liveness or readiness probe with Kubernetes'
+// timing; zero fields take Kubernetes' defaults (period 10s, timeout 1s,
+// thresholds 1 and 3). InitialDelay counts from the run's start.
 type Probe struct {
 	Handler
 	InitialDelay     time.Duration `json:"initialDelay,omitempty"`
 	Period           time.Duration `json:"period,omitempty"`
 	Timeout          time.Duration `json:"timeout,omitempty"`
-	SuccessThreshold int           `json:"successThreshold,omitempty"` // must be 1 for a startup probe
+	SuccessThreshold int           `json:"successThreshold,omitempty"` // must be 1 but for a readiness probe
 	FailureThreshold int           `json:"failureThreshold,omitempty"`
 }
 

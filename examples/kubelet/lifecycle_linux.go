@@ -20,7 +20,8 @@ const (
 	EventFailedPostStartHook sandbox.EventType = "FailedPostStartHook"
 	// EventFailedPreStopHook: preStop failed (the stop goes on).
 	EventFailedPreStopHook sandbox.EventType = "FailedPreStopHook"
-	// EventUnhealthy: a startup probe failed (Err says why).
+	// EventUnhealthy: a startup, liveness or readiness probe failed (Err
+	// says which and why).
 	EventUnhealthy sandbox.EventType = "Unhealthy"
 	// EventKilling: the kubelet kills a container (Err says why).
 	EventKilling sandbox.EventType = "Killing"
@@ -30,6 +31,7 @@ const (
 type run struct {
 	hooking bool          // postStart is running
 	started bool          // postStart returned and the startup probe succeeded
+	ready   bool          // the readiness probe passed (see Status for a container without one)
 	once    chan struct{} // closed when some run of the container first started
 	cancel  context.CancelFunc
 }
@@ -54,7 +56,7 @@ func (p *Pod) start(ctx context.Context, c Container) error {
 		r.cancel()
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r.hooking, r.started, r.cancel = c.PostStart != nil, false, cancel
+	r.hooking, r.started, r.ready, r.cancel = c.PostStart != nil, false, false, cancel
 	p.mu.Unlock()
 	if err := p.sb.StartContainer(ctx, c.Name); err != nil {
 		p.ended(c.Name)
@@ -72,7 +74,7 @@ func (p *Pod) start(ctx context.Context, c Container) error {
 		}
 	}
 	if c.StartupProbe == nil {
-		p.markStarted(c.Name)
+		p.markStarted(rctx, c)
 		return nil
 	}
 	p.mu.Lock()
@@ -88,9 +90,11 @@ func (p *Pod) start(ctx context.Context, c Container) error {
 	return nil
 }
 
-func (p *Pod) markStarted(name string) {
+// markStarted: the run of ctx started (postStart returned, the startup
+// probe succeeded); its liveness and readiness probes begin.
+func (p *Pod) markStarted(ctx context.Context, c Container) {
 	p.mu.Lock()
-	r := p.runOf(name)
+	r := p.runOf(c.Name)
 	r.started = true
 	select {
 	case <-r.once:
@@ -98,7 +102,8 @@ func (p *Pod) markStarted(name string) {
 		close(r.once)
 	}
 	p.mu.Unlock()
-	p.emit(EventContainerStartedUp, name, "")
+	p.emit(EventContainerStartedUp, c.Name, "")
+	p.startProbers(ctx, c)
 }
 
 // ended cancels what belongs to the container's run that just exited.
@@ -109,7 +114,7 @@ func (p *Pod) ended(name string) {
 		if r.cancel != nil {
 			r.cancel()
 		}
-		r.hooking, r.started = false, false
+		r.hooking, r.started, r.ready = false, false, false
 	}
 }
 
@@ -124,34 +129,6 @@ func (p *Pod) waitStarted(ctx context.Context, name string) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// startupProbe probes until the first success (started) or
-// FailureThreshold failures in a row (the container is killed).
-func (p *Pod) startupProbe(ctx context.Context, c Container) {
-	pr := c.StartupProbe.withDefaults()
-	if !sleep(ctx, pr.InitialDelay) {
-		return
-	}
-	for failures := 0; ; {
-		err := p.check(ctx, c.Name, pr)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			p.markStarted(c.Name)
-			return
-		}
-		failures++
-		p.emit(EventUnhealthy, c.Name, "Startup probe failed: "+err.Error())
-		if failures >= pr.FailureThreshold {
-			p.kill(ctx, c, "failed startup probe, will be restarted")
-			return
-		}
-		if !sleep(ctx, pr.Period) {
-			return
-		}
 	}
 }
 
@@ -235,7 +212,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // Kill kills a running container as the kubelet does when it decides to
-// (a failed liveness probe in a layer above): an EventKilling with why,
+// (as for a failed liveness probe): an EventKilling with why,
 // its preStop hook, SIGTERM, SIGKILL at the end of the pod's grace
 // period. Its supervisor then restarts it per policy.
 func (p *Pod) Kill(ctx context.Context, name, why string) error {

@@ -304,6 +304,27 @@ func TestBadLifecycle(t *testing.T) {
 		"containers[1].lifecycle.postStart.httpGet.scheme": {Containers: []Container{app, with(func(c *Container) {
 			c.PostStart = &Handler{HTTPGet: &HTTPGetAction{Port: 80, Scheme: "FTP"}}
 		})}},
+		"initContainers[0].readinessProbe": {InitContainers: []Container{with(func(c *Container) {
+			c.ReadinessProbe = &Probe{Handler: Handler{Exec: []string{"true"}}}
+		})}, Containers: []Container{app}},
+		"containers[1].livenessProbe.successThreshold": {Containers: []Container{app, with(func(c *Container) {
+			c.LivenessProbe = &Probe{Handler: Handler{Exec: []string{"true"}}, SuccessThreshold: 3}
+		})}},
+		"containers[1].readinessProbe.periodSeconds": {Containers: []Container{app, with(func(c *Container) {
+			c.ReadinessProbe = &Probe{Handler: Handler{Exec: []string{"true"}}, Period: -time.Second}
+		})}},
+		"containers[1].readinessProbe.failureThreshold": {Containers: []Container{app, with(func(c *Container) {
+			c.ReadinessProbe = &Probe{Handler: Handler{Exec: []string{"true"}}, FailureThreshold: -1}
+		})}},
+		"containers[1].livenessProbe.httpGet.port": {Containers: []Container{app, with(func(c *Container) {
+			c.LivenessProbe = &Probe{Handler: Handler{HTTPGet: &HTTPGetAction{Port: 0}}}
+		})}},
+		"containers[1].readinessProbe.tcpSocket.host": {Containers: []Container{app, with(func(c *Container) {
+			c.ReadinessProbe = &Probe{Handler: Handler{TCPSocket: &TCPSocketAction{Port: 80, Host: "example.com"}}}
+		})}},
+		"containers[1].livenessProbe.exec.command": {Containers: []Container{app, with(func(c *Container) {
+			c.LivenessProbe = &Probe{Handler: Handler{Exec: []string{}}}
+		})}},
 		"containers[1].terminationMessagePath":   {Containers: []Container{app, with(func(c *Container) { c.TerminationMessagePath = "dev/x" })}},
 		"containers[1].terminationMessagePolicy": {Containers: []Container{app, with(func(c *Container) { c.TerminationMessagePolicy = "Always" })}},
 	} {

@@ -4,6 +4,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,8 +26,10 @@ type Pod struct {
 	// completing: the app containers are done for good; the sidecars are
 	// being stopped and are not restarted any more.
 	completing bool
-	runs       map[string]*run // the current run of each container
-	cancel     context.CancelFunc
+	// stopping: Stop began; no container is ready any more.
+	stopping bool
+	runs     map[string]*run // the current run of each container
+	cancel   context.CancelFunc
 	// known lists the containers created at least once, in order.
 	known []string
 	// held is the last status of a container a restart removed and has
@@ -57,10 +60,12 @@ func (p *Pod) Sandbox() *sandbox.Sandbox { return p.sb }
 // before anything is created, wrapping sandbox.ErrInvalidConfig or the
 // sandbox's other validation sentinels), runs the init containers in order
 // (retrying failures per restart policy with back-off; a failure that may
-// not be retried fails the pod with ErrInitFailed), then creates and
-// starts the app containers and supervises them: exited containers are
-// restarted per policy with back-off until ctx ends, Stop or Close. Run
-// returns once the app containers are started.
+// not be retried fails the pod, and Run returns ErrInitFailed; an init
+// container or sidecar that cannot be created or started fails it too,
+// with that error: either way the sidecars already started are stopped),
+// then creates and starts the app containers and supervises them: exited
+// containers are restarted per policy with back-off until ctx ends, Stop
+// or Close. Run returns once the app containers are started.
 func (p *Pod) Run(ctx context.Context) error {
 	if err := p.spec.validate(p.sb.Config()); err != nil {
 		return err
@@ -77,6 +82,11 @@ func (p *Pod) Run(ctx context.Context) error {
 			run = p.runSidecar
 		}
 		if err := run(sctx, c); err != nil {
+			if !errors.Is(err, ErrInitFailed) && sctx.Err() == nil {
+				// Run gives the pod up (a run could not be created or
+				// started): nothing would ever start its app containers.
+				p.initFailed(sctx)
+			}
 			return err
 		}
 	}
@@ -163,6 +173,9 @@ func (p *Pod) Close() {
 // grace). If ctx ends first, everything is killed at once.
 func (p *Pod) Stop(ctx context.Context, grace time.Duration) error {
 	deadline := time.Now().Add(grace)
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
 	p.Close()
 	running := map[string]bool{}
 	for _, c := range p.sb.Status().Containers {

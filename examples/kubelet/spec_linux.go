@@ -39,6 +39,15 @@ type Container struct {
 	// StartupProbe runs after PostStart on each run until it succeeds;
 	// FailureThreshold failures in a row kill the container.
 	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	// LivenessProbe runs once the run started (after PostStart and the
+	// StartupProbe) until it ends; FailureThreshold failures in a row kill
+	// the container, restarted per policy.
+	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+	// ReadinessProbe runs like LivenessProbe and sets the container's
+	// Ready (ContainerStatus.Ready): SuccessThreshold successes in a row
+	// make it ready, FailureThreshold failures unready. A container
+	// without one is ready once started.
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
 	// TerminationMessagePath, when set, is a file the container may write
 	// its termination message to (a host file bind-mounted there, as the
 	// kubelet does); ContainerStatus.Message shows it after the exit, up to

@@ -3,6 +3,7 @@
 package kubelet
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,9 +69,10 @@ func Resume(sb *sandbox.Sandbox) (*Pod, error) {
 	}
 	p := newPod(sb, rec.Spec.withDefaults())
 	p.failed = rec.Failed
-	present := map[string]bool{}
+	present, running := map[string]bool{}, map[string]bool{}
 	for _, c := range sb.Status().Containers {
 		present[c.Name] = true
+		running[c.Name] = c.State == sandbox.ContainerRunning
 	}
 	for _, list := range [][]Container{p.spec.InitContainers, p.spec.Containers} {
 		for _, c := range list {
@@ -88,13 +90,36 @@ func Resume(sb *sandbox.Sandbox) (*Pod, error) {
 	}
 	for _, c := range p.spec.InitContainers {
 		if c.Sidecar() && present[c.Name] {
+			if running[c.Name] {
+				p.resumeRun(ctx, c)
+			}
 			p.supervise(ctx, c, true)
 		}
 	}
 	for _, c := range p.spec.Containers {
 		if present[c.Name] {
+			if running[c.Name] {
+				p.resumeRun(ctx, c)
+			}
 			p.supervise(ctx, c, false)
 		}
 	}
 	return p, nil
+}
+
+// resumeRun takes a running container's run over after Resume: it counts
+// as started (the previous manager saw it start; its postStart and
+// startup probe are not run again, as the kubelet does not after its own
+// restart), and its liveness and readiness probes begin again, readiness
+// from not ready, each first probe due InitialDelay after the run's
+// start. The record is made before the run's supervisor starts, whose
+// end of the run (ended) then cancels the probers.
+func (p *Pod) resumeRun(ctx context.Context, c Container) {
+	p.mu.Lock()
+	r := p.runOf(c.Name)
+	rctx, cancel := context.WithCancel(ctx)
+	r.started, r.cancel = true, cancel
+	close(r.once)
+	p.mu.Unlock()
+	p.startProbers(rctx, c)
 }

@@ -34,6 +34,11 @@ type ContainerStatus struct {
 	// Started: running, its postStart hook returned and its startup
 	// probe (if any) succeeded (Kubernetes' containerStatuses[].started).
 	Started bool
+	// Ready is Kubernetes' containerStatuses[].ready: an app container or
+	// sidecar is ready when started and its readiness probe (if any)
+	// passed, not while the pod is stopping; an init container once it
+	// completed successfully.
+	Ready bool
 	// Message is the termination message of the last run (Exit set).
 	Message string
 }
@@ -50,6 +55,9 @@ type Status struct {
 	// restarted.
 	InitContainers []ContainerStatus
 	Containers     []ContainerStatus
+	// Ready is the pod's Ready condition (and ContainersReady): every app
+	// container and sidecar exists and is Ready.
+	Ready bool
 }
 
 // Status returns the pod phase and the containers' states.
@@ -68,7 +76,7 @@ func (p *Pod) Status() Status {
 		}
 	}
 	restarting := p.active && sst.State == sandbox.StateReady
-	failed, completing := p.failed, p.completing
+	failed, completing, stopping := p.failed, p.completing, p.stopping
 	runs := map[string]run{}
 	for n, r := range p.runs {
 		runs[n] = *r
@@ -88,6 +96,12 @@ func (p *Pod) Status() Status {
 		cs := ContainerStatus{ContainerStatus: sc, Init: init, Sidecar: init && spec.Sidecar(), RestartCount: sc.Attempt}
 		r, managed := runs[name]
 		cs.Started = sc.State == sandbox.ContainerRunning && (!managed || r.started)
+		switch {
+		case init && !cs.Sidecar:
+			cs.Ready = sc.State == sandbox.ContainerTerminated && sc.Exit != nil && sc.Exit.ExitCode == 0
+		default:
+			cs.Ready = cs.Started && !stopping && (spec.ReadinessProbe == nil || r.ready)
+		}
 		if sc.State == sandbox.ContainerTerminated {
 			cs.Message = p.terminationMessage(spec, sc)
 		}
@@ -110,7 +124,31 @@ func (p *Pod) Status() Status {
 		}
 	}
 	st.Phase = podPhase(st, failed, len(p.spec.Containers))
+	st.Ready = p.podReady(st)
 	return st
+}
+
+// podReady is the pod's Ready condition: all app containers and sidecars
+// known and ready, in a pod that is neither Succeeded nor Failed.
+func (p *Pod) podReady(st Status) bool {
+	if st.Phase != PodRunning {
+		return false
+	}
+	ready := map[string]bool{}
+	for _, c := range append(append([]ContainerStatus(nil), st.InitContainers...), st.Containers...) {
+		ready[c.Name] = c.Ready
+	}
+	for _, c := range p.spec.InitContainers {
+		if c.Sidecar() && !ready[c.Name] {
+			return false
+		}
+	}
+	for _, c := range p.spec.Containers {
+		if !ready[c.Name] {
+			return false
+		}
+	}
+	return true
 }
 
 // podPhase derives the pod phase from the containers' states, as the

@@ -4,6 +4,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,10 @@ const (
 	// container (Err says why); it is retried after the next back-off.
 	EventContainerRestartFailed sandbox.EventType = "ContainerRestartFailed"
 )
+
+// errCompleting: a sidecar's restart was dropped, the pod is completing
+// (its app containers are done for good, or an init container failed).
+var errCompleting = errors.New("the pod is completing: sidecars are not restarted")
 
 // runInit runs one init container to completion, retrying per policy.
 func (p *Pod) runInit(ctx context.Context, c Container) error {
@@ -40,10 +45,7 @@ func (p *Pod) runInit(ctx context.Context, c Container) error {
 			return nil
 		}
 		if !shouldRestart(policy, es) {
-			p.mu.Lock()
-			p.failed = true
-			p.mu.Unlock()
-			_ = p.save(false)
+			p.initFailed(ctx)
 			return fail(fmt.Errorf("%w: exit code %d (%s)", ErrInitFailed, es.ExitCode, es.Reason))
 		}
 		delay = p.spec.Backoff.nextDelay(delay, p.ran(c.Name))
@@ -51,6 +53,17 @@ func (p *Pod) runInit(ctx context.Context, c Container) error {
 			return fail(err)
 		}
 	}
+}
+
+// initFailed: an init container failed for good; the pod is Failed, and
+// the sidecars already started are stopped (last first) and not restarted
+// any more, as the kubelet does for a pod that can run no app container.
+func (p *Pod) initFailed(ctx context.Context) {
+	p.mu.Lock()
+	p.failed, p.completing = true, true
+	p.mu.Unlock()
+	_ = p.save(false)
+	p.stopSidecars(ctx, time.Now().Add(p.spec.Grace))
 }
 
 // runSidecar starts a sidecar, hands it to its supervisor (restarts with
@@ -109,7 +122,7 @@ func (p *Pod) superviseLoop(ctx context.Context, c Container, init bool) {
 			if err == nil {
 				break
 			}
-			if ctx.Err() != nil || p.sb.State() != sandbox.StateReady {
+			if ctx.Err() != nil || errors.Is(err, errCompleting) || p.sb.State() != sandbox.StateReady {
 				return
 			}
 			// Like the kubelet: report it and try again after the next
@@ -156,6 +169,10 @@ func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) err
 		return ctx.Err()
 	}
 	p.mu.Lock()
+	if p.completing && c.Sidecar() && p.inits[c.Name] {
+		p.mu.Unlock()
+		return errCompleting
+	}
 	p.held[c.Name] = last
 	p.mu.Unlock()
 	if err := p.sb.RemoveContainer(ctx, c.Name); err != nil {
@@ -172,5 +189,14 @@ func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) err
 	if p.inits[c.Name] && !c.Sidecar() {
 		return p.sb.StartContainer(ctx, c.Name)
 	}
-	return p.start(ctx, c)
+	if err := p.start(ctx, c); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	late := p.completing && c.Sidecar() && p.inits[c.Name]
+	p.mu.Unlock()
+	if late { // the pod began completing while this sidecar came back
+		p.stopContainer(ctx, c, time.Now().Add(p.spec.Grace))
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ func (s PodSpec) validateLifecycle(pod string) error {
 		}
 		if !c.Sidecar() {
 			for field, set := range map[string]bool{"startupProbe": c.StartupProbe != nil,
+				"livenessProbe": c.LivenessProbe != nil, "readinessProbe": c.ReadinessProbe != nil,
 				"lifecycle.postStart": c.PostStart != nil, "lifecycle.preStop": c.PreStopHandler != nil || len(c.PreStop) > 0} {
 				if set {
 					return fieldErr(pod, c.Name, f+"."+field, "may not be set on an init container that is not a sidecar (restartPolicy: Always)")
@@ -63,18 +64,12 @@ func (s PodSpec) validateContainer(pod, f string, c Container) error {
 			return err
 		}
 	}
-	if pr := c.StartupProbe; pr != nil {
-		if err := s.validateHandler(bad, "startupProbe", pr.Handler, false); err != nil {
+	for _, pr := range []struct {
+		field string
+		probe *Probe
+	}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}} {
+		if err := s.validateProbe(bad, pr.field, pr.probe); err != nil {
 			return err
-		}
-		for name, v := range map[string]int64{"initialDelaySeconds": int64(pr.InitialDelay), "periodSeconds": int64(pr.Period),
-			"timeoutSeconds": int64(pr.Timeout), "failureThreshold": int64(pr.FailureThreshold)} {
-			if v < 0 {
-				return bad("startupProbe."+name, "%d is negative", v)
-			}
-		}
-		if pr.SuccessThreshold != 0 && pr.SuccessThreshold != 1 {
-			return bad("startupProbe.successThreshold", "must be 1 (got %d)", pr.SuccessThreshold)
 		}
 	}
 	if p := c.TerminationMessagePath; p != "" {
@@ -89,6 +84,31 @@ func (s PodSpec) validateContainer(pod, f string, c Container) error {
 	case "", TerminationMessageFile, TerminationMessageFallbackToLogsOnError:
 	default:
 		return bad("terminationMessagePolicy", "%q (want File or FallbackToLogsOnError)", c.TerminationMessagePolicy)
+	}
+	return nil
+}
+
+// validateProbe checks a probe's check and timing: no negative field, a
+// successThreshold of 1 for startup and liveness probes (as the API
+// server requires; readiness may ask for more).
+func (s PodSpec) validateProbe(bad func(string, string, ...any) error, f string, pr *Probe) error {
+	if pr == nil {
+		return nil
+	}
+	if err := s.validateHandler(bad, f, pr.Handler, false); err != nil {
+		return err
+	}
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{{"initialDelaySeconds", int64(pr.InitialDelay)}, {"periodSeconds", int64(pr.Period)}, {"timeoutSeconds", int64(pr.Timeout)},
+		{"successThreshold", int64(pr.SuccessThreshold)}, {"failureThreshold", int64(pr.FailureThreshold)}} {
+		if v.n < 0 {
+			return bad(f+"."+v.name, "%d is negative", v.n)
+		}
+	}
+	if f != "readinessProbe" && pr.SuccessThreshold != 0 && pr.SuccessThreshold != 1 {
+		return bad(f+".successThreshold", "must be 1 (got %d)", pr.SuccessThreshold)
 	}
 	return nil
 }

@@ -40,12 +40,12 @@ func (c *converter) lifecycle(field string, in *corev1.Container, pod *corev1.Po
 	}
 	ct.Liveness = c.probe(field+".livenessProbe", in.LivenessProbe, ct, true)
 	ct.Readiness = c.probe(field+".readinessProbe", in.ReadinessProbe, ct, false)
+	s.LivenessProbe, s.ReadinessProbe = kubeletProbe(ct.Liveness), kubeletProbe(ct.Readiness)
 	if sp := c.probe(field+".startupProbe", in.StartupProbe, ct, false); sp != nil {
 		if sp.SuccessThreshold != 1 {
 			c.bad(field+".startupProbe.successThreshold", "must be 1 for a startup probe (got %d)", sp.SuccessThreshold)
 		}
-		s.StartupProbe = &kubelet.Probe{Handler: kubeletHandler(sp), InitialDelay: sp.InitialDelay, Period: sp.Period,
-			Timeout: sp.Timeout, SuccessThreshold: sp.SuccessThreshold, FailureThreshold: sp.FailureThreshold}
+		s.StartupProbe = kubeletProbe(sp)
 	}
 	grace := int64(DefaultGrace / time.Second)
 	if g := pod.TerminationGracePeriodSeconds; g != nil {
@@ -121,6 +121,16 @@ func (c *converter) hook(field string, in *corev1.LifecycleHandler, ct *Containe
 		c.bad(field, "exactly one of exec, httpGet, tcpSocket, sleep is required (found %d)", n)
 	}
 	return &h
+}
+
+// kubeletProbe is the kubelet's form of a converted probe (nil: none),
+// which runs it.
+func kubeletProbe(p *Probe) *kubelet.Probe {
+	if p == nil {
+		return nil
+	}
+	return &kubelet.Probe{Handler: kubeletHandler(p), InitialDelay: p.InitialDelay, Period: p.Period,
+		Timeout: p.Timeout, SuccessThreshold: p.SuccessThreshold, FailureThreshold: p.FailureThreshold}
 }
 
 // kubeletHandler is the kubelet's form of a converted probe's check.

@@ -55,9 +55,11 @@ type Container struct {
 	// ImageRef is set for an image of the image store (a registry
 	// reference): Spec then lacks Rootfs, and its Args, Env, Cwd and user
 	// are completed from the image by the runner.
-	ImageRef  *ImageRef
-	Ports     []Port
-	FieldEnv  []FieldEnv // set by SetPodIPs
+	ImageRef *ImageRef
+	Ports    []Port
+	FieldEnv []FieldEnv // set by SetPodIPs
+	// Liveness and Readiness are the converted probes, as the manifest
+	// gave them; Spec carries them in the kubelet's form, which runs them.
 	Liveness  *Probe
 	Readiness *Probe
 }
@@ -90,7 +92,8 @@ const (
 	ProbeHTTP ProbeKind = "httpGet"
 )
 
-// Probe is a liveness or readiness probe with Kubernetes' defaults applied.
+// Probe is a converted probe (startup, liveness, readiness) with
+// Kubernetes' defaults applied.
 type Probe struct {
 	Kind    ProbeKind
 	Command []string // exec

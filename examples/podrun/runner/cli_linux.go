@@ -189,11 +189,6 @@ func printPlan(w io.Writer, p *manifest.Pod) {
 			for _, m := range c.Spec.Mounts {
 				fmt.Fprintf(w, "    mount %s <- volume=%q source=%q ro=%v%s\n", m.Destination, m.Volume, m.Source, m.ReadOnly, subPathNote(m))
 			}
-			for kind, pr := range map[string]*manifest.Probe{"liveness": c.Liveness, "readiness": c.Readiness} {
-				if pr != nil {
-					fmt.Fprintf(w, "    %s probe: %s %s\n", kind, pr.Kind, describeProbe(pr))
-				}
-			}
 			printLifecycle(w, c.Spec)
 		}
 	}

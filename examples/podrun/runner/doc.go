@@ -1,6 +1,8 @@
 // Package runner is podrun: it runs a Kubernetes Pod manifest on this
-// machine with podkit's sandbox package, supervises it (restart policy,
-// liveness and readiness probes run the way kubelet runs them), writes the
+// machine with podkit's sandbox package and the kubelet layer
+// (examples/kubelet: restart policy, init containers and sidecars, hooks,
+// startup, liveness and readiness probes, all run the way the kubelet runs
+// them; podrun maps the manifest to its PodSpec), writes the
 // containers' logs in the CRI log format, and prints a live status table
 // like `kubectl get pod -w` (or JSON lines with --json).
 //

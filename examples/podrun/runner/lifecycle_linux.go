@@ -43,9 +43,14 @@ func (r *podRun) noteMessage(c kubelet.ContainerStatus) {
 // printLifecycle adds the kubelet-level lifecycle of a container to the
 // --check plan.
 func printLifecycle(w io.Writer, c kubelet.Container) {
-	if sp := c.StartupProbe; sp != nil {
-		fmt.Fprintf(w, "    startup probe: %s delay=%s period=%s timeout=%s failure=%d\n", describeHandler(sp.Handler),
-			sp.InitialDelay, sp.Period, sp.Timeout, sp.FailureThreshold)
+	for _, pr := range []struct {
+		kind  string
+		probe *kubelet.Probe
+	}{{"liveness", c.LivenessProbe}, {"readiness", c.ReadinessProbe}, {"startup", c.StartupProbe}} {
+		if p := pr.probe; p != nil {
+			fmt.Fprintf(w, "    %s probe: %s delay=%s period=%s timeout=%s success=%d failure=%d\n", pr.kind, describeHandler(p.Handler),
+				p.InitialDelay, p.Period, p.Timeout, p.SuccessThreshold, p.FailureThreshold)
+		}
 	}
 	if c.PostStart != nil {
 		fmt.Fprintf(w, "    postStart: %s\n", describeHandler(*c.PostStart))

@@ -16,7 +16,6 @@ import (
 	"github.com/podkit/podkit/examples/internal/hostroot"
 	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/examples/podrun/manifest"
-	"github.com/podkit/podkit/nsjoin"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -26,15 +25,14 @@ type podRun struct {
 	pod *manifest.Pod
 	out *printer
 
-	sb     *sandbox.Sandbox
-	kp     *kubelet.Pod // the kubelet policy running the pod in sb
-	root   *hostroot.Root
-	netns  *nsjoin.Set  // the pod's network namespace (nil with hostNetwork)
-	ips    []netip.Addr // status.podIPs
-	images *podImages   // store images and their rootfs (nil: none)
-	logs   *logManager
-	start  time.Time
-	probes sync.WaitGroup
+	sb      *sandbox.Sandbox
+	kp      *kubelet.Pod // the kubelet policy running the pod in sb
+	root    *hostroot.Root
+	ips     []netip.Addr // status.podIPs
+	images  *podImages   // store images and their rootfs (nil: none)
+	logs    *logManager
+	start   time.Time
+	watcher sync.WaitGroup // watchEvents
 
 	group *podGroup    // the pods of the same file (nil: one pod)
 	final resultRecord // how it ended
@@ -44,8 +42,6 @@ type podRun struct {
 	changed chan struct{}
 
 	mu       sync.Mutex
-	ready    map[string]bool               // readiness of app containers
-	cancel   map[string]context.CancelFunc // probers of the current run
 	stopping bool
 	messages map[string]string // termination messages printed, by container/restart
 }
@@ -154,22 +150,6 @@ func (r *podRun) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	if pin := sb.Namespaces()["net"]; pin != "" { // none with hostNetwork: probes dial from here
-		h, err := nsjoin.Open(pin, nsjoin.Net)
-		if err != nil {
-			return fmt.Errorf("open the pod's network namespace: %w", err)
-		}
-		if r.netns, err = nsjoin.NewSet(h); err != nil {
-			_ = h.Close()
-			return err
-		}
-	}
-	r.ready, r.cancel = map[string]bool{}, map[string]context.CancelFunc{}
-	for _, c := range r.pod.Containers {
-		if c.Readiness != nil {
-			r.ready[c.Spec.Name] = false
-		}
-	}
 	spec := r.pod.PodSpec()
 	spec.Backoff = kubelet.Backoff{Initial: r.o.Backoff, Max: max(5*time.Minute, r.o.Backoff)}
 	spec.LogFile = r.logFile
@@ -179,7 +159,7 @@ func (r *podRun) setup(ctx context.Context) error {
 	r.kp = kubelet.New(sb, spec)
 	events := r.kp.Events(1024)
 	r.logs.start()
-	r.probes.Add(1)
+	r.watcher.Add(1)
 	go r.watchEvents(events)
 	return nil
 }
@@ -267,7 +247,7 @@ func (r *podRun) finished(st kubelet.Status) (bool, int, string) {
 	if st.Phase == kubelet.PodUnknown {
 		return true, ExitFailed, "pause process died"
 	}
-	ready := len(st.Containers) == len(r.pod.Containers) && r.readyCount(st) == len(r.pod.Containers)
+	ready := st.Ready                              // the pod's Ready condition: app containers and sidecars
 	if r.o.UntilReady && r.group.ready(r, ready) { // with several pods: once all are
 		if done, code, reason := r.ended(st); done {
 			return done, code, reason // a pod of several that has ended says how
@@ -308,9 +288,6 @@ func (r *podRun) ended(st kubelet.Status) (bool, int, string) {
 func (r *podRun) stopPod(sigs <-chan os.Signal) {
 	r.mu.Lock()
 	r.stopping = true
-	for _, cancel := range r.cancel {
-		cancel()
-	}
 	r.mu.Unlock()
 	r.printStatus()
 	stopCtx, force := context.WithCancel(context.Background())
@@ -338,14 +315,11 @@ func (r *podRun) teardown() {
 			fmt.Fprintf(r.out.stderr, "podrun: destroy: %v\n", err)
 		}
 	}
-	r.probes.Wait() // the event watcher ends when Destroy closes the event stream
+	r.watcher.Wait() // the event watcher ends when Destroy closes the event stream
 	if r.logs != nil {
 		// No container process is left to hold a copy of the write ends:
 		// closing podrun's own lets the readers drain to EOF.
 		r.logs.stop()
-	}
-	if r.netns != nil {
-		_ = r.netns.Close()
 	}
 	if r.images != nil {
 		r.images.close() // after Destroy: no container uses a rootfs any more

@@ -52,18 +52,12 @@ func (r *podRun) readyCount(st kubelet.Status) int {
 	return n
 }
 
-// isReady: running, and the readiness probe (if any) has passed.
+// isReady is the kubelet layer's Ready, and false once podrun stops the
+// pod (the table says Terminating).
 func (r *podRun) isReady(c kubelet.ContainerStatus) bool {
-	if c.State != sandbox.ContainerRunning || !c.Started {
-		return false
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopping {
-		return false
-	}
-	ready, probed := r.ready[c.Name]
-	return !probed || ready
+	return c.Ready && !r.stopping
 }
 
 // kubectlStatus computes the STATUS column the way kubectl prints it.
