@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -199,30 +198,7 @@ func TestContainerTTY(t *testing.T) {
 		res <- sb.AttachContainer(ctx, "term", AttachOptions{Stdin: inR, Stdout: outW, Stderr: io.Discard, Resize: resize})
 		outW.Close()
 	}()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			lines <- strings.TrimRight(sc.Text(), "\r")
-		}
-		close(lines)
-	}()
-	next := func(prefix string) string {
-		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("output ended before %q", prefix)
-				}
-				if strings.HasPrefix(l, prefix) {
-					return l
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no %q line", prefix)
-			}
-		}
-	}
+	next := lineReader(t, outR)
 	waitTaps(t, sb, "term", 1)
 	if err := sb.StartContainer(ctx, "term"); err != nil {
 		t.Fatal(err)
@@ -277,20 +253,10 @@ func init() {
 		tick.LogFormat = LogCRI
 		term := ctr(rootfs, "term", "tty")
 		term.TTY = true
-		for _, spec := range []ContainerSpec{tick, term} {
-			if err := sb.CreateContainer(ctx, spec); err != nil {
-				fmt.Println("container:", err)
-				return 1
-			}
-			if err := sb.StartContainer(ctx, spec.Name); err != nil {
-				fmt.Println("start:", err)
-				return 1
-			}
+		if !managerStart(ctx, sb, tick, term) {
+			return 1
 		}
-		fmt.Println("running")
-		for {
-			time.Sleep(time.Hour)
-		}
+		return managerIdle()
 	})
 }
 
@@ -301,17 +267,7 @@ func TestAttachAfterLoad(t *testing.T) {
 	rootfs := testRootfs(t)
 	runDir := t.TempDir() + "/run"
 	cmd := testharness.HelperCmd("attachmanager", runDir, testharness.PauseBinary(t), rootfs)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "running\n" {
-		t.Fatalf("manager said %q", line)
-	}
+	awaitRunning(t, cmd, startManager(t, cmd))
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	sb, err := Load(runDir, "attachrec")

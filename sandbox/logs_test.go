@@ -131,18 +131,10 @@ func init() {
 			fmt.Println("create:", err)
 			return 1
 		}
-		if err := sb.CreateContainer(ctx, ctr(rootfs, "ticker", "tick", "5")); err != nil {
-			fmt.Println("container:", err)
+		if !managerStart(ctx, sb, ctr(rootfs, "ticker", "tick", "5")) {
 			return 1
 		}
-		if err := sb.StartContainer(ctx, "ticker"); err != nil {
-			fmt.Println("start:", err)
-			return 1
-		}
-		fmt.Println("running")
-		for {
-			time.Sleep(time.Hour)
-		}
+		return managerIdle()
 	})
 }
 
@@ -154,17 +146,7 @@ func TestLogsSurviveManagerCrash(t *testing.T) {
 	rootfs := testRootfs(t)
 	runDir := t.TempDir() + "/run"
 	cmd := testharness.HelperCmd("logmanager", runDir, testharness.PauseBinary(t), rootfs)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "running\n" {
-		t.Fatalf("manager said %q", line)
-	}
+	awaitRunning(t, cmd, startManager(t, cmd))
 	logPath := filepath.Join(runDir, "rec", "logs", "ticker.log")
 	eventually(t, "ticks copied by the first manager", func() bool { return len(ticks(t, readLog(t, logPath))) >= 3 })
 	_ = cmd.Process.Kill()
