@@ -3,7 +3,6 @@
 package nsjoin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -57,13 +56,7 @@ func runInfo(t *testing.T, s *Set, setup func(*Cmd), kinds ...string) map[string
 	if c.PidFD() != -1 {
 		t.Error("pidfd not released by Wait")
 	}
-	info := map[string]string{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		info[k] = v
-	}
-	return info
+	return parseInfo(&out)
 }
 
 func TestCommandInHolderNamespaces(t *testing.T) {

@@ -132,6 +132,17 @@ func newPinDir(t testing.TB) *PinDir {
 	return d
 }
 
+// parseInfo parses a helper's report, lines "key value", into a map.
+func parseInfo(out io.Reader) map[string]string {
+	info := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		info[k] = v
+	}
+	return info
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
