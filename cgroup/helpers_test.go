@@ -297,11 +297,7 @@ func fileKV(t *testing.T, c Cgroup, ctrl, file, key string) uint64 {
 // eventually polls cond every 10ms until it holds or 30s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testharness.Eventually(t, what, 30*time.Second, 10*time.Millisecond, cond)
 }
 
 func ctx30(t *testing.T) context.Context {

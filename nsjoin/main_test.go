@@ -176,13 +176,7 @@ func mountsUnder(t testing.TB, dir string) []string {
 // waitFor polls cond with a generous deadline (not a timing assertion).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testharness.Eventually(t, what, 10*time.Second, 5*time.Millisecond, cond)
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }

@@ -250,13 +250,7 @@ func logOf(t testing.TB, sb *Sandbox, name string) string {
 // eventually polls cond until it holds or a generous deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testharness.Eventually(t, what, 60*time.Second, 20*time.Millisecond, cond)
 }
 
 func hasLine(out, want string) bool {
