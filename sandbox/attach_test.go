@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -244,16 +243,12 @@ func init() {
 	testharness.RegisterHelper("attachmanager", func() int {
 		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "attachrec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
 		tick := ctr(rootfs, "ticker", "tick", "20")
 		tick.LogFormat = LogCRI
 		term := ctr(rootfs, "term", "tty")
 		term.TTY = true
-		if !managerStart(ctx, sb, tick, term) {
+		cfg := Config{ID: "attachrec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"}
+		if managerSetup(ctx, cfg, tick, term) == nil {
 			return 1
 		}
 		return managerIdle()

@@ -35,14 +35,11 @@ func init() {
 		if len(os.Args) > 6 {
 			lifetime = Lifetime(os.Args[6])
 		}
-		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
+		cfg := Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
 			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared",
-			HostPID: os.Args[5] == "host", HostIPC: os.Args[5] == "host"})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
-		if !managerStart(ctx, sb, ctr(rootfs, "a", "term", "ignore"), ctr(rootfs, "b", "term", "ignore")) {
+			HostPID: os.Args[5] == "host", HostIPC: os.Args[5] == "host"}
+		sb := managerSetup(ctx, cfg, ctr(rootfs, "a", "term", "ignore"), ctr(rootfs, "b", "term", "ignore"))
+		if sb == nil {
 			return 1
 		}
 		fmt.Println("running")
@@ -256,15 +253,11 @@ func TestOutliveManagerKilled(t *testing.T) {
 func init() {
 	testharness.RegisterHelper("outlive-manager", func() int {
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "out", RunDir: os.Args[1], PauseBinary: os.Args[2],
-			CgroupParent: "podkit-sandbox-test", Lifetime: OutliveManager})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
+		cfg := Config{ID: "out", RunDir: os.Args[1], PauseBinary: os.Args[2],
+			CgroupParent: "podkit-sandbox-test", Lifetime: OutliveManager}
 		b := ctr(os.Args[3], "b", "stdin")
 		b.Stdin = true
-		if !managerStart(ctx, sb, ctr(os.Args[3], "a", "sleep"), b, ctr(os.Args[3], "c", "term", "ignore")) {
+		if managerSetup(ctx, cfg, ctr(os.Args[3], "a", "sleep"), b, ctr(os.Args[3], "c", "term", "ignore")) == nil {
 			return 1
 		}
 		return managerIdle()

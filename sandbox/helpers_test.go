@@ -167,21 +167,26 @@ func crashAt(point string) {
 	}
 }
 
-// managerStart creates and starts specs, in order, in a manager helper
-// process; it prints the step that failed (for the test, which waits for
-// "running") and returns false if one did.
-func managerStart(ctx context.Context, sb *Sandbox, specs ...ContainerSpec) bool {
+// managerSetup creates the sandbox of cfg in a manager helper process and
+// creates and starts specs in it, in order. If a step fails it prints the
+// step (for the test, which waits for "running") and returns nil.
+func managerSetup(ctx context.Context, cfg Config, specs ...ContainerSpec) *Sandbox {
+	sb, err := Create(ctx, cfg)
+	if err != nil {
+		fmt.Println("create:", err)
+		return nil
+	}
 	for _, spec := range specs {
 		if err := sb.CreateContainer(ctx, spec); err != nil {
 			fmt.Println("container:", err)
-			return false
+			return nil
 		}
 		if err := sb.StartContainer(ctx, spec.Name); err != nil {
 			fmt.Println("start:", err)
-			return false
+			return nil
 		}
 	}
-	return true
+	return sb
 }
 
 // managerIdle says "running" to the test and waits to be killed.

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -126,12 +125,8 @@ func init() {
 	testharness.RegisterHelper("logmanager", func() int {
 		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
-		if !managerStart(ctx, sb, ctr(rootfs, "ticker", "tick", "5")) {
+		cfg := Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"}
+		if managerSetup(ctx, cfg, ctr(rootfs, "ticker", "tick", "5")) == nil {
 			return 1
 		}
 		return managerIdle()

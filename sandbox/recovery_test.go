@@ -34,14 +34,10 @@ func init() {
 		if point == "create:network" {
 			cfg.Network = newFakeNetwork()
 		}
-		sb, err := Create(ctx, cfg)
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
 		b := ctr(rootfs, "b", "term", "ignore")
 		b.StartPath = StartLibcontainer // one of each start path
-		if !managerStart(ctx, sb, ctr(rootfs, "a", "term", "ignore"), b) {
+		sb := managerSetup(ctx, cfg, ctr(rootfs, "a", "term", "ignore"), b)
+		if sb == nil {
 			return 1
 		}
 		fmt.Println("running")
