@@ -143,9 +143,7 @@ func TestCommandIntoCgroup(t *testing.T) {
 	cg := filepath.Join(root, fmt.Sprintf("podkit-nsjoin-%d", os.Getpid()))
 	must(t, os.Mkdir(cg, 0o755))
 	t.Cleanup(func() { os.Remove(cg) })
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	info := runInfo(t, s, func(c *Cmd) { c.IntoCgroup = cg })
 	if info["cgroup2"] != "/"+filepath.Base(cg) {
 		t.Errorf("child not born in %s: %v", cg, info)
@@ -176,9 +174,7 @@ func TestCommandStartTwice(t *testing.T) {
 // not end while the process runs, or Pdeathsig would kill it at once.
 func TestCommandPdeathsig(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	c := helperCommand(s, "sleep")
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(t, c.Run()) // a SIGKILL would make Run fail with "signal: killed"

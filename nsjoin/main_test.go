@@ -143,6 +143,24 @@ func parseInfo(out io.Reader) map[string]string {
 	return info
 }
 
+// netSet is a new network namespace, closed when the test ends.
+func netSet(t testing.TB) *Set {
+	t.Helper()
+	s, err := Create(Net)
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// waitThreadExit waits until thread tid of the test process is gone.
+func waitThreadExit(t testing.TB, tid int) {
+	t.Helper()
+	waitFor(t, "thread exit", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
+		return os.IsNotExist(err)
+	})
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
