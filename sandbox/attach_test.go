@@ -260,9 +260,7 @@ func init() {
 func TestAttachAfterLoad(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
-	runDir := t.TempDir() + "/run"
-	cmd := testharness.HelperCmd("attachmanager", runDir, testharness.PauseBinary(t), rootfs)
-	awaitRunning(t, cmd, startManager(t, cmd))
+	cmd, runDir := runningManager(t, "attachmanager", rootfs)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	sb, err := Load(runDir, "attachrec")

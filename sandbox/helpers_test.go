@@ -195,6 +195,17 @@ func managerIdle() int {
 	select {}
 }
 
+// runningManager starts the manager helper name with a new RunDir, the
+// project's pause and rootfs as its arguments, and returns it and its
+// RunDir once it says "running".
+func runningManager(t *testing.T, name, rootfs string) (*exec.Cmd, string) {
+	t.Helper()
+	runDir := t.TempDir() + "/run"
+	cmd := testharness.HelperCmd(name, runDir, testharness.PauseBinary(t), rootfs)
+	awaitRunning(t, cmd, startManager(t, cmd))
+	return cmd, runDir
+}
+
 // startManager starts the manager helper cmd, its stderr on the test's,
 // and returns a reader of its stdout.
 func startManager(t *testing.T, cmd *exec.Cmd) *bufio.Reader {

@@ -139,9 +139,7 @@ func init() {
 func TestLogsSurviveManagerCrash(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
-	runDir := t.TempDir() + "/run"
-	cmd := testharness.HelperCmd("logmanager", runDir, testharness.PauseBinary(t), rootfs)
-	awaitRunning(t, cmd, startManager(t, cmd))
+	cmd, runDir := runningManager(t, "logmanager", rootfs)
 	logPath := filepath.Join(runDir, "rec", "logs", "ticker.log")
 	eventually(t, "ticks copied by the first manager", func() bool { return len(ticks(t, readLog(t, logPath))) >= 3 })
 	_ = cmd.Process.Kill()
