@@ -169,15 +169,8 @@ func startHelper(t *testing.T, name string, args ...string) *helper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &helper{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	out := testharness.StartWithStdout(t, cmd)
+	h := &helper{cmd: cmd, stdin: stdin, out: out}
 	t.Cleanup(func() { h.stop() })
 	return h
 }

@@ -91,13 +91,10 @@ func runHolder(t testing.TB, cmd *exec.Cmd) *holder {
 	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	must(t, err)
-	stdout, err := cmd.StdoutPipe()
-	must(t, err)
-	cmd.Stderr = os.Stderr
-	must(t, cmd.Start())
+	out := testharness.StartWithStdout(t, cmd)
 	h := &holder{cmd: cmd, stdin: stdin}
 	t.Cleanup(h.stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := out.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		t.Fatalf("holder did not start: %q %v", line, err)
 	}

@@ -79,7 +79,7 @@ func TestDieWithManager(t *testing.T) {
 // "stop:stopping" began, or after a random delay).
 func killManager(t *testing.T, cmd *exec.Cmd, point string) time.Time {
 	t.Helper()
-	out := startManager(t, cmd)
+	out := testharness.StartWithStdout(t, cmd)
 	switch point {
 	case "random":
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)

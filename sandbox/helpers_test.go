@@ -202,23 +202,8 @@ func runningManager(t *testing.T, name, rootfs string) (*exec.Cmd, string) {
 	t.Helper()
 	runDir := t.TempDir() + "/run"
 	cmd := testharness.HelperCmd(name, runDir, testharness.PauseBinary(t), rootfs)
-	awaitRunning(t, cmd, startManager(t, cmd))
+	awaitRunning(t, cmd, testharness.StartWithStdout(t, cmd))
 	return cmd, runDir
-}
-
-// startManager starts the manager helper cmd, its stderr on the test's,
-// and returns a reader of its stdout.
-func startManager(t *testing.T, cmd *exec.Cmd) *bufio.Reader {
-	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return bufio.NewReader(out)
 }
 
 // awaitRunning fails the test, killing the manager, unless the next line

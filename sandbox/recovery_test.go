@@ -73,7 +73,7 @@ func runManager(t *testing.T, point string) string {
 	rootfs := testRootfs(t)
 	runDir := t.TempDir() + "/run"
 	cmd := testharness.HelperCmd("manager", runDir, testharness.PauseBinary(t), rootfs, point)
-	out := startManager(t, cmd)
+	out := testharness.StartWithStdout(t, cmd)
 	if strings.HasPrefix(point, "running") {
 		awaitRunning(t, cmd, out)
 		_ = cmd.Process.Kill()
