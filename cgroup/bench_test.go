@@ -41,6 +41,29 @@ func sleepForever() {
 	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 }
 
+// cycleEnv is benchEnv and a sleeper (spawnSleeper) that a cycle
+// benchmark moves between cgroups, reaped when the benchmark ends.
+func cycleEnv(b *testing.B) (*System, Cgroup, int) {
+	s, hold := benchEnv(b)
+	pid := spawnSleeper(b)
+	b.Cleanup(func() { reap(pid) })
+	return s, hold, pid
+}
+
+// benchPod creates the pod "bench" under testParent with one container,
+// "app", limited by benchLimits.
+func benchPod(b *testing.B, s *System) (*Pod, Cgroup) {
+	pod, err := s.NewPod(PodConfig{Parent: testParent, ID: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := pod.AddContainer("app", benchLimits)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pod, app
+}
+
 // spawnSleeper forks a child of the benchmark process that only sleeps
 // (far cheaper than exec'ing a helper).
 func spawnSleeper(b *testing.B) int {
@@ -114,14 +137,7 @@ func BenchmarkPodLifecycle(b *testing.B) {
 			pid := spawnSleeper(b)
 			b.StartTimer()
 			ph.start()
-			pod, err := s.NewPod(PodConfig{Parent: testParent, ID: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			app, err := pod.AddContainer("app", benchLimits)
-			if err != nil {
-				b.Fatal(err)
-			}
+			pod, app := benchPod(b, s)
 			ph.mark("create")
 			if err := app.AddProcess(pid); err != nil {
 				b.Fatal(err)
@@ -171,19 +187,10 @@ func BenchmarkPodLifecycle(b *testing.B) {
 // remove the cgroups — podkit, raw cgroupfs and containerd/cgroups.
 func BenchmarkCreateAddRemove(b *testing.B) {
 	b.Run("podkit", func(b *testing.B) {
-		s, hold := benchEnv(b)
-		pid := spawnSleeper(b)
-		defer reap(pid)
+		s, hold, pid := cycleEnv(b)
 		ctx := context.Background()
 		for b.Loop() {
-			pod, err := s.NewPod(PodConfig{Parent: testParent, ID: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			app, err := pod.AddContainer("app", benchLimits)
-			if err != nil {
-				b.Fatal(err)
-			}
+			pod, app := benchPod(b, s)
 			if err := app.AddProcess(pid); err != nil {
 				b.Fatal(err)
 			}
@@ -196,10 +203,8 @@ func BenchmarkCreateAddRemove(b *testing.B) {
 		}
 	})
 	b.Run("raw-cgroupfs", func(b *testing.B) {
-		s, hold := benchEnv(b)
+		s, hold, pid := cycleEnv(b)
 		r := newRaw(b, s)
-		pid := spawnSleeper(b)
-		defer reap(pid)
 		for b.Loop() {
 			r.create(b)
 			r.add(b, pid)
@@ -210,10 +215,8 @@ func BenchmarkCreateAddRemove(b *testing.B) {
 		}
 	})
 	b.Run("containerd-cgroups", func(b *testing.B) {
-		s, hold := benchEnv(b)
+		s, hold, pid := cycleEnv(b)
 		cd := newContainerd(b, s)
-		pid := spawnSleeper(b)
-		defer reap(pid)
 		for b.Loop() {
 			cd.cycle(b, pid, hold)
 		}

@@ -87,12 +87,18 @@ func bombLoop() {
 // helperForkBomb: after "go", every process forks as fast as it can for
 // ~20s (2ms naps), then exits. Only pids.max stops it.
 func helperForkBomb() int {
+	return forkBomb(10000, 30*time.Second)
+}
+
+// forkBomb, after "go", forks a raw child that keeps forking (bombLoop,
+// up to stop processes) and exits 0 after life.
+func forkBomb(stop int, life time.Duration) int {
 	waitGo()
-	bombStop = 10000
+	bombStop = stop
 	if r, e := rawFork(); e == 0 && r == 0 {
 		bombLoop()
 	}
-	time.Sleep(30 * time.Second)
+	time.Sleep(life)
 	return 0
 }
 
@@ -133,13 +139,7 @@ var spinSink int
 // cgroup's pids.max and a ~60s lifetime.
 func helperStubborn() int {
 	signal.Ignore(syscall.SIGTERM)
-	waitGo()
-	bombStop = 30000
-	if r, e := rawFork(); e == 0 && r == 0 {
-		bombLoop()
-	}
-	time.Sleep(60 * time.Second)
-	return 0
+	return forkBomb(30000, 60*time.Second)
 }
 
 // helperSelfCgroup prints the v2 line of /proc/self/cgroup.
@@ -169,15 +169,8 @@ func startHelper(t *testing.T, name string, args ...string) *helper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &helper{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	out := testharness.StartWithStdout(t, cmd)
+	h := &helper{cmd: cmd, stdin: stdin, out: out}
 	t.Cleanup(func() { h.stop() })
 	return h
 }
@@ -267,8 +260,8 @@ func newTestPod(t *testing.T, s *System, id string, r *Resources) *Pod {
 	return pod
 }
 
-// fileUint reads a number from a controller file of c ("" key for v2).
-func fileKV(t *testing.T, c Cgroup, ctrl, file, key string) uint64 {
+// read returns the trimmed content of a controller file of c.
+func read(t *testing.T, c Cgroup, ctrl, file string) string {
 	t.Helper()
 	dir := c.Paths()[ctrl]
 	if dir == "" {
@@ -278,8 +271,16 @@ func fileKV(t *testing.T, c Cgroup, ctrl, file, key string) uint64 {
 	if err != nil {
 		t.Fatalf("read %s: %v", file, err)
 	}
+	return strings.TrimSpace(s)
+}
+
+// fileKV reads a number from a controller file of c: the file's whole
+// content for key "", else the value of the line "key value".
+func fileKV(t *testing.T, c Cgroup, ctrl, file, key string) uint64 {
+	t.Helper()
+	s := read(t, c, ctrl, file)
 	if key == "" {
-		n, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		n, _ := strconv.ParseUint(s, 10, 64)
 		return n
 	}
 	n, _, _ := lookupKV(s, key)
@@ -289,11 +290,7 @@ func fileKV(t *testing.T, c Cgroup, ctrl, file, key string) uint64 {
 // eventually polls cond every 10ms until it holds or 30s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testharness.Eventually(t, what, 30*time.Second, 10*time.Millisecond, cond)
 }
 
 func ctx30(t *testing.T) context.Context {

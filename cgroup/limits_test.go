@@ -12,20 +12,6 @@ import (
 	"github.com/podkit/podkit/internal/testharness"
 )
 
-// read returns the trimmed content of a controller file of c.
-func read(t *testing.T, c Cgroup, ctrl, file string) string {
-	t.Helper()
-	dir := c.Paths()[ctrl]
-	if dir == "" {
-		dir = c.Paths()[""]
-	}
-	s, err := readFile(dir + "/" + file)
-	if err != nil {
-		t.Fatalf("read %s: %v", file, err)
-	}
-	return strings.TrimSpace(s)
-}
-
 // TestLimitsWritten: Kubernetes-unit resources land in the kernel files of
 // the host's mode, converted as kubelet converts them, and Update changes
 // them live.

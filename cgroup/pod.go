@@ -58,18 +58,25 @@ type Pod struct {
 	containers map[string]Cgroup
 }
 
+// path is the pod cgroup's path, <Parent>/<ID> (DefaultParent when Parent
+// is empty), for a config Validate accepted.
+func (c *PodConfig) path() string {
+	parent := c.Parent
+	if parent == "" {
+		parent = DefaultParent
+	}
+	parent, _ = cleanPath("pod", parent)
+	path, _ := child("pod", parent, c.ID)
+	return path
+}
+
 // NewPod creates the pod cgroup <Parent>/<ID> with its limits and the pause
 // leaf (unless cfg.NoPauseLeaf). On error nothing is left behind.
 func (s *System) NewPod(cfg PodConfig) (*Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	parent := cfg.Parent
-	if parent == "" {
-		parent = DefaultParent
-	}
-	parent, _ = cleanPath("pod", parent)
-	path, _ := child("pod", parent, cfg.ID)
+	path := cfg.path()
 	cg, err := s.Create(path, cfg.Resources)
 	if err != nil {
 		return nil, err
@@ -93,12 +100,7 @@ func (s *System) LoadPod(cfg PodConfig) (*Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	parent := cfg.Parent
-	if parent == "" {
-		parent = DefaultParent
-	}
-	parent, _ = cleanPath("pod", parent)
-	path, _ := child("pod", parent, cfg.ID)
+	path := cfg.path()
 	cg, err := s.Open(path)
 	if err != nil {
 		return nil, err

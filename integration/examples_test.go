@@ -110,11 +110,22 @@ var criLine = regexp.MustCompile(`^(\S+) (stdout|stderr) (F|P) (.*)$`)
 // criLog checks every line of a CRI log file and returns the messages.
 func criLog(t *testing.T, path string) []string {
 	t.Helper()
+	var msgs []string
+	for _, m := range criLines(t, path) {
+		msgs = append(msgs, m[4])
+	}
+	return msgs
+}
+
+// criLines checks every line of a CRI log file (its form and timestamp)
+// and returns their criLine submatches.
+func criLines(t *testing.T, path string) [][]string {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("CRI log: %v", err)
 	}
-	var msgs []string
+	var lines [][]string
 	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		m := criLine.FindStringSubmatch(l)
 		if m == nil {
@@ -123,9 +134,9 @@ func criLog(t *testing.T, path string) []string {
 		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
 			t.Fatalf("%s: bad timestamp in %q: %v", path, l, err)
 		}
-		msgs = append(msgs, m[4])
+		lines = append(lines, m)
 	}
-	return msgs
+	return lines
 }
 
 func TestPodrunHelloBecomesReady(t *testing.T) {
@@ -214,19 +225,8 @@ func TestPodrunLogStreams(t *testing.T) {
 // the timestamps: "<stream> <tag> <message>".
 func criEntries(t *testing.T, path string) []string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("CRI log: %v", err)
-	}
 	var entries []string
-	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		m := criLine.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("%s: not a CRI log line: %q", path, l)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
-			t.Fatalf("%s: bad timestamp in %q: %v", path, l, err)
-		}
+	for _, m := range criLines(t, path) {
 		entries = append(entries, m[2]+" "+m[3]+" "+m[4])
 	}
 	return entries

@@ -3,7 +3,6 @@
 package nsjoin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -57,13 +56,7 @@ func runInfo(t *testing.T, s *Set, setup func(*Cmd), kinds ...string) map[string
 	if c.PidFD() != -1 {
 		t.Error("pidfd not released by Wait")
 	}
-	info := map[string]string{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		info[k] = v
-	}
-	return info
+	return parseInfo(&out)
 }
 
 func TestCommandInHolderNamespaces(t *testing.T) {
@@ -150,9 +143,7 @@ func TestCommandIntoCgroup(t *testing.T) {
 	cg := filepath.Join(root, fmt.Sprintf("podkit-nsjoin-%d", os.Getpid()))
 	must(t, os.Mkdir(cg, 0o755))
 	t.Cleanup(func() { os.Remove(cg) })
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	info := runInfo(t, s, func(c *Cmd) { c.IntoCgroup = cg })
 	if info["cgroup2"] != "/"+filepath.Base(cg) {
 		t.Errorf("child not born in %s: %v", cg, info)
@@ -183,9 +174,7 @@ func TestCommandStartTwice(t *testing.T) {
 // not end while the process runs, or Pdeathsig would kill it at once.
 func TestCommandPdeathsig(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	c := helperCommand(s, "sleep")
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(t, c.Run()) // a SIGKILL would make Run fail with "signal: killed"

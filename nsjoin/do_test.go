@@ -66,9 +66,7 @@ func TestDoRefusesMountUserTime(t *testing.T) {
 
 func TestDoPanicIsCarried(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	defer func() {
 		if v := recover(); v != "boom" {
 			t.Errorf("recovered %v", v)
@@ -79,11 +77,9 @@ func TestDoPanicIsCarried(t *testing.T) {
 
 func TestDoGoexit(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	var tid int
-	err = Do(s, func() error {
+	err := Do(s, func() error {
 		tid = unix.Gettid()
 		runtime.Goexit()
 		return nil
@@ -91,10 +87,7 @@ func TestDoGoexit(t *testing.T) {
 	if !errors.Is(err, ErrGoexit) {
 		t.Fatalf("Do: %v, want ErrGoexit", err)
 	}
-	waitFor(t, "thread exit", func() bool {
-		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
-		return os.IsNotExist(err)
-	})
+	waitThreadExit(t, tid)
 }
 
 // TestDoStress runs thousands of Do calls from many goroutines while other
@@ -175,11 +168,9 @@ func TestDoStress(t *testing.T) {
 // ErrRestore and the thread must die, never serving another goroutine.
 func TestDoRestoreFailureDiscardsThread(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	var tid int
-	err = Do(s, func() error {
+	err := Do(s, func() error {
 		tid = unix.Gettid()
 		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 		var data [2]unix.CapUserData
@@ -194,8 +185,5 @@ func TestDoRestoreFailureDiscardsThread(t *testing.T) {
 	}
 	// The thread must go away (the leak checker would also flag it as a
 	// thread in a foreign namespace).
-	waitFor(t, "thread exit", func() bool {
-		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
-		return os.IsNotExist(err)
-	})
+	waitThreadExit(t, tid)
 }

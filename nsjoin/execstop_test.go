@@ -3,7 +3,6 @@
 package nsjoin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -141,16 +140,6 @@ func setYamaScope2(t *testing.T) {
 			}
 		})
 	}
-}
-
-func parseInfo(out *bytes.Buffer) map[string]string {
-	info := map[string]string{}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		info[k] = v
-	}
-	return info
 }
 
 // TestFrozenHoldFailures: rlimits the kernel refuses (RLIMIT_NOFILE above

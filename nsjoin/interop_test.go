@@ -19,12 +19,10 @@ func TestInteropIPNetns(t *testing.T) {
 	testharness.Privileged(t)
 	requireTool(t, "ip")
 	wasMount, _ := isMountRoot(IPNetnsDir)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	must(t, LoopbackUp(s.Get(Net)))
 	name := "podkit-nsjoin-test"
-	_, err = PinNetnsForIPTool(name, s.Get(Net))
+	_, err := PinNetnsForIPTool(name, s.Get(Net))
 	must(t, err)
 	t.Cleanup(func() {
 		must(t, UnpinNetnsForIPTool(name))

@@ -91,13 +91,10 @@ func runHolder(t testing.TB, cmd *exec.Cmd) *holder {
 	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	must(t, err)
-	stdout, err := cmd.StdoutPipe()
-	must(t, err)
-	cmd.Stderr = os.Stderr
-	must(t, cmd.Start())
+	out := testharness.StartWithStdout(t, cmd)
 	h := &holder{cmd: cmd, stdin: stdin}
 	t.Cleanup(h.stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := out.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		t.Fatalf("holder did not start: %q %v", line, err)
 	}
@@ -130,6 +127,35 @@ func newPinDir(t testing.TB) *PinDir {
 		}
 	})
 	return d
+}
+
+// parseInfo parses a helper's report, lines "key value", into a map.
+func parseInfo(out io.Reader) map[string]string {
+	info := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		info[k] = v
+	}
+	return info
+}
+
+// netSet is a new network namespace, closed when the test ends.
+func netSet(t testing.TB) *Set {
+	t.Helper()
+	s, err := Create(Net)
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// waitThreadExit waits until thread tid of the test process is gone.
+func waitThreadExit(t testing.TB, tid int) {
+	t.Helper()
+	waitFor(t, "thread exit", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
+		return os.IsNotExist(err)
+	})
 }
 
 func must(t testing.TB, err error) {
@@ -165,13 +191,7 @@ func mountsUnder(t testing.TB, dir string) []string {
 // waitFor polls cond with a generous deadline (not a timing assertion).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testharness.Eventually(t, what, 10*time.Second, 5*time.Millisecond, cond)
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }

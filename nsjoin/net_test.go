@@ -12,9 +12,7 @@ import (
 
 func TestLoopbackUp(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	nh, err := NetlinkHandle(s.Get(Net))
 	must(t, err)
 	defer nh.Close()
@@ -46,9 +44,7 @@ func TestLoopbackUp(t *testing.T) {
 
 func TestSysctl(t *testing.T) {
 	testharness.Privileged(t)
-	s, err := Create(Net)
-	must(t, err)
-	defer s.Close()
+	s := netSet(t)
 	host, err := Current(Net)
 	must(t, err)
 	defer host.Close()

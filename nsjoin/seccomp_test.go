@@ -3,17 +3,14 @@
 package nsjoin
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podkit/podkit/internal/testharness"
+	"github.com/podkit/podkit/internal/testharness/scinfo"
 	"github.com/podkit/podkit/nsjoin/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -21,25 +18,9 @@ import (
 func init() {
 	// seccompinfo: prints the Seccomp line of /proc/self/status and the
 	// errno of keyctl (which root may call without any capability) and
-	// of getcwd.
+	// of getcwd, as the sandbox's seccomp payload does.
 	testharness.RegisterHelper("seccompinfo", func() int {
-		b, _ := os.ReadFile("/proc/self/status")
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
-				fmt.Println("seccomp", strings.TrimSpace(v))
-			}
-		}
-		_, err := unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0, 0)
-		e, _ := err.(unix.Errno)
-		if e != unix.EPERM {
-			e = 0 // it ran (ENOKEY: no such keyring)
-		}
-		fmt.Println("keyctl", int(e))
-		_, _, e = unix.Syscall(unix.SYS_GETCWD, 0, 0, 0)
-		if e == unix.ERANGE || e == unix.EFAULT {
-			e = 0 // the call ran (and failed on its arguments)
-		}
-		fmt.Println("getcwd", int(e))
+		scinfo.Print()
 		return 0
 	})
 }
@@ -55,18 +36,9 @@ func compileProfile(t *testing.T, p seccomp.Profile, caps []string) *seccomp.Fil
 
 func runSeccompInfo(t *testing.T, sec *Security) (map[string]string, error) {
 	t.Helper()
-	c := Command(nil, reachableHelper(t))
-	c.Env = append(os.Environ(), testharness.HelperEnv("seccompinfo"))
-	c.Security = sec
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, os.Stderr
+	c, out := secHelper(t, nil, "seccompinfo", sec)
 	err := c.Run()
-	info := map[string]string{}
-	for _, l := range strings.Split(out.String(), "\n") {
-		k, v, _ := strings.Cut(l, " ")
-		info[k] = v
-	}
-	return info, err
+	return parseInfo(out), err
 }
 
 func TestSecuritySeccomp(t *testing.T) {

@@ -3,7 +3,6 @@
 package nsjoin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -77,23 +76,25 @@ func reachableHelper(t *testing.T) string {
 // report.
 func runSecInfo(t *testing.T, s *Set, sec *Security, kinds ...string) map[string]string {
 	t.Helper()
-	c := Command(s, reachableHelper(t), kinds...)
-	c.Env = append(os.Environ(), testharness.HelperEnv("secinfo"))
-	c.Security = sec
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, os.Stderr
+	c, out := secHelper(t, s, "secinfo", sec, kinds...)
 	dumpable := getDumpable(t)
 	must(t, c.Run())
 	if got := getDumpable(t); got != dumpable {
 		t.Errorf("dumpable %d after Run, was %d", got, dumpable)
 	}
-	info := map[string]string{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		info[k] = v
-	}
-	return info
+	return parseInfo(out)
+}
+
+// secHelper is a Command of the test helper name inside s with sec, its
+// stdout in the returned buffer and its stderr on the test's.
+func secHelper(t *testing.T, s *Set, name string, sec *Security, kinds ...string) (*Cmd, *bytes.Buffer) {
+	t.Helper()
+	c := Command(s, reachableHelper(t), kinds...)
+	c.Env = append(os.Environ(), testharness.HelperEnv(name))
+	c.Security = sec
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, os.Stderr
+	return c, &out
 }
 
 func getDumpable(t *testing.T) int {

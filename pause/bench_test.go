@@ -194,22 +194,14 @@ func reapBurst(b *testing.B, bin binary, n int) (time.Duration, time.Duration) {
 		b.Fatal(err)
 	}
 	defer func() { p.Signal(syscall.SIGKILL); p.Wait(); p.Close() }()
-	holdR, holdW, err := os.Pipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer holdW.Close()
-	var out bytes.Buffer
-	maker := testharness.HelperCmd("orphans", strconv.Itoa(n), "hold")
-	maker.Stdin, maker.Stdout = holdR, &out
-	runInPidNS(b, p, maker)
-	holdR.Close()
-	if !strings.HasPrefix(out.String(), "done") {
-		b.Fatalf("orphan maker: %q", out.String())
+	said, release := holdOrphans(b, p, n)
+	defer release()
+	if !strings.HasPrefix(said, "done") {
+		b.Fatalf("orphan maker: %q", said)
 	}
 	cpu0 := cpuTime(b, p.Pid)
 	t0 := time.Now()
-	holdW.Close() // all n exit now
+	release() // all n exit now
 	countLines(b, evR, n)
 	return time.Since(t0), cpuTime(b, p.Pid) - cpu0
 }

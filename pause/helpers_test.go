@@ -4,12 +4,14 @@ package pause_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 	"unsafe"
 
@@ -202,4 +204,21 @@ func helperDieWithParent() int {
 	var b [1]byte
 	os.Stdin.Read(b[:])
 	return 0
+}
+
+// holdOrphans has the "orphans" helper make n orphans in p's PID namespace
+// that live until release (which may be called more than once) and
+// returns what the helper said ("done N" when it made them all).
+func holdOrphans(tb testing.TB, p *pause.Process, n int) (said string, release func()) {
+	tb.Helper()
+	holdR, holdW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out bytes.Buffer
+	maker := testharness.HelperCmd("orphans", strconv.Itoa(n), "hold")
+	maker.Stdin, maker.Stdout = holdR, &out
+	runInPidNS(tb, p, maker)
+	holdR.Close()
+	return out.String(), func() { holdW.Close() }
 }

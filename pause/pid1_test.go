@@ -273,20 +273,12 @@ func TestTermDuringOrphanBurst(t *testing.T) {
 func testTermDuringOrphanBurst(t *testing.T, bin string) {
 	const n = 3000
 	p := start(t, pause.Options{Path: bin, Cloneflags: pause.PodNamespaces})
-	holdR, holdW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holdW.Close()
-	var out bytes.Buffer
-	maker := testharness.HelperCmd("orphans", fmt.Sprint(n), "hold")
-	maker.Stdin, maker.Stdout = holdR, &out
-	runInPidNS(t, p, maker)
-	holdR.Close()
-	if got := strings.TrimSpace(out.String()); got != fmt.Sprintf("done %d", n) {
+	said, release := holdOrphans(t, p, n)
+	defer release()
+	if got := strings.TrimSpace(said); got != fmt.Sprintf("done %d", n) {
 		t.Fatalf("orphan maker said %q", got)
 	}
-	holdW.Close() // every orphan exits at once: a SIGCHLD storm
+	release() // every orphan exits at once: a SIGCHLD storm
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -224,11 +224,5 @@ func zombieChildren(ppid int) int {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, deadline)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testharness.Eventually(t, what, deadline, 10*time.Millisecond, cond)
 }

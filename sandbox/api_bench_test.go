@@ -25,11 +25,7 @@ func BenchmarkLogOutput(b *testing.B) {
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "logbench")
 	cfg.NoPause = true
-	sb, err := Create(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Destroy(context.Background())
+	sb := benchSandbox(b, cfg)
 	const mib = 64
 	for _, mode := range []string{"direct-file", "pipe-raw", "pipe-cri"} {
 		b.Run(mode, func(b *testing.B) {
@@ -77,16 +73,7 @@ func BenchmarkList(b *testing.B) {
 	for i := range 10 {
 		c := cfg
 		c.ID = fmt.Sprintf("list%d", i)
-		sb, err := Create(context.Background(), c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer sb.Destroy(context.Background())
-		for _, n := range []string{"a", "b"} {
-			if err := sb.CreateContainer(context.Background(), ctr(rootfs, n, "sleep")); err != nil {
-				b.Fatal(err)
-			}
-		}
+		mustCreateContainers(b, benchSandbox(b, c), ctr(rootfs, "a", "sleep"), ctr(rootfs, "b", "sleep"))
 	}
 	b.Run("List", func(b *testing.B) {
 		for range b.N {
@@ -112,16 +99,8 @@ func BenchmarkList(b *testing.B) {
 func BenchmarkStats(b *testing.B) {
 	testharness.RequireRoot(b)
 	rootfs := testRootfs(b)
-	sb, err := Create(context.Background(), benchConfig(b, "statsbench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Destroy(context.Background())
-	for _, n := range []string{"a", "b"} {
-		if err := sb.CreateContainer(context.Background(), ctr(rootfs, n, "sleep")); err != nil {
-			b.Fatal(err)
-		}
-	}
+	sb := benchSandbox(b, benchConfig(b, "statsbench"))
+	mustCreateContainers(b, sb, ctr(rootfs, "a", "sleep"), ctr(rootfs, "b", "sleep"))
 	b.Run("sandbox.Stats", func(b *testing.B) {
 		for range b.N {
 			if _, err := sb.Stats(); err != nil {

@@ -19,11 +19,7 @@ func BenchmarkLogCopy(b *testing.B) {
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "logbench")
 	cfg.NoPause = true
-	sb, err := Create(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Destroy(context.Background())
+	sb := benchSandbox(b, cfg)
 	ctx := context.Background()
 	const mib = 32
 	for _, attaches := range []int{0, 2} {

@@ -3,11 +3,9 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -199,30 +197,7 @@ func TestContainerTTY(t *testing.T) {
 		res <- sb.AttachContainer(ctx, "term", AttachOptions{Stdin: inR, Stdout: outW, Stderr: io.Discard, Resize: resize})
 		outW.Close()
 	}()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			lines <- strings.TrimRight(sc.Text(), "\r")
-		}
-		close(lines)
-	}()
-	next := func(prefix string) string {
-		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("output ended before %q", prefix)
-				}
-				if strings.HasPrefix(l, prefix) {
-					return l
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no %q line", prefix)
-			}
-		}
-	}
+	next := lineReader(t, outR)
 	waitTaps(t, sb, "term", 1)
 	if err := sb.StartContainer(ctx, "term"); err != nil {
 		t.Fatal(err)
@@ -268,29 +243,15 @@ func init() {
 	testharness.RegisterHelper("attachmanager", func() int {
 		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "attachrec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
 		tick := ctr(rootfs, "ticker", "tick", "20")
 		tick.LogFormat = LogCRI
 		term := ctr(rootfs, "term", "tty")
 		term.TTY = true
-		for _, spec := range []ContainerSpec{tick, term} {
-			if err := sb.CreateContainer(ctx, spec); err != nil {
-				fmt.Println("container:", err)
-				return 1
-			}
-			if err := sb.StartContainer(ctx, spec.Name); err != nil {
-				fmt.Println("start:", err)
-				return 1
-			}
+		cfg := Config{ID: "attachrec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"}
+		if managerSetup(ctx, cfg, tick, term) == nil {
+			return 1
 		}
-		fmt.Println("running")
-		for {
-			time.Sleep(time.Hour)
-		}
+		return managerIdle()
 	})
 }
 
@@ -299,19 +260,7 @@ func init() {
 func TestAttachAfterLoad(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
-	runDir := t.TempDir() + "/run"
-	cmd := testharness.HelperCmd("attachmanager", runDir, testharness.PauseBinary(t), rootfs)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "running\n" {
-		t.Fatalf("manager said %q", line)
-	}
+	cmd, runDir := runningManager(t, "attachmanager", rootfs)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	sb, err := Load(runDir, "attachrec")

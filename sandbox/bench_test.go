@@ -35,6 +35,18 @@ func benchConfig(b *testing.B, id string) Config {
 	return cfg
 }
 
+// benchSandbox creates the sandbox of cfg for a benchmark and destroys it
+// when the benchmark ends.
+func benchSandbox(b *testing.B, cfg Config) *Sandbox {
+	b.Helper()
+	sb, err := Create(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sb.Destroy(context.Background()) })
+	return sb
+}
+
 // tmpfsRunDir returns a run directory on a tmpfs of its own, as the
 // default /run/podkit is on a standard host (/run is a tmpfs). On the
 // development machines /run and /tmp are on ext4, where the directories
@@ -126,11 +138,7 @@ func BenchmarkContainer(b *testing.B) {
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "cbench")
 	cfg.NoPause = true
-	sb, err := Create(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Destroy(context.Background())
+	sb := benchSandbox(b, cfg)
 
 	// Both start paths of the sandbox (faststart_linux.go), side by side.
 	for _, path := range []StartPath{StartFast, StartLibcontainer} {
@@ -264,11 +272,7 @@ func BenchmarkExec(b *testing.B) {
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "ebench")
 	cfg.NoPause = true
-	sb, err := Create(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Destroy(context.Background())
+	sb := benchSandbox(b, cfg)
 	ctx := context.Background()
 	run(b, sb, ctr(rootfs, "execd", "sleep"))
 	c, err := sb.container("bench", "execd")

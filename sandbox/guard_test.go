@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -30,32 +29,18 @@ import (
 func init() {
 	testharness.RegisterHelper("dwm-manager", func() int {
 		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
-		testHook = func(p string) {
-			if p == point {
-				unix.Kill(os.Getpid(), unix.SIGKILL)
-			}
-		}
+		crashAt(point)
 		ctx := context.Background()
 		lifetime := DieWithManager
 		if len(os.Args) > 6 {
 			lifetime = Lifetime(os.Args[6])
 		}
-		sb, err := Create(ctx, Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
+		cfg := Config{ID: "dwm", RunDir: runDir, PauseBinary: pauseBin, Lifetime: lifetime,
 			CgroupParent: "podkit-sandbox-test", SharePID: os.Args[5] == "shared",
-			HostPID: os.Args[5] == "host", HostIPC: os.Args[5] == "host"})
-		if err != nil {
-			fmt.Println("create:", err)
+			HostPID: os.Args[5] == "host", HostIPC: os.Args[5] == "host"}
+		sb := managerSetup(ctx, cfg, ctr(rootfs, "a", "term", "ignore"), ctr(rootfs, "b", "term", "ignore"))
+		if sb == nil {
 			return 1
-		}
-		for _, n := range []string{"a", "b"} {
-			if err := sb.CreateContainer(ctx, ctr(rootfs, n, "term", "ignore")); err != nil {
-				fmt.Println("container:", err)
-				return 1
-			}
-			if err := sb.StartContainer(ctx, n); err != nil {
-				fmt.Println("start:", err)
-				return 1
-			}
 		}
 		fmt.Println("running")
 		if point == "stop:stopping" {
@@ -94,30 +79,19 @@ func TestDieWithManager(t *testing.T) {
 // "stop:stopping" began, or after a random delay).
 func killManager(t *testing.T, cmd *exec.Cmd, point string) time.Time {
 	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := testharness.StartWithStdout(t, cmd)
 	switch point {
 	case "random":
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
 		_ = cmd.Process.Kill()
 	case "running", "stop:stopping":
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		if strings.TrimSpace(line) != "running" {
-			_ = cmd.Process.Kill()
-			t.Fatalf("manager said %q", line)
-		}
+		awaitRunning(t, cmd, out)
 		if point == "stop:stopping" {
 			time.Sleep(50 * time.Millisecond) // let Stop send its SIGTERMs
 		}
 		_ = cmd.Process.Kill()
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("manager did not die by SIGKILL: %v", err)
@@ -279,26 +253,14 @@ func TestOutliveManagerKilled(t *testing.T) {
 func init() {
 	testharness.RegisterHelper("outlive-manager", func() int {
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "out", RunDir: os.Args[1], PauseBinary: os.Args[2],
-			CgroupParent: "podkit-sandbox-test", Lifetime: OutliveManager})
-		if err != nil {
-			fmt.Println("create:", err)
-			return 1
-		}
+		cfg := Config{ID: "out", RunDir: os.Args[1], PauseBinary: os.Args[2],
+			CgroupParent: "podkit-sandbox-test", Lifetime: OutliveManager}
 		b := ctr(os.Args[3], "b", "stdin")
 		b.Stdin = true
-		for _, spec := range []ContainerSpec{ctr(os.Args[3], "a", "sleep"), b, ctr(os.Args[3], "c", "term", "ignore")} {
-			if err := sb.CreateContainer(ctx, spec); err != nil {
-				fmt.Println("container:", err)
-				return 1
-			}
-			if err := sb.StartContainer(ctx, spec.Name); err != nil {
-				fmt.Println("start:", err)
-				return 1
-			}
+		if managerSetup(ctx, cfg, ctr(os.Args[3], "a", "sleep"), b, ctr(os.Args[3], "c", "term", "ignore")) == nil {
+			return 1
 		}
-		fmt.Println("running")
-		select {}
+		return managerIdle()
 	})
 }
 

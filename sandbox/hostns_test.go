@@ -5,7 +5,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -106,14 +105,6 @@ func TestHostNamespacesRefused(t *testing.T) {
 		"Config.SharePID": {ID: "hp", HostPID: true, SharePID: true},
 		"Config.Sysctls":  {ID: "hi", HostIPC: true, Sysctls: map[string]string{"kernel.shm_rmid_forced": "1"}},
 	} {
-		cfg.RunDir = t.TempDir() + "/run"
-		_, err := Create(context.Background(), cfg)
-		var se *Error
-		if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &se) || !strings.Contains(err.Error(), field) {
-			t.Fatalf("%s: %v", field, err)
-		}
-		if _, err := os.Stat(cfg.RunDir); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("%s: run dir created: %v", field, err)
-		}
+		requireConfigRefused(t, field, cfg)
 	}
 }

@@ -113,21 +113,30 @@ func (c *container) logPipes(needOut, needErr bool) (out, errw *os.File, err err
 	return out, errw, nil
 }
 
+// freshFIFO makes a new FIFO at path (mode 0600, its directory 0700 if
+// missing) in place of any file there.
+func freshFIFO(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := unix.Unlink(path); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "unlink", Path: path, Err: err}
+	}
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	return nil
+}
+
 // logPipe makes the FIFO of one stream of a new run, starts copying it
 // into the log file and returns the container's end (blocking,
 // read-write). stream is "" in LogRaw.
 func (c *container) logPipe(ext, stream string) (*os.File, error) {
 	fifo := c.fifoPath(ext)
-	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
-		return nil, err
-	}
 	// A fresh FIFO: the copier of an earlier run may still drain the old
 	// one, and must not take this run's output.
-	if err := unix.Unlink(fifo); err != nil && err != unix.ENOENT {
-		return nil, &os.PathError{Op: "unlink", Path: fifo, Err: err}
-	}
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		return nil, &os.PathError{Op: "mkfifo", Path: fifo, Err: err}
+	if err := freshFIFO(fifo); err != nil {
+		return nil, err
 	}
 	// The read end first: opened non-blocking it needs no writer, and it
 	// sees no EOF until the container's end, opened next, is gone.

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -126,23 +125,11 @@ func init() {
 	testharness.RegisterHelper("logmanager", func() int {
 		runDir, pauseBin, rootfs := os.Args[1], os.Args[2], os.Args[3]
 		ctx := context.Background()
-		sb, err := Create(ctx, Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"})
-		if err != nil {
-			fmt.Println("create:", err)
+		cfg := Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin, CgroupParent: "podkit-sandbox-test"}
+		if managerSetup(ctx, cfg, ctr(rootfs, "ticker", "tick", "5")) == nil {
 			return 1
 		}
-		if err := sb.CreateContainer(ctx, ctr(rootfs, "ticker", "tick", "5")); err != nil {
-			fmt.Println("container:", err)
-			return 1
-		}
-		if err := sb.StartContainer(ctx, "ticker"); err != nil {
-			fmt.Println("start:", err)
-			return 1
-		}
-		fmt.Println("running")
-		for {
-			time.Sleep(time.Hour)
-		}
+		return managerIdle()
 	})
 }
 
@@ -152,19 +139,7 @@ func init() {
 func TestLogsSurviveManagerCrash(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
-	runDir := t.TempDir() + "/run"
-	cmd := testharness.HelperCmd("logmanager", runDir, testharness.PauseBinary(t), rootfs)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "running\n" {
-		t.Fatalf("manager said %q", line)
-	}
+	cmd, runDir := runningManager(t, "logmanager", rootfs)
 	logPath := filepath.Join(runDir, "rec", "logs", "ticker.log")
 	eventually(t, "ticks copied by the first manager", func() bool { return len(ticks(t, readLog(t, logPath))) >= 3 })
 	_ = cmd.Process.Kill()

@@ -291,15 +291,7 @@ func TestHostNetworkRefuses(t *testing.T) {
 		"Config.Sysctls": {ID: "hn", HostNetwork: true, Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}},
 		"Config.Network": {ID: "hn", HostNetwork: true, Network: newFakeNetwork()},
 	} {
-		cfg.RunDir = t.TempDir() + "/run"
-		_, err := Create(context.Background(), cfg)
-		var se *Error
-		if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &se) || !strings.Contains(err.Error(), field) {
-			t.Fatalf("%s: %v", field, err)
-		}
-		if _, err := os.Stat(cfg.RunDir); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("%s: run dir created: %v", field, err)
-		}
+		requireConfigRefused(t, field, cfg)
 	}
 }
 

@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -27,11 +26,7 @@ import (
 func init() {
 	testharness.RegisterHelper("manager", func() int {
 		runDir, pauseBin, rootfs, point := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
-		testHook = func(p string) {
-			if p == point {
-				unix.Kill(os.Getpid(), unix.SIGKILL)
-			}
-		}
+		crashAt(point)
 		ctx := context.Background()
 		cfg := Config{ID: "rec", RunDir: runDir, PauseBinary: pauseBin,
 			CgroupParent: "podkit-sandbox-test", DieWithParent: point == "running-dwp", SharePID: point == "running-pid",
@@ -39,24 +34,11 @@ func init() {
 		if point == "create:network" {
 			cfg.Network = newFakeNetwork()
 		}
-		sb, err := Create(ctx, cfg)
-		if err != nil {
-			fmt.Println("create:", err)
+		b := ctr(rootfs, "b", "term", "ignore")
+		b.StartPath = StartLibcontainer // one of each start path
+		sb := managerSetup(ctx, cfg, ctr(rootfs, "a", "term", "ignore"), b)
+		if sb == nil {
 			return 1
-		}
-		for _, n := range []string{"a", "b"} {
-			spec := ctr(rootfs, n, "term", "ignore")
-			if n == "b" { // one of each start path
-				spec.StartPath = StartLibcontainer
-			}
-			if err := sb.CreateContainer(ctx, spec); err != nil {
-				fmt.Println("container:", err)
-				return 1
-			}
-			if err := sb.StartContainer(ctx, n); err != nil {
-				fmt.Println("start:", err)
-				return 1
-			}
 		}
 		fmt.Println("running")
 		if point == "stop:stopping" {
@@ -91,27 +73,14 @@ func runManager(t *testing.T, point string) string {
 	rootfs := testRootfs(t)
 	runDir := t.TempDir() + "/run"
 	cmd := testharness.HelperCmd("manager", runDir, testharness.PauseBinary(t), rootfs, point)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := testharness.StartWithStdout(t, cmd)
 	if strings.HasPrefix(point, "running") {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		if strings.TrimSpace(line) != "running" {
-			t.Fatalf("manager said %q", line)
-		}
+		awaitRunning(t, cmd, out)
 		_ = cmd.Process.Kill()
 	} else if point == "stop:stopping" {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		if strings.TrimSpace(line) != "running" {
-			t.Fatalf("manager said %q", line)
-		}
+		awaitRunning(t, cmd, out)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee interface{ Sys() any }
 	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
 		t.Fatalf("manager did not crash: %v", err)

@@ -40,14 +40,8 @@ func (c *container) wireStdin(p *libcontainer.Process) (done func(started bool) 
 		return func(bool) error { return nil }, nil
 	}
 	fifo := c.stdinPath()
-	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
+	if err := freshFIFO(fifo); err != nil {
 		return nil, err
-	}
-	if err := unix.Unlink(fifo); err != nil && err != unix.ENOENT {
-		return nil, &os.PathError{Op: "unlink", Path: fifo, Err: err}
-	}
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		return nil, &os.PathError{Op: "mkfifo", Path: fifo, Err: err}
 	}
 	// The read end non-blocking (no writer yet), then the keeper, then the
 	// read end back to blocking for the container.

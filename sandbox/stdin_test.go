@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -66,30 +65,7 @@ func TestExecTTY(t *testing.T) {
 		outW.Close()
 		done <- result{es, err}
 	}()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			lines <- strings.TrimRight(sc.Text(), "\r")
-		}
-		close(lines)
-	}()
-	next := func(prefix string) string {
-		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("output ended before %q", prefix)
-				}
-				if strings.HasPrefix(l, prefix) {
-					return l
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no %q line", prefix)
-			}
-		}
-	}
+	next := lineReader(t, outR)
 	first := strings.Fields(next("tty "))
 	if len(first) != 4 || !strings.HasPrefix(first[1], "/dev/pts/") || first[2] != "24x80" || first[3] != "ctty=true" {
 		t.Fatalf("terminal: %v", first)

@@ -3,6 +3,7 @@
 package testharness
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,6 +58,21 @@ func HelperCmd(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(HelperBinary(), args...)
 	cmd.Env = append(os.Environ(), HelperEnv(name))
 	return cmd
+}
+
+// StartWithStdout starts cmd (a helper, say) with its stderr on the
+// test's and returns a reader of its stdout, for the lines it reports.
+func StartWithStdout(tb testing.TB, cmd *exec.Cmd) *bufio.Reader {
+	tb.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return bufio.NewReader(out)
 }
 
 // A lock taken during package initialisation keeps main (and TestMain,

@@ -6,21 +6,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/podkit/podkit/examples/internal/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -61,21 +56,9 @@ func serveBusybox(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	tag, err := name.NewTag(ln.Addr().String() + "/test/busybox:1")
-	if err == nil {
-		err = remote.Write(tag, img)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + ln.Addr().String()
+	reg := testutil.StartRegistry(t)
+	reg.Push(t, "test/busybox:1", img)
+	return reg.URL()
 }
 
 // TestContainerEventsAndAttach: two GetContainerEvents subscribers see a

@@ -3,18 +3,12 @@
 package criserver_test
 
 import (
-	"io"
-	"log"
-	"net"
-	"net/http"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/podkit/podkit/examples/internal/testutil"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -22,13 +16,7 @@ import (
 // entry of users (the image's USER), and returns its URL.
 func serveImages(t *testing.T, users map[string]string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	reg := testutil.StartRegistry(t)
 	for ref, user := range users {
 		img, err := random.Image(256, 2)
 		if err != nil {
@@ -38,15 +26,9 @@ func serveImages(t *testing.T, users map[string]string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tag, err := name.NewTag(ln.Addr().String() + "/" + ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(tag, img); err != nil {
-			t.Fatal(err)
-		}
+		reg.Push(t, ref, img)
 	}
-	return "http://" + ln.Addr().String()
+	return reg.URL()
 }
 
 // TestImageService pulls through the mirror under public names, and

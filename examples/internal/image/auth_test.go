@@ -21,8 +21,8 @@ import (
 func TestPullWithDockerConfigCredentials(t *testing.T) {
 	testharness.Privileged(t)
 	reg := startRegistry(t)
-	reg.push(t, "private/app:1", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layerOf(t, entry{name: "f", body: "x"})))
-	reg.wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+	reg.Push(t, "private/app:1", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layerOf(t, entry{name: "f", body: "x"})))
+	reg.Wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 		if u, p, ok := r.BasicAuth(); ok && u == "podkit" && p == "s3cret" {
 			return false
 		}
@@ -39,7 +39,7 @@ func TestPullWithDockerConfigCredentials(t *testing.T) {
 
 	auth := base64.StdEncoding.EncodeToString([]byte("podkit:s3cret"))
 	must(t, os.WriteFile(filepath.Join(cfgDir, "config.json"),
-		fmt.Appendf(nil, `{"auths": {%q: {"auth": %q}}}`, reg.host, auth), 0o600))
+		fmt.Appendf(nil, `{"auths": {%q: {"auth": %q}}}`, reg.Host, auth), 0o600))
 	_, err = s.Pull(context.Background(), "registry.example.com/private/app:1")
 	must(t, err)
 }

@@ -51,7 +51,7 @@ func requireNothingLeft(t *testing.T, s *Store) {
 func TestBadReferencesAndUnknownImages(t *testing.T) {
 	testharness.Privileged(t)
 	reg := startRegistry(t)
-	reg.push(t, "pause:3.9", buildImage(t, v1.Config{Cmd: []string{"sh"}}, busyboxLayer(t)))
+	reg.Push(t, "pause:3.9", buildImage(t, v1.Config{Cmd: []string{"sh"}}, busyboxLayer(t)))
 	s := openStore(t, reg)
 	ctx := context.Background()
 
@@ -88,11 +88,11 @@ func TestBrokenRegistry(t *testing.T) {
 	testharness.Privileged(t)
 	reg := startRegistry(t)
 	layer := busyboxLayer(t)
-	reg.push(t, "pause:3.9", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layer))
+	reg.Push(t, "pause:3.9", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layer))
 	ld, err := layer.Digest()
 	must(t, err)
 	mode := ""
-	reg.wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+	reg.Wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+ld.String()) {
 			return false
 		}
@@ -158,7 +158,7 @@ func TestBadLayers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			reg.push(t, "bad/"+c.name+":1", buildImage(t, v1.Config{}, c.layer))
+			reg.Push(t, "bad/"+c.name+":1", buildImage(t, v1.Config{}, c.layer))
 			ref := "example.com/bad/" + c.name + ":1"
 			_, err := s.Pull(context.Background(), ref)
 			requireErr(t, err, c.want, "pull", ref)
@@ -183,7 +183,7 @@ func TestWrongDiffID(t *testing.T) {
 	cf.RootFS.DiffIDs[0] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("1", 64)}
 	img, err = mutate.ConfigFile(img, cf)
 	must(t, err)
-	reg.push(t, "diffid:1", img)
+	reg.Push(t, "diffid:1", img)
 	_, err = s.Pull(context.Background(), "example.com/diffid:1")
 	requireErr(t, err, ErrDigestMismatch, "pull", "example.com/diffid:1")
 	requireNothingLeft(t, s)

@@ -42,7 +42,7 @@ func benchImage(b *testing.B) v1.Image {
 func BenchmarkImage(b *testing.B) {
 	testharness.Privileged(b)
 	reg := startRegistry(b)
-	reg.push(b, "bench/app:1", benchImage(b))
+	reg.Push(b, "bench/app:1", benchImage(b))
 	ref := "example.com/bench/app:1"
 
 	b.Run("podkit-pull+unpack", func(b *testing.B) {
@@ -80,7 +80,7 @@ func BenchmarkImage(b *testing.B) {
 				b.Fatal(err)
 			}
 			run(b, "skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
-				"docker://"+reg.host+"/bench/app:1", "oci:"+dir+"/oci:app")
+				"docker://"+reg.Host+"/bench/app:1", "oci:"+dir+"/oci:app")
 			run(b, "umoci", "unpack", "--image", dir+"/oci:app", dir+"/bundle")
 			os.RemoveAll(dir)
 		}

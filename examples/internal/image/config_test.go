@@ -71,7 +71,7 @@ func TestContainerConfig(t *testing.T) {
 	reg := startRegistry(t)
 	img := buildImage(t, v1.Config{Entrypoint: []string{"/bin/busybox"}, Cmd: []string{"sh", "-c", "id"},
 		Env: []string{"PATH=/bin", "FOO=image"}, WorkingDir: "/tmp", User: "www-data"}, busyboxLayer(t))
-	reg.push(t, "k8s-staging-cri-tools/test-image-user-username:latest", img)
+	reg.Push(t, "k8s-staging-cri-tools/test-image-user-username:latest", img)
 	s := openStore(t, reg)
 	rec, err := s.Pull(context.Background(), "gcr.io/k8s-staging-cri-tools/test-image-user-username")
 	must(t, err)

@@ -23,11 +23,11 @@ func TestCrashMidPull(t *testing.T) {
 	testharness.Privileged(t)
 	reg := startRegistry(t)
 	layer := busyboxLayer(t)
-	reg.push(t, "library/busybox:crash", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layer))
+	reg.Push(t, "library/busybox:crash", buildImage(t, v1.Config{Cmd: []string{"sh"}}, layer))
 	ld, err := layer.Digest()
 	must(t, err)
 	stall := make(chan struct{})
-	reg.wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+	reg.Wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+ld.String()) {
 			return false
 		}
@@ -55,7 +55,7 @@ func TestCrashMidPull(t *testing.T) {
 		return true
 	}
 	s := openStore(t, reg)
-	cmd := testharness.HelperCmd("pull", s.Root(), "http://"+reg.host, "busybox:crash")
+	cmd := testharness.HelperCmd("pull", s.Root(), reg.URL(), "busybox:crash")
 	must(t, cmd.Start())
 	partial := waitForPartialBlob(t, filepath.Join(s.Root(), "tmp"))
 	must(t, cmd.Process.Kill())

@@ -6,9 +6,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,13 +14,11 @@ import (
 	"time"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/podkit/podkit/examples/internal/testutil"
 	"github.com/podkit/podkit/internal/testharness"
 )
 
@@ -50,66 +45,11 @@ func warmUpPathrs() {
 	}
 }
 
-// testRegistry is go-containerregistry's in-process registry on
-// 127.0.0.1:0. wrap, when set, sees every request first (to break or
-// tamper with responses).
-type testRegistry struct {
-	host string
-	srv  *http.Server
-	wrap func(w http.ResponseWriter, r *http.Request, next http.Handler) bool
-}
+// testRegistry is the shared in-process test registry
+// (testutil.Registry: Host, Wrap, Push, PushIndex).
+type testRegistry = testutil.Registry
 
-func startRegistry(t testing.TB) *testRegistry {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &testRegistry{host: ln.Addr().String()}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	reg.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if reg.wrap != nil && reg.wrap(w, r, inner) {
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() { reg.srv.Serve(ln); close(done) }()
-	t.Cleanup(func() { reg.srv.Close(); <-done })
-	return reg
-}
-
-// push writes img to the registry as repo:tag (repo without host).
-func (r *testRegistry) push(t testing.TB, repoTag string, img v1.Image) v1.Hash {
-	t.Helper()
-	ref, err := name.ParseReference(r.host + "/" + repoTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	defer tr.CloseIdleConnections()
-	if err := remote.Write(ref, img, remote.WithTransport(tr)); err != nil {
-		t.Fatalf("push %s: %v", repoTag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func (r *testRegistry) pushIndex(t testing.TB, repoTag string, idx v1.ImageIndex) {
-	t.Helper()
-	ref, err := name.ParseReference(r.host + "/" + repoTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	defer tr.CloseIdleConnections()
-	if err := remote.WriteIndex(ref, idx, remote.WithTransport(tr)); err != nil {
-		t.Fatalf("push %s: %v", repoTag, err)
-	}
-}
+func startRegistry(t testing.TB) *testRegistry { return testutil.StartRegistry(t) }
 
 // openStore opens a store in a fresh temp dir that mirrors every registry
 // to reg only (nothing leaves the machine).
@@ -117,7 +57,7 @@ func openStore(t testing.TB, reg *testRegistry) *Store {
 	t.Helper()
 	opts := Options{Root: filepath.Join(t.TempDir(), "store")}
 	if reg != nil {
-		opts.Registries = []Registry{{Prefix: "*", Mirrors: []string{"http://" + reg.host}, SkipUpstream: true}}
+		opts.Registries = []Registry{{Prefix: "*", Mirrors: []string{reg.URL()}, SkipUpstream: true}}
 	}
 	s, err := Open(opts)
 	if err != nil {

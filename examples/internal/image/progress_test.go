@@ -14,8 +14,8 @@ import (
 func TestPullProgress(t *testing.T) {
 	reg := startRegistry(t)
 	layer := busyboxLayer(t)
-	reg.push(t, "one:1", buildImage(t, v1.Config{Cmd: []string{"a"}}, layer))
-	reg.push(t, "two:1", buildImage(t, v1.Config{Cmd: []string{"b"}}, layer))
+	reg.Push(t, "one:1", buildImage(t, v1.Config{Cmd: []string{"a"}}, layer))
+	reg.Push(t, "two:1", buildImage(t, v1.Config{Cmd: []string{"b"}}, layer))
 	s := openStore(t, reg)
 	size, err := layer.Size()
 	must(t, err)

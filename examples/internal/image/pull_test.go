@@ -26,7 +26,7 @@ func TestPullThroughMirrorRemoveGC(t *testing.T) {
 	testharness.Privileged(t)
 	reg := startRegistry(t)
 	img := buildImage(t, v1.Config{Entrypoint: []string{"/bin/busybox", "sleep", "3600"}}, busyboxLayer(t))
-	mdigest := reg.push(t, "pause:3.9", img)
+	mdigest := reg.Push(t, "pause:3.9", img)
 	s := openStore(t, reg)
 	ctx := context.Background()
 
@@ -112,7 +112,7 @@ func TestPullMultiArchAndRetag(t *testing.T) {
 		mutate.IndexAddendum{Add: other, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: otherArch}}},
 		mutate.IndexAddendum{Add: native, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: Platform().Architecture}}},
 	)
-	reg.pushIndex(t, "e2e-test-images/busybox:1.29-2", idx)
+	reg.PushIndex(t, "e2e-test-images/busybox:1.29-2", idx)
 	s := openStore(t, reg)
 	got, err := s.Pull(context.Background(), "registry.k8s.io/e2e-test-images/busybox:1.29-2")
 	must(t, err)
@@ -127,7 +127,7 @@ func TestPullMultiArchAndRetag(t *testing.T) {
 
 	// The tag moves to a new image.
 	newer := buildImage(t, v1.Config{Cmd: []string{"sh", "-c", "newer"}}, bb)
-	reg.push(t, "e2e-test-images/busybox:1.29-2", newer)
+	reg.Push(t, "e2e-test-images/busybox:1.29-2", newer)
 	got2, err := s.Pull(context.Background(), "registry.k8s.io/e2e-test-images/busybox:1.29-2")
 	must(t, err)
 	list, err := s.List()
@@ -148,7 +148,7 @@ func TestConcurrentPull(t *testing.T) {
 	img := buildImage(t, v1.Config{Cmd: []string{"sh"}}, busyboxLayer(t),
 		layerOf(t, entry{name: "data", dir: true}, entry{name: "data/a", body: "a"}),
 		layerOf(t, entry{name: "data/b", body: "b"}))
-	reg.push(t, "library/busybox:latest", img)
+	reg.Push(t, "library/busybox:latest", img)
 	s := openStore(t, reg)
 
 	var wg sync.WaitGroup
@@ -157,7 +157,7 @@ func TestConcurrentPull(t *testing.T) {
 		wg.Go(func() { _, errs[i] = s.Pull(context.Background(), "busybox") })
 	}
 	for i := 2; i < 4; i++ {
-		cmd := testharness.HelperCmd("pull", s.Root(), "http://"+reg.host, "docker.io/library/busybox:latest")
+		cmd := testharness.HelperCmd("pull", s.Root(), reg.URL(), "docker.io/library/busybox:latest")
 		wg.Go(func() {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("helper: %v: %s", err, out)
@@ -204,10 +204,10 @@ func TestMirrorOrderAndPrefix(t *testing.T) {
 	testharness.Privileged(t)
 	empty1, full := startRegistry(t), startRegistry(t)
 	img := buildImage(t, v1.Config{Cmd: []string{"sh"}}, layerOf(t, entry{name: "f", body: "x"}))
-	full.push(t, "app:1", img)
+	full.Push(t, "app:1", img)
 	s, err := Open(Options{Root: filepath.Join(t.TempDir(), "store"), Registries: []Registry{
-		{Prefix: "*", Mirrors: []string{"http://" + empty1.host}, SkipUpstream: true},
-		{Prefix: "quay.io", Mirrors: []string{"http://" + empty1.host, "http://" + full.host + "/"}, SkipUpstream: true},
+		{Prefix: "*", Mirrors: []string{empty1.URL()}, SkipUpstream: true},
+		{Prefix: "quay.io", Mirrors: []string{empty1.URL(), full.URL() + "/"}, SkipUpstream: true},
 	}})
 	must(t, err)
 	defer s.Close()
@@ -227,7 +227,7 @@ func TestGCDuringPulls(t *testing.T) {
 	reg := startRegistry(t)
 	bb := busyboxLayer(t)
 	for i := range 3 {
-		reg.push(t, fmt.Sprintf("app%d:1", i), buildImage(t, v1.Config{Cmd: []string{"sh"}}, bb,
+		reg.Push(t, fmt.Sprintf("app%d:1", i), buildImage(t, v1.Config{Cmd: []string{"sh"}}, bb,
 			layerOf(t, entry{name: fmt.Sprintf("f%d", i), body: "x"})))
 	}
 	s := openStore(t, reg)

@@ -33,7 +33,7 @@ func TestRootfsSharedLayers(t *testing.T) {
 	reg := startRegistry(t)
 	img := buildImage(t, v1.Config{Cmd: []string{"sh"}}, busyboxLayer(t),
 		layerOf(t, entry{name: "etc/motd", body: "hello\n"}, entry{name: "var", dir: true}, entry{name: "var/run", link: "/run"}, entry{name: "run", dir: true}))
-	reg.push(t, "library/busybox:1.36", img)
+	reg.Push(t, "library/busybox:1.36", img)
 	s := openStore(t, reg)
 	_, err := s.Pull(context.Background(), "busybox:1.36")
 	must(t, err)
@@ -159,7 +159,7 @@ func TestWhiteoutsAndOpaqueDirs(t *testing.T) {
 			entry{name: "a", dir: true}, entry{name: "a/gone", body: "g2"},
 			entry{name: "x", dir: true}, entry{name: "x/y", body: "y"}),
 	)
-	reg.push(t, "whiteouts:v1", img)
+	reg.Push(t, "whiteouts:v1", img)
 	s := openStore(t, reg)
 	rec, err := s.Pull(context.Background(), "example.com/whiteouts:v1")
 	must(t, err)
@@ -233,7 +233,7 @@ func TestRepeatedLayer(t *testing.T) {
 	reg := startRegistry(t)
 	a := layerOf(t, entry{name: "f", body: "a"})
 	img := buildImage(t, v1.Config{}, a, layerOf(t, entry{name: ".wh.f"}, entry{name: "g", body: "b"}), a)
-	reg.push(t, "repeat:1", img)
+	reg.Push(t, "repeat:1", img)
 	s := openStore(t, reg)
 	_, err := s.Pull(context.Background(), "example.com/repeat:1")
 	must(t, err)

@@ -28,20 +28,10 @@ func BenchmarkPodNetwork(b *testing.B) {
 	testharness.Privileged(b)
 	ctx := ctxT(b)
 	b.Run("netns", func(b *testing.B) {
-		dir, err := nsjoin.OpenPinDir(filepath.Join(b.TempDir(), "ns"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer dir.Teardown()
+		dir := benchPinDir(b)
 		for i := 0; b.Loop(); i++ {
 			name := fmt.Sprintf("b%d", i)
-			set, err := dir.Create(name, nsjoin.Net)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := nsjoin.LoopbackUp(set.Get(nsjoin.Net)); err != nil {
-				b.Fatal(err)
-			}
+			set := benchNetns(b, dir, name)
 			set.Close()
 			if err := dir.Unpin(name); err != nil {
 				b.Fatal(err)
@@ -51,20 +41,10 @@ func BenchmarkPodNetwork(b *testing.B) {
 	tn := newTestNetwork(b, 24, nil)
 	ports := podnet.AttachOptions{PortMappings: []podnet.PortMapping{{HostPort: 20888, ContainerPort: 80}}}
 	b.Run("podnet", func(b *testing.B) {
-		dir, err := nsjoin.OpenPinDir(filepath.Join(b.TempDir(), "ns"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer dir.Teardown()
+		dir := benchPinDir(b)
 		for i := 0; b.Loop(); i++ {
 			name := fmt.Sprintf("b%d", i)
-			set, err := dir.Create(name, nsjoin.Net)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := nsjoin.LoopbackUp(set.Get(nsjoin.Net)); err != nil {
-				b.Fatal(err)
-			}
+			set := benchNetns(b, dir, name)
 			ref := podnet.PodRef{ID: name, Name: name, Namespace: "bench"}
 			if _, err := tn.Attach(ctx, ref, dir.PinPath(name, nsjoin.Net), ports); err != nil {
 				b.Fatal(err)
@@ -83,6 +63,29 @@ func BenchmarkPodNetwork(b *testing.B) {
 			byHand(b, tn.List, fmt.Sprintf("podnet-bench-%d-%d", os.Getpid(), i))
 		}
 	})
+}
+
+// benchPinDir is a pin directory in the benchmark's temporary directory,
+// torn down when it ends.
+func benchPinDir(b *testing.B) *nsjoin.PinDir {
+	dir, err := nsjoin.OpenPinDir(filepath.Join(b.TempDir(), "ns"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { dir.Teardown() })
+	return dir
+}
+
+// benchNetns creates and pins network namespace name in dir, with lo up.
+func benchNetns(b *testing.B, dir *nsjoin.PinDir, name string) *nsjoin.Set {
+	set, err := dir.Create(name, nsjoin.Net)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := nsjoin.LoopbackUp(set.Get(nsjoin.Net)); err != nil {
+		b.Fatal(err)
+	}
+	return set
 }
 
 // byHand runs the conflist's plugins the way a runtime without libcni would.
