@@ -143,6 +143,9 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 		_ = unix.Uname(&u)
 		return fmt.Sprintf("kernel %s: procfs has no pidns parameter (%v): a /proc of the container's PID namespace cannot be mounted from outside it", unix.ByteSliceToString(u.Release[:]), err)
 	}
+	if err := Preload(); err != nil {
+		return err.Error()
+	}
 	p, l := spec.Process, spec.Linux
 	switch {
 	case p == nil || l == nil || spec.Root == nil:

@@ -122,6 +122,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, images: images}
+	// The fast start path's base mount namespace, made now so that the
+	// first container create does not pay for it.
+	if err := sandbox.Preload(); err != nil {
+		s.log.Warn("fast start path unavailable: containers start through libcontainer", "err", err)
+	}
 	if err := s.restore(ctx); err != nil {
 		return nil, err
 	}
