@@ -54,8 +54,9 @@ type Config struct {
 	// Volumes are pod-level volumes containers can mount by name.
 	Volumes []Volume
 	// DieWithParent kills the pause (and with it a shared PID namespace)
-	// when the creating thread's process dies. Pinned namespaces and
-	// containers in their own PID namespace are not affected.
+	// and every container's init with a parent-death signal when the
+	// manager's process dies. Pinned namespaces, cgroups and files stay
+	// (Lifetime DieWithManager removes them).
 	DieWithParent bool
 	// Lifetime says what becomes of the pod when the managing process
 	// dies without destroying it: OutliveManager (the zero value) keeps

@@ -234,9 +234,14 @@
 // runtime binary. CreateContainer makes the container's cgroups as
 // libcontainer would (podkit's leaf, the device rules, the v1
 // hierarchies the leaf does not manage), then a throwaway locked thread
-// unshares its fs and mount namespace, joins the pod's net, ipc and uts
-// namespaces (sysfs and mqueue take the mounter's), makes / a slave,
-// mounts the spec's mounts by type with their options and propagation,
+// clones the rootfs and every bind source from the manager's mount
+// namespace (open_tree), unshares its fs, joins the pod's net, ipc and
+// uts namespaces (sysfs and mqueue take the mounter's), enters a new copy
+// of a one-mount base namespace (an empty read-only tmpfs the manager
+// makes once, Preload: a copy of the host's mount table, which every pod
+// grows, would cost milliseconds at a thousand pods), moves the rootfs in
+// as a slave of the host's mounts, moves in the binds and mounts the
+// spec's other mounts by type with their options and propagation,
 // creates /dev's default nodes and links, pivots into the rootfs,
 // creates the working directory, masks and makes read-only the spec's
 // paths, remounts read-only tmpfs and root, and ends; the manager keeps a
@@ -260,12 +265,16 @@
 // wired through fastSeccomp), a terminal, hooks, sysctls, LSM labels,
 // user or cgroup namespaces, mount types other than bind, proc, tmpfs,
 // devpts, mqueue and sysfs, a mount under /proc of a container with its
-// own PID namespace, shared rootfs propagation, Config.DieWithParent
-// (Go's fork kills a child with a parent-death signal whose parent is
-// outside its PID namespace, as the manager always is); on a kernel whose procfs
+// own PID namespace, shared rootfs propagation; on a kernel whose procfs
 // has no pidns parameter (it came after Debian 12's 6.1); and, for a
-// container with its own PID namespace, where ptrace is refused (Yama
-// ptrace_scope 2 or 3, a manager under a tracer). Known differences:
+// container with its own PID namespace or Config.DieWithParent, where
+// ptrace is refused (Yama ptrace_scope 2 or 3, a manager under a tracer).
+// DieWithParent needs the exec stop because Go's fork kills a child with
+// a parent-death signal whose parent is outside its PID namespace (as the
+// manager always is): nsjoin sets the signal at the stop instead, and the
+// forking thread, parked for the container's life (the signal follows
+// it), first goes back to the manager's v1 cgroups, or freezing or
+// killing the container's cgroup would reach the manager. Known differences:
 // the init's own exec is traced, so a setuid bit or file capability of
 // the container's first program is not honoured (no_new_privs forbids
 // that anyway, and later execs are not traced); the init inherits the
