@@ -57,7 +57,8 @@ func BenchmarkPodrunVsCrun(b *testing.B) {
 	b.Run("podrun", func(b *testing.B) {
 		args := []string{"--run-dir", filepath.Join(dir, "run"), "--log-dir", filepath.Join(dir, "logs"),
 			"--cgroup-parent", cgroupParent, "--no-network", "--json", manifest}
-		timeRuns(b, func() *exec.Cmd { return exec.Command(podrunBin, args...) })
+		runs, err := timeRuns(b.N, func() *exec.Cmd { return exec.Command(podrunBin, args...) })
+		reportRuns(b, runs, err)
 	})
 	crun, err := exec.LookPath("crun")
 	if err != nil {
@@ -81,24 +82,37 @@ func BenchmarkPodrunVsCrun(b *testing.B) {
 	b.Run("crun-run", func(b *testing.B) {
 		root := filepath.Join(dir, "crun")
 		i := 0
-		timeRuns(b, func() *exec.Cmd {
-			i++
-			return exec.Command(crun, "--root", root, "run", "--bundle", bundle, fmt.Sprintf("bench-%d", i))
+		var runs []time.Duration
+		err := testharness.AsReferenceRuntime(func() (err error) {
+			runs, err = timeRuns(b.N, func() *exec.Cmd {
+				i++
+				return exec.Command(crun, "--root", root, "run", "--bundle", bundle, fmt.Sprintf("bench-%d", i))
+			})
+			return err
 		})
+		reportRuns(b, runs, err)
 	})
 }
 
-// timeRuns runs b.N commands one after another, each to its end, and
-// reports their wall-clock p50 and mean.
-func timeRuns(b *testing.B, cmd func() *exec.Cmd) {
+// timeRuns runs n commands one after another, each to its end, and
+// returns their wall-clock times.
+func timeRuns(n int, cmd func() *exec.Cmd) ([]time.Duration, error) {
 	var runs []time.Duration
-	for range b.N {
+	for range n {
 		c := cmd()
 		t0 := time.Now()
 		if out, err := c.CombinedOutput(); err != nil {
-			b.Fatalf("%s: %v\n%s", c.Path, err, out)
+			return nil, fmt.Errorf("%s: %v\n%s", c.Path, err, out)
 		}
 		runs = append(runs, time.Since(t0))
+	}
+	return runs, nil
+}
+
+// reportRuns reports the p50 and mean of runs.
+func reportRuns(b *testing.B, runs []time.Duration, err error) {
+	if err != nil {
+		b.Fatal(err)
 	}
 	slices.Sort(runs)
 	var sum time.Duration

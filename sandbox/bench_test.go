@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -163,7 +162,7 @@ func BenchmarkContainer(b *testing.B) {
 		b.Run(rt+"/run(true)", func(b *testing.B) {
 			root := filepath.Join(b.TempDir(), rt)
 			var runs durations
-			err := inPrivateMountNS(func() error {
+			err := testharness.AsReferenceRuntime(func() error {
 				for i := range b.N {
 					cmd := exec.Command(path, "--root", root, "run", "--bundle", bundle, fmt.Sprintf("%s-%d", rt, i))
 					t0 := time.Now()
@@ -329,32 +328,6 @@ func BenchmarkExec(b *testing.B) {
 			f.Close()
 		}
 	})
-}
-
-// inPrivateMountNS runs fn on a throw-away thread in a private mount
-// namespace where /sys/fs/cgroup/unified is hidden under a tmpfs: crun
-// refuses a cgroup v1 host with a (empty) v2 hierarchy mounted.
-func inPrivateMountNS(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with us
-		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-			errc <- err
-			return
-		}
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			errc <- err
-			return
-		}
-		if cgroups.IsCgroup2HybridMode() {
-			if err := unix.Mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", 0, "size=4k"); err != nil {
-				errc <- err
-				return
-			}
-		}
-		errc <- fn()
-	}()
-	return <-errc
 }
 
 func cleanBenchCgroups() {

@@ -126,6 +126,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
+	if !o.Check {
+		// The fast start path's base mount namespace, made while the
+		// manifest is read (sandbox.Preload; an error shows at create).
+		go func() { _ = sandbox.Preload() }()
+	}
 	data, err := os.ReadFile(o.Manifest)
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
