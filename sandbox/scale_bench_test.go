@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -57,7 +58,7 @@ func BenchmarkScale(b *testing.B) {
 	// The kernel's part: new net+ipc+uts namespaces, and a new mount
 	// namespace (a copy of the host's mount table, which every pod's pins
 	// grow: each container's mount namespace starts as such a copy).
-	var floors, mntFloors []time.Duration
+	var floors, mntFloors, cgFloors []time.Duration
 	for i := range n {
 		if i < 20 || i >= n-20 {
 			floors = append(floors, nsFloor(b, unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS))
@@ -78,6 +79,9 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatalf("pod %d: %v", i, err)
 		}
 		createTimes = append(createTimes, time.Since(t0))
+		if i < 20 || i >= n-20 {
+			cgFloors = append(cgFloors, cgroupFloor(b, cfg.CgroupParent))
+		}
 	}
 	runtime.GC()
 	time.Sleep(time.Second) // let the kernel settle freed pages before reading MemAvailable
@@ -92,6 +96,8 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(ms(p50(floors[20:])), "ns-floor-p50-last20-ms")
 	b.ReportMetric(ms(p50(mntFloors[:20])), "mntns-floor-p50-first20-ms")
 	b.ReportMetric(ms(p50(mntFloors[20:])), "mntns-floor-p50-last20-ms")
+	b.ReportMetric(ms(p50(cgFloors[:20])), "cgroup-floor-p50-first20-ms")
+	b.ReportMetric(ms(p50(cgFloors[20:])), "cgroup-floor-p50-last20-ms")
 	b.ReportMetric(float64(mountCount(b)), "host-mounts")
 
 	var pausePSS, appPSS int64
@@ -121,6 +127,28 @@ func nsFloor(b *testing.B, flags int) time.Duration {
 		res <- time.Since(t0)
 	}()
 	return <-res
+}
+
+// cgroupFloor times the kernel's part of a cgroup: mkdir and rmdir of a
+// sibling of the pods under parent in every hierarchy (cgroup v1: one
+// directory per mounted hierarchy; v2: the unified one).
+func cgroupFloor(b *testing.B, parent string) time.Duration {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+	if len(dirs) == 0 {
+		dirs = []string{filepath.Join("/sys/fs/cgroup", parent)}
+	}
+	t0 := time.Now()
+	for _, d := range dirs {
+		if err := os.Mkdir(filepath.Join(d, "floor"), 0o755); err != nil {
+			b.Error(err)
+		}
+	}
+	for _, d := range dirs {
+		if err := os.Remove(filepath.Join(d, "floor")); err != nil {
+			b.Error(err)
+		}
+	}
+	return time.Since(t0)
 }
 
 func mountCount(b *testing.B) int {
