@@ -234,6 +234,8 @@ func TestStartPathExits(t *testing.T) {
 		if es, err := sb.Exec(ctx, spec.Name, ExecSpec{Args: []string{"/payload", "hostname"}, Stdout: &out}); err != nil || es.ExitCode != 0 || strings.TrimSpace(out.String()) != "exits" {
 			t.Errorf("%s: exec: %v %+v %q", spec.Name, err, es, out.String())
 		}
+		name := spec.Name
+		eventually(t, name+" ignores SIGTERM", func() bool { return strings.Contains(logOf(t, sb, name), "ready") })
 		if err := sb.StopContainer(ctx, spec.Name, 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}

@@ -73,6 +73,7 @@ func fromPause(pp *pause.Process) (*procRef, error) {
 	}
 	p := &procRef{Pid: pp.Pid, StartTime: st, pidfd: -1, pp: pp, done: make(chan struct{})}
 	go func() {
+		awaitExit(pp.Pid)
 		es, _ := pp.Wait()
 		p.mu.Lock()
 		if es.Signal != 0 {
@@ -100,13 +101,21 @@ func attachProc(pid int, startTime uint64) (*procRef, error) {
 		return nil, fmt.Errorf("%w: pid %d was reused or exited", ErrPauseDied, pid)
 	}
 	p := &procRef{Pid: pid, StartTime: startTime, pidfd: fd, done: make(chan struct{})}
-	go func() {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
-				break
-			}
+	// The poller's descriptor shares fd's file description (a pid reused
+	// meanwhile must not be waited for): fd is only ever used non-blocking.
+	pollFD, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err == nil {
+		err = unix.SetNonblock(pollFD, true)
+	}
+	if err != nil {
+		if pollFD >= 0 {
+			unix.Close(pollFD)
 		}
+		unix.Close(fd)
+		return nil, fmt.Errorf("pidfd of %d: %w", pid, err)
+	}
+	go func() {
+		awaitReadable(pollFD)
 		p.reapIfOurs()
 		close(p.done)
 	}()

@@ -99,6 +99,7 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(ms(p50(cgFloors[:20])), "cgroup-floor-p50-first20-ms")
 	b.ReportMetric(ms(p50(cgFloors[20:])), "cgroup-floor-p50-last20-ms")
 	b.ReportMetric(float64(mountCount(b)), "host-mounts")
+	b.ReportMetric(float64(threadCount(b)), "manager-threads")
 
 	var pausePSS, appPSS int64
 	for _, sb := range sbs {
@@ -149,6 +150,25 @@ func cgroupFloor(b *testing.B, parent string) time.Duration {
 		}
 	}
 	return time.Since(t0)
+}
+
+// threadCount is the number of OS threads of this process (the manager).
+func threadCount(b *testing.B) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(meminfoField(string(data), "Threads:")))
+	return n
+}
+
+func meminfoField(text, key string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, key); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func mountCount(b *testing.B) int {
