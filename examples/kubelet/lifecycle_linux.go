@@ -177,6 +177,7 @@ func (p *Pod) appsDone(ctx context.Context) {
 	}
 	p.completing = true
 	p.mu.Unlock()
+	p.sidecarRestarts.Wait()
 	p.stopSidecars(ctx, time.Now().Add(p.spec.Grace))
 }
 

@@ -36,6 +36,10 @@ type Pod struct {
 	// not created again yet: Status keeps showing it.
 	held map[string]sandbox.ContainerStatus
 	wg   sync.WaitGroup // supervisors
+	// sidecarRestarts counts the sidecar restarts in flight (added under
+	// mu while not completing): completing waits them out, so that the
+	// sidecars it then stops include one coming back.
+	sidecarRestarts sync.WaitGroup
 }
 
 // New returns the Pod of spec in sb, not running yet (Run). Its event

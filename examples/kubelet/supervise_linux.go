@@ -63,6 +63,7 @@ func (p *Pod) initFailed(ctx context.Context) {
 	p.failed, p.completing = true, true
 	p.mu.Unlock()
 	_ = p.save(false)
+	p.sidecarRestarts.Wait()
 	p.stopSidecars(ctx, time.Now().Add(p.spec.Grace))
 }
 
@@ -168,10 +169,15 @@ func (p *Pod) restart(ctx context.Context, c Container, delay time.Duration) err
 		t.Stop()
 		return ctx.Err()
 	}
+	sidecar := c.Sidecar() && p.inits[c.Name]
 	p.mu.Lock()
-	if p.completing && c.Sidecar() && p.inits[c.Name] {
+	if p.completing && sidecar {
 		p.mu.Unlock()
 		return errCompleting
+	}
+	if sidecar {
+		p.sidecarRestarts.Add(1)
+		defer p.sidecarRestarts.Done()
 	}
 	p.held[c.Name] = last
 	p.mu.Unlock()
