@@ -22,7 +22,6 @@ import (
 	"github.com/podkit/podkit/examples/podrun/runner"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
-	_ "github.com/podkit/podkit/sandbox" // libcontainer bootstrap of the re-executed test binary
 )
 
 func init() {

@@ -82,22 +82,16 @@ func makeBaseNS() (_ *nsjoin.Handle, retErr error) {
 	if err := mountErr("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		return nil, err
 	}
-	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("fsopen tmpfs", err)
-	}
-	defer unix.Close(fsfd)
-	for k, v := range map[string]string{"mode": "755", "size": "4k", "nr_inodes": "8"} {
-		if err := unix.FsconfigSetString(fsfd, k, v); err != nil {
-			return nil, os.NewSyscallError("fsconfig "+k, err)
+	mfd, err := newMount("tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, func(fd int) error {
+		for k, v := range map[string]string{"mode": "755", "size": "4k", "nr_inodes": "8"} {
+			if err := unix.FsconfigSetString(fd, k, v); err != nil {
+				return os.NewSyscallError("fsconfig "+k, err)
+			}
 		}
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return nil, os.NewSyscallError("fsconfig create", err)
-	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+		return nil
+	})
 	if err != nil {
-		return nil, os.NewSyscallError("fsmount", err)
+		return nil, err
 	}
 	defer unix.Close(mfd)
 	if err := unix.Mkdirat(mfd, strings.TrimPrefix(baseRootDir, "/"), 0o755); err != nil {
@@ -118,7 +112,10 @@ func makeBaseNS() (_ *nsjoin.Handle, retErr error) {
 	if err := unix.Chdir("/"); err != nil {
 		return nil, os.NewSyscallError("chdir", err)
 	}
-	return h, mountErr("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	if err := mountErr("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // hostTrees are what a container's namespace needs from the manager's,
@@ -199,19 +196,14 @@ func cloneTree(path string, rec bool) (int, error) {
 }
 
 func (t *hostTrees) close() {
-	for _, fd := range append([]int{t.rootfs, t.pidns, t.proc}, mapValues(t.binds)...) {
+	for _, fd := range []int{t.rootfs, t.pidns, t.proc} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
 	}
-}
-
-func mapValues(m map[treeKey]int) []int {
-	out := make([]int, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
+	for _, fd := range t.binds {
+		unix.Close(fd)
 	}
-	return out
 }
 
 // attach moves the clone of (src, rec) onto dest, creating dest as a

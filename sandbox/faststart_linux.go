@@ -381,6 +381,23 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 // set at the init's exec stop (always held, nsjoin), and the thread goes
 // back to the manager's v1 cgroups after the fork, or it would be frozen
 // and killed (with the whole manager) with the container's cgroup.
+// managerCgroups caches the manager's own v1 cgroup directory by
+// controller: finding one reads /proc/self/cgroup and the whole mount
+// table, which a host of many pods makes long. The manager is assumed to
+// stay where it was when its first DieWithParent container started.
+var managerCgroups sync.Map // controller -> directory
+
+func managerCgroup(ctrl string) (string, error) {
+	if dir, ok := managerCgroups.Load(ctrl); ok {
+		return dir.(string), nil
+	}
+	dir, err := cgroups.GetOwnCgroupPath(ctrl)
+	if err == nil {
+		managerCgroups.Store(ctrl, dir)
+	}
+	return dir, err
+}
+
 func (f *fastRun) parkedThreadLeaves(cmd *nsjoin.Cmd) (closeTasks func(), _ error) {
 	if cmd.AtExecStop == nil {
 		cmd.AtExecStop = func(int) error { return nil }
@@ -390,7 +407,7 @@ func (f *fastRun) parkedThreadLeaves(cmd *nsjoin.Cmd) (closeTasks func(), _ erro
 		if ctrl == "" || !slices.Contains(f.v1dirs, dir) {
 			continue
 		}
-		home, err := cgroups.GetOwnCgroupPath(ctrl)
+		home, err := managerCgroup(ctrl)
 		if err != nil {
 			return nil, fmt.Errorf("the manager's %s cgroup: %w", ctrl, err)
 		}

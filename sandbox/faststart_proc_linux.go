@@ -20,33 +20,28 @@ import (
 // dest through the new mount API: mount(2) would take the mounting
 // thread's own (the manager's) PID namespace.
 func mountProc(dest string, pidns int, m *configs.Mount) error {
-	fd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return os.NewSyscallError("fsopen proc", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.FsconfigSetFd(fd, "pidns", pidns); err != nil {
-		return os.NewSyscallError("fsconfig pidns", err)
-	}
-	for _, o := range strings.Split(m.Data, ",") {
-		k, v, hasV := strings.Cut(o, "=")
-		switch {
-		case o == "":
-		case hasV:
-			err = unix.FsconfigSetString(fd, k, v)
-		default:
-			err = unix.FsconfigSetFlag(fd, k)
+	mfd, err := newMount("proc", mountAttrs(m.Flags), func(fd int) error {
+		if err := unix.FsconfigSetFd(fd, "pidns", pidns); err != nil {
+			return os.NewSyscallError("fsconfig pidns", err)
 		}
-		if err != nil {
-			return os.NewSyscallError("fsconfig "+o, err)
+		for _, o := range strings.Split(m.Data, ",") {
+			k, v, hasV := strings.Cut(o, "=")
+			var err error
+			switch {
+			case o == "":
+			case hasV:
+				err = unix.FsconfigSetString(fd, k, v)
+			default:
+				err = unix.FsconfigSetFlag(fd, k)
+			}
+			if err != nil {
+				return os.NewSyscallError("fsconfig "+o, err)
+			}
 		}
-	}
-	if err := unix.FsconfigCreate(fd); err != nil {
-		return os.NewSyscallError("fsconfig create", err)
-	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, mountAttrs(m.Flags))
+		return nil
+	})
 	if err != nil {
-		return os.NewSyscallError("fsmount", err)
+		return err
 	}
 	defer unix.Close(mfd)
 	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
@@ -58,6 +53,28 @@ func mountProc(dest string, pidns int, m *configs.Mount) error {
 		}
 	}
 	return nil
+}
+
+// newMount makes a detached mount of a new fstype filesystem through the
+// new mount API (configure sets its parameters) and returns its
+// descriptor, for move_mount.
+func newMount(fstype string, attrs int, configure func(fd int) error) (int, error) {
+	fd, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("fsopen "+fstype, err)
+	}
+	defer unix.Close(fd)
+	if err := configure(fd); err != nil {
+		return -1, err
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return -1, os.NewSyscallError("fsconfig create", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, attrs)
+	if err != nil {
+		return -1, os.NewSyscallError("fsmount", err)
+	}
+	return mfd, nil
 }
 
 // mountAttrs translates mount(2) flags to fsmount's MOUNT_ATTR_*.

@@ -158,17 +158,7 @@ func threadCount(b *testing.B) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, _ := strconv.Atoi(strings.TrimSpace(meminfoField(string(data), "Threads:")))
-	return n
-}
-
-func meminfoField(text, key string) string {
-	for _, l := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(l, key); ok {
-			return v
-		}
-	}
-	return ""
+	return int(meminfoKiB(string(data), "Threads:"))
 }
 
 func mountCount(b *testing.B) int {

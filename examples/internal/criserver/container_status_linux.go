@@ -89,14 +89,7 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 		}
 		cs, seen := statuses[rec.SandboxID]
 		if !seen {
-			if sr := s.store.sandbox(rec.SandboxID); sr != nil {
-				sr.mu.Lock() // not held across Status: a StopPodSandbox holds it
-				sb := sr.sb
-				sr.mu.Unlock()
-				if sb != nil {
-					cs = sb.Status().Containers
-				}
-			}
+			cs, _ = s.sandboxStatuses(rec.SandboxID)
 			statuses[rec.SandboxID] = cs
 		}
 		state := criState(findContainer(cs, rec.ID))
@@ -109,4 +102,20 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 	}
 	slices.SortFunc(out, func(a, b *runtimeapi.Container) int { return cmp.Compare(b.CreatedAt, a.CreatedAt) })
 	return &runtimeapi.ListContainersResponse{Containers: out}, nil
+}
+
+// sandboxStatuses reads the statuses of a pod sandbox's containers (one
+// Status for them all) and says whether the sandbox is attached.
+func (s *Server) sandboxStatuses(sandboxID string) ([]sandbox.ContainerStatus, bool) {
+	sr := s.store.sandbox(sandboxID)
+	if sr == nil {
+		return nil, false
+	}
+	sr.mu.Lock() // not held across Status: a StopPodSandbox holds it
+	sb := sr.sb
+	sr.mu.Unlock()
+	if sb == nil {
+		return nil, false
+	}
+	return sb.Status().Containers, true
 }

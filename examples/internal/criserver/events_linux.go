@@ -100,10 +100,10 @@ func (s *Server) eventFor(id, sandboxID string, t runtimeapi.ContainerEventType)
 	if st, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sandboxID}); err == nil {
 		ev.PodSandboxStatus = st.GetStatus()
 	}
+	statuses, attached := s.sandboxStatuses(sandboxID)
 	for _, c := range s.containersOf(sandboxID) {
-		_, sb, _ := s.sandboxOf(c.ID)
-		cs, ok := sandboxContainer(sb, c.ID)
-		if sb != nil && !ok {
+		cs, ok := findContainer(statuses, c.ID)
+		if attached && !ok {
 			continue // out of its sandbox, its record not yet deleted: being removed
 		}
 		ev.ContainersStatuses = append(ev.ContainersStatuses, containerStatus(c, cs, ok))
