@@ -2,7 +2,12 @@
 
 package cgroup
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
 
 // ThreadJoiner is implemented by cgroups that can take a single OS thread
 // (cgroup v1, where membership is per thread).
@@ -46,4 +51,70 @@ func (c *cgroupV1) JoinThread() error {
 		}
 	}
 	return nil
+}
+
+// ThreadHome is the way back for a thread that joins a cgroup with
+// JoinThread, forks, and must then live on: one that forked with a
+// parent-death signal parks for the child's life, and a thread left in the
+// child's cgroup would be frozen and killed with it (and the whole process
+// with the thread). It holds the tasks files of the cgroups the thread was
+// in, opened before it joined (cgroup v1 checks the opener's credentials).
+type ThreadHome struct {
+	tasks []*os.File
+}
+
+// SaveThreadHome opens, for every v1 hierarchy of c, the tasks file of the
+// calling thread's current cgroup there. Call it on the locked thread that
+// is about to JoinThread(c). On cgroup v2 it returns an empty home: no
+// thread joins a v2 cgroup (CLONE_INTO_CGROUP instead).
+func SaveThreadHome(c Cgroup) (*ThreadHome, error) {
+	v1, ok := c.(*cgroupV1)
+	if !ok {
+		return &ThreadHome{}, nil
+	}
+	current := readCgroupFile("/proc/thread-self/cgroup") // controller -> path
+	if current == nil {
+		return nil, &Error{Op: "save thread home", Path: c.Path(), Err: errors.New("cannot read /proc/thread-self/cgroup")}
+	}
+	h := &ThreadHome{}
+	seen := map[string]bool{}
+	for ctrl, dir := range v1.dirs {
+		mnt := v1.sys.l.v1[ctrl]
+		rel, ok := current[ctrl]
+		if seen[mnt] || dir == "" || mnt == "" {
+			continue
+		}
+		seen[mnt] = true
+		if !ok {
+			h.Close()
+			return nil, &Error{Op: "save thread home", Path: c.Path(), Err: fmt.Errorf("the thread's %s cgroup is not in /proc/thread-self/cgroup", ctrl)}
+		}
+		f, err := os.OpenFile(filepath.Join(mnt, rel, "tasks"), os.O_WRONLY, 0) // os opens with O_CLOEXEC
+		if err != nil {
+			h.Close()
+			return nil, fsErr("save thread home", c.Path(), err)
+		}
+		h.tasks = append(h.tasks, f)
+	}
+	return h, nil
+}
+
+// Return moves the calling thread back into the cgroups it was in when the
+// home was saved. Like JoinThread it moves only the calling thread, which
+// takes no global lock.
+func (h *ThreadHome) Return() error {
+	for _, f := range h.tasks {
+		if _, err := f.WriteString("0"); err != nil {
+			return &Error{Op: "return thread home", Path: f.Name(), Err: err}
+		}
+	}
+	return nil
+}
+
+// Close releases the tasks files.
+func (h *ThreadHome) Close() {
+	for _, f := range h.tasks {
+		_ = f.Close()
+	}
+	h.tasks = nil
 }

@@ -142,3 +142,67 @@ func TestKillAllSparesAJoinedThread(t *testing.T) {
 		t.Errorf("child: %v, want killed by SIGKILL", err)
 	}
 }
+
+// TestThreadHome: a thread that saved its home, joined a cgroup and forked
+// goes back with Return; its child stays in the cgroup.
+func TestThreadHome(t *testing.T) {
+	testharness.Privileged(t)
+	for name, s := range systems(t) {
+		t.Run(name, func(t *testing.T) {
+			pod := newTestPod(t, s, "home", nil)
+			app, err := pod.AddContainer("app", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type res struct {
+				tid           int
+				before, after map[string]string
+				cmd           *exec.Cmd
+				err           error
+			}
+			ch := make(chan res, 1)
+			go func() {
+				runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+				r := res{tid: unix.Gettid(), before: readCgroupFile("/proc/thread-self/cgroup")}
+				home, err := SaveThreadHome(app)
+				if err != nil {
+					r.err = err
+					ch <- r
+					return
+				}
+				defer home.Close()
+				if s.v2() {
+					r.err = home.Return() // nothing to return from
+					ch <- r
+					return
+				}
+				if r.err = JoinThread(app); r.err == nil {
+					r.cmd = exec.Command("/bin/sleep", "60")
+					if r.err = r.cmd.Start(); r.err == nil {
+						r.err = home.Return()
+					}
+				}
+				r.after = readCgroupFile("/proc/thread-self/cgroup")
+				ch <- r
+			}()
+			r := <-ch
+			if r.cmd != nil && r.cmd.Process != nil {
+				defer func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() }()
+			}
+			if r.err != nil || s.v2() {
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				return
+			}
+			for ctrl := range app.Paths() {
+				if r.after[ctrl] != r.before[ctrl] {
+					t.Errorf("%s: the thread is in %q after Return, was in %q", ctrl, r.after[ctrl], r.before[ctrl])
+				}
+			}
+			if got := procCgroups(r.cmd.Process.Pid); got["memory"] != app.Path() {
+				t.Errorf("the child is in %q, want %q", got["memory"], app.Path())
+			}
+		})
+	}
+}

@@ -62,7 +62,13 @@ func (c *cgroupV1) AddProcess(pid int) error {
 // procCgroups maps each v1 controller to the process's cgroup path, from
 // /proc/<pid>/cgroup ("id:ctrl1,ctrl2:/path"). Nil if unreadable.
 func procCgroups(pid int) map[string]string {
-	s, err := readFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	return readCgroupFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+}
+
+// readCgroupFile parses a /proc/<pid>/cgroup file into controller ->
+// path; nil if it cannot be read.
+func readCgroupFile(path string) map[string]string {
+	s, err := readFile(path)
 	if err != nil {
 		return nil
 	}

@@ -49,6 +49,14 @@ type Options struct {
 	// the process, because the parent-death signal fires when the forking
 	// *thread* exits.
 	DieWithParent bool
+	// DieWithThread: the kernel SIGKILLs the pause when the calling OS
+	// thread exits. The caller runs on a goroutine locked to its thread
+	// (runtime.LockOSThread) and keeps that thread alive for as long as
+	// the pause must live: a runtime forks from a thread that joined the
+	// pause's cgroup and namespaces, moves it back, then parks it. Unlike
+	// DieWithParent the thread is the caller's, so per-thread setup done
+	// before the fork (cgroup.JoinThread) is inherited by the pause.
+	DieWithThread bool
 	// BeforeFork, if set, runs on the OS thread that forks the pause, right
 	// before the fork, for per-thread setup the pause must inherit: for
 	// example cgroup.JoinThread, so that on cgroup v1 the pause is born in
@@ -107,6 +115,8 @@ func (o *Options) validate() error {
 		return bad("DropEvents", "true", "needs Events")
 	case o.BeforeFork != nil && o.DieWithParent:
 		return bad("BeforeFork", "set", "not allowed with DieWithParent (the spawner thread is shared)")
+	case o.DieWithThread && (o.DieWithParent || o.BeforeFork != nil):
+		return bad("DieWithThread", "true", "not with DieWithParent or BeforeFork (those fork on another thread)")
 	case len(o.Args) > 0 && o.Args[0] == "":
 		return bad("Args[0]", `""`, "empty command")
 	}

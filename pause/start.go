@@ -108,7 +108,7 @@ func spawn(path string, o *Options) (*Process, error) {
 		UseCgroupFD: o.UseCgroupFD,
 		CgroupFD:    o.CgroupFD,
 	}
-	if o.DieWithParent {
+	if o.DieWithParent || o.DieWithThread {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
 	attr := &syscall.ProcAttr{Env: o.env(), Files: files, Sys: sys}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,6 +153,8 @@ func TestStartInvalidOptions(t *testing.T) {
 		"empty-command":     {Path: bin, Args: []string{""}},
 		"before-fork-die":   {Path: bin, DieWithParent: true, BeforeFork: func() error { return nil }},
 		"drop-no-events":    {Path: bin, DropEvents: true},
+		"thread-and-parent": {Path: bin, DieWithThread: true, DieWithParent: true},
+		"thread-and-before": {Path: bin, DieWithThread: true, BeforeFork: func() error { return nil }},
 	} {
 		if _, err := pause.Start(bgCtx(), o); !errors.Is(err, pause.ErrInvalidOptions) {
 			t.Errorf("%s: %v; want ErrInvalidOptions", name, err)
@@ -281,5 +284,36 @@ func TestDieWithParent(t *testing.T) {
 	}
 	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("pause status %v, want killed by SIGKILL", ws)
+	}
+}
+
+// TestDieWithThread: a pause started with DieWithThread lives while the
+// forking thread lives and is SIGKILLed when that thread exits, though the
+// process goes on.
+func TestDieWithThread(t *testing.T) {
+	testharness.Privileged(t)
+	started := make(chan *pause.Process, 1)
+	release := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		p, err := pause.Start(bgCtx(), pause.Options{Path: testharness.PauseBinary(t), Cloneflags: pause.PodNamespaces, DieWithThread: true})
+		if err != nil {
+			t.Error(err)
+		}
+		started <- p
+		<-release
+	}()
+	p := <-started
+	if p == nil {
+		return
+	}
+	defer p.Close()
+	if state := procStatus(t, p.Pid, "State"); !isAlive(state) {
+		t.Fatalf("pause state %q while its thread lives", state)
+	}
+	close(release)
+	st, err := p.Wait()
+	if err != nil || st.Signal != syscall.SIGKILL {
+		t.Fatalf("pause after its thread ended: %+v, %v; want killed by SIGKILL", st, err)
 	}
 }

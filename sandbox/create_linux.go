@@ -45,24 +45,13 @@ func (s *Sandbox) sharedKinds() []nsjoin.Kind {
 // mkdirs; a network namespace), so they are built at once, on two
 // threads: net, ipc and uts are created with no process (as for a
 // pinned-only pod) and the pause joins them when forked, creating only the
-// PID namespace it is PID 1 of. The exception is DieWithParent, whose
-// pause is forked by a long-lived thread that cannot join anything: it
-// creates every namespace itself (startPauseCloning).
+// PID namespace it is PID 1 of.
 func (s *Sandbox) cgroupAndNamespaces(ctx context.Context, fail func(step, path string, err error) error) (*nsjoin.Set, error) {
 	cgFail := func(err error) error { return fail("cgroup", cgroupRel(s.cfg.CgroupParent, s.cfg.ID), err) }
 	nsFail := func(err error) error { return fail("namespaces", "", err) }
 	switch {
 	case s.cfg.NoPause:
 		return s.buildPinnedOnly(cgFail, nsFail)
-	case s.cfg.DieWithParent:
-		if err := s.makeCgroup(); err != nil {
-			return nil, cgFail(err)
-		}
-		set, err := s.startPauseCloning(ctx)
-		if err != nil {
-			return nil, nsFail(err)
-		}
-		return set, nil
 	}
 	return s.buildWithPause(ctx, cgFail, nsFail)
 }
@@ -117,10 +106,17 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 		cgErr, spErr error
 	}
 	forked := make(chan forkResult, 1)
+	var parked chan struct{} // closed once the pause is reaped (DieWithParent)
+	if s.cfg.DieWithParent {
+		parked = make(chan struct{})
+	}
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		pp, cgErr, spErr := s.forkPause(ctx, nsReady)
+		pp, cgErr, spErr := s.forkPause(ctx, nsReady, parked != nil)
 		forked <- forkResult{pp, cgErr, spErr}
+		if pp != nil && parked != nil {
+			<-parked // the pause's parent-death signal follows this thread
+		}
 	}()
 	set, err := nsjoin.Create(s.sharedKinds()...)
 	var evr, evw *os.File
@@ -143,7 +139,7 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 	case r.spErr != nil:
 		err = nsFail(r.spErr)
 	default:
-		err = s.recordPause(r.pp, evr) // from here teardown kills the pause
+		err = s.recordPause(r.pp, evr, parked) // from here teardown kills the pause
 		if err == nil {
 			err = setUpErr
 		}
@@ -165,13 +161,22 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 // cgroup's error and the spawn's apart, for the caller to tell them.
 // Nothing else runs on the thread once it is in the leaf: memory it
 // touched would be charged to the pause's cgroup (the caller records the
-// pause).
-func (s *Sandbox) forkPause(ctx context.Context, nsReady <-chan *pauseNamespaces) (pp *pause.Process, cgErr, spErr error) {
-	opts := pause.Options{Path: s.cfg.PauseBinary}
+// pause). With dieWithThread (DieWithParent) the pause dies with this
+// thread, which goes back to the manager's cgroups and namespaces after
+// the fork and parks for the pause's life.
+func (s *Sandbox) forkPause(ctx context.Context, nsReady <-chan *pauseNamespaces, dieWithThread bool) (pp *pause.Process, cgErr, spErr error) {
+	opts := pause.Options{Path: s.cfg.PauseBinary, DieWithThread: dieWithThread}
 	if s.cfg.SharePID {
 		opts.Cloneflags = unix.CLONE_NEWPID
 	}
+	var home *threadHome
 	cgErr = s.makeCgroup()
+	if cgErr == nil && dieWithThread {
+		home, cgErr = saveThreadHome(s.cg.pod.Pause(), s.sharedKinds())
+		if home != nil {
+			defer home.close()
+		}
+	}
 	if cgErr == nil {
 		var dir *os.File
 		dir, cgErr = s.joinPauseLeaf()
@@ -196,6 +201,12 @@ func (s *Sandbox) forkPause(ctx context.Context, nsReady <-chan *pauseNamespaces
 		}
 	}
 	pp, spErr = spawnPause(ctx, opts, ns.evr, ns.evw)
+	if spErr == nil && home != nil {
+		if err := home.goBack(); err != nil { // the thread must not park in the pod
+			killAndReap(pp)
+			return nil, nil, err
+		}
+	}
 	return pp, nil, spErr
 }
 
@@ -252,41 +263,6 @@ func (s *Sandbox) makeCgroup() error {
 	return err
 }
 
-// startPauseCloning starts a die-with-parent pause that creates every
-// shared namespace itself (clone flags), moves it into its leaf by pid (its
-// forks share one long-lived thread, which must not join the leaf), then
-// pins and sets up its namespaces.
-func (s *Sandbox) startPauseCloning(ctx context.Context) (*nsjoin.Set, error) {
-	flags := 0
-	for _, k := range s.kinds() {
-		flags |= int(k)
-	}
-	opts := pause.Options{Path: s.cfg.PauseBinary, Cloneflags: uintptr(flags), DieWithParent: true}
-	evr, evw, err := s.pauseEventsFIFO()
-	if err != nil {
-		return nil, err
-	}
-	pp, err := spawnPause(ctx, opts, evr, evw)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.recordPause(pp, evr); err != nil {
-		return nil, err
-	}
-	if err := s.cg.pod.Pause().AddProcess(pp.Pid); err != nil {
-		return nil, err
-	}
-	set, err := nsjoin.OpenSetPidfd(pp.PidFD(), s.kinds()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.pinAndSetUp(set); err != nil {
-		set.Close()
-		return nil, err
-	}
-	return set, nil
-}
-
 // spawnPause forks the pause with the write end of its events FIFO,
 // which it closes (and the read end too if the fork fails). It does not
 // wait for the pause to be ready: awaitPause does.
@@ -303,10 +279,10 @@ func spawnPause(ctx context.Context, opts pause.Options, evr, evw *os.File) (*pa
 // recordPause starts reading the pause's events from evr and records the
 // pause, with the state saved at once so that Reconcile can kill it after
 // a crash right here.
-func (s *Sandbox) recordPause(pp *pause.Process, evr *os.File) error {
+func (s *Sandbox) recordPause(pp *pause.Process, evr *os.File, parked chan struct{}) error {
 	s.pauseEvents = make(chan struct{})
 	go s.readPauseEvents(evr, s.pauseEvents)
-	p, err := fromPause(pp) // kills pp if it fails
+	p, err := fromPause(pp, parked) // kills pp if it fails
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,6 +66,26 @@ func TestPauseHoldsThePinnedNamespaces(t *testing.T) {
 					t.Errorf("pause cgroup line %q, want %s", line, leaf)
 				}
 			}
+			threadsStayedHome(t, cfg.ID)
 		})
+	}
+}
+
+// threadsStayedHome checks that no thread of the test process is left in
+// the pod's cgroups or namespaces: the thread that forked a DieWithParent
+// pause parks for its life, back in the manager's.
+func threadsStayedHome(t *testing.T, id string) {
+	t.Helper()
+	own, _ := os.Readlink("/proc/self/ns/net")
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		dir := "/proc/self/task/" + task.Name()
+		cg, _ := os.ReadFile(dir + "/cgroup")
+		if strings.Contains(string(cg), "/"+id+"/") {
+			t.Errorf("thread %s is in the pod's cgroups:\n%s", task.Name(), cg)
+		}
+		if ns, err := os.Readlink(dir + "/ns/net"); err == nil && ns != own {
+			t.Errorf("thread %s is in network namespace %s, the process in %s", task.Name(), ns, own)
+		}
 	}
 }

@@ -63,18 +63,18 @@ func procStartTime(pid int) (uint64, error) {
 
 // fromPause wraps a pause started by pause.Spawn (our child); a goroutine
 // reaps it concurrently.
-func fromPause(pp *pause.Process) (*procRef, error) {
+func fromPause(pp *pause.Process, parked chan struct{}) (*procRef, error) {
 	st, err := procStartTime(pp.Pid)
 	if err != nil {
-		_ = pp.Signal(unix.SIGKILL)
-		_, _ = pp.Wait()
-		pp.Close()
+		killAndReap(pp)
+		closeParked(parked)
 		return nil, err
 	}
 	p := &procRef{Pid: pp.Pid, StartTime: st, pidfd: -1, pp: pp, done: make(chan struct{})}
 	go func() {
 		awaitExit(pp.Pid)
 		es, _ := pp.Wait()
+		closeParked(parked) // the pause is reaped: its forking thread may go
 		p.mu.Lock()
 		if es.Signal != 0 {
 			p.status = syscall.WaitStatus(es.Signal)
@@ -85,6 +85,19 @@ func fromPause(pp *pause.Process) (*procRef, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// killAndReap kills a pause that is not recorded anywhere yet and reaps it.
+func killAndReap(pp *pause.Process) {
+	_ = pp.Signal(unix.SIGKILL)
+	_, _ = pp.Wait()
+	pp.Close()
+}
+
+func closeParked(parked chan struct{}) {
+	if parked != nil {
+		close(parked)
+	}
 }
 
 // attachProc re-attaches to a process that is not our child. It fails with
