@@ -320,7 +320,14 @@
 // sandbox directory before Create makes it, and each container init: the
 // pipe's EOF without a goodbye is the manager's death, however it died.
 // Each state file names its manager and guard by PID plus start time
-// (Info.ManagerPid: 0 for a leftover).
+// (Info.ManagerPid: 0 for a leftover). While all of a manager's guarded
+// sandboxes are DieWithManager, the pause binary stands in for the guard
+// (podkit-pause --guard-wait; ~0.6 MB anonymous memory instead of a
+// second copy of the manager's runtime, and a start that does not compete
+// with the manager's): it keeps the messages and, on EOF, replays them to
+// the manager's binary, which it executes from a descriptor the manager
+// opened, as the guard. The first OutliveManager sandbox replaces it with
+// the guard itself, which must watch container exits live.
 //
 //   - DieWithManager (a command's mode, podrun's): on EOF the guard
 //     destroys every such sandbox of its manager that still names it,

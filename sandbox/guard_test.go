@@ -163,8 +163,8 @@ func TestGuardLifetime(t *testing.T) {
 	guardMu.Lock()
 	g := guard
 	guardMu.Unlock()
-	if g == nil || len(g.dirs) != 2 || unix.Kill(g.cmd.Process.Pid, 0) != nil {
-		t.Fatalf("no guard running for two sandboxes: %+v", g)
+	if g == nil || len(g.dirs) != 2 || unix.Kill(g.cmd.Process.Pid, 0) != nil || !g.standIn {
+		t.Fatalf("no stand-in guard running for two sandboxes: %+v", g)
 	}
 	infos, err := List(cfg.RunDir)
 	if err != nil || len(infos) != 2 || infos[0].ManagerPid != os.Getpid() {
@@ -179,6 +179,39 @@ func TestGuardLifetime(t *testing.T) {
 	defer guardMu.Unlock()
 	if guard != nil {
 		t.Fatal("guard kept after the last sandbox was destroyed")
+	}
+}
+
+// TestGuardStandInReplaced: the pause binary stands in for the guard of
+// DieWithManager sandboxes; the first OutliveManager sandbox replaces it
+// with the guard itself, which takes every sandbox over, and the stand-in
+// exits (the leak check sees that no process lingers).
+func TestGuardStandInReplaced(t *testing.T) {
+	testharness.Privileged(t)
+	cfg := testConfig(t, "standin1")
+	cfg.Lifetime = DieWithManager
+	a := mustCreate(t, cfg)
+	guardMu.Lock()
+	standIn := guard
+	guardMu.Unlock()
+	if standIn == nil || !standIn.standIn {
+		t.Fatalf("guard of a DieWithManager sandbox: %+v, want the stand-in", standIn)
+	}
+	cfg.ID, cfg.Lifetime = "standin2", OutliveManager
+	b := mustCreate(t, cfg)
+	guardMu.Lock()
+	g := guard
+	guardMu.Unlock()
+	if g == standIn || g.standIn || len(g.dirs) != 2 {
+		t.Fatalf("guard after an OutliveManager sandbox joined: %+v", g)
+	}
+	testharness.Eventually(t, "the stand-in to exit", 5*time.Second, 5*time.Millisecond, func() bool {
+		return unix.Kill(standIn.cmd.Process.Pid, 0) != nil
+	})
+	for _, sb := range []*Sandbox{a, b} {
+		if err := sb.Destroy(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -320,7 +353,8 @@ func TestOutliveManagerRecordsExits(t *testing.T) {
 
 // TestGuardMemory reports (asserting nothing) the resident memory of the
 // guard process: one per manager, whatever its number of pods, with a
-// map entry per pod and per watched container init.
+// map entry per pod and per watched container init; with one
+// DieWithManager pod, of the pause binary standing in for it.
 func TestGuardMemory(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
@@ -334,6 +368,7 @@ func TestGuardMemory(t *testing.T) {
 	}()
 	for i := range 20 {
 		cfg.ID = fmt.Sprintf("mem%d", i)
+		cfg.Lifetime = []Lifetime{DieWithManager, OutliveManager}[min(i, 1)] // the stand-in, then the guard
 		sb := mustCreate(t, cfg)
 		sbs = append(sbs, sb)
 		run(t, sb, ctr(rootfs, "app", "sleep"))

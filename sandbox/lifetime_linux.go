@@ -3,14 +3,11 @@
 package sandbox
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Lifetime says what becomes of a sandbox when its managing process dies
@@ -67,6 +64,9 @@ type guardClient struct {
 	cmd   *exec.Cmd
 	token string          // the guard's pid and start time
 	dirs  map[string]bool // sandbox dir -> DieWithManager
+	// standIn: the pause binary waits in the guard's stead (guardAdd).
+	standIn bool
+	dead    bool // a send failed: closed, its directories not yet moved
 }
 
 var (
@@ -87,41 +87,6 @@ func managerToken() string {
 		tokenValue = strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(st, 10)
 	})
 	return tokenValue
-}
-
-// guardAdd registers a sandbox directory with the manager's guard,
-// starting the guard first if there is none (or it died). It returns the
-// token to save in the sandbox's state. It is called before the directory
-// exists, so no crash can leave a pod its guard does not know of.
-func guardAdd(dir string, die bool) (string, error) {
-	guardMu.Lock()
-	defer guardMu.Unlock()
-	if guard != nil {
-		if err := guard.send(guardMsg{Op: "add", Dir: dir, Die: die}); err == nil {
-			guard.dirs[dir] = die
-			return guard.token, nil
-		}
-		guard.close(false) // it died: start another with every directory
-	}
-	g, err := startGuard()
-	if err != nil {
-		return "", fmt.Errorf("start guard: %w", err)
-	}
-	if guard != nil {
-		for d, die := range guard.dirs {
-			g.dirs[d] = die
-		}
-	}
-	g.dirs[dir] = die
-	for d, die := range g.dirs {
-		if err := g.send(guardMsg{Op: "add", Dir: d, Die: die}); err != nil {
-			g.close(false)
-			guard = nil
-			return "", fmt.Errorf("guard: %w", err)
-		}
-	}
-	guard = g
-	return g.token, nil
 }
 
 // guardWatch tells the guard about a container init of an OutliveManager
@@ -161,51 +126,6 @@ func guardRemove(dir string) {
 	}
 }
 
-// startGuard re-executes this binary as a guard: in a session of its own
-// (a signal to the manager's process group, Ctrl-C, does not reach it),
-// reading the pipe whose write end only this process holds (O_CLOEXEC:
-// no pause, container or exec inherits it past its execve).
-func startGuard() (*guardClient, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	defer devnull.Close()
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{os.Args[0], GuardArg, managerToken()},
-		Env: append(os.Environ(), GuardEnv+"=1"), ExtraFiles: []*os.File{r},
-		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return nil, err
-	}
-	st, _ := procStartTime(cmd.Process.Pid)
-	token := strconv.Itoa(cmd.Process.Pid) + ":" + strconv.FormatUint(st, 10)
-	return &guardClient{w: w, cmd: cmd, token: token, dirs: map[string]bool{}}, nil
-}
-
-func (g *guardClient) send(m guardMsg) error {
-	b, _ := json.Marshal(m)
-	_, err := g.w.Write(append(b, '\n'))
-	return err
-}
-
-// close ends the pipe; with bye the guard exits without tearing anything
-// down. The guard is reaped in the background.
-func (g *guardClient) close(bye bool) {
-	if bye {
-		_ = g.send(guardMsg{Op: "bye"})
-	}
-	g.w.Close()
-	go g.cmd.Wait() //nolint:errcheck // only reaps it
-}
-
 // isGuard reports whether the current process is a manager's guard.
 func isGuard() bool {
 	return len(os.Args) > 2 && os.Args[1] == GuardArg && os.Getenv(GuardEnv) != ""
@@ -218,7 +138,7 @@ func (s *Sandbox) guardCreate() error {
 	if s.cfg.Lifetime == Unguarded {
 		return nil
 	}
-	tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager)
+	tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager, s.cfg.PauseBinary)
 	if err != nil {
 		return newErr("create: guard", s.cfg.ID, "", s.dir, err)
 	}
@@ -234,7 +154,7 @@ func (s *Sandbox) adopt() error {
 		return nil
 	}
 	if s.cfg.Lifetime != Unguarded {
-		tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager)
+		tok, err := guardAdd(s.dir, s.cfg.Lifetime == DieWithManager, s.cfg.PauseBinary)
 		if err != nil {
 			return err
 		}

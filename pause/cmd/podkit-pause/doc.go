@@ -8,6 +8,10 @@
 // CMD's status. When it is not PID 1 it registers as a child subreaper and
 // says so once on stderr. See podkit-pause --help for the flags.
 //
+// One more mode is not a pause: --guard-wait=EXEFD -- ARGV stands in for
+// a podkit sandbox manager's guard (see package sandbox) at a fraction of
+// its cost, and hands over to the manager's binary if the manager dies.
+//
 // Signals are received synchronously, never in a handler, and nothing polls.
 // On amd64 and arm64, linked with -E=main.bareEntry (pause.BareLinkFlag),
 // pause mode is the bare pause (bare_linux_amd64.s, bare_linux_arm64.s; the

@@ -31,6 +31,8 @@ func TestParse(t *testing.T) {
 		{[]string{"--orphans=wait", "--", "x", "--ready-fd=9"},
 			Config{ReadyFD: -1, EventsFD: -1, Orphans: OrphansWait, Command: []string{"x", "--ready-fd=9"}}},
 		{[]string{"--orphans", "exit", "--", "x"}, Config{ReadyFD: -1, EventsFD: -1, Command: []string{"x"}}},
+		{[]string{"--guard-wait=4", "--", "/proc/self/exe", "guard", "1:2"},
+			Config{ReadyFD: -1, EventsFD: -1, GuardWait: 4, Command: []string{"/proc/self/exe", "guard", "1:2"}}},
 	} {
 		got, err := Parse(tc.args)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -44,6 +46,7 @@ func TestParseErrors(t *testing.T) {
 		{"sh"}, {"--bogus"}, {"--ready-fd"}, {"--ready-fd=x"}, {"--ready-fd=-1"}, {"--ready-fd=99999999"},
 		{"--version=1"}, {"--orphans=sometimes", "--", "x"}, {"--orphans=wait"}, {"--"}, {"--", ""},
 		{"--ready-fd=3", "--events-fd=3"}, {"--events-drop"}, {"--events-fd=4", "--events-drop=1"},
+		{"--guard-wait=4"}, {"--guard-wait=4", "--ready-fd=3", "--", "x"}, {"--guard-wait=x", "--", "x"}, {"--guard-wait=2", "--", "x"},
 	} {
 		_, err := Parse(args)
 		var ue *UsageError
@@ -60,6 +63,7 @@ func TestArgsRoundTrip(t *testing.T) {
 		{ReadyFD: 3, EventsFD: 4, Command: []string{"/bin/sh", "--", "-c"}},
 		{ReadyFD: -1, EventsFD: 7, Orphans: OrphansWait, Command: []string{"x"}},
 		{ReadyFD: 3, EventsFD: 4, EventsDrop: true},
+		{ReadyFD: -1, EventsFD: -1, GuardWait: 9, Command: []string{"m", "g", "t"}},
 	} {
 		got, err := Parse(c.Args())
 		if err != nil || !reflect.DeepEqual(got, c) {

@@ -49,7 +49,11 @@ type Config struct {
 	// that does not fit (reader slow or gone, pipe full) is dropped.
 	EventsDrop bool
 	Orphans    OrphanPolicy // --orphans=exit|wait (init mode only)
-	Command    []string     // after "--": init mode CMD ARGS...; empty = pause mode
+	// GuardWait (--guard-wait=EXEFD): stand in for a sandbox manager's
+	// guard, reading its messages on fd 3; if the manager dies, execute
+	// EXEFD with the command's argv. 0 = not this mode.
+	GuardWait int
+	Command   []string // after "--": init mode CMD ARGS...; empty = pause mode
 }
 
 // MaxFD bounds the fd numbers accepted on the command line.
@@ -58,6 +62,7 @@ const MaxFD = 1 << 20
 // Usage is the help text.
 const Usage = `usage: podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]]
        podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]] [--orphans=exit|wait] -- CMD [ARG...]
+       podkit-pause --guard-wait=EXEFD -- ARGV0 [ARG...]
        podkit-pause --version
 
 Pause mode (no CMD): reap every zombie, exit 0 on SIGTERM or SIGINT, ignore
@@ -75,6 +80,9 @@ child subreaper.
                    fit (for a FIFO whose reader may come and go)
   --orphans=exit   exit as soon as CMD exits (default)
   --orphans=wait   after CMD exits, wait until every descendant is gone
+  --guard-wait=N   not a pause: stand in for a podkit sandbox manager's
+                   guard (its messages on fd 3); if the manager dies, run
+                   the manager's binary, open as fd N, with ARGV
 `
 
 // Parse parses the arguments after argv[0]. Flags take "--flag=value" or
@@ -109,7 +117,7 @@ func Parse(args []string) (Config, error) {
 				c.Help = true
 			}
 			continue
-		case "--ready-fd", "-ready-fd", "--events-fd", "-events-fd", "--orphans", "-orphans":
+		case "--ready-fd", "-ready-fd", "--events-fd", "-events-fd", "--orphans", "-orphans", "--guard-wait", "-guard-wait":
 		default:
 			return Config{}, usageErr(a, "unknown argument (init mode needs -- before the command)")
 		}
@@ -126,6 +134,10 @@ func Parse(args []string) (Config, error) {
 			c.ReadyFD, err = parseFD(a, val)
 		case "events-fd":
 			c.EventsFD, err = parseFD(a, val)
+		case "guard-wait":
+			if c.GuardWait, err = parseFD(a, val); err == nil && c.GuardWait <= 2 {
+				err = usageErr(a, "want a descriptor above 2 (0-2 are stdio)")
+			}
 		case "orphans":
 			var ok bool
 			if c.Orphans, ok = ParseOrphanPolicy(val); !ok {
@@ -146,6 +158,9 @@ func (c Config) check(orphansSet bool) error {
 	}
 	if c.EventsDrop && c.EventsFD < 0 {
 		return usageErr("--events-drop", "needs --events-fd")
+	}
+	if c.GuardWait > 0 && (len(c.Command) == 0 || c.ReadyFD >= 0 || c.EventsFD >= 0 || orphansSet) {
+		return usageErr("--guard-wait="+strconv.Itoa(c.GuardWait), "takes only the manager's argv after --")
 	}
 	if orphansSet && len(c.Command) == 0 {
 		return usageErr("--orphans="+c.Orphans.String(), "only valid with a command after --")
@@ -176,6 +191,9 @@ func (c Config) Args() []string {
 		if c.EventsDrop {
 			a = append(a, "--events-drop")
 		}
+	}
+	if c.GuardWait > 0 {
+		a = append(a, "--guard-wait="+strconv.Itoa(c.GuardWait))
 	}
 	if len(c.Command) > 0 {
 		if c.Orphans != OrphansExit {
