@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ThreadJoiner is implemented by cgroups that can take a single OS thread
@@ -72,31 +73,58 @@ func SaveThreadHome(c Cgroup) (*ThreadHome, error) {
 	if !ok {
 		return &ThreadHome{}, nil
 	}
+	return saveThreadHome(v1.sys.l, v1.distinctDirs())
+}
+
+// SaveThreadHomeDirs is SaveThreadHome for a thread about to join the v1
+// cgroup directories dirs (absolute paths under the host's hierarchies,
+// as another cgroup manager made them). Directories of the cgroup2 tree
+// are skipped.
+func SaveThreadHomeDirs(dirs []string) (*ThreadHome, error) {
+	l, err := detect()
+	if err != nil {
+		return nil, err
+	}
+	return saveThreadHome(l, dirs)
+}
+
+func saveThreadHome(l layout, dirs []string) (*ThreadHome, error) {
 	current := readCgroupFile("/proc/thread-self/cgroup") // controller -> path
 	if current == nil {
-		return nil, &Error{Op: "save thread home", Path: c.Path(), Err: errors.New("cannot read /proc/thread-self/cgroup")}
+		return nil, &Error{Op: "save thread home", Path: "/proc/thread-self/cgroup", Err: errors.New("cannot read it")}
 	}
 	h := &ThreadHome{}
 	seen := map[string]bool{}
-	for ctrl, dir := range v1.dirs {
-		mnt := v1.sys.l.v1[ctrl]
-		rel, ok := current[ctrl]
-		if seen[mnt] || dir == "" || mnt == "" {
+	for _, dir := range dirs {
+		mnt, ctrl := l.v1Hierarchy(dir)
+		if mnt == "" || seen[mnt] {
 			continue
 		}
 		seen[mnt] = true
+		rel, ok := current[ctrl]
 		if !ok {
 			h.Close()
-			return nil, &Error{Op: "save thread home", Path: c.Path(), Err: fmt.Errorf("the thread's %s cgroup is not in /proc/thread-self/cgroup", ctrl)}
+			return nil, &Error{Op: "save thread home", Path: dir, Err: fmt.Errorf("the thread's %s cgroup is not in /proc/thread-self/cgroup", ctrl)}
 		}
 		f, err := os.OpenFile(filepath.Join(mnt, rel, "tasks"), os.O_WRONLY, 0) // os opens with O_CLOEXEC
 		if err != nil {
 			h.Close()
-			return nil, fsErr("save thread home", c.Path(), err)
+			return nil, fsErr("save thread home", dir, err)
 		}
 		h.tasks = append(h.tasks, f)
 	}
 	return h, nil
+}
+
+// v1Hierarchy returns the mountpoint of the v1 hierarchy dir is in and
+// one of its controllers; "" if dir is in none.
+func (l layout) v1Hierarchy(dir string) (mnt, ctrl string) {
+	for c, m := range l.v1 {
+		if (dir == m || strings.HasPrefix(dir, m+"/")) && len(m) > len(mnt) {
+			mnt, ctrl = m, c
+		}
+	}
+	return mnt, ctrl
 }
 
 // Return moves the calling thread back into the cgroups it was in when the

@@ -358,11 +358,7 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 		return nil
 	}
 	if f.cfg.ParentDeathSignal != 0 {
-		closeTasks, err := f.parkedThreadLeaves(cmd)
-		if err != nil {
-			return nil, err
-		}
-		defer closeTasks()
+		defer f.parkedThreadLeaves(cmd)()
 	}
 	cmd.Security = execSecurity(&c.spec, f.cfg)
 	if f.seccomp != nil {
@@ -381,65 +377,29 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 // set at the init's exec stop (always held, nsjoin), and the thread goes
 // back to the manager's v1 cgroups after the fork, or it would be frozen
 // and killed (with the whole manager) with the container's cgroup.
-// managerCgroups caches the manager's own v1 cgroup directory by
-// controller: finding one reads /proc/self/cgroup and the whole mount
-// table, which a host of many pods makes long. The manager is assumed to
-// stay where it was when its first DieWithParent container started.
-var managerCgroups sync.Map // controller -> directory
-
-func managerCgroup(ctrl string) (string, error) {
-	if dir, ok := managerCgroups.Load(ctrl); ok {
-		return dir.(string), nil
-	}
-	dir, err := cgroups.GetOwnCgroupPath(ctrl)
-	if err == nil {
-		managerCgroups.Store(ctrl, dir)
-	}
-	return dir, err
-}
-
-func (f *fastRun) parkedThreadLeaves(cmd *nsjoin.Cmd) (closeTasks func(), _ error) {
+func (f *fastRun) parkedThreadLeaves(cmd *nsjoin.Cmd) (closeTasks func()) {
 	if cmd.AtExecStop == nil {
 		cmd.AtExecStop = func(int) error { return nil }
 	}
-	var homes []string
-	for ctrl, dir := range f.cgm.GetPaths() {
-		if ctrl == "" || !slices.Contains(f.v1dirs, dir) {
-			continue
-		}
-		home, err := managerCgroup(ctrl)
-		if err != nil {
-			return nil, fmt.Errorf("the manager's %s cgroup: %w", ctrl, err)
-		}
-		if !slices.Contains(homes, home) {
-			homes = append(homes, home)
-		}
-	}
-	// Opened before the fork, in the manager's mount namespace: the
-	// thread cannot leave the container's once Security dropped
-	// CAP_SYS_ADMIN, and cgroup v1 checks the opener's credentials.
-	var tasks []*os.File
-	before := cmd.BeforeFork
+	// The way back is opened on the forking thread before it joins,
+	// still in the manager's mount namespace: the thread cannot leave the
+	// container's once Security dropped CAP_SYS_ADMIN, and cgroup v1
+	// checks the opener's credentials.
+	var home *cgroup.ThreadHome
+	join := cmd.BeforeFork
 	cmd.BeforeFork = func() error {
-		for _, h := range homes {
-			f, err := os.OpenFile(h+"/tasks", os.O_WRONLY, 0)
-			if err != nil {
-				return fmt.Errorf("the manager's cgroup: %w", err)
-			}
-			tasks = append(tasks, f)
+		var err error
+		if home, err = cgroup.SaveThreadHomeDirs(f.v1dirs); err != nil {
+			return fmt.Errorf("the manager's cgroups: %w", err)
 		}
-		return before()
+		return join()
 	}
-	cmd.AfterStart = func() {
-		for _, f := range tasks {
-			_, _ = f.WriteString("0")
-		}
-	}
+	cmd.AfterStart = func() { _ = home.Return() }
 	return func() {
-		for _, f := range tasks {
-			_ = f.Close()
+		if home != nil {
+			home.Close()
 		}
-	}, nil
+	}
 }
 
 // namespaces opens what the process joins: the pod's pins and the
