@@ -382,3 +382,39 @@ func TestAddProcessRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCloneCpusetChildren: on v1 with a cpuset hierarchy, a cgroup made
+// under the parent later (by anyone: here a plain mkdir, as libcontainer
+// does) starts with the parent's cpus and mems; elsewhere it does nothing.
+func TestCloneCpusetChildren(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	parent := testParent + "/clone"
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background(), testParent); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if err := s.CloneCpusetChildren("/"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("CloneCpusetChildren(/): %v, want ErrInvalidName", err)
+	}
+	if err := s.CloneCpusetChildren(parent); err != nil {
+		t.Fatal(err)
+	}
+	mnt := s.l.v1["cpuset"]
+	if mnt == "" || s.v2() {
+		t.Log("no v1 cpuset hierarchy: nothing to do")
+		return
+	}
+	child := mnt + parent + "/child"
+	if err := os.Mkdir(child, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		got, _ := readFile(child + "/" + f)
+		want, _ := readFile(mnt + "/" + f)
+		if strings.TrimSpace(got) == "" || strings.TrimSpace(got) != strings.TrimSpace(want) {
+			t.Errorf("%s of a new child: %q, want the root's %q", f, got, want)
+		}
+	}
+}

@@ -65,3 +65,34 @@ func checkSubset(field, want, have string) error {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// CloneCpusetChildren makes every cgroup created later under parent in the
+// v1 cpuset hierarchy start with its parent's cpus and mems
+// (cgroup.clone_children, which the kernel copies at mkdir and children
+// inherit), creating parent there if needed. Another cgroup manager
+// (runc's libcontainer) then finds them set and writes neither: each write
+// of cpuset.cpus rebuilds the scheduler's domains, a walk of every cpuset
+// on the host, so its cost grows with the number of pods. It does nothing
+// without a v1 cpuset hierarchy.
+func (s *System) CloneCpusetChildren(parent string) error {
+	p, err := cleanPath("clone cpuset children", parent)
+	if err != nil {
+		return err
+	}
+	mnt := s.l.v1["cpuset"]
+	if mnt == "" || s.v2() {
+		return nil
+	}
+	dir := mnt + p
+	if cur, err := readFile(dir + "/cgroup.clone_children"); err == nil && strings.TrimSpace(cur) == "1" {
+		return nil
+	}
+	made, err := mkdirParents(mnt, dir+"/x") // dir and its missing ancestors
+	if err == nil {
+		err = initCpuset(made)
+	}
+	if err == nil {
+		err = writeFile(dir+"/cgroup.clone_children", "1")
+	}
+	return fsErr("clone cpuset children", p, err)
+}

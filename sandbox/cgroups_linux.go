@@ -68,6 +68,11 @@ func newPodCgroup(parent, id string, r Resources, noPause bool) (*podCgroup, err
 	if err != nil {
 		return nil, err
 	}
+	if strings.Trim(parent, "/") != "" {
+		// Best effort: without it libcontainer writes the cpus and mems
+		// of each container's cpuset itself, as before.
+		_ = sys.CloneCpusetChildren(parent)
+	}
 	cfg := cgroup.PodConfig{Parent: path.Join("/", parent), ID: id, Resources: r.toCgroup(), NoPauseLeaf: noPause}
 	var pod *cgroup.Pod
 	for i := 0; i < 20; i++ {
