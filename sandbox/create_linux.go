@@ -120,7 +120,7 @@ func (s *Sandbox) buildWithPause(ctx context.Context, cgFail, nsFail func(error)
 	}()
 	set, err := nsjoin.Create(s.sharedKinds()...)
 	var evr, evw *os.File
-	if err == nil {
+	if err == nil && s.cfg.SharePID { // the only pause with children to reap
 		evr, evw, err = s.pauseEventsFIFO()
 	}
 	var setUpErr error
@@ -263,11 +263,13 @@ func (s *Sandbox) makeCgroup() error {
 	return err
 }
 
-// spawnPause forks the pause with the write end of its events FIFO,
-// which it closes (and the read end too if the fork fails). It does not
-// wait for the pause to be ready: awaitPause does.
+// spawnPause forks the pause with the write end of its events FIFO (if
+// any), which it closes (and the read end too if the fork fails). It does
+// not wait for the pause to be ready: awaitPause does.
 func spawnPause(ctx context.Context, opts pause.Options, evr, evw *os.File) (*pause.Process, error) {
-	opts.Events, opts.DropEvents = evw, true
+	if evw != nil {
+		opts.Events, opts.DropEvents = evw, true
+	}
 	pp, err := pause.Spawn(ctx, opts)
 	evw.Close()
 	if err != nil {
@@ -280,8 +282,10 @@ func spawnPause(ctx context.Context, opts pause.Options, evr, evw *os.File) (*pa
 // pause, with the state saved at once so that Reconcile can kill it after
 // a crash right here.
 func (s *Sandbox) recordPause(pp *pause.Process, evr *os.File, parked chan struct{}) error {
-	s.pauseEvents = make(chan struct{})
-	go s.readPauseEvents(evr, s.pauseEvents)
+	if evr != nil {
+		s.pauseEvents = make(chan struct{})
+		go s.readPauseEvents(evr, s.pauseEvents)
+	}
 	p, err := fromPause(pp, parked) // kills pp if it fails
 	if err != nil {
 		return err

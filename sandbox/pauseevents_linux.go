@@ -12,7 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The pause reports reaped orphans as JSON lines on a FIFO in the sandbox
+// The pause of a shared PID namespace (PID 1 there, the only pause with
+// children) reports reaped orphans as JSON lines on a FIFO in the sandbox
 // directory, not on a pipe: a manager that restarts (Load) opens it again
 // and reads on. The pause holds it open read-write and runs with
 // DropEvents, so it never blocks on it while no manager reads; what
