@@ -117,7 +117,6 @@ type Cmd struct {
 	lookErr error     // PATH lookup failure from Command
 	sec     *secPlan
 	freeze  *freezeStop // holds the child before exec where ptrace cannot
-	pidfd   int
 	started bool
 	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
 	park    chan struct{} // closed by Wait: lets a Pdeathsig thread end
@@ -129,7 +128,7 @@ type Cmd struct {
 // when s holds a mount namespace it is not looked up (give an absolute
 // path inside that namespace).
 func Command(s *Set, name string, args ...string) *Cmd {
-	c := &Cmd{Path: name, Args: append([]string{name}, args...), Namespaces: s, pidfd: -1}
+	c := &Cmd{Path: name, Args: append([]string{name}, args...), Namespaces: s}
 	if s.Get(Mount) == nil {
 		ec := exec.Command(name)
 		c.Path, c.lookErr = ec.Path, ec.Err
@@ -137,16 +136,20 @@ func Command(s *Set, name string, args ...string) *Cmd {
 	return c
 }
 
-// PidFD returns the pidfd of the started process (owned by the Cmd, closed
-// by Wait), or -1. Signal the process through it, or via Process, which uses
-// a pidfd too, to be immune to PID reuse. If the caller set
-// SysProcAttr.PidFD, that descriptor is the caller's and is returned here
-// but not closed by Wait.
+// PidFD returns the pidfd of the started process (Process's own, valid
+// until Wait returns), or -1. Signal the process through it, or via
+// Process, to be immune to PID reuse. If the caller set SysProcAttr.PidFD,
+// that descriptor is the caller's and is returned here but not closed by
+// Wait.
 func (c *Cmd) PidFD() int {
 	if c.SysProcAttr != nil && c.SysProcAttr.PidFD != nil {
 		return *c.SysProcAttr.PidFD
 	}
-	return c.pidfd
+	fd := -1
+	if c.Process != nil {
+		_ = c.Process.WithHandle(func(h uintptr) { fd = int(h) })
+	}
+	return fd
 }
 
 // Start starts the process inside the namespaces.
@@ -179,10 +182,6 @@ func (c *Cmd) start() error {
 	if c.sec != nil {
 		// The child switches user and groups itself, after the fork.
 		attr.Credential, attr.AmbientCaps = c.sec.cred, c.sec.amb
-	}
-	if attr.PidFD == nil {
-		c.pidfd = -1
-		attr.PidFD = &c.pidfd
 	}
 	closeCg, err := c.setupCgroup()
 	if err != nil {

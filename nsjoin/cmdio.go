@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // execCmd copies the exec.Cmd fields into the exec.Cmd Start runs, with a
@@ -53,8 +51,8 @@ func (c *Cmd) Run() error {
 	return c.Wait()
 }
 
-// Wait waits for the process (exec.Cmd.Wait), sets ProcessState, closes
-// the pidfd and the Cmd's pipe ends.
+// Wait waits for the process (exec.Cmd.Wait, which closes Process's
+// pidfd), sets ProcessState and closes the Cmd's pipe ends.
 func (c *Cmd) Wait() error {
 	if c.ec == nil || c.ec.Process == nil {
 		return &Error{Op: "wait", Path: c.Path, Err: errors.New("not started")}
@@ -67,10 +65,6 @@ func (c *Cmd) Wait() error {
 }
 
 func (c *Cmd) release() {
-	if c.pidfd >= 0 {
-		unix.Close(c.pidfd)
-		c.pidfd = -1
-	}
 	if c.dups != nil {
 		c.dups.Close()
 		c.dups = nil

@@ -3,48 +3,108 @@
 package sandbox
 
 import (
-	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// awaitExit returns once process pid, our child or re-attached and not yet
-// reaped, has exited, having waited in Go's network poller on a pidfd of
-// its own (pidfds turn readable at exit) rather than in a blocking waitid
-// or poll: a goroutine blocked in a system call holds an OS thread, and a
-// manager of 1,000 pods would keep 2,000 of them (each pause and each
-// container). The caller then reaps it, which no longer blocks. Where the
-// poller cannot take the pidfd it falls back to a blocking poll.
-func awaitExit(pid int) {
-	// A file description of its own: O_NONBLOCK must not reach the
-	// pidfds that others wait on with a blocking waitid. Its pid cannot
-	// have been reused: the process is not reaped yet.
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return // gone already (ESRCH): the reaper finds it exited
+// awaitPidfd returns once the process behind pidfd, our child or
+// re-attached and not yet reaped, has exited (pidfds turn readable at
+// exit). The caller then reaps it, which no longer blocks, and keeps pidfd
+// open until this returns.
+//
+// Every wait shares one epoll instance and one goroutine blocked in
+// epoll_wait, and uses the pidfd its owner already holds (the pause's,
+// the one os.Process keeps): a goroutine blocked in waitid or poll holds
+// an OS thread (2,000 at 1,000 pods), and a descriptor of its own per
+// process would be one more for each of the manager's forks to copy and
+// each of their execs to close. Where epoll refuses, it polls on a thread.
+func awaitPidfd(pidfd int) {
+	if pidfd < 0 {
+		return // no pidfd (a kernel without them): the caller's wait blocks
 	}
-	awaitReadable(fd)
-}
-
-// awaitReadable waits until pidfd fd (non-blocking; closed on return) is
-// readable: its process exited.
-func awaitReadable(fd int) {
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	if rc, err := f.SyscallConn(); err == nil && rc.Read(exitedNow) == nil {
+	ch, ok := exitWaits.add(pidfd)
+	if !ok {
+		pollExit(pidfd)
 		return
 	}
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	<-ch
+}
+
+// exitWaits is the epoll instance awaitPidfd registers pidfds with, each
+// one shot, keyed by a token in the event's data.
+var exitWaits exitWaiters
+
+type exitWaiters struct {
+	once    sync.Once
+	epfd    int
+	err     error
+	mu      sync.Mutex
+	next    int32
+	waiters map[int32]chan struct{}
+}
+
+// start makes the epoll instance and its goroutine (Preload calls it, so
+// that a leak check counts its descriptor and thread in the baseline).
+func (w *exitWaiters) start() error {
+	w.once.Do(func() {
+		if w.epfd, w.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); w.err != nil {
+			return
+		}
+		w.waiters = map[int32]chan struct{}{}
+		go w.loop()
+	})
+	return w.err
+}
+
+func (w *exitWaiters) add(pidfd int) (<-chan struct{}, bool) {
+	if w.start() != nil {
+		return nil, false
+	}
+	ch := make(chan struct{})
+	w.mu.Lock()
+	w.next++
+	token := w.next
+	for w.waiters[token] != nil { // wrapped around onto a wait still open
+		w.next++
+		token = w.next
+	}
+	w.waiters[token] = ch
+	w.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: token}
+	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, pidfd, &ev); err != nil {
+		w.mu.Lock()
+		delete(w.waiters, token)
+		w.mu.Unlock()
+		return nil, false
+	}
+	return ch, true
+}
+
+func (w *exitWaiters) loop() {
+	events := make([]unix.EpollEvent, 64)
+	for {
+		n, err := unix.EpollWait(w.epfd, events, -1)
+		if err != nil {
+			continue // EINTR
+		}
+		w.mu.Lock()
+		for _, ev := range events[:n] {
+			if ch := w.waiters[ev.Fd]; ch != nil {
+				delete(w.waiters, ev.Fd)
+				close(ch)
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+// pollExit waits in poll(2) until pidfd is readable.
+func pollExit(pidfd int) {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, -1); err != unix.EINTR {
 			return
 		}
 	}
-}
-
-// exitedNow says whether the pidfd is readable (its process exited).
-func exitedNow(fd uintptr) bool {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, 0)
-	return err != unix.EINTR && (err != nil || n > 0)
 }

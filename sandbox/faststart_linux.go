@@ -467,7 +467,7 @@ func joinV1(dirs []string) error {
 
 // reapFast waits for the init (our child) and records its exit.
 func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
-	awaitExit(pid)
+	awaitPidfd(cmd.PidFD()) // Process's, closed by Wait
 	_ = cmd.Wait()
 	var ws *syscall.WaitStatus
 	if ps := cmd.ProcessState; ps != nil {

@@ -72,7 +72,7 @@ func fromPause(pp *pause.Process, parked chan struct{}) (*procRef, error) {
 	}
 	p := &procRef{Pid: pp.Pid, StartTime: st, pidfd: -1, pp: pp, done: make(chan struct{})}
 	go func() {
-		awaitExit(pp.Pid)
+		awaitPidfd(pp.PidFD()) // valid until Close, after the wait
 		es, _ := pp.Wait()
 		closeParked(parked) // the pause is reaped: its forking thread may go
 		p.mu.Lock()
@@ -114,21 +114,8 @@ func attachProc(pid int, startTime uint64) (*procRef, error) {
 		return nil, fmt.Errorf("%w: pid %d was reused or exited", ErrPauseDied, pid)
 	}
 	p := &procRef{Pid: pid, StartTime: startTime, pidfd: fd, done: make(chan struct{})}
-	// The poller's descriptor shares fd's file description (a pid reused
-	// meanwhile must not be waited for): fd is only ever used non-blocking.
-	pollFD, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err == nil {
-		err = unix.SetNonblock(pollFD, true)
-	}
-	if err != nil {
-		if pollFD >= 0 {
-			unix.Close(pollFD)
-		}
-		unix.Close(fd)
-		return nil, fmt.Errorf("pidfd of %d: %w", pid, err)
-	}
 	go func() {
-		awaitReadable(pollFD)
+		awaitPidfd(fd) // release closes it only after done
 		p.reapIfOurs()
 		close(p.done)
 	}()

@@ -6,9 +6,12 @@ import (
 
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
+	"github.com/podkit/podkit/sandbox"
 )
 
-func TestMain(m *testing.M) { testharness.Main(m) }
+// The sandbox package's process-wide state (sandbox.Preload) counts in
+// every test's leak baseline.
+func TestMain(m *testing.M) { testharness.Main(m, func() { _ = sandbox.Preload() }) }
 
 // nsjoin keeps its home namespace descriptors open for the life of the
 // process: open them before any leak check's first snapshot.
