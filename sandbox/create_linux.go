@@ -14,14 +14,6 @@ import (
 	"github.com/podkit/podkit/pause"
 )
 
-func (s *Sandbox) kinds() []nsjoin.Kind {
-	k := s.sharedKinds()
-	if s.cfg.SharePID {
-		k = append(k, nsjoin.PID)
-	}
-	return k
-}
-
 // sharedKinds are the namespaces made before the pause: net (unless
 // HostNetwork), ipc (unless HostIPC) and uts.
 func (s *Sandbox) sharedKinds() []nsjoin.Kind {

@@ -16,7 +16,6 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -75,7 +74,7 @@ type fastRun struct {
 	seccomp *specs.LinuxSeccomp
 	plan    *rootPlan
 	mnt     *nsjoin.Handle // the mount namespace, until the init holds it
-	cgm     cgroups.Manager
+	cgm     fastCgroups
 	v2dir   string   // CLONE_INTO_CGROUP (v2, or the hybrid unified dir)
 	v1dirs  []string // joined by the forking thread (tasks)
 	oomBase uint64
@@ -216,20 +215,13 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 }
 
 // createFast builds a fast container: its cgroups (the device rules and
-// the v1 hierarchies podkit's leaf does not manage, as libcontainer makes
-// them) and its mount namespace; no process yet. On error nothing is left.
+// the hierarchies podkit's leaf does not manage, as libcontainer makes
+// them: newFastCgroups) and its mount namespace; no process yet. On error
+// nothing is left.
 func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) (retErr error) {
 	f := &fastRun{cfg: cfg, seccomp: spec.Linux.Seccomp}
-	m, err := manager.New(cfg.Cgroups)
+	m, err := newFastCgroups(cfg.Cgroups)
 	if err != nil {
-		return err
-	}
-	err = m.Apply(-1)
-	if err == nil {
-		err = m.Set(cfg.Cgroups.Resources)
-	}
-	if err != nil {
-		_ = m.Destroy()
 		return err
 	}
 	defer func() {
