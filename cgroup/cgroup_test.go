@@ -418,3 +418,41 @@ func TestCloneCpusetChildren(t *testing.T) {
 		}
 	}
 }
+
+// TestMkdirAll: the directory is made in every hierarchy Hierarchies
+// lists (a v1 cpuset one ready to take tasks), again without error, and a
+// bad path is refused with nothing made.
+func TestMkdirAll(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background(), testParent); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	for range 2 {
+		dirs, err := s.MkdirAll(testParent + "/all/leaf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dirs) == 0 || len(dirs) != len(s.Hierarchies()) {
+			t.Fatalf("MkdirAll made %d directories for %d hierarchies", len(dirs), len(s.Hierarchies()))
+		}
+		for ctrl, mnt := range s.Hierarchies() {
+			if dirs[ctrl] != mnt+testParent+"/all/leaf" {
+				t.Errorf("%q: %q", ctrl, dirs[ctrl])
+			}
+			if st, err := os.Stat(dirs[ctrl]); err != nil || !st.IsDir() {
+				t.Errorf("%q: %v", ctrl, err)
+			}
+		}
+		if d := dirs["cpuset"]; d != "" {
+			if cpus, _ := readFile(d + "/cpuset.cpus"); strings.TrimSpace(cpus) == "" {
+				t.Errorf("cpuset %s has no cpus", d)
+			}
+		}
+	}
+	if _, err := s.MkdirAll("../escape"); !errors.Is(err, ErrEscape) {
+		t.Errorf("MkdirAll(../escape): %v, want ErrEscape", err)
+	}
+}
