@@ -205,8 +205,11 @@
 // them up (loopback, hostname, sysctls). A shared PID namespace is pinned
 // once the pause exists; the /etc files and volumes are written, and the
 // pause's readiness awaited last (pause.Spawn, then Ready), so the pause
-// starts while Create works. A DieWithParent pause, forked by a
-// long-lived thread that cannot join namespaces, creates them itself.
+// starts while Create works. A DieWithParent pause is forked the same
+// way, with its parent-death signal tied to the forking thread
+// (pause.Options.DieWithThread): that thread goes back to the manager's
+// cgroups and namespaces after the fork (cgroup.SaveThreadHome) and parks
+// for the pause's life.
 //
 // Exec does not go through libcontainer: the process is forked by
 // nsjoin.Command from a throwaway thread that sits in the container's
@@ -248,7 +251,10 @@
 // handle on the namespace, so a bad mount, rootfs or command is reported
 // by CreateContainer and closing the handle leaves nothing. StartContainer
 // forks the process with nsjoin.Command (see Exec below): born in the
-// container's cgroups, in the pod's namespaces and the container's mount
+// container's cgroups (on v1 and hybrid hosts made by podkit's cgroup
+// package in every hierarchy, the layout libcontainer uses, with
+// libcontainer's device emulator writing the device rules; on v2 by
+// libcontainer's cgroup manager, whose device rules are eBPF), in the pod's namespaces and the container's mount
 // namespace, with its capabilities, no_new_privs, user, groups and
 // rlimits. /proc must belong to the container's PID namespace, which a
 // mount(2) from outside it cannot give: it is made with fsopen("proc"),
@@ -281,18 +287,23 @@
 // manager's umask and no new session keyring is joined; a container
 // created but never started has no process (Status reports no pid until
 // it starts) and does not survive the manager (Load finds it Terminated).
-// Cost (BenchmarkContainer, create+start+exit+remove of a static `true`
-// in a pod, cgroup v1 host): about 7 ms at the median against 33 ms
-// through libcontainer and 14 ms for `crun run` of the same OCI spec;
-// the exit (the payload's run and the teardown of its namespaces) is
-// most of it. Creating the mount namespace copies the host's mount
-// table, as runc and crun do: on a host with thousands of mounts that
-// copy dominates.
+// Cost (BenchmarkContainer, create+start+exit+remove of the test
+// payload's `true` in a pod, cgroup v1 host): about 5 ms at the median
+// against 15 ms through libcontainer and 8.5 ms for `crun run` of the
+// same OCI spec (BENCHMARKS.md).
+//
+// Exits are awaited on one epoll instance through the pidfd the process's
+// owner holds (the pause's, os.Process's): no OS thread and no descriptor
+// per process. Each descriptor the manager holds is copied by each of its
+// forks and closed by each exec, a cost that grows with the pods: a pod
+// costs it 4 (2 pidfds, a container's output FIFO and log file; a pause of
+// a shared PID namespace has its events FIFO too).
 //
 // # Events and recovery
 //
-// The pause reports reaped orphans on a FIFO in the run directory that it
-// holds open read-write and never blocks on (pause.Options.DropEvents): a
+// The pause of a shared PID namespace (the only pause with children)
+// reports reaped orphans on a FIFO in the run directory that it holds
+// open read-write and never blocks on (pause.Options.DropEvents): a
 // manager that exits loses events, not the pod. Load re-opens the FIFO,
 // re-attaches every process by pidfd plus start time and reaps those that
 // became its children (real exit status instead of Unknown). Exits are
