@@ -90,7 +90,7 @@ func (s *Sandbox) Stop(ctx context.Context, grace time.Duration) error {
 		}
 		t.Stop()
 		_ = s.pause.signal(unix.SIGKILL) // a no-op on one that exited
-		s.pause.awaitExit()
+		s.pause.awaitExit(s.reapPodZombies)
 	}
 	s.mu.Lock()
 	if err := s.setState("stop", StateStopped); err != nil {

@@ -175,9 +175,10 @@ func (p *procRef) signal(sig unix.Signal) error {
 }
 
 // awaitExit waits for the process to be gone, reaping libcontainer's stray
-// zombies meanwhile: one in the pod's PID namespace would keep a dying
-// pause (its PID 1) from ever finishing its exit (see reapStrays).
-func (p *procRef) awaitExit() {
+// zombies meanwhile, and what reap reaps: one in the pod's PID namespace
+// would keep a dying pause (its PID 1) from ever finishing its exit (see
+// reapStrays, Sandbox.reapPodZombies).
+func (p *procRef) awaitExit(reap ...func()) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -186,6 +187,9 @@ func (p *procRef) awaitExit() {
 			return
 		case <-tick.C:
 			reapStrays()
+			for _, r := range reap {
+				r()
+			}
 		}
 	}
 }

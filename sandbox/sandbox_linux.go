@@ -252,7 +252,7 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	// with its PID 1 anyway).
 	if s.pause != nil {
 		_ = s.pause.signal(unix.SIGKILL)
-		s.pause.awaitExit()
+		s.pause.awaitExit(s.reapPodZombies)
 		s.pause.release()
 		if s.pauseEvents != nil {
 			<-s.pauseEvents

@@ -59,10 +59,52 @@ func reapStrays() int {
 // isStray says whether pid is a zombie child of self named by
 // libcontainer's nsexec (stage 1, or an init that never exec'd).
 func isStray(pid, self int) bool {
+	comm, ok := zombieChild(pid, self)
+	return ok && (comm == "runc:[1:CHILD]" || comm == "runc:[2:INIT]")
+}
+
+// reapPodZombies reaps the zombie children of this process that are in
+// the pod's shared PID namespace and that no goroutine waits for: a
+// container init whose manager was killed between its fork and the state
+// save that records it. The next manager, the subreaper that inherits it,
+// does not know it, and as a zombie it would keep the pod's PID 1, the
+// pause, from finishing its exit.
+func (s *Sandbox) reapPodZombies() {
+	var pin unix.Stat_t
+	if !s.cfg.SharePID || unix.Stat(s.pins["pid"], &pin) != nil {
+		return
+	}
+	spawnMu.Lock()
+	defer spawnMu.Unlock()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if _, ok := zombieChild(pid, self); err != nil || !ok {
+			continue
+		}
+		if _, ok := trackedInits.Load(pid); ok {
+			continue
+		}
+		var ns unix.Stat_t
+		if unix.Stat("/proc/"+e.Name()+"/ns/pid", &ns) != nil || ns.Dev != pin.Dev || ns.Ino != pin.Ino {
+			continue
+		}
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
+	}
+}
+
+// zombieChild says whether pid is a zombie whose parent is self, and
+// gives its command name.
+func zombieChild(pid, self int) (comm string, ok bool) {
 	comm, f, err := readProcStat(pid) // f: state, ppid, ...
-	if err != nil || len(f) < 2 || string(f[0]) != "Z" || (comm != "runc:[1:CHILD]" && comm != "runc:[2:INIT]") {
-		return false
+	if err != nil || len(f) < 2 || string(f[0]) != "Z" {
+		return "", false
 	}
 	ppid, err := strconv.Atoi(string(f[1]))
-	return err == nil && ppid == self
+	return comm, err == nil && ppid == self
 }
