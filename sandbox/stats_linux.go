@@ -128,7 +128,8 @@ func (s *Sandbox) ContainerStats(name string) (*ContainerStats, error) {
 }
 
 // Stats reads the usage of the pod cgroup and of every container that has
-// a cgroup leaf, in creation order.
+// a cgroup leaf, in creation order. The containers are read first: the
+// pod's cumulative counters, read after them, cover theirs.
 func (s *Sandbox) Stats() (*PodStats, error) {
 	s.mu.Lock()
 	pc := s.cg
@@ -136,16 +137,7 @@ func (s *Sandbox) Stats() (*PodStats, error) {
 	if pc == nil || pc.pod == nil {
 		return nil, newErr("stats", s.cfg.ID, "", "", fmt.Errorf("%w: no pod cgroup", ErrInvalidState))
 	}
-	u, err := usageOf(pc.pod.Cgroup())
-	if err != nil {
-		return nil, newErr("stats", s.cfg.ID, "", pc.rel, err)
-	}
-	ps := &PodStats{ID: s.cfg.ID, Usage: u}
-	if pin := s.Namespaces()["net"]; pin != "" {
-		if ps.Network, err = networkStats(pin); err != nil {
-			return nil, newErr("stats: network", s.cfg.ID, "", pin, err)
-		}
-	}
+	ps := &PodStats{ID: s.cfg.ID}
 	for _, c := range s.snapshotContainers() {
 		cg := c.leaf()
 		if cg == nil {
@@ -159,6 +151,16 @@ func (s *Sandbox) Stats() (*PodStats, error) {
 			return nil, newErr("stats", s.cfg.ID, c.spec.Name, cg.Path(), err)
 		}
 		ps.Containers = append(ps.Containers, ContainerStats{Name: c.spec.Name, Usage: cu})
+	}
+	u, err := usageOf(pc.pod.Cgroup())
+	if err != nil {
+		return nil, newErr("stats", s.cfg.ID, "", pc.rel, err)
+	}
+	ps.Usage = u
+	if pin := s.Namespaces()["net"]; pin != "" {
+		if ps.Network, err = networkStats(pin); err != nil {
+			return nil, newErr("stats: network", s.cfg.ID, "", pin, err)
+		}
 	}
 	return ps, nil
 }
