@@ -282,6 +282,21 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	s.mu.Lock()
 	s.dirRemoved = true
 	s.mu.Unlock()
-	errs = append(errs, os.RemoveAll(s.dir))
+	errs = append(errs, removeDir(s.dir))
 	return errors.Join(errs...)
+}
+
+// removeDir removes the sandbox directory. Another Sandbox of the same
+// directory in this process (a live manager's pod that Remove destroys
+// under it) may still save its state into it as it sees the pause die: a
+// file it creates while RemoveAll runs fails the last unlink with
+// ENOTEMPTY, so that is retried; once the directory is gone such a save
+// fails (ENOENT) and creates nothing.
+func removeDir(dir string) error {
+	err := os.RemoveAll(dir)
+	for i := 0; i < 10 && errors.Is(err, unix.ENOTEMPTY); i++ {
+		time.Sleep(10 * time.Millisecond)
+		err = os.RemoveAll(dir)
+	}
+	return err
 }
