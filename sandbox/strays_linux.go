@@ -33,6 +33,15 @@ var (
 // reapStrays reaps every zombie child of this process that libcontainer
 // left behind (see above) and returns how many it reaped.
 func reapStrays() int {
+	return reapZombieChildren(func(_ int, comm string) bool {
+		return comm == "runc:[1:CHILD]" || comm == "runc:[2:INIT]"
+	})
+}
+
+// reapZombieChildren reaps the zombie children of this process that no
+// goroutine waits for (trackedInits) and that match says to, and returns
+// how many it reaped.
+func reapZombieChildren(match func(pid int, comm string) bool) int {
 	spawnMu.Lock()
 	defer spawnMu.Unlock()
 	ents, err := os.ReadDir("/proc")
@@ -42,10 +51,14 @@ func reapStrays() int {
 	self, n := os.Getpid(), 0
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !isStray(pid, self) {
+		if err != nil {
 			continue
 		}
-		if _, ok := trackedInits.Load(pid); ok {
+		comm, ok := zombieChild(pid, self)
+		if !ok || !match(pid, comm) {
+			continue
+		}
+		if _, tracked := trackedInits.Load(pid); tracked {
 			continue
 		}
 		var ws unix.WaitStatus
@@ -54,13 +67,6 @@ func reapStrays() int {
 		}
 	}
 	return n
-}
-
-// isStray says whether pid is a zombie child of self named by
-// libcontainer's nsexec (stage 1, or an init that never exec'd).
-func isStray(pid, self int) bool {
-	comm, ok := zombieChild(pid, self)
-	return ok && (comm == "runc:[1:CHILD]" || comm == "runc:[2:INIT]")
 }
 
 // reapPodZombies reaps the zombie children of this process that are in
@@ -74,28 +80,10 @@ func (s *Sandbox) reapPodZombies() {
 	if !s.cfg.SharePID || unix.Stat(s.pins["pid"], &pin) != nil {
 		return
 	}
-	spawnMu.Lock()
-	defer spawnMu.Unlock()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return
-	}
-	self := os.Getpid()
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if _, ok := zombieChild(pid, self); err != nil || !ok {
-			continue
-		}
-		if _, ok := trackedInits.Load(pid); ok {
-			continue
-		}
+	reapZombieChildren(func(pid int, _ string) bool {
 		var ns unix.Stat_t
-		if unix.Stat("/proc/"+e.Name()+"/ns/pid", &ns) != nil || ns.Dev != pin.Dev || ns.Ino != pin.Ino {
-			continue
-		}
-		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
-	}
+		return unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/pid", &ns) == nil && ns.Dev == pin.Dev && ns.Ino == pin.Ino
+	})
 }
 
 // zombieChild says whether pid is a zombie whose parent is self, and
