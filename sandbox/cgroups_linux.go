@@ -5,7 +5,9 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -137,6 +139,23 @@ func (pc *podCgroup) killAll(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// held says whether /proc names the pod cgroup, or one below it, as a
+// cgroup of pid (in any hierarchy); a zombie keeps that entry until it is
+// reaped.
+func (pc *podCgroup) held(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(line, ":", 3) // hierarchy-ID:controllers:path
+		if len(f) == 3 && (f[2] == pc.rel || strings.HasPrefix(f[2], pc.rel+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // destroy removes the pod cgroup subtree in every hierarchy (including

@@ -81,6 +81,7 @@ func (s *Sandbox) StartContainer(ctx context.Context, name string) error {
 	if err := c.start(); err != nil {
 		return newErr("start", s.cfg.ID, name, "", err)
 	}
+	hook("start:unsaved")
 	s.mu.Lock() // record the start time for List and Load
 	defer s.mu.Unlock()
 	return newErr("start: state", s.cfg.ID, name, "", s.save())

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,6 +116,23 @@ func requireGone(t *testing.T, runDir, id string, deadline time.Time) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// podZombies lists the zombie children of the test that were in the pod
+// cgroup rel.
+func podZombies(rel string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ok := zombieChild(pid, os.Getpid()); ok && (&podCgroup{rel: rel}).held(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // podLeftovers reaps the test's exited children and lists what of the pod
@@ -253,7 +271,7 @@ func TestOutliveManagerKilled(t *testing.T) {
 	rootfs := testRootfs(t)
 	pauseBin := testharness.PauseBinary(t)
 	for _, pid := range []string{"shared", "private", "host"} {
-		for _, point := range []string{"create:namespaces", "random", "running", "stop:stopping"} {
+		for _, point := range []string{"create:namespaces", "start:unsaved", "random", "running", "stop:stopping"} {
 			t.Run(pid+"/"+point, func(t *testing.T) {
 				runDir := filepath.Join(t.TempDir(), "run")
 				cmd := testharness.HelperCmd("dwm-manager", runDir, pauseBin, rootfs, point, pid, string(OutliveManager))
@@ -272,6 +290,11 @@ func TestOutliveManagerKilled(t *testing.T) {
 					if err := sb.Destroy(context.Background()); err != nil {
 						t.Fatal(err)
 					}
+				}
+				// An init the dead manager forked but never recorded
+				// re-parented to the test (a subreaper): Destroy reaps it.
+				if z := podZombies("/podkit-sandbox-test/dwm"); len(z) > 0 {
+					t.Errorf("zombies of the pod left to the next manager: %v", z)
 				}
 				requireGone(t, runDir, "dwm", time.Now().Add(5*time.Second))
 			})

@@ -260,6 +260,7 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	}
 	if s.cg != nil {
 		errs = append(errs, s.cg.killAll(ctx))
+		s.reapPodZombies() // a private-PID container no manager recorded
 	}
 	netErr := s.detachNetwork(ctx)
 	errs = append(errs, unmountVolumes(s.dir))

@@ -69,21 +69,19 @@ func reapZombieChildren(match func(pid int, comm string) bool) int {
 	return n
 }
 
-// reapPodZombies reaps the zombie children of this process that are in
-// the pod's shared PID namespace and that no goroutine waits for: a
-// container init whose manager was killed between its fork and the state
-// save that records it. The next manager, the subreaper that inherits it,
-// does not know it, and as a zombie it would keep the pod's PID 1, the
-// pause, from finishing its exit.
+// reapPodZombies reaps the zombie children of this process that were in
+// the pod's cgroups and that no goroutine waits for: a container init
+// whose manager was killed between its fork and the state save that
+// records it. The next manager, the subreaper that inherits it, does not
+// know it. In a shared PID namespace such a zombie keeps the pod's PID 1,
+// the pause, from finishing its exit; in a private one it would stay this
+// process's zombie for its life. A zombie has no namespaces left to
+// compare, but /proc still names its cgroups.
 func (s *Sandbox) reapPodZombies() {
-	var pin unix.Stat_t
-	if !s.cfg.SharePID || unix.Stat(s.pins["pid"], &pin) != nil {
+	if s.cg == nil {
 		return
 	}
-	reapZombieChildren(func(pid int, _ string) bool {
-		var ns unix.Stat_t
-		return unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/pid", &ns) == nil && ns.Dev == pin.Dev && ns.Ino == pin.Ino
-	})
+	reapZombieChildren(func(pid int, _ string) bool { return s.cg.held(pid) })
 }
 
 // zombieChild says whether pid is a zombie whose parent is self, and
