@@ -157,26 +157,16 @@ func (p *rootPlan) openHostTrees() (_ *hostTrees, retErr error) {
 	if t.rootfs, err = cloneTree(p.rootfs, true); err != nil {
 		return nil, fmt.Errorf("%w: rootfs: %w", ErrRootfs, err)
 	}
-	for _, m := range p.cfg.Mounts {
-		var srcs []treeKey
-		switch m.Device {
-		case "bind":
-			srcs = append(srcs, treeKey{m.Source, m.Flags&unix.MS_REC != 0})
-		case "cgroup":
-			for _, dir := range p.cgroupV1Dirs() {
-				srcs = append(srcs, treeKey{dir, true})
-			}
+	for _, m := range p.cfg.Mounts { // a v1 "cgroup" mount's: pendingCgroups
+		k := treeKey{m.Source, m.Flags&unix.MS_REC != 0}
+		if _, ok := t.binds[k]; ok || m.Device != "bind" {
+			continue
 		}
-		for _, k := range srcs {
-			if _, ok := t.binds[k]; ok {
-				continue
-			}
-			fd, err := cloneTree(k.path, k.rec)
-			if err != nil {
-				return nil, fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
-			}
-			t.binds[k] = fd
+		fd, err := cloneTree(k.path, k.rec)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
 		}
+		t.binds[k] = fd
 	}
 	if !p.procLater() {
 		if t.pidns, err = unix.Open(p.pidns, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
@@ -239,11 +229,12 @@ func (p *rootPlan) rootPropagation() int {
 	return unix.MS_SLAVE | unix.MS_REC
 }
 
-// cgroupV1Dirs are the container's v1 cgroup directories by hierarchy
-// mount point name (cpu,cpuacct), for a v1 "cgroup" mount.
-func (p *rootPlan) cgroupV1Dirs() map[string]string {
+// cgroupV1Dirs are a container's v1 cgroup directories (paths, by
+// controller) by hierarchy mount point name (cpu,cpuacct), for a v1
+// "cgroup" mount.
+func cgroupV1Dirs(paths map[string]string) map[string]string {
 	hierarchies := map[string]string{}
-	for ctrl, dir := range p.cgroups {
+	for ctrl, dir := range paths {
 		rel, err := filepath.Rel("/sys/fs/cgroup", dir)
 		if ctrl == "" || err != nil || strings.HasPrefix(rel, "..") {
 			continue // the unified (v2) directory of a hybrid host, or not under /sys/fs/cgroup

@@ -91,3 +91,79 @@ func (n *nativeCgroups) Destroy() error {
 	}
 	return errors.Join(errs...)
 }
+
+// pendingCgroups are a fast container's cgroups, made on another goroutine
+// while the build thread makes its mount namespace: the kernel's cgroup
+// mkdirs (cgroup_mutex) and its mounts (namespace_sem) do not wait for
+// each other. The directories a v1 "cgroup" mount binds are cloned there
+// too (open_tree, in the manager's mount namespace): the build thread
+// cannot reach host paths once it is in the container's.
+type pendingCgroups struct {
+	done  chan struct{}
+	m     fastCgroups
+	trees map[treeKey]int // detached clones, until the build takes them
+	err   error
+}
+
+// makeFastCgroups starts newFastCgroups, cloning the v1 directories when
+// clone is set.
+func makeFastCgroups(cfg *cgroups.Cgroup, clone bool) *pendingCgroups {
+	pc := &pendingCgroups{done: make(chan struct{}), trees: map[treeKey]int{}}
+	go func() {
+		defer close(pc.done)
+		if pc.m, pc.err = newFastCgroups(cfg); pc.err != nil || !clone {
+			return
+		}
+		for _, dir := range cgroupV1Dirs(pc.m.GetPaths()) {
+			fd, err := cloneTree(dir, true)
+			if err != nil {
+				pc.err = err
+				return
+			}
+			pc.trees[treeKey{dir, true}] = fd
+		}
+	}()
+	return pc
+}
+
+// paths waits for the cgroups and returns their directories by controller.
+func (pc *pendingCgroups) paths() (map[string]string, error) {
+	<-pc.done
+	if pc.err != nil {
+		return nil, pc.err
+	}
+	return pc.m.GetPaths(), nil
+}
+
+// takeTrees moves the cloned directories into binds (whose owner closes
+// them); call after paths.
+func (pc *pendingCgroups) takeTrees(binds map[treeKey]int) {
+	for k, fd := range pc.trees {
+		if _, dup := binds[k]; dup { // a bind of the same directory
+			unix.Close(fd)
+			continue
+		}
+		binds[k] = fd
+	}
+	clear(pc.trees)
+}
+
+// settle waits for the cgroups and closes the clones nobody took; when
+// the create failed (buildErr) or the cgroups did, it removes them.
+func (pc *pendingCgroups) settle(buildErr error) (fastCgroups, error) {
+	<-pc.done
+	for _, fd := range pc.trees {
+		unix.Close(fd)
+	}
+	clear(pc.trees)
+	if pc.err == nil && buildErr == nil {
+		return pc.m, nil
+	}
+	if pc.m != nil {
+		_ = pc.m.Destroy()
+	}
+	if pc.err != nil {
+		return nil, pc.err
+	}
+	return nil, buildErr
+}

@@ -218,20 +218,10 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 // the hierarchies podkit's leaf does not manage, as libcontainer makes
 // them: newFastCgroups) and its mount namespace; no process yet. On error
 // nothing is left.
-func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) (retErr error) {
+func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) error {
 	f := &fastRun{cfg: cfg, seccomp: spec.Linux.Seccomp}
-	m, err := newFastCgroups(cfg.Cgroups)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if retErr != nil {
-			_ = m.Destroy()
-		}
-	}()
-	f.cgm = m
-	f.v2dir, f.v1dirs = splitCgroupDirs(m.GetPaths())
-	f.plan = &rootPlan{cfg: cfg, rootfs: cfg.Rootfs, cwd: c.spec.cwd(), joins: map[int]string{}, cgroups: m.GetPaths()}
+	pending := makeFastCgroups(cfg.Cgroups, slices.ContainsFunc(cfg.Mounts, func(m *configs.Mount) bool { return m.Device == "cgroup" }))
+	f.plan = &rootPlan{cfg: cfg, rootfs: cfg.Rootfs, cwd: c.spec.cwd(), joins: map[int]string{}, cgroups: pending}
 	flags := map[specs.LinuxNamespaceType]int{specs.NetworkNamespace: unix.CLONE_NEWNET,
 		specs.IPCNamespace: unix.CLONE_NEWIPC, specs.UTSNamespace: unix.CLONE_NEWUTS}
 	for _, ns := range spec.Linux.Namespaces {
@@ -241,9 +231,16 @@ func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.
 			f.plan.pidns = ns.Path
 		}
 	}
-	if f.mnt, err = buildRoot(f.plan); err != nil {
+	mnt, err := buildRoot(f.plan)
+	m, err := pending.settle(err)
+	if err != nil {
+		if mnt != nil {
+			mnt.Close()
+		}
 		return err
 	}
+	f.mnt, f.cgm = mnt, m
+	f.v2dir, f.v1dirs = splitCgroupDirs(m.GetPaths())
 	f.oomBase = oomKills(cg)
 	c.mu.Lock()
 	c.fast, c.cg, c.done, c.created = f, cg, make(chan struct{}), time.Now()

@@ -27,9 +27,9 @@ type rootPlan struct {
 	pidns  string         // shared PID namespace pin; "" = the init's own
 	cwd    string         // created when missing, as runc does
 	rootfs string
-	// cgroups are the container's cgroup directories by controller (the
-	// cgroup manager's paths), for a v1 "cgroup" mount.
-	cgroups map[string]string
+	// cgroups are the container's cgroups, being made meanwhile; a v1
+	// "cgroup" mount waits for them.
+	cgroups *pendingCgroups
 	trees   *hostTrees // while building: what comes from the host
 }
 
@@ -205,6 +205,11 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 // controllers mounted together, as cpu -> cpu,cpuacct), each remounted
 // with the mount's flags (read-only).
 func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
+	paths, err := p.cgroups.paths()
+	if err != nil {
+		return err
+	}
+	p.cgroups.takeTrees(p.trees.binds)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err
 	}
@@ -212,7 +217,7 @@ func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
 	if err := mountErr("tmpfs", dest, "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return err
 	}
-	for name, dir := range p.cgroupV1Dirs() {
+	for name, dir := range cgroupV1Dirs(paths) {
 		target := filepath.Join(dest, name)
 		if err := p.attach(dir, true, target); err != nil {
 			return err
