@@ -109,7 +109,8 @@ type Cmd struct {
 	// needs the process to exist (a /proc of its new PID namespace). It
 	// requires Security (the hold is Security's stop at exec) and a
 	// ptrace the kernel allows (ExecStopRefused is ""): otherwise Start
-	// fails with ErrNoExecStop. An error kills the process and fails
+	// fails with ErrNoExecStop (a tracer of the manager is found only
+	// then, when the fork failed). An error kills the process and fails
 	// Start.
 	AtExecStop func(pid int) error
 
@@ -170,7 +171,7 @@ func (c *Cmd) Start() error {
 }
 
 // start prepares the exec.Cmd and forks it inside the namespaces.
-func (c *Cmd) start() error {
+func (c *Cmd) start() (retErr error) {
 	thread, viaNsenter := c.splitKinds()
 	if c.Namespaces.Get(Mount) != nil && !filepath.IsAbs(c.Path) {
 		return &Error{Op: "start", Kind: Mount, Path: c.Path, Err: errors.New("path must be absolute when joining a mount namespace")}
@@ -192,10 +193,11 @@ func (c *Cmd) start() error {
 		if c.sec == nil {
 			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop needs Security", ErrInvalidSecurity)}
 		}
-		if why := ptraceRefused(); why != "" {
+		if why := yamaRefused(); why != "" {
 			return &Error{Op: "start", Path: c.Path, Err: fmt.Errorf("%w: AtExecStop: %s", ErrNoExecStop, why)}
 		}
 		attr.Ptrace = true
+		defer func() { retErr = explainTraced(retErr) }()
 	} else if c.sec.stopAtExec() {
 		// Rlimits land while the child is held before its exec: stopped
 		// at it under ptrace (rlimitsAtExecStop) or, where ptrace is
@@ -230,6 +232,19 @@ func (c *Cmd) start() error {
 	}
 	warmPidfdCheck()
 	return c.startOnThread(thread)
+}
+
+// explainTraced turns the failed fork of an AtExecStop start into
+// ErrNoExecStop when the manager is traced: the child, traced by the
+// manager's tracer from birth, could not PTRACE_TRACEME.
+func explainTraced(err error) error {
+	if err == nil || errors.Is(err, ErrNoExecStop) {
+		return err
+	}
+	if why := tracedBy(); why != "" {
+		return fmt.Errorf("%w: AtExecStop: %s: %w", ErrNoExecStop, why, err)
+	}
+	return err
 }
 
 // warmPidfdCheck makes the os package run, once and here, its check that

@@ -34,11 +34,28 @@ var yamaScopeFile = "/proc/sys/kernel/yama/ptrace_scope"
 // tracer attaching after the check makes it fail anyway: then Start fails
 // and nothing ran.
 func ptraceRefused() string {
+	if why := yamaRefused(); why != "" {
+		return why
+	}
+	return tracedBy()
+}
+
+// yamaRefused is the kernel's part of ptraceRefused: Yama's policy, one
+// small read.
+func yamaRefused() string {
 	if b, err := os.ReadFile(yamaScopeFile); err == nil {
 		if s := strings.TrimSpace(string(b)); s != "0" && s != "1" {
 			return "kernel.yama.ptrace_scope is " + s
 		}
 	}
+	return ""
+}
+
+// tracedBy is the tracer's part: a manager (or forking thread) traced by a
+// debugger that follows forks, whose children are traced from birth. It
+// reads two status files (~50 µs), so AtExecStop's start checks it only
+// to explain a failed fork.
+func tracedBy() string {
 	for _, f := range []string{"/proc/self/status", "/proc/thread-self/status"} {
 		b, _ := os.ReadFile(f)
 		for _, l := range strings.Split(string(b), "\n") {
@@ -54,6 +71,12 @@ func ptraceRefused() string {
 // kernel or a tracer of this process refuses the child's PTRACE_TRACEME),
 // or "" when it can.
 func ExecStopRefused() string { return ptraceRefused() }
+
+// ExecStopRefusedByKernel is the part of ExecStopRefused that is the
+// host's policy (Yama), cheap enough to ask before every start; a tracer
+// of the manager is found when a Start with AtExecStop fails
+// (ErrNoExecStop names it).
+func ExecStopRefusedByKernel() string { return yamaRefused() }
 
 // freezeStop is a frozen cgroup v2 directory a child is born in, and the
 // watcher that sets its rlimits and moves it to dest.

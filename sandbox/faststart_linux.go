@@ -169,11 +169,11 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 		return "shared rootfs propagation"
 	case cfg.NoPivotRoot:
 		return "no pivot_root"
-	case cfg.ParentDeathSignal != 0 && (runtime.GOARCH != "amd64" || nsjoin.ExecStopRefused() != ""):
+	case cfg.ParentDeathSignal != 0 && (runtime.GOARCH != "amd64" || nsjoin.ExecStopRefusedByKernel() != ""):
 		// nsjoin sets the signal at the init's exec stop (ptrace, amd64):
 		// Go's fork kills a child whose getppid() is not the manager, and
 		// it is 0 in the container's PID namespace.
-		return "DieWithParent without a ptrace exec stop (amd64, ptrace allowed): " + nsjoin.ExecStopRefused()
+		return "DieWithParent without a ptrace exec stop (amd64, ptrace allowed): " + nsjoin.ExecStopRefusedByKernel()
 	}
 	ownPID, hasPID := false, false
 	for _, ns := range l.Namespaces {
@@ -190,7 +190,9 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 		return "the host's PID namespace (Config.HostPID)"
 	}
 	if ownPID || l.Seccomp != nil {
-		if why := nsjoin.ExecStopRefused(); why != "" {
+		// The host's policy only: a manager traced by a debugger that
+		// follows forks fails the start instead (nsjoin.ErrNoExecStop).
+		if why := nsjoin.ExecStopRefusedByKernel(); why != "" {
 			return "own PID namespace or seccomp needs the init held at its exec: " + why
 		}
 	}
@@ -332,7 +334,9 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	cmd.IntoCgroup = f.v2dir
 	own := f.plan.procLater()
 	if own {
-		cmd.AtExecStop = func(pid int) error { return mountProcFor(f.mnt, f.cfg, pid) }
+		pm := startProcMounter(f.mnt, f.cfg)
+		defer pm.stop()
+		cmd.AtExecStop = pm.mount
 	}
 	// On the forking thread, with the manager's privileges: the v1
 	// cgroups, and a new PID namespace for its children (CLONE_NEWPID in

@@ -176,7 +176,7 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 			return err
 		}
 		if p.procLater() {
-			return nil // at the init's exec stop (mountProcFor)
+			return nil // at the init's exec stop (procMounter)
 		}
 		return mountProc(dest, p.trees.pidns, m)
 	default: // tmpfs, devpts, mqueue, sysfs (fastReason refuses others)
