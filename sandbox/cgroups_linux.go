@@ -112,6 +112,12 @@ func (pc *podCgroup) newContainer(ctx context.Context, name string, r Resources)
 	return pc.pod.AddContainer(name, r.toCgroup())
 }
 
+// containerPath is the cgroup path of container name's leaf (made by
+// newContainer).
+func (pc *podCgroup) containerPath(name string) string {
+	return pc.pod.Cgroup().Path() + "/" + name
+}
+
 // removeContainer kills what is left in a container's leaf and deletes it;
 // a leaf that is already gone is fine.
 func (pc *podCgroup) removeContainer(ctx context.Context, name string) error {

@@ -93,15 +93,6 @@ func (c *container) create(ctx context.Context) (retErr error) {
 			reapStrays()
 		}
 	}()
-	cg, err := sb.cg.newContainer(ctx, c.spec.Name, c.spec.Resources)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if retErr != nil {
-			_ = sb.cg.removeContainer(ctx, c.spec.Name)
-		}
-	}()
 	if !c.spec.ReadOnlyRootfs { // else missing ones go in a skeleton (mountpoints_linux.go)
 		ensureEtcMountpoints(c.spec.Rootfs)
 	}
@@ -110,7 +101,7 @@ func (c *container) create(ctx context.Context) (retErr error) {
 		return err
 	}
 	defer planned.plan.releaseAfter(&retErr)
-	spec := ociSpec(&planned, sb.dir, sb.pins, cg.Path())
+	spec := ociSpec(&planned, sb.dir, sb.pins, sb.cg.containerPath(c.spec.Name))
 	cfg, err := libcontainerConfig(spec, c.spec.Name)
 	if err != nil {
 		return err
@@ -126,8 +117,17 @@ func (c *container) create(ctx context.Context) (retErr error) {
 	}
 	c.mu.Unlock()
 	if reason == "" {
-		return c.createFast(cg, spec, cfg)
+		return c.createFast(ctx, spec, cfg) // the leaf is made meanwhile
 	}
+	cg, err := sb.cg.newContainer(ctx, c.spec.Name, c.spec.Resources)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = sb.cg.removeContainer(ctx, c.spec.Name)
+		}
+	}()
 	lc, err := libcontainer.Create(c.libctRoot(), c.spec.Name, cfg)
 	if err != nil {
 		return err

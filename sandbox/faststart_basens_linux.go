@@ -200,11 +200,19 @@ func (t *hostTrees) close() {
 	}
 }
 
-// attach moves the clone of (src, rec) onto dest, creating dest as a
-// directory or an empty file like what it binds, and gives it the root's
-// propagation (a clone of a shared mount starts as its peer; the host
-// must not see the container's mounts).
+// attach moves the clone of (src, rec) onto dest (moveIn) and gives it
+// the root's propagation (a clone of a shared mount starts as its peer;
+// the host must not see the container's mounts).
 func (p *rootPlan) attach(src string, rec bool, dest string) error {
+	if err := p.moveIn(src, rec, dest); err != nil {
+		return err
+	}
+	return mountErr("", dest, "", uintptr(p.rootPropagation()), "")
+}
+
+// moveIn moves the clone of (src, rec) onto dest, creating dest as a
+// directory or an empty file like what it binds.
+func (p *rootPlan) moveIn(src string, rec bool, dest string) error {
 	fd, ok := p.trees.binds[treeKey{src, rec}]
 	if !ok {
 		return fmt.Errorf("%s: not cloned from the host", src)
@@ -219,7 +227,7 @@ func (p *rootPlan) attach(src string, rec bool, dest string) error {
 	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
 	}
-	return mountErr("", dest, "", uintptr(p.rootPropagation()), "")
+	return nil
 }
 
 func (p *rootPlan) rootPropagation() int {

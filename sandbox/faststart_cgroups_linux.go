@@ -3,11 +3,14 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
+	"os"
 	"slices"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/cgroup"
@@ -96,26 +99,43 @@ func (n *nativeCgroups) Destroy() error {
 // while the build thread makes its mount namespace: the kernel's cgroup
 // mkdirs (cgroup_mutex) and its mounts (namespace_sem) do not wait for
 // each other. The directories a v1 "cgroup" mount binds are cloned there
-// too (open_tree, in the manager's mount namespace): the build thread
-// cannot reach host paths once it is in the container's.
+// too (open_tree, in the manager's mount namespace: the build thread
+// cannot reach host paths once it is in the container's), already with
+// the mount's flags and the root's propagation (mount_setattr on the
+// detached clones), so that the build thread only moves them in.
 type pendingCgroups struct {
 	done  chan struct{}
+	leaf  cgroup.Cgroup // podkit's leaf, with the container's limits
 	m     fastCgroups
 	trees map[treeKey]int // detached clones, until the build takes them
 	err   error
 }
 
-// makeFastCgroups starts newFastCgroups, cloning the v1 directories when
-// clone is set.
-func makeFastCgroups(cfg *cgroups.Cgroup, clone bool) *pendingCgroups {
+// fastCgroupsPlan is what makeFastCgroups makes: the leaf name and limits
+// in the pod cgroup, libcontainer's cgroup config, and the "cgroup" mount
+// whose directories are cloned (nil: none).
+type fastCgroupsPlan struct {
+	pod         *podCgroup
+	name        string
+	limits      Resources
+	cfg         *cgroups.Cgroup
+	mount       *configs.Mount
+	propagation int // of the clones: the rootfs' (MS_SLAVE|MS_REC by default)
+}
+
+// makeFastCgroups starts making plan's cgroups.
+func makeFastCgroups(ctx context.Context, plan fastCgroupsPlan) *pendingCgroups {
 	pc := &pendingCgroups{done: make(chan struct{}), trees: map[treeKey]int{}}
 	go func() {
 		defer close(pc.done)
-		if pc.m, pc.err = newFastCgroups(cfg); pc.err != nil || !clone {
+		if pc.leaf, pc.err = plan.pod.newContainer(ctx, plan.name, plan.limits); pc.err != nil {
+			return
+		}
+		if pc.m, pc.err = newFastCgroups(plan.cfg); pc.err != nil || plan.mount == nil {
 			return
 		}
 		for _, dir := range cgroupV1Dirs(pc.m.GetPaths()) {
-			fd, err := cloneTree(dir, true)
+			fd, err := cloneWithAttrs(dir, plan.mount.Flags, plan.propagation)
 			if err != nil {
 				pc.err = err
 				return
@@ -124,6 +144,27 @@ func makeFastCgroups(cfg *cgroups.Cgroup, clone bool) *pendingCgroups {
 		}
 	}()
 	return pc
+}
+
+// cloneWithAttrs is a detached recursive clone of dir whose mount flags
+// are set as a bind remount with flags would set them, and whose
+// propagation is propagation's (MS_REC applies it to the whole tree).
+func cloneWithAttrs(dir string, flags, propagation int) (int, error) {
+	fd, err := cloneTree(dir, true)
+	if err != nil {
+		return -1, err
+	}
+	attr := unix.MountAttr{Attr_set: uint64(mountAttrs(flags)), Propagation: uint64(propagation &^ unix.MS_REC),
+		Attr_clr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	// A remount's atime mode is replaced only when it names one.
+	if flags&(unix.MS_RELATIME|unix.MS_NOATIME|unix.MS_STRICTATIME|unix.MS_NODIRATIME) != 0 {
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		unix.Close(fd)
+		return -1, &os.PathError{Op: "mount_setattr", Path: dir, Err: err}
+	}
+	return fd, nil
 }
 
 // paths waits for the cgroups and returns their directories by controller.
@@ -149,21 +190,25 @@ func (pc *pendingCgroups) takeTrees(binds map[treeKey]int) {
 }
 
 // settle waits for the cgroups and closes the clones nobody took; when
-// the create failed (buildErr) or the cgroups did, it removes them.
-func (pc *pendingCgroups) settle(buildErr error) (fastCgroups, error) {
+// the create failed (buildErr) or the cgroups did, it removes them, in
+// the reverse order of their making.
+func (pc *pendingCgroups) settle(ctx context.Context, plan fastCgroupsPlan, buildErr error) (cgroup.Cgroup, fastCgroups, error) {
 	<-pc.done
 	for _, fd := range pc.trees {
 		unix.Close(fd)
 	}
 	clear(pc.trees)
 	if pc.err == nil && buildErr == nil {
-		return pc.m, nil
+		return pc.leaf, pc.m, nil
 	}
 	if pc.m != nil {
 		_ = pc.m.Destroy()
 	}
-	if pc.err != nil {
-		return nil, pc.err
+	if pc.leaf != nil {
+		_ = plan.pod.removeContainer(ctx, plan.name)
 	}
-	return nil, buildErr
+	if pc.err != nil {
+		return nil, nil, pc.err
+	}
+	return nil, nil, buildErr
 }

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -216,14 +217,21 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 	return ""
 }
 
-// createFast builds a fast container: its cgroups (the device rules and
-// the hierarchies podkit's leaf does not manage, as libcontainer makes
-// them: newFastCgroups) and its mount namespace; no process yet. On error
-// nothing is left.
-func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.Config) error {
+// createFast builds a fast container: its cgroups (podkit's leaf with its
+// limits; the device rules and the hierarchies the leaf does not manage,
+// as libcontainer makes them: newFastCgroups) and, meanwhile, its mount
+// namespace; no process yet. On error nothing is left.
+func (c *container) createFast(ctx context.Context, spec *specs.Spec, cfg *configs.Config) error {
 	f := &fastRun{cfg: cfg, seccomp: spec.Linux.Seccomp}
-	pending := makeFastCgroups(cfg.Cgroups, slices.ContainsFunc(cfg.Mounts, func(m *configs.Mount) bool { return m.Device == "cgroup" }))
-	f.plan = &rootPlan{cfg: cfg, rootfs: cfg.Rootfs, cwd: c.spec.cwd(), joins: map[int]string{}, cgroups: pending}
+	f.plan = &rootPlan{cfg: cfg, rootfs: cfg.Rootfs, cwd: c.spec.cwd(), joins: map[int]string{}}
+	cgPlan := fastCgroupsPlan{pod: c.sb.cg, name: c.spec.Name, limits: c.spec.Resources, cfg: cfg.Cgroups,
+		propagation: f.plan.rootPropagation()}
+	for _, m := range cfg.Mounts {
+		if m.Device == "cgroup" {
+			cgPlan.mount = m
+		}
+	}
+	f.plan.cgroups = makeFastCgroups(ctx, cgPlan)
 	flags := map[specs.LinuxNamespaceType]int{specs.NetworkNamespace: unix.CLONE_NEWNET,
 		specs.IPCNamespace: unix.CLONE_NEWIPC, specs.UTSNamespace: unix.CLONE_NEWUTS}
 	for _, ns := range spec.Linux.Namespaces {
@@ -234,7 +242,7 @@ func (c *container) createFast(cg cgroup.Cgroup, spec *specs.Spec, cfg *configs.
 		}
 	}
 	mnt, err := buildRoot(f.plan)
-	m, err := pending.settle(err)
+	cg, m, err := f.plan.cgroups.settle(ctx, cgPlan, err)
 	if err != nil {
 		if mnt != nil {
 			mnt.Close()

@@ -33,6 +33,23 @@ type rootPlan struct {
 	trees   *hostTrees // while building: what comes from the host
 }
 
+// independent says whether m can be mounted after the mounts that follow
+// it and after /dev's setup: no destination of theirs is above or below
+// its own, and it is not under /dev.
+func independent(m *configs.Mount, after []*configs.Mount) bool {
+	under := func(a, b string) bool { return a == b || strings.HasPrefix(a, strings.TrimSuffix(b, "/")+"/") }
+	dest := path.Clean(m.Destination)
+	if under(dest, "/dev") {
+		return false
+	}
+	for _, o := range after {
+		if d := path.Clean(o.Destination); under(d, dest) || under(dest, d) {
+			return false
+		}
+	}
+	return true
+}
+
 // procLater says whether /proc (and the masks under it) wait for the
 // init: a /proc of the container's own PID namespace can only be made
 // once that namespace's first process exists.
@@ -101,8 +118,13 @@ func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
 // fill makes the container's mounts under the attached rootfs, pivots
 // into it and applies masks and read-only paths.
 func (p *rootPlan) fill() error {
-	var later []*configs.Mount // read-only tmpfs, made read-only last
-	for _, m := range p.cfg.Mounts {
+	var later []*configs.Mount      // read-only tmpfs, made read-only last
+	var cgroupLast []*configs.Mount // made after /dev: they wait for the cgroups
+	for i, m := range p.cfg.Mounts {
+		if m.Device == "cgroup" && independent(m, p.cfg.Mounts[i+1:]) {
+			cgroupLast = append(cgroupLast, m)
+			continue
+		}
 		if err := p.mount(m); err != nil {
 			return fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
 		}
@@ -113,6 +135,11 @@ func (p *rootPlan) fill() error {
 	if needsDevSetup(p.cfg) {
 		if err := p.setupDev(); err != nil {
 			return fmt.Errorf("%w: /dev: %w", ErrRootfs, err)
+		}
+	}
+	for _, m := range cgroupLast {
+		if err := p.mount(m); err != nil {
+			return fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
 		}
 	}
 	if err := pivotRoot(p.rootfs); err != nil {
@@ -202,8 +229,8 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 // mountCgroupV1 makes a v1 "cgroup" mount as libcontainer does: a tmpfs
 // at dest holding, for each v1 hierarchy, a bind of the container's own
 // directory there, named as the hierarchy's mount point (symlinks for the
-// controllers mounted together, as cpu -> cpu,cpuacct), each remounted
-// with the mount's flags (read-only).
+// controllers mounted together, as cpu -> cpu,cpuacct), each with the
+// mount's flags (read-only).
 func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
 	paths, err := p.cgroups.paths()
 	if err != nil {
@@ -218,11 +245,10 @@ func (p *rootPlan) mountCgroupV1(dest string, m *configs.Mount) error {
 		return err
 	}
 	for name, dir := range cgroupV1Dirs(paths) {
+		// The clone has the mount's flags and the root's propagation
+		// already (pendingCgroups): it is only moved in.
 		target := filepath.Join(dest, name)
-		if err := p.attach(dir, true, target); err != nil {
-			return err
-		}
-		if err := mountErr("", target, "", uintptr(m.Flags|unix.MS_BIND|unix.MS_REMOUNT), ""); err != nil {
+		if err := p.moveIn(dir, true, target); err != nil {
 			return err
 		}
 		for _, ctrl := range strings.Split(name, ",") {
