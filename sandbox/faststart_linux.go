@@ -341,9 +341,14 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	cmd.SysProcAttr = attr
 	cmd.IntoCgroup = f.v2dir
 	own := f.plan.procLater()
+	started := false
 	if own {
-		pm := startProcMounter(f.mnt, f.cfg)
-		defer pm.stop()
+		pm, err := startProcMounter(f.mnt, f.cfg, f.v2dir)
+		if err != nil {
+			stdinDone(false)
+			return nil, err
+		}
+		defer func() { pm.finish(started) }()
 		cmd.AtExecStop = pm.mount
 	}
 	// On the forking thread, with the manager's privileges: the v1
@@ -369,7 +374,8 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 		}
 	}
 	err = cmd.Start()
-	stdinDone(err == nil)
+	started = err == nil
+	stdinDone(started)
 	return cmd, err
 }
 

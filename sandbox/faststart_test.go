@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
+	"golang.org/x/sys/unix"
 )
 
 // wantFast says whether the fast path applies to the default spec here;
@@ -308,5 +310,56 @@ func TestSetuidCommandPath(t *testing.T) {
 	}
 	if st := started("suid-nnp-on", "/suid", false); strings.Contains(st.StartPathReason, "setuid") {
 		t.Errorf("setuid, no_new_privs on: path %q (%q)", st.StartPath, st.StartPathReason)
+	}
+}
+
+// TestStartAgainAfterExecFailure: a start whose exec fails (the command
+// is no program) leaves the container created, with its mount namespace
+// as it was: /proc, which the fast path may have mounted for the dead
+// init while it was on its way to the exec, is gone again, so the next
+// start mounts exactly one.
+func TestStartAgainAfterExecFailure(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	cmd := filepath.Join(rootfs, "later")
+	if err := os.WriteFile(cmd, []byte("not a program\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	sb := mustCreate(t, testConfig(t, "again"))
+	ctx := context.Background()
+	spec := ContainerSpec{Name: "c", Rootfs: rootfs, Args: []string{"/later", "cat", "/proc/self/mountinfo"}, Stdout: out}
+	if err := sb.CreateContainer(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.StartContainer(ctx, "c"); !errors.Is(err, unix.ENOEXEC) {
+		t.Fatalf("start of a non-program: %v, want ENOEXEC", err)
+	}
+	payload, err := os.ReadFile(filepath.Join(rootfs, "payload"))
+	if err == nil {
+		err = os.WriteFile(cmd, payload, 0o755) // the same inode, seen through the container's rootfs
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.StartContainer(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if es := waitExit(t, sb, "c"); es.ExitCode != 0 {
+		t.Fatalf("exit %+v", es)
+	}
+	mi, _ := os.ReadFile(out.Name())
+	procs := 0
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == "/proc" {
+			procs++
+		}
+	}
+	if st := statusOf(sb, "c"); procs != 1 {
+		t.Errorf("%d mounts at /proc after a failed start (path %s), want 1:\n%s", procs, st.StartPath, mi)
 	}
 }
