@@ -204,7 +204,7 @@ func (s *Sandbox) save() error {
 		p.Containers = append(p.Containers, savedContainer{Spec: c.spec, Run: c.savedRun()})
 		c.mu.Unlock()
 	}
-	b, err := json.MarshalIndent(p, "", "  ")
+	b, err := json.Marshal(p) // compact: a quarter of MarshalIndent's time, paid at every change
 	if err != nil {
 		return err
 	}
