@@ -33,6 +33,7 @@ type procMounter struct {
 	end   atomic.Int32 // 1: the start succeeded, 2: it failed
 	errs  chan error   // the mount's result, once
 	ended chan struct{}
+	refs  atomic.Int32 // the thread and the start: the last closes wake
 }
 
 // startProcMounter starts the thread for mnt and cfg's proc mount; the
@@ -49,8 +50,10 @@ func startProcMounter(mnt *nsjoin.Handle, cfg *configs.Config, v2dir string) (*p
 		return nil, os.NewSyscallError("eventfd", err)
 	}
 	pm := &procMounter{wake: wake, errs: make(chan error, 1), ended: make(chan struct{})}
+	pm.refs.Store(2)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the runtime ends the thread
+		defer pm.release()
 		defer close(pm.ended)
 		w, err := newInitWatch(mnt, v2dir)
 		if err != nil {
@@ -196,8 +199,10 @@ func (pm *procMounter) mount(pid int) error {
 	return <-pm.errs
 }
 
-// finish tells the thread how the start ended and waits for it: after a
-// failed start the namespace gets its /proc back to unmounted.
+// finish tells the thread how the start ended. After a failed start it
+// waits while the thread unmounts /proc, so that the namespace is back as
+// it was for another start; after a successful one the thread ends on its
+// own.
 func (pm *procMounter) finish(ok bool) {
 	v := int32(2)
 	if ok {
@@ -205,8 +210,16 @@ func (pm *procMounter) finish(ok bool) {
 	}
 	pm.end.Store(v)
 	pm.signal()
-	<-pm.ended
-	unix.Close(pm.wake)
+	if !ok {
+		<-pm.ended
+	}
+	pm.release()
+}
+
+func (pm *procMounter) release() {
+	if pm.refs.Add(-1) == 0 {
+		unix.Close(pm.wake)
+	}
 }
 
 // mountProcMasked is the mounter thread's work once the init exists.
