@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -309,6 +310,9 @@ func (c *container) exited(pid int, ws *syscall.WaitStatus, cg cgroup.Cgroup, oo
 	_ = c.setPhase(ContainerTerminated) // allowed from Waiting and Running
 	c.mu.Unlock()
 	close(done)
+	// A waiter (Wait, a reaper of the CRI) was readied on this P: let it
+	// run before the event and the state save below (~0.07 ms).
+	runtime.Gosched()
 	c.sb.events.emit(Event{Type: EventContainerExited, Sandbox: c.sb.cfg.ID, Container: c.spec.Name, Exit: es, Pid: pid, Attempt: c.spec.Attempt})
 	c.sb.containerExited(c)
 }
