@@ -66,7 +66,7 @@ func Load(runDir, id string, opts ...LoadOptions) (*Sandbox, error) {
 // discover rebuilds the in-memory sandbox from its state file and what
 // exists on the host (pause, libcontainer containers, cgroup).
 func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
-	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins,
+	s := &Sandbox{cfg: p.Config, dir: dir, state: p.State, pins: p.Pins, loaded: true,
 		containers: map[string]*container{}, created: time.Unix(0, p.Created), manager: p.Manager, guard: p.Guard}
 	s.cfg.Network, s.netAttached, s.ips, s.netDetach = o.Network, p.Network, p.IPs, p.NetDetach
 	s.takeOverFromGuard()

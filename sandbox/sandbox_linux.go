@@ -66,6 +66,10 @@ type Sandbox struct {
 	// Destroy waits for them before it reads the container table.
 	creating   sync.WaitGroup
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
+	// loaded: rebuilt by Load from a run directory another manager (maybe
+	// a dead one) made; only such a pod can have zombies this process
+	// inherited without knowing them (reapPodZombies).
+	loaded bool
 	// manager and guard name the owning manager and its guard process
 	// (pid:start time; lifetime_linux.go).
 	manager, guard string
@@ -260,7 +264,9 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	}
 	if s.cg != nil {
 		errs = append(errs, s.cg.killAll(ctx))
-		s.reapPodZombies() // a private-PID container no manager recorded
+		if s.loaded {
+			s.reapPodZombies() // a private-PID container no manager recorded
+		}
 	}
 	netErr := s.detachNetwork(ctx)
 	errs = append(errs, unmountVolumes(s.dir))
