@@ -32,6 +32,7 @@ type procMounter struct {
 	req   atomic.Int64 // the init's pid from the exec stop
 	end   atomic.Int32 // 1: the start succeeded, 2: it failed
 	errs  chan error   // the mount's result, once
+	pid   atomic.Int64 // the init it mounted for
 	ended chan struct{}
 	refs  atomic.Int32 // the thread and the start: the last closes wake
 }
@@ -64,6 +65,7 @@ func startProcMounter(mnt *nsjoin.Handle, cfg *configs.Config, v2dir string) (*p
 		defer w.close()
 		pid, err := pm.awaitInit(w)
 		if err == nil {
+			pm.pid.Store(int64(pid))
 			err = mountProcMasked(w.hostProc, pid, proc, cfg)
 		}
 		pm.errs <- err
@@ -189,14 +191,20 @@ func (pm *procMounter) waitEnd() int32 {
 // mount is the AtExecStop: the init pid is held at its exec; /proc is
 // usually mounted already.
 func (pm *procMounter) mount(pid int) error {
+	var err error
 	select {
-	case err := <-pm.errs:
-		return err
+	case err = <-pm.errs:
 	default:
+		pm.req.Store(int64(pid))
+		pm.signal()
+		err = <-pm.errs
 	}
-	pm.req.Store(int64(pid))
-	pm.signal()
-	return <-pm.errs
+	if got := pm.pid.Load(); err == nil && got != int64(pid) {
+		// Not the init (cgroup.procs named another process): the start
+		// fails, and the mount goes with it.
+		err = fmt.Errorf("%w: /proc mounted for pid %d, the init is %d", ErrRootfs, got, pid)
+	}
+	return err
 }
 
 // finish tells the thread how the start ended. After a failed start it

@@ -313,11 +313,12 @@ func TestSetuidCommandPath(t *testing.T) {
 	}
 }
 
-// TestStartAgainAfterExecFailure: a start whose exec fails (the command
-// is no program) leaves the container created, with its mount namespace
-// as it was: /proc, which the fast path may have mounted for the dead
-// init while it was on its way to the exec, is gone again, so the next
-// start mounts exactly one.
+// TestStartAgainAfterExecFailure: a fast start whose exec fails (the
+// command is no program) leaves the container created, with its mount
+// namespace as it was: /proc, which the fast path may have mounted for
+// the dead init while it was on its way to the exec, is gone again, so
+// the next start mounts exactly one. Where libcontainer starts the
+// container, its init reports the failed exec as the container's exit.
 func TestStartAgainAfterExecFailure(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
@@ -335,6 +336,15 @@ func TestStartAgainAfterExecFailure(t *testing.T) {
 	spec := ContainerSpec{Name: "c", Rootfs: rootfs, Args: []string{"/later", "cat", "/proc/self/mountinfo"}, Stdout: out}
 	if err := sb.CreateContainer(ctx, spec); err != nil {
 		t.Fatal(err)
+	}
+	if fast, why := wantFast(t, false); !fast {
+		t.Logf("libcontainer starts the container here (%s)", why)
+		if err := sb.StartContainer(ctx, "c"); err == nil {
+			if es := waitExit(t, sb, "c"); es.ExitCode == 0 {
+				t.Fatalf("start of a non-program through libcontainer: exit %+v", es)
+			}
+		}
+		return
 	}
 	if err := sb.StartContainer(ctx, "c"); !errors.Is(err, unix.ENOEXEC) {
 		t.Fatalf("start of a non-program: %v, want ENOEXEC", err)
