@@ -235,62 +235,71 @@
 //
 // The fast path (faststart_linux.go, faststart_mounts_linux.go) runs no
 // runtime binary. CreateContainer makes the container's cgroups as
-// libcontainer would (podkit's leaf, the device rules, the v1
-// hierarchies the leaf does not manage), then a throwaway locked thread
-// clones the rootfs and every bind source from the manager's mount
-// namespace (open_tree), unshares its fs, joins the pod's net, ipc and
-// uts namespaces (sysfs and mqueue take the mounter's), enters a new copy
-// of a one-mount base namespace (an empty read-only tmpfs the manager
-// makes once, Preload: a copy of the host's mount table, which every pod
-// grows, would cost milliseconds at a thousand pods), moves the rootfs in
-// as a slave of the host's mounts, moves in the binds and mounts the
-// spec's other mounts by type with their options and propagation,
-// creates /dev's default nodes and links, pivots into the rootfs,
+// libcontainer would (podkit's leaf, the device rules, the v1 hierarchies
+// the leaf does not manage) while a throwaway locked thread builds its
+// mount namespace: it clones the rootfs and every bind source from the
+// manager's mount namespace (open_tree), unshares its fs, joins the pod's
+// net, ipc and uts namespaces (sysfs and mqueue take the mounter's), enters
+// a new copy of a one-mount base namespace (an empty read-only tmpfs the
+// manager makes once, Preload: a copy of the host's mount table, which
+// every pod grows, would cost milliseconds at a thousand pods), moves the
+// rootfs in as a slave of the host's mounts, moves in the binds and mounts
+// the spec's other mounts by type with their options and propagation,
+// creates /dev's default nodes and links, moves in the v1 cgroup
+// directories of a "cgroup" mount (cloned beside it with their flags and
+// propagation already set, once the cgroups exist), pivots into the rootfs,
 // creates the working directory, masks and makes read-only the spec's
 // paths, remounts read-only tmpfs and root, and ends; the manager keeps a
-// handle on the namespace, so a bad mount, rootfs or command is reported
-// by CreateContainer and closing the handle leaves nothing. StartContainer
+// handle on the namespace, so a bad mount, rootfs or command is reported by
+// CreateContainer and closing the handle leaves nothing. StartContainer
 // forks the process with nsjoin.Command (see Exec below): born in the
 // container's cgroups (on v1 and hybrid hosts made by podkit's cgroup
 // package in every hierarchy, the layout libcontainer uses, with
 // libcontainer's device emulator writing the device rules; on v2 by
-// libcontainer's cgroup manager, whose device rules are eBPF), in the pod's namespaces and the container's mount
-// namespace, with its capabilities, no_new_privs, user, groups and
-// rlimits. /proc must belong to the container's PID namespace, which a
-// mount(2) from outside it cannot give: it is made with fsopen("proc"),
-// fsconfig "pidns" and fsmount. A shared PID namespace exists at create
-// (the pod's pin); a container's own PID namespace is born with its
-// first process, so that process is held at its exec (ptrace) while
-// another throwaway thread mounts its /proc and the masks under it
-// (nsjoin.Cmd.AtExecStop). Once the process runs, the manager drops its
-// handle: the namespace and its mounts die with the process. Exit, OOM,
-// events, the guard and Load use the same paths as libcontainer's inits.
+// libcontainer's cgroup manager, whose device rules are eBPF), in the pod's
+// namespaces and the container's mount namespace, with its capabilities,
+// no_new_privs, user, groups and rlimits. /proc must belong to the
+// container's PID namespace, which a mount(2) from outside it cannot give:
+// it is made with fsopen("proc"), fsconfig "pidns" and fsmount. A shared
+// PID namespace exists at create (the pod's pin); a container's own PID
+// namespace is born with its first process, so that process is held at its
+// exec (ptrace) until its /proc and the masks under it are mounted
+// (nsjoin.Cmd.AtExecStop) by another throwaway thread, made before the fork
+// in the container's mount namespace, which mounts them as soon as the init
+// exists (its cgroup v2 directory's cgroup.events says populated), while
+// the init is still on its way to its exec; a start that fails after that
+// unmounts them. Once the process runs, the manager drops its handle: the
+// namespace and its mounts die with the process. Exit, OOM, events, the
+// guard and Load use the same paths as libcontainer's inits.
 //
 // libcontainer is used instead, with the reason reported, for a spec the
 // fast path does not implement: seccomp (until the seccomp compiler is
-// wired through fastSeccomp), a terminal, hooks, sysctls, LSM labels,
-// user or cgroup namespaces, mount types other than bind, proc, tmpfs,
-// devpts, mqueue and sysfs, a mount under /proc of a container with its
-// own PID namespace, shared rootfs propagation; on a kernel whose procfs
-// has no pidns parameter (it came after Debian 12's 6.1); and, for a
-// container with its own PID namespace or Config.DieWithParent, where
-// ptrace is refused (Yama ptrace_scope 2 or 3, a manager under a tracer).
-// DieWithParent needs the exec stop because Go's fork kills a child with
-// a parent-death signal whose parent is outside its PID namespace (as the
-// manager always is): nsjoin sets the signal at the stop instead, and the
-// forking thread, parked for the container's life (the signal follows
-// it), first goes back to the manager's v1 cgroups, or freezing or
-// killing the container's cgroup would reach the manager. Known differences:
-// the init's own exec is traced, so a setuid bit or file capability of
-// the container's first program is not honoured (no_new_privs forbids
-// that anyway, and later execs are not traced); the init inherits the
-// manager's umask and no new session keyring is joined; a container
-// created but never started has no process (Status reports no pid until
-// it starts) and does not survive the manager (Load finds it Terminated).
-// Cost (BenchmarkContainer, create+start+exit+remove of the test
-// payload's `true` in a pod, cgroup v1 host): about 5 ms at the median
-// against 15 ms through libcontainer and 8.5 ms for `crun run` of the
-// same OCI spec (BENCHMARKS.md).
+// wired through fastSeccomp), a terminal, hooks, sysctls, LSM labels, user
+// or cgroup namespaces, mount types other than bind, proc, tmpfs, devpts,
+// mqueue and sysfs, a mount under /proc of a container with its own PID
+// namespace, shared rootfs propagation; on a kernel whose procfs has no
+// pidns parameter (it came after Debian 12's 6.1); and, for a container
+// with its own PID namespace or Config.DieWithParent, where Yama refuses
+// ptrace (ptrace_scope 2 or 3). A manager traced by a debugger that follows
+// forks (strace -f) cannot start such containers either: it is not checked
+// before each start (two /proc reads), the start fails with
+// nsjoin.ErrNoExecStop naming the tracer; set ContainerSpec.StartPath to
+// StartLibcontainer under a debugger. DieWithParent needs the exec stop
+// because Go's fork kills a child with a parent-death signal whose parent
+// is outside its PID namespace (as the manager always is): nsjoin sets the
+// signal at the stop instead, and the forking thread, parked for the
+// container's life (the signal follows it), first goes back to the
+// manager's v1 cgroups, or freezing or killing the container's cgroup would
+// reach the manager. Known differences: the init's own exec is traced, so a
+// setuid bit or file capability of the container's first program is not
+// honoured (no_new_privs forbids that anyway, and later execs are not
+// traced); the init inherits the manager's umask and no new session keyring
+// is joined; a container created but never started has no process (Status
+// reports no pid until it starts) and does not survive the manager (Load
+// finds it Terminated). Cost (BenchmarkContainer, create+start+exit+remove
+// of busybox-static's `true` in a pod, cgroup v1 host): about 4 ms against
+// 16–18 ms through libcontainer and 8 ms for `crun run` of the same OCI
+// spec (BENCHMARKS.md).
 //
 // Exits are awaited on one epoll instance through the pidfd the process's
 // owner holds (the pause's, os.Process's): no OS thread and no descriptor
