@@ -206,7 +206,11 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	own := f.plan.procLater()
 	started := false
 	if own {
-		pm, err := startProcMounter(f.mnt, f.cfg, f.v2dir)
+		watch := f.v2dir
+		if !procMountEarly {
+			watch = ""
+		}
+		pm, err := startProcMounter(f.mnt, f.cfg, watch)
 		if err != nil {
 			stdinDone(false)
 			return nil, err

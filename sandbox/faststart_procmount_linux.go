@@ -37,6 +37,10 @@ type procMounter struct {
 	refs  atomic.Int32 // the thread and the start: the last closes wake
 }
 
+// procMountEarly lets the mounter watch the init's cgroup v2 directory;
+// off (tests), it waits for the exec stop, as on a host without one.
+var procMountEarly = true
+
 // startProcMounter starts the thread for mnt and cfg's proc mount; the
 // init will be born in the cgroup v2 directory v2dir ("" if none).
 func startProcMounter(mnt *nsjoin.Handle, cfg *configs.Config, v2dir string) (*procMounter, error) {

@@ -373,3 +373,49 @@ func TestStartAgainAfterExecFailure(t *testing.T) {
 		t.Errorf("%d mounts at /proc after a failed start (path %s), want 1:\n%s", procs, st.StartPath, mi)
 	}
 }
+
+// TestProcMountedAtExecStop: where the init's cgroup cannot be watched (a
+// v1-only host), the exec stop hands the init's pid to the /proc mounter;
+// the container's /proc is its own PID namespace's, masks and all, as
+// when it is mounted early.
+func TestProcMountedAtExecStop(t *testing.T) {
+	testharness.Privileged(t)
+	procMountEarly = false
+	t.Cleanup(func() { procMountEarly = true })
+	rootfs := testRootfs(t)
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	sb := mustCreate(t, testConfig(t, "late"))
+	run(t, sb, ContainerSpec{Name: "c", Rootfs: rootfs, Args: []string{"/payload", "ps"}, Stdout: out})
+	if es := waitExit(t, sb, "c"); es.ExitCode != 0 {
+		t.Fatalf("exit %+v", es)
+	}
+	b, _ := os.ReadFile(out.Name())
+	if fast, why := wantFast(t, false); !fast {
+		t.Logf("libcontainer starts the container here (%s): %s", why, b)
+		return
+	}
+	// The init is PID 1 of its own namespace and the only process there.
+	if lines := strings.Fields(strings.TrimSpace(string(b))); len(lines) == 0 || lines[0] != "1" {
+		t.Errorf("ps in the container: %q, want its own PID namespace (pid 1 first)", b)
+	}
+	if st := statusOf(sb, "c"); st.StartPath != StartFast {
+		t.Errorf("path %s (%s)", st.StartPath, st.StartPathReason)
+	}
+	// The masks are on it too: /proc/timer_list reads empty (/dev/null).
+	if _, err := os.Stat("/proc/timer_list"); err == nil {
+		masked, err := os.Create(filepath.Join(t.TempDir(), "masked"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer masked.Close()
+		run(t, sb, ContainerSpec{Name: "m", Rootfs: rootfs, Args: []string{"/payload", "cat", "/proc/timer_list"}, Stdout: masked})
+		es := waitExit(t, sb, "m")
+		if b, _ := os.ReadFile(masked.Name()); es.ExitCode != 0 || len(b) != 0 {
+			t.Errorf("/proc/timer_list in the container: exit %d, %d bytes, want masked (empty)", es.ExitCode, len(b))
+		}
+	}
+}
