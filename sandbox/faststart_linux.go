@@ -206,11 +206,7 @@ func (c *container) spawnFast(f *fastRun) (*nsjoin.Cmd, error) {
 	own := f.plan.procLater()
 	started := false
 	if own {
-		watch := f.v2dir
-		if !procMountEarly {
-			watch = ""
-		}
-		pm, err := startProcMounter(f.mnt, f.cfg, watch)
+		pm, err := startProcMounter(f.mnt, f.cfg, f.v2dir)
 		if err != nil {
 			stdinDone(false)
 			return nil, err

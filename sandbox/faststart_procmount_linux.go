@@ -50,6 +50,9 @@ func startProcMounter(mnt *nsjoin.Handle, cfg *configs.Config, v2dir string) (*p
 			proc = m
 		}
 	}
+	if !procMountEarly {
+		v2dir = ""
+	}
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("eventfd", err)

@@ -68,7 +68,8 @@ type Sandbox struct {
 	dirRemoved bool // teardown is removing the run directory: save is a no-op
 	// loaded: rebuilt by Load from a run directory another manager (maybe
 	// a dead one) made; only such a pod can have zombies this process
-	// inherited without knowing them (reapPodZombies).
+	// inherited without knowing them (reapPodZombies looks for none in
+	// the others: its walk of /proc costs milliseconds at 1,000 pods).
 	loaded bool
 	// manager and guard name the owning manager and its guard process
 	// (pid:start time; lifetime_linux.go).
@@ -264,9 +265,7 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	}
 	if s.cg != nil {
 		errs = append(errs, s.cg.killAll(ctx))
-		if s.loaded {
-			s.reapPodZombies() // a private-PID container no manager recorded
-		}
+		s.reapPodZombies() // a private-PID container no manager recorded
 	}
 	netErr := s.detachNetwork(ctx)
 	errs = append(errs, unmountVolumes(s.dir))

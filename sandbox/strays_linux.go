@@ -76,9 +76,10 @@ func reapZombieChildren(match func(pid int, comm string) bool) int {
 // know it. In a shared PID namespace such a zombie keeps the pod's PID 1,
 // the pause, from finishing its exit; in a private one it would stay this
 // process's zombie for its life. A zombie has no namespaces left to
-// compare, but /proc still names its cgroups.
+// compare, but /proc still names its cgroups. Only a pod rebuilt by Load
+// can have such zombies: every process this manager forked is tracked.
 func (s *Sandbox) reapPodZombies() {
-	if s.cg == nil {
+	if s.cg == nil || !s.loaded {
 		return
 	}
 	reapZombieChildren(func(pid int, _ string) bool { return s.cg.held(pid) })
