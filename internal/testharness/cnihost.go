@@ -19,11 +19,14 @@ const cniCacheDir = "/var/lib/cni"
 // KeepCNIHostState registers a cleanup (to run before the leak check, so
 // call it after Privileged) that removes what a CNI bridge network keeps
 // on the host by design once its pods are gone, if the test brought it:
-// the bridge, host-local's directory for network name, portmap's and
-// firewall's top-level chains (only if they are new and hold nothing
-// else: a per-pod rule left behind is still reported), and the forwarding
-// sysctls the bridge plugin turned on. Give each test its own network
-// name, bridge and subnet.
+// the bridge and host-local's directory for network name (if they are
+// new), portmap's and firewall's top-level chains (if they are new and
+// hold nothing else: a per-pod rule left behind is still reported), and
+// the forwarding sysctls the bridge plugin turned on. Each is judged on
+// its own: a host where podkit's default network already has a bridge
+// (podrun's example leaves it, as CNI networks do) may still lack
+// portmap's chains, which a test with a hostPort then brings. Give each
+// test its own network name, bridge and subnet.
 func KeepCNIHostState(t testing.TB, bridge, name string) {
 	t.Helper()
 	fwBefore := firewallRules(t)
@@ -37,10 +40,7 @@ func KeepCNIHostState(t testing.TB, bridge, name string) {
 	netDir := filepath.Join(cniCacheDir, "networks", name)
 	_, dirErr := os.Stat(netDir)
 	t.Cleanup(func() {
-		if bridgeErr == nil {
-			return // the network was there before the test: leave it all
-		}
-		if l, err := netlink.LinkByName(bridge); err == nil {
+		if l, err := netlink.LinkByName(bridge); err == nil && bridgeErr != nil {
 			if err := netlink.LinkDel(l); err != nil {
 				t.Errorf("remove bridge %s: %v", bridge, err)
 			}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/podkit/podkit/examples/internal/podnet"
 	"github.com/podkit/podkit/internal/testharness"
 )
@@ -14,7 +16,30 @@ import (
 // podkit0, 10.87.0.0/16, a hostPort on the host's address and 127.0.0.1.
 // Its host state is removed afterwards only if the test created it.
 func TestDefaultNetwork(t *testing.T) {
-	testharness.Privileged(t)
+	t.Run("as found", func(t *testing.T) {
+		testharness.Privileged(t)
+		hostPortOnDefault(t)
+	})
+	// The host after podrun's example (README): the bridge and the firewall
+	// plugin's chains are there, portmap's chains are not until a hostPort.
+	t.Run("bridge already there", func(t *testing.T) {
+		testharness.Privileged(t)
+		if _, err := netlink.LinkByName(podnet.DefaultBridge); err != nil {
+			br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: podnet.DefaultBridge}}
+			if err := netlink.LinkAdd(br); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := netlink.LinkDel(br); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		hostPortOnDefault(t)
+	})
+}
+
+func hostPortOnDefault(t *testing.T) {
 	ctx := ctxT(t)
 	testharness.KeepCNIHostState(t, podnet.DefaultBridge, podnet.DefaultNetworkName)
 	nw, err := podnet.New(podnet.Config{List: podnet.Default()})
