@@ -28,6 +28,10 @@ import (
 //   - memory per pod: the pauses' PSS, and everything the pods cost the
 //     machine (MemAvailable's drop) less the containers' own PSS, which is
 //     the workload's and not podkit's;
+//   - a container alone, early and late: podkit's container cycle and
+//     `crun run` of the same container, in a pod of their own
+//     (scale_ref_bench_test.go), for what the host's growth costs a
+//     runtime that is not podkit;
 //   - sustained churn with all of them alive: create+destroy cycles of a
 //     pod per second, beside the kernel's ceiling measured in the same run
 //     (network namespaces created and torn down per second, counted until
@@ -52,6 +56,9 @@ func BenchmarkScale(b *testing.B) {
 		}
 		cleanBenchCgroups()
 	}()
+	ref := newScaleRef(b, cfg, rootfs)
+	defer ref.close()
+	refPodkitFirst, refCrunFirst := ref.measure(b, 20)
 	availBefore := memAvailable(b)
 	createTimes := make([]time.Duration, 0, n)
 	podTimes := make([]time.Duration, 0, n)
@@ -83,6 +90,7 @@ func BenchmarkScale(b *testing.B) {
 			cgFloors = append(cgFloors, cgroupFloor(b, cfg.CgroupParent))
 		}
 	}
+	refPodkitLast, refCrunLast := ref.measure(b, 20)
 	runtime.GC()
 	time.Sleep(time.Second) // let the kernel settle freed pages before reading MemAvailable
 	availAfter := memAvailable(b)
@@ -98,6 +106,12 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(ms(p50(mntFloors[20:])), "mntns-floor-p50-last20-ms")
 	b.ReportMetric(ms(p50(cgFloors[:20])), "cgroup-floor-p50-first20-ms")
 	b.ReportMetric(ms(p50(cgFloors[20:])), "cgroup-floor-p50-last20-ms")
+	b.ReportMetric(ms(refPodkitFirst), "container-cycle-p50-first-ms")
+	b.ReportMetric(ms(refPodkitLast), "container-cycle-p50-last-ms")
+	if refCrunFirst > 0 {
+		b.ReportMetric(ms(refCrunFirst), "crun-run-p50-first-ms")
+		b.ReportMetric(ms(refCrunLast), "crun-run-p50-last-ms")
+	}
 	b.ReportMetric(float64(mountCount(b)), "host-mounts")
 	b.ReportMetric(float64(threadCount(b)), "manager-threads")
 
