@@ -113,7 +113,19 @@ func spawn(path string, o *Options) (*Process, error) {
 	}
 	attr := &syscall.ProcAttr{Env: o.env(), Files: files, Sys: sys}
 	var pid int
-	fork := func() { pid, err = syscall.ForkExec(path, o.argv(path), attr) }
+	fork := func() {
+		if o.Cloneflags == 0 { // see spawnOwnFiles
+			cgroupFD := -1
+			if o.UseCgroupFD {
+				cgroupFD = o.CgroupFD
+			}
+			var ok bool
+			if pid, pidfd, ok, err = spawnOwnFiles(path, o.argv(path), attr.Env, files, cgroupFD, sys.Pdeathsig); ok {
+				return
+			}
+		}
+		pid, err = syscall.ForkExec(path, o.argv(path), attr)
+	}
 	switch {
 	case o.DieWithParent:
 		onSpawnerThread(fork)

@@ -1,0 +1,90 @@
+//go:build linux
+
+package pause_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/podkit/podkit/internal/testharness"
+	"github.com/podkit/podkit/pause"
+)
+
+// TestSpawnOwnFiles: where its C stage is built (cgo on amd64, as CI
+// builds), a pause outside a new PID namespace is forked without a copy of
+// the manager's descriptor table, and holds exactly the descriptors it is
+// given: /dev/null on 0-2 and its events FIFO on 4, none of the manager's
+// many others.
+func TestSpawnOwnFiles(t *testing.T) {
+	testharness.Privileged(t)
+	if !pause.OwnFilesBuilt {
+		t.Skip("no C stage in this build (cgo on amd64): every pause is forked by syscall.ForkExec")
+	}
+	for range 64 { // a manager of many pods
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+	}
+	evr, evw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evr.Close()
+	before := pause.OwnFilesSpawns()
+	p, err := pause.Start(context.Background(), pause.Options{Path: testharness.PauseBinary(t), Events: evw, DropEvents: true})
+	evw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		p.Close()
+	}()
+	if n := pause.OwnFilesSpawns() - before; n != 1 {
+		t.Fatalf("%d pauses forked without a copy of the descriptor table, want 1", n)
+	}
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range ents {
+		got[e.Name()], _ = os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", p.Pid), e.Name()))
+	}
+	evTarget, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", evr.Fd()))
+	want := map[string]string{"0": os.DevNull, "1": os.DevNull, "2": os.DevNull, "4": evTarget}
+	for fd, target := range want {
+		if got[fd] != target {
+			t.Errorf("pause fd %s -> %q, want %q (all: %v)", fd, got[fd], target, got)
+		}
+	}
+	for fd := range got {
+		if _, ok := want[fd]; !ok && !slices.Contains([]string{"3"}, fd) {
+			t.Errorf("pause holds fd %s -> %s", fd, got[fd])
+		}
+	}
+}
+
+// TestSpawnOwnFilesExecFails: the pause's exec failing in the C stage is
+// Spawn's error, as syscall.ForkExec's would be, with the child reaped.
+func TestSpawnOwnFilesExecFails(t *testing.T) {
+	testharness.Privileged(t)
+	notExec := filepath.Join(t.TempDir(), "pause")
+	if err := os.WriteFile(notExec, []byte("not a program"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pause.Spawn(context.Background(), pause.Options{Path: notExec})
+	var pe *pause.Error
+	if !errors.Is(err, syscall.EACCES) || !errors.As(err, &pe) || pe.Path != notExec {
+		t.Fatalf("Spawn of a file that is not executable: %v; want EACCES naming it", err)
+	}
+}
