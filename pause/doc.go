@@ -28,6 +28,14 @@
 // The Process keeps a pidfd (SysProcAttr.PidFD), so Signal
 // (pidfd_send_signal) and Wait (waitid P_PIDFD) never hit a recycled pid.
 //
+// A manager of many pods holds several descriptors per pod; a fork copies
+// them all and the pause's exec closes them one by one again. Built with
+// cgo on amd64, a pause outside a new PID namespace is forked without that
+// copy: the child shares the manager's table only until it unshares one
+// holding 0-2 (close_range CLOSE_RANGE_UNSHARE), takes its descriptors with
+// pidfd_getfd and execs (ownfiles_linux.go). Where a kernel or a policy
+// refuses a step, pauses are forked by syscall.ForkExec.
+//
 // With Options.Args the pause runs in init mode, like tini: the command runs
 // in its own process group, every signal but SIGCHLD (and SIGURG, which the
 // Go runtime uses for preemption) is forwarded to that group, orphans are
