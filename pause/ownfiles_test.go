@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -86,5 +87,47 @@ func TestSpawnOwnFilesExecFails(t *testing.T) {
 	var pe *pause.Error
 	if !errors.Is(err, syscall.EACCES) || !errors.As(err, &pe) || pe.Path != notExec {
 		t.Fatalf("Spawn of a file that is not executable: %v; want EACCES naming it", err)
+	}
+}
+
+// TestSpawnOwnFilesIntoCgroup: the C stage clones into a cgroup v2
+// directory (CLONE_INTO_CGROUP), as the sandbox forks a pause on cgroup v2
+// (the unified hierarchy of a hybrid host works too).
+func TestSpawnOwnFilesIntoCgroup(t *testing.T) {
+	testharness.Privileged(t)
+	if !pause.OwnFilesBuilt {
+		t.Skip("no C stage in this build (cgo on amd64)")
+	}
+	root := "/sys/fs/cgroup"
+	var st syscall.Statfs_t
+	if syscall.Statfs(root, &st); st.Type != 0x63677270 { // CGROUP2_SUPER_MAGIC
+		root = "/sys/fs/cgroup/unified"
+	}
+	dir := filepath.Join(root, "podkit-ownfiles-test")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) }) // after the pause is reaped below
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	before := pause.OwnFilesSpawns()
+	p, err := pause.Start(context.Background(), pause.Options{Path: testharness.PauseBinary(t), UseCgroupFD: true, CgroupFD: int(d.Fd())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		p.Close()
+	}()
+	if n := pause.OwnFilesSpawns() - before; n != 1 {
+		t.Fatalf("%d pauses forked without a copy of the descriptor table, want 1", n)
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Pid))
+	if err != nil || !slices.Contains(strings.Split(string(cg), "\n"), "0::/podkit-ownfiles-test") {
+		t.Fatalf("pause's cgroups: %q, %v; want 0::/podkit-ownfiles-test", cg, err)
 	}
 }
