@@ -13,6 +13,7 @@ package pause
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,16 @@ struct pk_ksigaction {
 	void *restorer;
 	uint64_t mask;
 };
+
+// pk_nofile is RLIMIT_NOFILE as the process started, read before the Go
+// runtime raises the soft limit to the hard one (syscall's init):
+// syscall.ForkExec's children get the original soft limit back, and so do
+// pk_child's.
+static struct rlimit pk_nofile;
+__attribute__((constructor)) static void pk_save_nofile(void) {
+	if (getrlimit(RLIMIT_NOFILE, &pk_nofile) != 0)
+		pk_nofile.rlim_max = 0;
+}
 
 static void pk_fail(struct pk_spawn *s, int step) {
 	s->err = errno;
@@ -67,6 +78,10 @@ static int pk_child(void *arg) {
 		if (dup2(high[i], i) < 0) // clears close-on-exec on i
 			pk_fail(s, 4);
 	syscall(SYS_close_range, s->nfiles, ~0U, 0);
+	struct rlimit now;
+	if (pk_nofile.rlim_max > 0 && pk_nofile.rlim_cur < pk_nofile.rlim_max - 1 && getrlimit(RLIMIT_NOFILE, &now) == 0 &&
+	    now.rlim_cur == pk_nofile.rlim_max - 1 && now.rlim_max == pk_nofile.rlim_max) // as Go raised it, not changed since
+		setrlimit(RLIMIT_NOFILE, &pk_nofile);
 	if (s->pdeathsig) {
 		if (prctl(PR_SET_PDEATHSIG, s->pdeathsig) != 0)
 			pk_fail(s, 5);

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -131,3 +132,57 @@ func TestSpawnOwnFilesIntoCgroup(t *testing.T) {
 		t.Fatalf("pause's cgroups: %q, %v; want 0::/podkit-ownfiles-test", cg, err)
 	}
 }
+
+// TestSpawnOwnFilesNofile: the pause gets the soft RLIMIT_NOFILE the
+// manager started with, which Go raised for itself, as syscall.ForkExec's
+// children do (a command of an init-mode pause inherits it): a manager
+// started under a soft limit of 1024 (this binary as a helper, under
+// prlimit) forks a pause with 1024.
+func TestSpawnOwnFilesNofile(t *testing.T) {
+	testharness.Privileged(t)
+	if !pause.OwnFilesBuilt {
+		t.Skip("no C stage in this build (cgo on amd64)")
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Fatalf("prlimit (util-linux): %v", err)
+	}
+	cmd := testharness.HelperCmd("nofile-pause", testharness.PauseBinary(t))
+	cmd.Args = append([]string{prlimit, "--nofile=1024:", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = prlimit
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1024" {
+		t.Fatalf("the pause's soft open files limit: %q, %v; want 1024", out, err)
+	}
+}
+
+// helperNofilePause starts the pause os.Args[1] and prints its open files
+// soft limit.
+func helperNofilePause() int {
+	before := pause.OwnFilesSpawns()
+	p, err := pause.Start(context.Background(), pause.Options{Path: os.Args[1]})
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		p.Close()
+	}()
+	if pause.OwnFilesSpawns() == before {
+		fmt.Println("forked the usual way")
+		return 1
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", p.Pid))
+	for _, l := range strings.Split(string(limits), "\n") {
+		if f := strings.Fields(l); len(f) == 6 && f[0] == "Max" && f[1] == "open" {
+			fmt.Println(f[3])
+			return 0
+		}
+	}
+	fmt.Println("no open files line", err)
+	return 1
+}
+
+func init() { testharness.RegisterHelper("nofile-pause", helperNofilePause) }
