@@ -28,7 +28,7 @@ type converter struct {
 	// The downward API and ConfigMap/Secret sources (see objects_linux.go,
 	// downward_linux.go).
 	objs *objects
-	node Node
+	node func() Node // the node, described on first use
 	uid  string
 	src  *corev1.Pod
 }

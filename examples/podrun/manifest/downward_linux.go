@@ -193,12 +193,12 @@ func (c *converter) podField(field, apiVersion, path string, volume bool) (strin
 	case volume && path == "metadata.annotations":
 		return formatMap(meta.Annotations), true
 	case !volume && (path == "spec.nodeName" || path == "spec.host"):
-		return c.node.Name, true
+		return c.node().Name, true
 	case !volume && path == "spec.serviceAccountName":
 		// The ServiceAccount admission plugin's default.
 		return cmpOr(c.src.Spec.ServiceAccountName, c.src.Spec.DeprecatedServiceAccount, "default"), true
 	case !volume && (path == "status.hostIP" || path == "status.hostIPs"):
-		ips := podIPStrings(c.node.HostIPs)
+		ips := podIPStrings(c.node().HostIPs)
 		if len(ips) == 0 {
 			c.bad(f, "%s: this machine has no global IP address", path)
 			return "", false
@@ -326,7 +326,7 @@ func (c *converter) resourceValue(field string, ref *corev1.ResourceFieldSelecto
 	} else {
 		q = lim
 		if (!hasLim || lim.IsZero()) && defaults {
-			q = c.node.Allocatable[name]
+			q = c.node().Allocatable[name]
 		}
 	}
 	var v float64

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -212,12 +213,14 @@ func parsePod(data []byte, opts Options, objs *objects) (*Pod, error) {
 	}
 	fc := &fieldCheck{}
 	fc.walkStruct(reflect.ValueOf(pod).Elem(), "", "")
-	node := opts.Node
-	if node == nil {
-		n := HostNode()
-		node = &n
+	// This machine is described only if the downward API asks (its
+	// interfaces and addresses: netlink dumps, ~1 ms of podrun's start).
+	node := sync.OnceValue(HostNode)
+	if opts.Node != nil {
+		given := *opts.Node
+		node = func() Node { return given }
 	}
-	c := &converter{opts: opts, problems: fc.problems, objs: objs, node: *node, uid: newUID()}
+	c := &converter{opts: opts, problems: fc.problems, objs: objs, node: node, uid: newUID()}
 	out := c.convert(pod)
 	if len(c.problems) > 0 {
 		return &Pod{Name: pod.Name}, &Error{Op: "convert", Path: opts.Path, Problems: c.problems}
