@@ -126,6 +126,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
+	go manifest.Warm() // the Pod decoder's caches, while the file is read
 	if !o.Check {
 		// The fast start path's base mount namespace, made while the
 		// manifest is read (sandbox.Preload; an error shows at create).
