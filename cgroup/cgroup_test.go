@@ -419,6 +419,43 @@ func TestCloneCpusetChildren(t *testing.T) {
 	}
 }
 
+// TestCloneCpusetChildrenOfBareParent: a parent another caller has just
+// made, not yet given cpus and mems (concurrent pod creates), gets them
+// before its children are cloned from it: a child made under an empty
+// cpuset stays empty and refuses tasks (ENOSPC).
+func TestCloneCpusetChildrenOfBareParent(t *testing.T) {
+	testharness.Privileged(t)
+	s := hostSystem(t)
+	mnt := s.l.v1["cpuset"]
+	if mnt == "" || s.v2() {
+		t.Log("no v1 cpuset hierarchy: nothing to do")
+		return
+	}
+	parent := testParent + "/bare"
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background(), testParent); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	for _, d := range []string{mnt + testParent, mnt + parent} { // as a plain mkdir leaves them
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CloneCpusetChildren(parent); err != nil {
+		t.Fatal(err)
+	}
+	child := mnt + parent + "/child"
+	if err := os.Mkdir(child, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if got, _ := readFile(child + "/" + f); strings.TrimSpace(got) == "" {
+			t.Errorf("%s of a child of a parent made bare: empty", f)
+		}
+	}
+}
+
 // TestMkdirAll: the directory is made in every hierarchy Hierarchies
 // lists (a v1 cpuset one ready to take tasks), again without error, and a
 // bad path is refused with nothing made.

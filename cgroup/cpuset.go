@@ -3,6 +3,7 @@
 package cgroup
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -87,12 +88,26 @@ func (s *System) CloneCpusetChildren(parent string) error {
 	if cur, err := readFile(dir + "/cgroup.clone_children"); err == nil && strings.TrimSpace(cur) == "1" {
 		return nil
 	}
-	made, err := mkdirParents(mnt, dir+"/x") // dir and its missing ancestors
+	_, err = mkdirParents(mnt, dir+"/x") // dir and its missing ancestors
 	if err == nil {
-		err = initCpuset(made)
+		// Every directory from the mount down to dir, not only those
+		// made here: a concurrent caller may have made them and not yet
+		// given them cpus and mems, and a cgroup made under an empty
+		// cpuset stays empty (a task joining it gets ENOSPC).
+		err = initCpuset(dirsDown(mnt, dir))
 	}
 	if err == nil {
 		err = writeFile(dir+"/cgroup.clone_children", "1")
 	}
 	return fsErr("clone cpuset children", p, err)
+}
+
+// dirsDown lists the directories from below root down to dir, top first.
+func dirsDown(root, dir string) []string {
+	var up []string
+	for d := dir; len(d) > len(root); d = parentDir(d) {
+		up = append(up, d)
+	}
+	slices.Reverse(up)
+	return up
 }
