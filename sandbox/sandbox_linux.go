@@ -263,9 +263,14 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 			<-s.pauseEvents
 		}
 	}
+	var cgRemoved chan error
 	if s.cg != nil {
 		errs = append(errs, s.cg.killAll(ctx))
 		s.reapPodZombies() // a private-PID container no manager recorded
+		// The pod's cgroups, empty now, are removed beside the network's
+		// detach, the unmounts and the directory's removal.
+		cgRemoved = make(chan error, 1)
+		go func(cg *podCgroup) { cgRemoved <- cg.destroy(ctx) }(s.cg)
 	}
 	netErr := s.detachNetwork(ctx)
 	errs = append(errs, unmountVolumes(s.dir))
@@ -276,8 +281,8 @@ func (s *Sandbox) teardown(ctx context.Context) error {
 	} else {
 		errs = append(errs, unpinAll(s.dir))
 	}
-	if s.cg != nil {
-		errs = append(errs, s.cg.destroy(ctx))
+	if cgRemoved != nil {
+		errs = append(errs, <-cgRemoved)
 	}
 	if netErr != nil {
 		return errors.Join(errs...)
