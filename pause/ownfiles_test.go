@@ -40,20 +40,8 @@ func TestSpawnOwnFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer evr.Close()
-	before := pause.OwnFilesSpawns()
-	p, err := pause.Start(context.Background(), pause.Options{Path: testharness.PauseBinary(t), Events: evw, DropEvents: true})
+	p := startByCStage(t, pause.Options{Path: testharness.PauseBinary(t), Events: evw, DropEvents: true})
 	evw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		p.Signal(syscall.SIGKILL)
-		p.Wait()
-		p.Close()
-	}()
-	if n := pause.OwnFilesSpawns() - before; n != 1 {
-		t.Fatalf("%d pauses forked without a copy of the descriptor table, want 1", n)
-	}
 	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid))
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +62,26 @@ func TestSpawnOwnFiles(t *testing.T) {
 			t.Errorf("pause holds fd %s -> %s", fd, got[fd])
 		}
 	}
+}
+
+// startByCStage starts a pause with o, killed and reaped when t ends, and
+// fails t unless the C stage forked it.
+func startByCStage(t *testing.T, o pause.Options) *pause.Process {
+	t.Helper()
+	before := pause.OwnFilesSpawns()
+	p, err := pause.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		p.Close()
+	})
+	if n := pause.OwnFilesSpawns() - before; n != 1 {
+		t.Fatalf("%d pauses forked without a copy of the descriptor table, want 1", n)
+	}
+	return p
 }
 
 // TestSpawnOwnFilesExecFails: the pause's exec failing in the C stage is
@@ -114,19 +122,7 @@ func TestSpawnOwnFilesIntoCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	before := pause.OwnFilesSpawns()
-	p, err := pause.Start(context.Background(), pause.Options{Path: testharness.PauseBinary(t), UseCgroupFD: true, CgroupFD: int(d.Fd())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		p.Signal(syscall.SIGKILL)
-		p.Wait()
-		p.Close()
-	}()
-	if n := pause.OwnFilesSpawns() - before; n != 1 {
-		t.Fatalf("%d pauses forked without a copy of the descriptor table, want 1", n)
-	}
+	p := startByCStage(t, pause.Options{Path: testharness.PauseBinary(t), UseCgroupFD: true, CgroupFD: int(d.Fd())})
 	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Pid))
 	if err != nil || !slices.Contains(strings.Split(string(cg), "\n"), "0::/podkit-ownfiles-test") {
 		t.Fatalf("pause's cgroups: %q, %v; want 0::/podkit-ownfiles-test", cg, err)
