@@ -23,10 +23,11 @@ const cniCacheDir = "/var/lib/cni"
 // new), portmap's and firewall's top-level chains (if they are new and
 // hold nothing else: a per-pod rule left behind is still reported), and
 // the forwarding sysctls the bridge plugin turned on. Each is judged on
-// its own: a host where podkit's default network already has a bridge
-// (podrun's example leaves it, as CNI networks do) may still lack
-// portmap's chains, which a test with a hostPort then brings. Give each
-// test its own network name, bridge and subnet.
+// its own: a host where a network's bridge already exists may still lack
+// portmap's chains, which a test with a hostPort then brings. podkit's
+// own networks (examples/internal/podnet) take back what they made at
+// their last pod's Detach; this is the net under tests that end
+// otherwise. Give each test its own network name, bridge and subnet.
 func KeepCNIHostState(t testing.TB, bridge, name string) {
 	t.Helper()
 	fwBefore := firewallRules(t)

@@ -21,7 +21,7 @@ type Snapshot struct {
 	ThreadNS   map[string]string // namespace identity ("net:[4026531840]") -> a thread that holds it
 	Links      map[string]string // host network links: name -> kind ("bridge", "veth", ...)
 	CNILeases  map[string]bool   // host-local lease files under CNIStateDir/networks
-	CNICache   map[string]bool   // libcni result cache files under CNIStateDir/results
+	CNICache   map[string]bool   // libcni result cache files under CNIStateDir/results, podnet records under PodnetStateDir
 	Firewall   map[string]int    // iptables/ip6tables lines and nftables tables naming CNI or podkit
 }
 

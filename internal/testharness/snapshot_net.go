@@ -57,20 +57,26 @@ func snapshotCNILeases() (map[string]bool, error) {
 	return out, nil
 }
 
-// snapshotCNICache lists libcni's cached results.
+// PodnetStateDir is where podkit's CNI glue (examples/internal/podnet)
+// records the host objects a network's first pod made, until its last
+// pod's Detach removes them.
+var PodnetStateDir = "/run/podkit/podnet"
+
+// snapshotCNICache lists libcni's cached results and podnet's records.
 func snapshotCNICache() (map[string]bool, error) {
 	ents, err := os.ReadDir(filepath.Join(CNIStateDir, "results"))
-	if os.IsNotExist(err) {
-		return map[string]bool{}, nil
-	}
-	if err != nil {
+	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
 	out := make(map[string]bool, len(ents))
 	for _, e := range ents {
 		out[filepath.Join(CNIStateDir, "results", e.Name())] = true
 	}
-	return out, nil
+	records, err := filepath.Glob(filepath.Join(PodnetStateDir, "*.json"))
+	for _, r := range records {
+		out[r] = true
+	}
+	return out, err
 }
 
 // snapshotFirewall records, per tool, every iptables and ip6tables rule and

@@ -14,6 +14,7 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"golang.org/x/sys/unix"
 )
 
 // PodRef identifies a pod to the plugins. ID is the CNI container ID (the
@@ -165,6 +166,29 @@ func (n *Network) Attach(ctx context.Context, pod PodRef, netnsPath string, opts
 	if cached, _ := n.cni.GetNetworkListCachedResult(n.list, rt); cached != nil {
 		return nil, fail(ErrAttached)
 	}
+	out, err := n.add(ctx, rt)
+	if err != nil {
+		// A failed first pod takes back what its plugins made.
+		if rerr := n.releaseHost(context.WithoutCancel(ctx)); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: %w", ErrRollback, rerr))
+		}
+		return nil, fail(err)
+	}
+	return out, nil
+}
+
+// add runs the ADD under the host lock (shared), first noting what the
+// plugins are about to make on the host; on failure it undoes what the
+// plugins did (CNI DEL) and returns an error wrapping ErrAttach.
+func (n *Network) add(ctx context.Context, rt *libcni.RuntimeConf) (*Result, error) {
+	unlock, err := hostLock(unix.LOCK_SH)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAttach, err)
+	}
+	defer unlock()
+	if err := n.noteHost(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAttach, err)
+	}
 	st := &rollbackState{}
 	ctx = context.WithValue(ctx, rollbackKey{}, st)
 	res, err := n.cni.AddNetworkList(ctx, n.list, rt)
@@ -183,7 +207,7 @@ func (n *Network) Attach(ctx context.Context, pod PodRef, netnsPath string, opts
 	if derr := n.cni.DelNetworkList(rollback, n.present(), rt); derr != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrRollback, derr))
 	}
-	return nil, fail(errors.Join(errs...))
+	return nil, errors.Join(errs...)
 }
 
 // present is the conflist without the plugins that cannot be found now: a

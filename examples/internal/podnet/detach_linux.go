@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"golang.org/x/sys/unix"
 )
 
 // Detach disconnects the pod from the network (CNI DEL). netnsPath may be
@@ -38,12 +39,33 @@ func (n *Network) Detach(ctx context.Context, pod PodRef, netnsPath string) erro
 			nsGone, rt.NetNS = true, ""
 		}
 	}
+	err = n.del(ctx, list, rt, pod.ID, netnsPath, nsGone)
+	if err == nil {
+		// The last pod takes with it what the network's first one made.
+		if err := n.releaseHost(ctx); err != nil {
+			return fail(1, fmt.Errorf("%w: %w", ErrDetach, err))
+		}
+	}
+	return err
+}
+
+// del runs the DEL, retried (Config.DelAttempts), under the network's
+// shared lock.
+func (n *Network) del(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf, id, netnsPath string, nsGone bool) error {
+	fail := func(attempts int, err error) error {
+		return &Error{Op: "detach", Network: n.list.Name, ID: id, NetNS: netnsPath, Attempts: attempts, Err: err}
+	}
+	unlock, err := hostLock(unix.LOCK_SH)
+	if err != nil {
+		return fail(0, fmt.Errorf("%w: %w", ErrDetach, err))
+	}
+	defer unlock()
 	var errs []error
 	backoff := n.cfg.DelBackoff
 	for attempt := 1; attempt <= n.cfg.DelAttempts; attempt++ {
 		err := n.cni.DelNetworkList(ctx, list, rt)
 		if err == nil && nsGone {
-			err = sweepMasquerade(ctx, list, pod.ID)
+			err = sweepMasquerade(ctx, list, id)
 		}
 		if err == nil {
 			return nil

@@ -23,11 +23,14 @@
 // containerd (10.88.0.0/16), CRI-O (10.85.0.0/16), flannel (10.244.0.0/16),
 // k3s (10.42.0.0/16) and Docker (172.17.0.0/16). BridgeConfList builds the
 // same shape with another name, bridge and subnets (IPv4 and/or IPv6).
-// The bridge plugin turns on IP forwarding (isGateway) and leaves the
-// bridge, the host-local data directory and portmap's and firewall's
+// The bridge plugin turns on IP forwarding (isGateway). The plugins leave
+// the bridge, the host-local data directory and portmap's and firewall's
 // top-level chains (CNI-HOSTPORT-*, CNI-FORWARD, CNI-ADMIN) in place when
-// the last pod leaves: they are the network's host state, as with every
-// CNI runtime.
+// the last pod leaves; podnet takes back what the network's first pod
+// made: Attach records which of them were missing (HostStateDir), and the
+// Detach of the last pod removes those, chains only while they hold
+// nothing but their plugin's own rules. A bridge or chain that was there
+// before is never touched (hoststate_linux.go).
 //
 // # Attach and Detach
 //
