@@ -3,6 +3,7 @@
 package podnet
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,19 +66,12 @@ func bridgeNetwork(list *libcni.NetworkConfigList) (bridge, leases string) {
 		if p.Network.Type != "bridge" || json.Unmarshal(p.Bytes, &conf) != nil {
 			continue
 		}
-		bridge = cmpOr(conf.Bridge, "cni0")
+		bridge = cmp.Or(conf.Bridge, "cni0")
 		if conf.IPAM.Type == "host-local" {
-			leases = filepath.Join(cmpOr(conf.IPAM.DataDir, "/var/lib/cni/networks"), list.Name)
+			leases = filepath.Join(cmp.Or(conf.IPAM.DataDir, "/var/lib/cni/networks"), list.Name)
 		}
 	}
 	return bridge, leases
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // hostLock takes the host lock (shared for an ADD or DEL, exclusive to
@@ -104,11 +98,11 @@ func (n *Network) recordPath() string { return filepath.Join(HostStateDir, n.lis
 // that are missing, for the plugins are about to make them.
 func (n *Network) noteHost(ctx context.Context) error {
 	bridge, leases := bridgeNetwork(n.list)
-	if bridge == "" || holdsLease(leases) {
+	if bridge == "" {
 		return nil
 	}
-	if _, err := os.Stat(n.recordPath()); err == nil {
-		return nil // noted already
+	if _, err := os.Stat(n.recordPath()); err == nil || holdsLease(leases) {
+		return nil // noted already, or not the first pod
 	}
 	var made hostMade
 	if _, err := netlink.LinkByName(bridge); err != nil {
@@ -199,13 +193,26 @@ func inUse(bridge, leases string) bool {
 }
 
 // holdsLease: host-local's directory holds a lease (a file named after an
-// address; '_' stands for ':' on some platforms).
+// address; '_' stands for ':' on some platforms). It reads the directory
+// only up to the first one: with many pods it is long.
 func holdsLease(dir string) bool {
-	ents, _ := os.ReadDir(dir)
-	return slices.ContainsFunc(ents, func(e os.DirEntry) bool {
-		_, err := netip.ParseAddr(strings.ReplaceAll(e.Name(), "_", ":"))
-		return err == nil
-	})
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for {
+		ents, err := f.ReadDir(16)
+		if slices.ContainsFunc(ents, func(e os.DirEntry) bool {
+			_, err := netip.ParseAddr(strings.ReplaceAll(e.Name(), "_", ":"))
+			return err == nil
+		}) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
 
 // removeSharedChain removes a shared chain that holds only its plugin's
