@@ -109,11 +109,12 @@ func (n *Network) noteHost(ctx context.Context) error {
 		made.Bridge = bridge
 	}
 	for _, tool := range []string{"iptables", "ip6tables"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			continue
+		rules, err := saveRules(ctx, tool)
+		if err != nil {
+			continue // no such tool here
 		}
 		for _, c := range sharedChains {
-			if _, err := iptables(ctx, tool, "-t", c.Table, "-S", c.Name); err != nil {
+			if !rules.chains[c.Table+" "+c.Name] {
 				made.Chains = append(made.Chains, tool+" "+c.Table+" "+c.Name)
 			}
 		}
@@ -163,10 +164,7 @@ func (n *Network) releaseHost(ctx context.Context) error {
 	if l, err := netlink.LinkByName(made.Bridge); made.Bridge != "" && err == nil {
 		errs = append(errs, netlink.LinkDel(l))
 	}
-	for _, c := range made.Chains { // in sharedChains' order: CNI-FORWARD before the CNI-ADMIN it jumps to
-		f := strings.Fields(c)
-		errs = append(errs, removeSharedChain(ctx, f[0], f[1], f[2]))
-	}
+	errs = append(errs, removeSharedChains(ctx, made.Chains))
 	if leases != "" {
 		os.RemoveAll(leases) // host-local's lock and last reserved address
 	}
@@ -215,46 +213,113 @@ func holdsLease(dir string) bool {
 	}
 }
 
-// removeSharedChain removes a shared chain that holds only its plugin's
-// own rules, and the built-in chains' jumps to it; one holding anything
-// else, or that another chain jumps to, is left alone.
-func removeSharedChain(ctx context.Context, tool, table, name string) error {
-	i := slices.IndexFunc(sharedChains, func(c sharedChain) bool { return c.Table == table && c.Name == name })
-	if i < 0 {
-		return nil
-	}
-	out, err := iptables(ctx, tool, "-t", table, "-S", name)
+// savedRules is one iptables-save: the chains ("table chain") and the
+// rules ("table" -> its -A lines).
+type savedRules struct {
+	chains map[string]bool
+	rules  map[string][]string
+}
+
+func saveRules(ctx context.Context, tool string) (*savedRules, error) {
+	out, err := exec.CommandContext(ctx, tool+"-save").Output()
 	if err != nil {
-		return nil // gone already
+		return nil, err
 	}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if line != "-N "+name && !slices.Contains(sharedChains[i].Own, line) {
-			return nil
+	r := &savedRules{chains: map[string]bool{}, rules: map[string][]string{}}
+	table := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "*"):
+			table = line[1:]
+		case strings.HasPrefix(line, ":"):
+			r.chains[table+" "+strings.Fields(line[1:])[0]] = true
+		case strings.HasPrefix(line, "-A "):
+			r.rules[table] = append(r.rules[table], line)
 		}
 	}
-	all, err := iptables(ctx, tool, "-t", table, "-S")
-	if err != nil {
-		return err
+	return r, nil
+}
+
+// removeSharedChains removes the recorded chains ("tool table chain", in
+// sharedChains' order) that hold only their plugin's own rules and that
+// only built-in chains, or chains removed with them, jump to: the jumps,
+// then the chains, by one iptables-restore per tool.
+func removeSharedChains(ctx context.Context, recorded []string) error {
+	byTool := map[string][]string{}
+	for _, c := range recorded {
+		f := strings.Fields(c)
+		byTool[f[0]] = append(byTool[f[0]], f[1]+" "+f[2])
 	}
-	var jumps [][]string
-	for _, line := range strings.Split(all, "\n") {
-		args := splitRule(line)
-		if len(args) < 2 || args[0] != "-A" || args[1] == name || !strings.HasSuffix(line, " -j "+name) {
+	var errs []error
+	for tool, chains := range byTool {
+		saved, err := saveRules(ctx, tool)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		if !slices.Contains([]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}, args[1]) {
-			return nil // another chain uses it
-		}
-		jumps = append(jumps, args[1:])
-	}
-	for _, j := range jumps {
-		if _, err := iptables(ctx, tool, append([]string{"-t", table, "-D"}, j...)...); err != nil {
-			return err
+		if script := removalScript(saved, chains); script != "" {
+			cmd := exec.CommandContext(ctx, tool+"-restore", "-w", "--noflush")
+			cmd.Stdin = strings.NewReader(script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("%s-restore: %w: %s", tool, err, out))
+			}
 		}
 	}
-	if _, err := iptables(ctx, tool, "-t", table, "-F", name); err != nil {
-		return err
+	return errors.Join(errs...)
+}
+
+// removalScript is the iptables-restore input that removes those of
+// chains ("table chain") that can go.
+func removalScript(saved *savedRules, chains []string) string {
+	builtin := []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+	removing := map[string]bool{}
+	jumps := map[string][]string{}
+	for _, tc := range chains {
+		table, name, _ := strings.Cut(tc, " ")
+		i := slices.IndexFunc(sharedChains, func(c sharedChain) bool { return c.Table == table && c.Name == name })
+		if i < 0 || !saved.chains[tc] {
+			continue
+		}
+		var in []string
+		ok := true
+		for _, line := range saved.rules[table] {
+			args := splitRule(line)
+			switch {
+			case args[1] == name:
+				ok = ok && slices.Contains(sharedChains[i].Own, line)
+			case strings.HasSuffix(line, " -j "+name) && slices.Contains(builtin, args[1]):
+				in = append(in, "-D"+strings.TrimPrefix(line, "-A"))
+			case strings.HasSuffix(line, " -j "+name) && !removing[table+" "+args[1]]:
+				ok = false // another chain uses it
+			}
+		}
+		if ok {
+			removing[tc] = true
+			jumps[table] = append(jumps[table], in...)
+		}
 	}
-	_, err = iptables(ctx, tool, "-t", table, "-X", name)
-	return err
+	var b strings.Builder
+	for _, table := range []string{"filter", "nat"} {
+		var names []string
+		for _, tc := range chains {
+			if t, name, _ := strings.Cut(tc, " "); t == table && removing[tc] {
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "*%s\n", table)
+		for _, j := range jumps[table] {
+			fmt.Fprintln(&b, j)
+		}
+		for _, name := range names {
+			fmt.Fprintf(&b, "-F %s\n", name)
+		}
+		for _, name := range names {
+			fmt.Fprintf(&b, "-X %s\n", name)
+		}
+		b.WriteString("COMMIT\n")
+	}
+	return b.String()
 }
