@@ -176,8 +176,8 @@ func (n *Network) releaseHost(ctx context.Context) error {
 }
 
 // inUse: a lease is still held, or a port is still on the bridge (the
-// leases first: a short directory, where the ports are a dump of every
-// link on the host).
+// leases first: host-local's directory, read up to its first lease, where
+// the ports take a dump of every link on the host).
 func inUse(bridge, leases string) bool {
 	if holdsLease(leases) {
 		return true
