@@ -56,9 +56,9 @@ func main() {
 			seen[n] = true
 		}
 		sort.Strings(names)
-		fmt.Fprintf(&b, "var %s = map[string]uint32{\n", t.name)
+		fmt.Fprintf(&b, "var %s = sysTable{\n", t.name)
 		for _, n := range names {
-			fmt.Fprintf(&b, "\t%q: %d,\n", n, m[n])
+			fmt.Fprintf(&b, "\t{%q, %d},\n", n, m[n])
 		}
 		b.WriteString("}\n\n")
 	}

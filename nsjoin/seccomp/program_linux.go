@@ -54,7 +54,7 @@ func section(a abi, rules []rule, def uint32) ([]bpf.Instruction, error) {
 		p = append(p, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1}, bpf.RetConstant{Val: retBadABI})
 	}
 	for _, r := range rules {
-		nr, ok := a.nums[r.name]
+		nr, ok := a.nums.lookup(r.name)
 		if !ok {
 			continue // a syscall of another ABI
 		}

@@ -229,3 +229,24 @@ func TestKernelAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestSyscallTablesSorted: lookup's binary search needs each table in
+// name order (gen_syscalls.go writes them so).
+func TestSyscallTablesSorted(t *testing.T) {
+	for name, table := range map[string]sysTable{"amd64": sysAMD64, "386": sys386, "arm64": sysARM64} {
+		for i := 1; i < len(table); i++ {
+			if table[i-1].name >= table[i].name {
+				t.Fatalf("%s table: %q before %q", name, table[i-1].name, table[i].name)
+			}
+		}
+		if nr, ok := table.lookup(table[len(table)/2].name); !ok || nr != table[len(table)/2].nr {
+			t.Fatalf("%s table: lookup of %q: %d %v", name, table[len(table)/2].name, nr, ok)
+		}
+	}
+	if nr, ok := sysAMD64.lookup("openat"); !ok || nr != 257 {
+		t.Fatalf("amd64 openat: %d %v, want 257", nr, ok)
+	}
+	if _, ok := sysAMD64.lookup("no_such_syscall"); ok {
+		t.Fatal("found a syscall that does not exist")
+	}
+}
