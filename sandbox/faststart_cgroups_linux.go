@@ -95,7 +95,7 @@ func (n *nativeCgroups) Destroy() error {
 	return errors.Join(errs...)
 }
 
-// pendingCgroups are a fast container's cgroups, made on another goroutine
+// pendingCgroups are a fast container's cgroups, made on the create's goroutine
 // while the build thread makes its mount namespace: the kernel's cgroup
 // mkdirs (cgroup_mutex) and its mounts (namespace_sem) do not wait for
 // each other. The directories a v1 "cgroup" mount binds are cloned there
@@ -111,7 +111,7 @@ type pendingCgroups struct {
 	err   error
 }
 
-// fastCgroupsPlan is what makeFastCgroups makes: the leaf name and limits
+// fastCgroupsPlan is what pendingCgroups.make makes: the leaf name and limits
 // in the pod cgroup, libcontainer's cgroup config, and the "cgroup" mount
 // whose directories are cloned (nil: none).
 type fastCgroupsPlan struct {
@@ -123,27 +123,29 @@ type fastCgroupsPlan struct {
 	propagation int // of the clones: the rootfs' (MS_SLAVE|MS_REC by default)
 }
 
-// makeFastCgroups starts making plan's cgroups.
-func makeFastCgroups(ctx context.Context, plan fastCgroupsPlan) *pendingCgroups {
-	pc := &pendingCgroups{done: make(chan struct{}), trees: map[treeKey]int{}}
-	go func() {
-		defer close(pc.done)
-		if pc.leaf, pc.err = plan.pod.newContainer(ctx, plan.name, plan.limits); pc.err != nil {
+// newPendingCgroups returns cgroups that make will make.
+func newPendingCgroups() *pendingCgroups {
+	return &pendingCgroups{done: make(chan struct{}), trees: map[treeKey]int{}}
+}
+
+// make makes plan's cgroups on the calling goroutine (the create's own,
+// while the build thread mounts) and then releases paths' waiters.
+func (pc *pendingCgroups) make(ctx context.Context, plan fastCgroupsPlan) {
+	defer close(pc.done)
+	if pc.leaf, pc.err = plan.pod.newContainer(ctx, plan.name, plan.limits); pc.err != nil {
+		return
+	}
+	if pc.m, pc.err = newFastCgroups(plan.cfg); pc.err != nil || plan.mount == nil {
+		return
+	}
+	for _, dir := range cgroupV1Dirs(pc.m.GetPaths()) {
+		fd, err := cloneWithAttrs(dir, plan.mount.Flags, plan.propagation)
+		if err != nil {
+			pc.err = err
 			return
 		}
-		if pc.m, pc.err = newFastCgroups(plan.cfg); pc.err != nil || plan.mount == nil {
-			return
-		}
-		for _, dir := range cgroupV1Dirs(pc.m.GetPaths()) {
-			fd, err := cloneWithAttrs(dir, plan.mount.Flags, plan.propagation)
-			if err != nil {
-				pc.err = err
-				return
-			}
-			pc.trees[treeKey{dir, true}] = fd
-		}
-	}()
-	return pc
+		pc.trees[treeKey{dir, true}] = fd
+	}
 }
 
 // cloneWithAttrs is a detached recursive clone of dir whose mount flags

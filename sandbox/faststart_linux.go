@@ -94,7 +94,7 @@ func (c *container) createFast(ctx context.Context, spec *specs.Spec, cfg *confi
 			cgPlan.mount = m
 		}
 	}
-	f.plan.cgroups = makeFastCgroups(ctx, cgPlan)
+	f.plan.cgroups = newPendingCgroups()
 	flags := map[specs.LinuxNamespaceType]int{specs.NetworkNamespace: unix.CLONE_NEWNET,
 		specs.IPCNamespace: unix.CLONE_NEWIPC, specs.UTSNamespace: unix.CLONE_NEWUTS}
 	for _, ns := range spec.Linux.Namespaces {
@@ -104,7 +104,12 @@ func (c *container) createFast(ctx context.Context, spec *specs.Spec, cfg *confi
 			f.plan.pidns = ns.Path
 		}
 	}
-	mnt, err := buildRoot(f.plan)
+	// The build thread mounts while this goroutine makes the cgroups: the
+	// kernel's cgroup mkdirs (cgroup_mutex) and its mounts (namespace_sem)
+	// do not wait for each other, and this goroutine already has a thread.
+	built := startBuildRoot(f.plan)
+	f.plan.cgroups.make(ctx, cgPlan)
+	mnt, err := built()
 	cg, m, err := f.plan.cgroups.settle(ctx, cgPlan, err)
 	if err != nil {
 		if mnt != nil {

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rootPlan is what buildRoot needs: the libcontainer config (the same
+// rootPlan is what startBuildRoot needs: the libcontainer config (the same
 // document the reference path gets), the namespaces the mounts must be
 // made in, and where /proc's PID namespace comes from.
 type rootPlan struct {
@@ -55,13 +55,13 @@ func independent(m *configs.Mount, after []*configs.Mount) bool {
 // once that namespace's first process exists.
 func (p *rootPlan) procLater() bool { return p.pidns == "" }
 
-// buildRoot makes the container's mount namespace on a throwaway locked
-// thread and returns a handle on it: the rootfs with every mount of the
-// config, /dev's nodes and links, pivot_root, masked and read-only paths,
-// read-only root. Nothing runs in the namespace: it lives as long as the
-// handle (and later the init) keeps it, so an error or a Close leaves
-// nothing behind.
-func buildRoot(p *rootPlan) (*nsjoin.Handle, error) {
+// startBuildRoot starts making the container's mount namespace on a
+// throwaway locked thread; wait returns a handle on it: the rootfs with
+// every mount of the config, /dev's nodes and links, pivot_root, masked
+// and read-only paths, read-only root. Nothing runs in the namespace: it
+// lives as long as the handle (and later the init) keeps it, so an error
+// or a Close leaves nothing behind.
+func startBuildRoot(p *rootPlan) (wait func() (*nsjoin.Handle, error)) {
 	type result struct {
 		h   *nsjoin.Handle
 		err error
@@ -72,8 +72,10 @@ func buildRoot(p *rootPlan) (*nsjoin.Handle, error) {
 		h, err := p.build()
 		ch <- result{h, err}
 	}()
-	r := <-ch
-	return r.h, r.err
+	return func() (*nsjoin.Handle, error) {
+		r := <-ch
+		return r.h, r.err
+	}
 }
 
 func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
