@@ -161,8 +161,8 @@ func (c *container) startFast(f *fastRun) error {
 	f.cmd, f.state, c.pid = cmd, fastStarted, pid
 	f.start, _ = procStartTime(pid)
 	trackedInits.Store(pid, struct{}{})
-	_ = f.mnt.Close() // the init holds the namespace now: it dies with it
-	go c.reapFast(cmd, pid, c.cg, f.oomBase, c.done)
+	release := f.holdMountNS()
+	go c.reapFast(cmd, pid, c.cg, f.oomBase, c.done, release)
 	if c.sb.cfg.Lifetime == OutliveManager {
 		guardWatch(c.sb.dir, c.spec.Name, pid)
 	}
@@ -340,8 +340,29 @@ func joinV1(dirs []string) error {
 	return nil
 }
 
-// reapFast waits for the init (our child) and records its exit.
-func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase uint64, done chan struct{}) {
+// mntHold is how long the manager keeps its handle on a started
+// container's mount namespace. An init that exits within it is not the
+// namespace's last holder, so its exit (and the exit's notice) does not
+// wait for the namespace's teardown (every mount undone, an RCU grace
+// period: ~0.15 ms for a small rootfs), which runs on the reaper once the
+// exit is recorded. After it the handle is closed anyway, so that running
+// containers do not grow the manager's descriptor table, which every fork
+// copies.
+const mntHold = time.Second
+
+// holdMountNS keeps f's mount namespace handle for mntHold at most and
+// returns what releases it at once (the reaper, after the exit).
+func (f *fastRun) holdMountNS() (release func()) {
+	t := time.AfterFunc(mntHold, func() { _ = f.mnt.Close() })
+	return func() {
+		t.Stop()
+		_ = f.mnt.Close()
+	}
+}
+
+// reapFast waits for the init (our child), records its exit, and then
+// releases the mount namespace.
+func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase uint64, done chan struct{}, release func()) {
 	awaitPidfd(cmd.PidFD()) // Process's, closed by Wait
 	_ = cmd.Wait()
 	var ws *syscall.WaitStatus
@@ -350,4 +371,5 @@ func (c *container) reapFast(cmd *nsjoin.Cmd, pid int, cg cgroup.Cgroup, oomBase
 		ws = &w
 	}
 	c.exited(pid, ws, cg, oomBase, done)
+	release()
 }

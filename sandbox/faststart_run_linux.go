@@ -64,8 +64,9 @@ func (c *container) destroyFast(f *fastRun) error {
 	if f.state == fastCreated {
 		f.state = fastAbandoned
 	}
+	started := f.state == fastStarted
 	c.mu.Unlock()
-	if f.mnt != nil {
+	if f.mnt != nil && !started { // a started run's reaper releases it
 		_ = f.mnt.Close()
 	}
 	m := f.cgm
