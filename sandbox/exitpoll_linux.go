@@ -3,7 +3,9 @@
 package sandbox
 
 import (
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,8 +15,8 @@ import (
 // exit). The caller then reaps it, which no longer blocks, and keeps pidfd
 // open until this returns.
 //
-// Every wait shares one epoll instance and one goroutine blocked in
-// epoll_wait, and uses the pidfd its owner already holds (the pause's,
+// Every wait shares one epoll instance and one goroutine waiting on it,
+// and uses the pidfd its owner already holds (the pause's,
 // the one os.Process keeps): a goroutine blocked in waitid or poll holds
 // an OS thread (2,000 at 1,000 pods), and a descriptor of its own per
 // process would be one more for each of the manager's forks to copy and
@@ -38,6 +40,7 @@ var exitWaits exitWaiters
 type exitWaiters struct {
 	once    sync.Once
 	epfd    int
+	poll    syscall.RawConn // epfd in the runtime's poller; it keeps its os.File alive
 	err     error
 	mu      sync.Mutex
 	next    int32
@@ -45,10 +48,21 @@ type exitWaiters struct {
 }
 
 // start makes the epoll instance and its goroutine (Preload calls it, so
-// that a leak check counts its descriptor and thread in the baseline).
+// that a leak check counts its descriptor in the baseline). The instance
+// is itself watched by the runtime's poller (an epoll descriptor turns
+// readable when it has events): the goroutine waits parked, not in
+// epoll_wait, which would keep a P, one of GOMAXPROCS, from the
+// manager's other goroutines until the runtime's monitor takes it back.
 func (w *exitWaiters) start() error {
 	w.once.Do(func() {
 		if w.epfd, w.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); w.err != nil {
+			return
+		}
+		// Nonblocking, so that os.NewFile registers it with the poller.
+		if w.err = unix.SetNonblock(w.epfd, true); w.err != nil {
+			return
+		}
+		if w.poll, w.err = os.NewFile(uintptr(w.epfd), "podkit-exits").SyscallConn(); w.err != nil {
 			return
 		}
 		w.waiters = map[int32]chan struct{}{}
@@ -81,21 +95,33 @@ func (w *exitWaiters) add(pidfd int) (<-chan struct{}, bool) {
 	return ch, true
 }
 
+// loop drains the instance each time the poller finds it readable, for
+// the manager's life (the file is never closed).
 func (w *exitWaiters) loop() {
 	events := make([]unix.EpollEvent, 64)
-	for {
-		n, err := unix.EpollWait(w.epfd, events, -1)
-		if err != nil {
-			continue // EINTR
-		}
-		w.mu.Lock()
-		for _, ev := range events[:n] {
-			if ch := w.waiters[ev.Fd]; ch != nil {
-				delete(w.waiters, ev.Fd)
-				close(ch)
+	_ = w.poll.Read(func(epfd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(epfd), events, 0)
+			if err != nil {
+				n = 0 // EINTR: the poller calls again
+			}
+			w.wake(events[:n])
+			if n < len(events) {
+				return false // drained: wait for the next event
 			}
 		}
-		w.mu.Unlock()
+	})
+}
+
+// wake ends the waits whose events came.
+func (w *exitWaiters) wake(events []unix.EpollEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ev := range events {
+		if ch := w.waiters[ev.Fd]; ch != nil {
+			delete(w.waiters, ev.Fd)
+			close(ch)
+		}
 	}
 }
 
