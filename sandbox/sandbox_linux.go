@@ -54,6 +54,7 @@ type Sandbox struct {
 	mu         sync.Mutex
 	state      State
 	pins       map[string]string
+	pinIDs     map[string]uint64 // namespace identity by pin path, read once (Status)
 	cg         *podCgroup
 	pause      *procRef
 	containers map[string]*container

@@ -74,11 +74,33 @@ func (s *Sandbox) Status() Status {
 	st := Status{ID: s.cfg.ID, State: s.State(), PausePid: s.PausePid(), Namespaces: map[string]uint64{},
 		CreatedAt: s.created, Labels: maps.Clone(s.cfg.Labels), Annotations: maps.Clone(s.cfg.Annotations), IPs: s.IPs()}
 	for k, p := range s.Namespaces() {
-		st.Namespaces[k] = pinIdentity(k, p)
+		st.Namespaces[k] = s.pinID(k, p)
 	}
 	st.HostNamespaces = s.cfg.hostNamespaces()
 	for _, c := range s.snapshotContainers() {
 		st.Containers = append(st.Containers, c.status())
 	}
 	return st
+}
+
+// pinID returns the identity of the namespace pinned at path, opening the
+// pin only the first time: a pin holds the same namespace for its life,
+// and status is asked for often (every supervision loop, every CRI
+// PodSandboxStatus).
+func (s *Sandbox) pinID(kind, path string) uint64 {
+	s.mu.Lock()
+	id, ok := s.pinIDs[path]
+	s.mu.Unlock()
+	if ok {
+		return id
+	}
+	if id = pinIdentity(kind, path); id != 0 {
+		s.mu.Lock()
+		if s.pinIDs == nil {
+			s.pinIDs = map[string]uint64{}
+		}
+		s.pinIDs[path] = id
+		s.mu.Unlock()
+	}
+	return id
 }
