@@ -333,9 +333,10 @@
 // GuardArg (and GuardEnv set), dispatched from this package's init like
 // the libcontainer bootstrap, in a session of its own so that a signal to
 // the manager's process group (Ctrl-C) does not reach it. There is one
-// guard per manager process, started with its first guarded sandbox and
-// told to exit when the last one is destroyed, so none lingers after a
-// healthy run. The manager holds the only write end of a pipe to it (close
+// guard per manager process, started with its first guarded sandbox (or
+// ahead of it, PreloadGuard, by a manager that creates one as soon as it
+// starts) and told to exit when the last one is destroyed, so none
+// lingers after a healthy run. The manager holds the only write end of a pipe to it (close
 // on exec: no pause, container or exec inherits it) and registers each
 // sandbox directory before Create makes it, and each container init: the
 // pipe's EOF without a goodbye is the manager's death, however it died.

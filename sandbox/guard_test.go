@@ -233,6 +233,57 @@ func TestGuardStandInReplaced(t *testing.T) {
 	}
 }
 
+// TestPreloadGuard: a guard started ahead of the first create (its
+// stand-in) is the one that create registers with, and it goes, as any
+// guard, with the manager's last guarded sandbox, or at its release when
+// no sandbox came.
+func TestPreloadGuard(t *testing.T) {
+	testharness.Privileged(t)
+	cfg := testConfig(t, "preguard")
+	cfg.Lifetime = DieWithManager
+	release, err := PreloadGuard(cfg.PauseBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guardMu.Lock()
+	early := guard
+	guardMu.Unlock()
+	if early == nil || !early.standIn || len(early.dirs) != 0 {
+		t.Fatalf("guard after PreloadGuard: %+v, want a stand-in with no sandbox", early)
+	}
+	if again, err := PreloadGuard(cfg.PauseBinary); err != nil {
+		t.Fatal(err)
+	} else {
+		again() // not the one that started it: keeps it
+	}
+	sb := mustCreate(t, cfg)
+	release() // a sandbox is registered: kept
+	guardMu.Lock()
+	g := guard
+	guardMu.Unlock()
+	if g != early || len(g.dirs) != 1 {
+		t.Fatalf("guard of the sandbox: %+v, want the preloaded one %+v", g, early)
+	}
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testharness.Eventually(t, "the guard to exit", 5*time.Second, 5*time.Millisecond, func() bool {
+		return unix.Kill(early.cmd.Process.Pid, 0) != nil
+	})
+
+	// Released before any sandbox: it goes (the leak check sees it).
+	release, err = PreloadGuard(cfg.PauseBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guard != nil {
+		t.Fatalf("guard kept after its release: %+v", guard)
+	}
+}
+
 func TestLifetimeValidated(t *testing.T) {
 	cfg := Config{ID: "x", RunDir: t.TempDir(), Lifetime: "Forever"}
 	err := cfg.Validate()

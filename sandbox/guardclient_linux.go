@@ -58,6 +58,39 @@ func guardAdd(dir string, die bool, pauseBin string) (string, error) {
 	return g.token, nil
 }
 
+// PreloadGuard starts the manager's guard now, as its first Create of a
+// DieWithManager sandbox would: a manager that creates a sandbox as soon
+// as it starts calls it beside its other start-up work, so that the
+// create does not wait for the guard's fork and exec. pauseBinary is the
+// pause binary that stands in for the guard ("" = pause.Find()); a guard
+// already running is kept. release stops the guard if no sandbox has
+// registered with it since (the manager went no further); otherwise the
+// guard goes, as always, with the last of them.
+//
+// Without a pause binary it does nothing: the guard is then this binary
+// re-executed, and the first create starts it.
+func PreloadGuard(pauseBinary string) (release func(), err error) {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	standIn := standInFor(nil, pauseBinary)
+	if guard != nil || standIn == "" {
+		return func() {}, nil
+	}
+	g, err := startGuard(standIn)
+	if err != nil {
+		return func() {}, fmt.Errorf("start guard: %w", err)
+	}
+	guard = g
+	return func() {
+		guardMu.Lock()
+		defer guardMu.Unlock()
+		if guard == g && len(g.dirs) == 0 {
+			g.close(true)
+			guard = nil
+		}
+	}, nil
+}
+
 // standInFor returns the pause binary to stand in for the guard of dirs,
 // or "" if the guard itself must run: some sandbox outlives the manager,
 // or no pause binary is found.

@@ -71,7 +71,7 @@ type guardClient struct {
 
 var (
 	guardMu    sync.Mutex
-	guard      *guardClient // nil while the manager owns no DieWithManager sandbox
+	guard      *guardClient // nil while the manager owns no guarded sandbox (or PreloadGuard's)
 	tokenOnce  sync.Once
 	tokenValue string
 )
