@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -286,9 +285,12 @@ type metaLike interface {
 	GetNamespace() string
 }
 
+// strictDecode decodes a ConfigMap or Secret as a Pod is decoded
+// (unmarshalStrict: unknown fields are errors, names match
+// case-sensitively).
 func strictDecode(data []byte, into any) []Problem {
-	if err := yaml.UnmarshalStrict(data, into); err != nil {
-		return []Problem{{Err: ErrInvalid, Msg: strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: ")}}
+	if err := unmarshalStrict(data, into); err != nil {
+		return []Problem{{Err: ErrInvalid, Msg: err.Error()}}
 	}
 	return nil
 }

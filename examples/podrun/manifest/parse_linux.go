@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -72,7 +71,7 @@ func decode(data []byte, opts Options) (*corev1.Pod, error) {
 		return nil, &Error{Op: "parse", Path: opts.Path, Problems: ps}
 	}
 	var pod corev1.Pod
-	if err := yaml.UnmarshalStrict(data, &pod); err != nil {
+	if err := unmarshalStrict(data, &pod); err != nil {
 		return nil, fail(ErrSyntax, "%s", strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
 	}
 	return &pod, nil
@@ -163,13 +162,3 @@ func checkQuantities(doc map[string]any) []Problem {
 	}
 	return ps
 }
-
-// Warm builds, once, what the first decode of a Pod spends most of its
-// time on: encoding/json's field and encoder caches for corev1.Pod's whole
-// type graph (~1.4 ms in a fresh process, 0.16 ms for a warm parse). A
-// program that parses one manifest right after it starts runs it on a
-// goroutine first, beside its flag parsing and file reading.
-var Warm = sync.OnceFunc(func() {
-	var pod corev1.Pod
-	_ = json.Unmarshal([]byte(`{}`), &pod)
-})
