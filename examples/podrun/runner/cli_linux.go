@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
+	"github.com/podkit/podkit/pause"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -126,11 +127,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
-	go manifest.Warm() // the Pod decoder's caches, while the file is read
 	if !o.Check {
-		// The fast start path's base mount namespace, made while the
-		// manifest is read (sandbox.Preload; an error shows at create).
-		go func() { _ = sandbox.Preload() }()
+		defer preload()() // started now, released at return
 	}
 	data, err := os.ReadFile(o.Manifest)
 	if err != nil {
@@ -157,6 +155,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 	pod := m.Pods[0]
 	r := &podRun{o: o, pod: pod, out: newPrinter(stdout, stderr, o.JSON, pod.Name), changed: make(chan struct{}, 1)}
 	return r.run(ctx, sigs)
+}
+
+// preload makes, on a goroutine, what the pod's creation needs first,
+// while the manifest is read: the guard's stand-in (when the pause binary
+// is found without building it) and the fast start path's base mount
+// namespace; errors show at create. release, deferred by the caller,
+// stops a guard no pod registered with.
+func preload() (release func()) {
+	released := make(chan func(), 1)
+	go func() {
+		stop := func() {}
+		if bin, err := pause.Find(); err == nil {
+			stop, _ = sandbox.PreloadGuard(bin)
+		}
+		released <- stop
+		_ = sandbox.Preload()
+	}()
+	return func() { (<-released)() }
 }
 
 // printPlan describes the converted pod (--check).

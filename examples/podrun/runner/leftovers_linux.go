@@ -25,8 +25,9 @@ const guardGrace = 3 * time.Second
 // clearLeftover makes room for the pod's sandbox: a sandbox of the same
 // ID whose podrun is gone (killed, crashed) is removed, after giving the
 // dead podrun's guard the time to do it; one whose podrun still runs is
-// an error naming that process.
-func clearLeftover(ctx context.Context, runDir, id string, net sandbox.LoadOptions, stderr io.Writer) error {
+// an error naming that process. net gives the network a leftover's
+// removal detaches (made only then: it reads the CNI configuration).
+func clearLeftover(ctx context.Context, runDir, id string, net func() sandbox.LoadOptions, stderr io.Writer) error {
 	dir := filepath.Join(runDir, id)
 	for deadline := time.Now().Add(guardGrace); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
@@ -41,7 +42,7 @@ func clearLeftover(ctx context.Context, runDir, id string, net sandbox.LoadOptio
 		}
 	}
 	fmt.Fprintf(stderr, "podrun: removing the leftovers of an earlier run of pod %s\n", id)
-	if err := sandbox.Remove(ctx, runDir, id, net); err != nil {
+	if err := sandbox.Remove(ctx, runDir, id, net()); err != nil {
 		return fmt.Errorf("remove the leftovers of pod %s: %w", id, err)
 	}
 	return nil

@@ -115,7 +115,8 @@ func (r *podRun) setup(ctx context.Context) error {
 			list[i].Spec.Stdout, list[i].Spec.Stderr = r.logs.writers(list[i].Spec.Name)
 		}
 	}
-	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, leftoverNetwork(r.o.networkOptions), r.out.stderr); err != nil {
+	netOpts := func() sandbox.LoadOptions { return leftoverNetwork(r.o.networkOptions) } // only for a leftover
+	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, netOpts, r.out.stderr); err != nil {
 		return err
 	}
 	sb, err := sandbox.Create(ctx, cfg)
