@@ -23,6 +23,9 @@ func init() {
 	// /proc/self/status, "nofile <soft> <hard>", "cgroup2 <path>" and the
 	// ns links given.
 	testharness.RegisterHelper("secinfo", func() int {
+		// It reports once its stdin ends (runSecInfo closes it when
+		// Start has returned; without one it ends at once).
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -73,12 +76,21 @@ func reachableHelper(t *testing.T) string {
 }
 
 // runSecInfo starts the secinfo helper with sec inside s and parses its
-// report.
+// report, made once Start has returned: without no_new_privs the rlimits
+// are set right after the exec, and Start returns once they are (the
+// helper would otherwise race the prlimit; a loaded host lost the race).
 func runSecInfo(t *testing.T, s *Set, sec *Security, kinds ...string) map[string]string {
 	t.Helper()
 	c, out := secHelper(t, s, "secinfo", sec, kinds...)
+	r, w, err := os.Pipe()
+	must(t, err)
+	c.Stdin = r
 	dumpable := getDumpable(t)
-	must(t, c.Run())
+	err = c.Start()
+	r.Close()
+	w.Close()
+	must(t, err)
+	must(t, c.Wait())
 	if got := getDumpable(t); got != dumpable {
 		t.Errorf("dumpable %d after Run, was %d", got, dumpable)
 	}
