@@ -157,9 +157,9 @@ func (p *rootPlan) openHostTrees() (_ *hostTrees, retErr error) {
 	if t.rootfs, err = cloneTree(p.rootfs, true); err != nil {
 		return nil, fmt.Errorf("%w: rootfs: %w", ErrRootfs, err)
 	}
-	for _, m := range p.cfg.Mounts { // a v1 "cgroup" mount's: pendingCgroups
+	for _, m := range p.cfg.Mounts { // the cgroup mount's: pendingCgroups
 		k := treeKey{m.Source, m.Flags&unix.MS_REC != 0}
-		if _, ok := t.binds[k]; ok || m.Device != "bind" {
+		if _, ok := t.binds[k]; ok || m.Device != "bind" || m == p.cgroupMount {
 			continue
 		}
 		fd, err := cloneTree(k.path, k.rec)

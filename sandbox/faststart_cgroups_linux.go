@@ -112,8 +112,9 @@ type pendingCgroups struct {
 }
 
 // fastCgroupsPlan is what pendingCgroups.make makes: the leaf name and limits
-// in the pod cgroup, libcontainer's cgroup config, and the "cgroup" mount
-// whose directories are cloned (nil: none).
+// in the pod cgroup, libcontainer's cgroup config, and the mount of the
+// container's cgroups whose directories are cloned (isCgroupMount; nil:
+// none).
 type fastCgroupsPlan struct {
 	pod         *podCgroup
 	name        string
@@ -138,6 +139,16 @@ func (pc *pendingCgroups) make(ctx context.Context, plan fastCgroupsPlan) {
 	if pc.m, pc.err = newFastCgroups(plan.cfg); pc.err != nil || plan.mount == nil {
 		return
 	}
+	if m := plan.mount; m.Device == "bind" { // v2: the container's own directory
+		k := treeKey{m.Source, m.Flags&unix.MS_REC != 0}
+		fd, err := cloneTree(k.path, k.rec)
+		if err != nil {
+			pc.err = err
+			return
+		}
+		pc.trees[k] = fd
+		return
+	}
 	for _, dir := range cgroupV1Dirs(pc.m.GetPaths()) {
 		fd, err := cloneWithAttrs(dir, plan.mount.Flags, plan.propagation)
 		if err != nil {
@@ -146,6 +157,14 @@ func (pc *pendingCgroups) make(ctx context.Context, plan fastCgroupsPlan) {
 		}
 		pc.trees[treeKey{dir, true}] = fd
 	}
+}
+
+// isCgroupMount says whether m mounts the container's own cgroups: v1's
+// "cgroup" mount (a bind of its directory in each hierarchy), or on v2 the
+// bind of its unified directory (cgroupMount). Its directories exist only
+// once the cgroups are made, so the build thread waits for them there.
+func isCgroupMount(m *configs.Mount) bool {
+	return m.Device == "cgroup" || m.Device == "bind" && m.Destination == "/sys/fs/cgroup" && cgroups.IsCgroup2UnifiedMode()
 }
 
 // cloneWithAttrs is a detached recursive clone of dir whose mount flags

@@ -90,8 +90,8 @@ func (c *container) createFast(ctx context.Context, spec *specs.Spec, cfg *confi
 	cgPlan := fastCgroupsPlan{pod: c.sb.cg, name: c.spec.Name, limits: c.spec.Resources, cfg: cfg.Cgroups,
 		propagation: f.plan.rootPropagation()}
 	for _, m := range cfg.Mounts {
-		if m.Device == "cgroup" {
-			cgPlan.mount = m
+		if isCgroupMount(m) {
+			cgPlan.mount, f.plan.cgroupMount = m, m
 		}
 	}
 	f.plan.cgroups = newPendingCgroups()

@@ -27,10 +27,11 @@ type rootPlan struct {
 	pidns  string         // shared PID namespace pin; "" = the init's own
 	cwd    string         // created when missing, as runc does
 	rootfs string
-	// cgroups are the container's cgroups, being made meanwhile; a v1
-	// "cgroup" mount waits for them.
-	cgroups *pendingCgroups
-	trees   *hostTrees // while building: what comes from the host
+	// cgroups are the container's cgroups, being made meanwhile;
+	// cgroupMount (isCgroupMount; nil: none) waits for them.
+	cgroups     *pendingCgroups
+	cgroupMount *configs.Mount
+	trees       *hostTrees // while building: what comes from the host
 }
 
 // independent says whether m can be mounted after the mounts that follow
@@ -123,7 +124,7 @@ func (p *rootPlan) fill() error {
 	var later []*configs.Mount      // read-only tmpfs, made read-only last
 	var cgroupLast []*configs.Mount // made after /dev: they wait for the cgroups
 	for i, m := range p.cfg.Mounts {
-		if m.Device == "cgroup" && independent(m, p.cfg.Mounts[i+1:]) {
+		if m == p.cgroupMount && independent(m, p.cfg.Mounts[i+1:]) {
 			cgroupLast = append(cgroupLast, m)
 			continue
 		}
@@ -189,6 +190,12 @@ func (p *rootPlan) mount(m *configs.Mount) error {
 	}
 	switch m.Device {
 	case "bind":
+		if m == p.cgroupMount { // v2: cloned once the cgroups exist
+			if _, err := p.cgroups.paths(); err != nil {
+				return err
+			}
+			p.cgroups.takeTrees(p.trees.binds)
+		}
 		if err := p.attach(m.Source, m.Flags&unix.MS_REC != 0, dest); err != nil {
 			return err
 		}
