@@ -144,6 +144,15 @@ func BenchmarkContainer(b *testing.B) {
 	for _, path := range []StartPath{StartFast, StartLibcontainer} {
 		b.Run("podkit-"+string(path)+"/create+start+exit+remove(true)", func(b *testing.B) { benchPodkitContainer(b, sb, rootfs, trueArgs, path) })
 	}
+	// Where procfs takes a "pidns", the fast path with /proc opened the
+	// way older kernels need (by a child forked into the namespace).
+	if procPidnsSupported() == nil && procByChildBuilt {
+		b.Run("podkit-fast-procchild/create+start+exit+remove(true)", func(b *testing.B) {
+			procByChild = true
+			defer func() { procByChild = false }()
+			benchPodkitContainer(b, sb, rootfs, trueArgs, StartFast)
+		})
+	}
 
 	// The same OCI spec, written as config.json, for the reference runtimes.
 	spec := ContainerSpec{Name: "ref", Rootfs: rootfs, Args: trueArgs}

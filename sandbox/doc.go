@@ -260,7 +260,15 @@
 // namespaces and the container's mount namespace, with its capabilities,
 // no_new_privs, user, groups and rlimits. /proc must belong to the
 // container's PID namespace, which a mount(2) from outside it cannot give:
-// it is made with fsopen("proc"), fsconfig "pidns" and fsmount. A shared
+// it is made with fsopen("proc") and fsmount, in that namespace by
+// fsconfig's "pidns" where procfs takes it (the host's 6.18 does), else by
+// a child forked into the namespace (a procfs context takes its opener's
+// PID namespace, and a thread cannot enter one itself; Debian 12's 6.1,
+// the v2 lane's kernel): a small C stage (cgo) clones it with
+// CLONE_VM|CLONE_VFORK|CLONE_FILES, its first step unshares a descriptor
+// table of 0-2 only (close_range), and it mounts the procfs and exits, so
+// nothing it opened outlives it even when the namespace's end kills it
+// half-way. A shared
 // PID namespace exists at create (the pod's pin); a container's own PID
 // namespace is born with its first process, so that process is held at its
 // exec (ptrace) until its /proc and the masks under it are mounted
@@ -268,8 +276,10 @@
 // in the container's mount namespace, which mounts them as soon as the init
 // exists (its cgroup v2 directory's cgroup.events says populated), while
 // the init is still on its way to its exec; a start that fails after that
-// unmounts them. Once the process runs, the manager drops its handle: the
-// namespace and its mounts die with the process. Exit, OOM, events, the
+// unmounts them. The manager drops its handle once the process's exit is
+// recorded (or a second after the start): the namespace and its mounts die
+// with the process, and an init that exits quickly is not their last
+// holder, so its exit does not wait for their teardown. Exit, OOM, events, the
 // guard and Load use the same paths as libcontainer's inits.
 //
 // libcontainer is used instead, with the reason reported, for a spec the
@@ -277,8 +287,8 @@
 // wired through fastSeccomp), a terminal, hooks, sysctls, LSM labels, user
 // or cgroup namespaces, mount types other than bind, proc, tmpfs, devpts,
 // mqueue and sysfs, a mount under /proc of a container with its own PID
-// namespace, shared rootfs propagation; on a kernel whose procfs has no
-// pidns parameter (it came after Debian 12's 6.1); and, for a container
+// namespace, shared rootfs propagation; in a build without cgo on a kernel
+// whose procfs has no pidns parameter; and, for a container
 // with its own PID namespace or Config.DieWithParent, where Yama refuses
 // ptrace (ptrace_scope 2 or 3). A manager traced by a debugger that follows
 // forks (strace -f) cannot start such containers either: it is not checked

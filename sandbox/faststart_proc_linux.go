@@ -14,24 +14,49 @@ import (
 
 // mountProc mounts a procfs of the PID namespace pidns (an nsfs fd) on
 // dest through the new mount API: mount(2) would take the mounting
-// thread's own (the manager's) PID namespace.
+// thread's own (the manager's) PID namespace. Where procfs has no "pidns"
+// parameter, the calling thread enters pidns for its children (it must be
+// a locked thread that is thrown away) and a child forked there mounts it
+// (mountProcByChild).
 func mountProc(dest string, pidns int, m *configs.Mount) error {
-	mfd, err := newMount("proc", mountAttrs(m.Flags), func(fd int) error {
+	opts := fsOptions(m.Data)
+	if procPidnsSupported() != nil || procByChild {
+		if err := unix.Setns(pidns, unix.CLONE_NEWPID); err != nil {
+			return os.NewSyscallError("setns pid", err)
+		}
+		if err := mountProcByChild(dest, mountAttrs(m.Flags), opts); err != nil {
+			return err
+		}
+	} else if err := mountProcPidns(dest, pidns, m.Flags, opts); err != nil {
+		return err
+	}
+	for _, pf := range m.PropagationFlags {
+		if err := mountErr("", dest, "", uintptr(pf), ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// procByChild makes mountProc use the child even where procfs takes a
+// "pidns" (tests: both ways run on every kernel that has the parameter).
+var procByChild = false
+
+// mountProcPidns is mountProc where procfs takes a "pidns" (Linux 6.x).
+func mountProcPidns(dest string, pidns, flags int, opts []fsOption) error {
+	mfd, err := newMount("proc", mountAttrs(flags), func(fd int) error {
 		if err := unix.FsconfigSetFd(fd, "pidns", pidns); err != nil {
 			return os.NewSyscallError("fsconfig pidns", err)
 		}
-		for _, o := range strings.Split(m.Data, ",") {
-			k, v, hasV := strings.Cut(o, "=")
+		for _, o := range opts {
 			var err error
-			switch {
-			case o == "":
-			case hasV:
-				err = unix.FsconfigSetString(fd, k, v)
-			default:
-				err = unix.FsconfigSetFlag(fd, k)
+			if o.flag {
+				err = unix.FsconfigSetFlag(fd, o.key)
+			} else {
+				err = unix.FsconfigSetString(fd, o.key, o.value)
 			}
 			if err != nil {
-				return os.NewSyscallError("fsconfig "+o, err)
+				return os.NewSyscallError("fsconfig "+o.key, err)
 			}
 		}
 		return nil
@@ -43,12 +68,26 @@ func mountProc(dest string, pidns int, m *configs.Mount) error {
 	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
 	}
-	for _, pf := range m.PropagationFlags {
-		if err := mountErr("", dest, "", uintptr(pf), ""); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// fsOption is one filesystem parameter of a mount's data ("key=value", or
+// a flag "key").
+type fsOption struct {
+	key, value string
+	flag       bool
+}
+
+func fsOptions(data string) []fsOption {
+	var opts []fsOption
+	for _, o := range strings.Split(data, ",") {
+		if o == "" {
+			continue
+		}
+		k, v, hasV := strings.Cut(o, "=")
+		opts = append(opts, fsOption{key: k, value: v, flag: !hasV})
+	}
+	return opts
 }
 
 // newMount makes a detached mount of a new fstype filesystem through the

@@ -47,6 +47,32 @@ func procPidnsSupported() error {
 	return procPidnsErr
 }
 
+var (
+	procChildOnce sync.Once
+	procChildErr  error
+)
+
+// procOfNamespaceSupported says whether a /proc of a PID namespace can be
+// made from outside it (mountProc): procfs's "pidns" parameter, or else a
+// child forked into the namespace mounts it (cgo; fsopen, Linux 5.2, and
+// close_range's CLOSE_RANGE_UNSHARE, 5.9), which is tried once here: a
+// child in the manager's own namespace opens a procfs context.
+func procOfNamespaceSupported() error {
+	paramErr := procPidnsSupported()
+	if paramErr == nil {
+		return nil
+	}
+	procChildOnce.Do(func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		procChildErr = mountProcByChild("", 0, nil)
+	})
+	if procChildErr != nil {
+		return fmt.Errorf("procfs has no pidns parameter (%v), and %w", paramErr, procChildErr)
+	}
+	return nil
+}
+
 // privilegedCommand says why a container whose no_new_privs is off must
 // start through libcontainer: the fast path holds the first exec under
 // ptrace, and a traced exec drops setuid/setgid bits and file
@@ -75,10 +101,10 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 	if c.StartPath == StartLibcontainer {
 		return "requested (ContainerSpec.StartPath)"
 	}
-	if err := procPidnsSupported(); err != nil {
+	if err := procOfNamespaceSupported(); err != nil {
 		var u unix.Utsname
 		_ = unix.Uname(&u)
-		return fmt.Sprintf("kernel %s: procfs has no pidns parameter (%v): a /proc of the container's PID namespace cannot be mounted from outside it", unix.ByteSliceToString(u.Release[:]), err)
+		return fmt.Sprintf("kernel %s: %v: a /proc of the container's PID namespace cannot be mounted from outside it", unix.ByteSliceToString(u.Release[:]), err)
 	}
 	if err := Preload(); err != nil {
 		return err.Error()

@@ -21,7 +21,7 @@ import (
 // wantFast says whether the fast path applies to the default spec here;
 // when it does not, the test logs why and checks the fallback instead.
 func wantFast(t *testing.T, sharePID bool) (bool, string) {
-	if err := procPidnsSupported(); err != nil {
+	if err := procOfNamespaceSupported(); err != nil {
 		return false, "procfs has no pidns parameter"
 	}
 	if why := nsjoin.ExecStopRefused(); why != "" && !sharePID {
@@ -62,52 +62,66 @@ func TestStartPathDifferential(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
 	hostDir := t.TempDir()
+	// Where procfs takes a "pidns", the fast path's /proc made the other
+	// way (opened by a child in the namespace) is compared too.
+	byChild := []bool{false}
+	if procPidnsSupported() == nil && procByChildBuilt {
+		byChild = append(byChild, true)
+	}
 	for _, share := range []bool{false, true} {
-		t.Run(fmt.Sprintf("sharePID=%v", share), func(t *testing.T) {
-			cfg := testConfig(t, fmt.Sprintf("diff%v", share))
-			cfg.SharePID = share
-			cfg.Volumes = []Volume{{Name: "vol"}}
-			sb := mustCreate(t, cfg)
-			// On cgroup v2 the first device filter this process loads
-			// (cilium/ebpf, under either path's cgroup manager) lifts its
-			// RLIMIT_MEMLOCK, which containers inherit: start one first so
-			// that both paths' containers see the same limit.
-			run(t, sb, ctr(rootfs, "warmup", "true"))
-			waitExit(t, sb, "warmup")
-			variants := map[string]func(*ContainerSpec){
-				"root": func(*ContainerSpec) {},
-				"user": func(s *ContainerSpec) {
-					s.UID, s.GID, s.AdditionalGIDs = 1000, 1000, []uint32{5, 20}
-					s.ReadOnlyRootfs, s.Cwd, s.Env = true, "/tmp", []string{"FOO=bar", "PATH=/bin"}
-					s.Capabilities = []string{"CAP_NET_BIND_SERVICE", "CAP_KILL"}
-				},
-				"mounts": func(s *ContainerSpec) {
-					s.Cwd = "/work/here" // created, as runc does
-					s.Mounts = []Mount{{Destination: "/data", Volume: "vol"}, {Destination: "/ro", Source: hostDir, ReadOnly: true}}
-					s.Resources = Resources{MemoryLimit: 64 << 20, PidsLimit: 50, CPULimitMilli: 500}
-					s.AllowNewPrivileges = true
-				},
+		for _, child := range byChild {
+			t.Run(fmt.Sprintf("sharePID=%v/procByChild=%v", share, child), func(t *testing.T) {
+				procByChild = child
+				t.Cleanup(func() { procByChild = false })
+				testDifferential(t, rootfs, hostDir, share)
+			})
+		}
+	}
+}
+
+func testDifferential(t *testing.T, rootfs, hostDir string, share bool) {
+	cfg := testConfig(t, fmt.Sprintf("diff%v", share))
+	cfg.SharePID = share
+	cfg.Volumes = []Volume{{Name: "vol"}}
+	sb := mustCreate(t, cfg)
+	// On cgroup v2 the first device filter this process loads
+	// (cilium/ebpf, under either path's cgroup manager) lifts its
+	// RLIMIT_MEMLOCK, which containers inherit: start one first so
+	// that both paths' containers see the same limit.
+	run(t, sb, ctr(rootfs, "warmup", "true"))
+	waitExit(t, sb, "warmup")
+	variants := map[string]func(*ContainerSpec){
+		"root": func(*ContainerSpec) {},
+		"user": func(s *ContainerSpec) {
+			s.UID, s.GID, s.AdditionalGIDs = 1000, 1000, []uint32{5, 20}
+			s.ReadOnlyRootfs, s.Cwd, s.Env = true, "/tmp", []string{"FOO=bar", "PATH=/bin"}
+			s.Capabilities = []string{"CAP_NET_BIND_SERVICE", "CAP_KILL"}
+		},
+		"mounts": func(s *ContainerSpec) {
+			s.Cwd = "/work/here" // created, as runc does
+			s.Mounts = []Mount{{Destination: "/data", Volume: "vol"}, {Destination: "/ro", Source: hostDir, ReadOnly: true}}
+			s.Resources = Resources{MemoryLimit: 64 << 20, PidsLimit: 50, CPULimitMilli: 500}
+			s.AllowNewPrivileges = true
+		},
+	}
+	for vname, mod := range variants {
+		var reports [2]string
+		for i, path := range []StartPath{StartFast, StartLibcontainer} {
+			name := vname + "-" + string(path)
+			spec := ctr(rootfs, name, "inspect")
+			mod(&spec)
+			spec.StartPath = path
+			run(t, sb, spec)
+			if es := waitExit(t, sb, name); es.ExitCode != 0 {
+				t.Fatalf("%s: %+v %s", name, es, logOf(t, sb, name))
 			}
-			for vname, mod := range variants {
-				var reports [2]string
-				for i, path := range []StartPath{StartFast, StartLibcontainer} {
-					name := vname + "-" + string(path)
-					spec := ctr(rootfs, name, "inspect")
-					mod(&spec)
-					spec.StartPath = path
-					run(t, sb, spec)
-					if es := waitExit(t, sb, name); es.ExitCode != 0 {
-						t.Fatalf("%s: %+v %s", name, es, logOf(t, sb, name))
-					}
-					checkPath(t, sb, name, path, share)
-					reports[i] = normalizeReport(t, sb, name, logOf(t, sb, name))
-					reports[i] += limitsReport(t, sb, name)
-				}
-				if reports[0] != reports[1] {
-					t.Errorf("%s: fast and libcontainer differ:\n%s", vname, lineDiff(reports[0], reports[1]))
-				}
-			}
-		})
+			checkPath(t, sb, name, path, share)
+			reports[i] = normalizeReport(t, sb, name, logOf(t, sb, name))
+			reports[i] += limitsReport(t, sb, name)
+		}
+		if reports[0] != reports[1] {
+			t.Errorf("%s: fast and libcontainer differ:\n%s", vname, lineDiff(reports[0], reports[1]))
+		}
 	}
 }
 
@@ -371,6 +385,48 @@ func TestStartAgainAfterExecFailure(t *testing.T) {
 	}
 	if st := statusOf(sb, "c"); procs != 1 {
 		t.Errorf("%d mounts at /proc after a failed start (path %s), want 1:\n%s", procs, st.StartPath, mi)
+	}
+}
+
+// TestProcMountedByChild: a /proc opened by a child forked into the PID
+// namespace (kernels whose procfs has no "pidns", forced here) is that
+// namespace's: the container's own (its init is pid 1), or the pod's
+// (the pause is pid 1).
+func TestProcMountedByChild(t *testing.T) {
+	testharness.Privileged(t)
+	if !procByChildBuilt {
+		t.Fatal("built without cgo: the fast path needs procfs's pidns here")
+	}
+	procByChild = true
+	t.Cleanup(func() { procByChild = false })
+	rootfs := testRootfs(t)
+	for _, share := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sharePID=%v", share), func(t *testing.T) {
+			out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cfg := testConfig(t, fmt.Sprintf("bychild%v", share))
+			cfg.SharePID = share
+			sb := mustCreate(t, cfg)
+			run(t, sb, ContainerSpec{Name: "c", Rootfs: rootfs, Args: []string{"/payload", "ps"}, Stdout: out})
+			if es := waitExit(t, sb, "c"); es.ExitCode != 0 {
+				t.Fatalf("exit %+v", es)
+			}
+			checkPath(t, sb, "c", StartFast, share)
+			b, _ := os.ReadFile(out.Name())
+			var pids []string
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				pids = append(pids, firstWord(line))
+			}
+			if pids[0] != "1" {
+				t.Fatalf("ps in the container: %q, want its PID namespace's pids (1 first)", b)
+			}
+			if want := map[bool]int{false: 1, true: 2}[share]; len(pids) != want {
+				t.Errorf("ps in the container: %q, want %d processes (the child that opened /proc is gone)", b, want)
+			}
+		})
 	}
 }
 
