@@ -62,11 +62,7 @@ func procOfNamespaceSupported() error {
 	if paramErr == nil {
 		return nil
 	}
-	procChildOnce.Do(func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		procChildErr = mountProcByChild("", 0, nil)
-	})
+	procChildOnce.Do(func() { procChildErr = mountProcByChild("", 0, nil) })
 	if procChildErr != nil {
 		return fmt.Errorf("procfs has no pidns parameter (%v), and %w", paramErr, procChildErr)
 	}

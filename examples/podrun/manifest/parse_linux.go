@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -72,7 +71,7 @@ func decode(data []byte, opts Options) (*corev1.Pod, error) {
 	}
 	var pod corev1.Pod
 	if err := unmarshalStrict(data, &pod); err != nil {
-		return nil, fail(ErrSyntax, "%s", strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+		return nil, fail(ErrSyntax, "%s", err)
 	}
 	return &pod, nil
 }
