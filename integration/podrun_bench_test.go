@@ -67,12 +67,17 @@ func BenchmarkPodrunVsCrun(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer unix.Unmount(state, unix.MNT_DETACH)
-	b.Run("podrun", func(b *testing.B) {
-		args := []string{"--run-dir", filepath.Join(state, "run"), "--log-dir", filepath.Join(dir, "logs"),
-			"--cgroup-parent", cgroupParent, "--no-network", "--json", manifest}
-		runs, err := timeRuns(b.N, func() *exec.Cmd { return exec.Command(podrunBin, args...) })
-		reportRuns(b, runs, err)
-	})
+	// podrun's default (--pause auto) gives this pod no pause: it does
+	// not share its PID namespace. pause-always is the pod with one.
+	for _, pause := range []string{"auto", "always"} {
+		name := map[string]string{"auto": "podrun", "always": "podrun-pause-always"}[pause]
+		b.Run(name, func(b *testing.B) {
+			args := []string{"--run-dir", filepath.Join(state, "run"), "--log-dir", filepath.Join(dir, "logs"),
+				"--cgroup-parent", cgroupParent, "--no-network", "--json", "--pause", pause, manifest}
+			runs, err := timeRuns(b.N, func() *exec.Cmd { return exec.Command(podrunBin, args...) })
+			reportRuns(b, runs, err)
+		})
+	}
 	crun, err := exec.LookPath("crun")
 	if err != nil {
 		b.Fatalf("crun, the reference (apt-get install crun): %v", err)

@@ -28,6 +28,15 @@ const (
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM (or ctx cancelled)
 )
 
+// Values of --pause. A pause process is PID 1 of a pod that shares its
+// PID namespace and reaps its orphans; any other pod needs no process to
+// hold its namespaces, whose pins do that, and is created and torn down
+// faster without one.
+const (
+	PauseAuto   = "auto"   // a pause only for a pod that shares its PID namespace
+	PauseAlways = "always" // a pause for every pod, as containerd and the kubelet make one
+)
+
 // Options are podrun's flags.
 type Options struct {
 	Manifest     string
@@ -41,6 +50,7 @@ type Options struct {
 	Check        bool
 	Backoff      time.Duration // first restart delay (Kubernetes: 10s)
 	SeccompRoot  string        // where seccompProfile.localhostProfile paths are resolved
+	Pause        string        // which pods get a pause process: PauseAuto or PauseAlways
 	networkOptions
 	Images ImageOptions // image store and registry mirrors
 }
@@ -89,6 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")
 	fs.StringVar(&o.SeccompRoot, "seccomp-root", manifest.DefaultSeccompRoot, "directory seccompProfile.localhostProfile paths are relative to")
 	fs.DurationVar(&o.Backoff, "backoff", 10*time.Second, "first restart back-off delay (doubles up to 5m, as in Kubernetes)")
+	fs.StringVar(&o.Pause, "pause", PauseAuto, "which pods get a pause process: \""+PauseAuto+"\" (only those with shareProcessNamespace, "+
+		"whose PID 1 it is; the others' namespaces are held by bind-mount pins, as CRI-O's drop_infra_ctr) or \""+PauseAlways+"\"")
 	addNetworkFlags(fs, &o.networkOptions)
 	o.Images.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	}
 	if o.Backoff <= 0 {
 		return nil, errors.New("podrun: --backoff must be positive")
+	}
+	if o.Pause != PauseAuto && o.Pause != PauseAlways {
+		return nil, fmt.Errorf("podrun: --pause %q: want %q or %q", o.Pause, PauseAuto, PauseAlways)
 	}
 	o.Manifest = fs.Arg(0)
 	if abs, err := filepath.Abs(o.SeccompRoot); err == nil {

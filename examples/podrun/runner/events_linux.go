@@ -47,7 +47,11 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 		case sandbox.EventPauseDied:
 			r.out.event("", "PauseDied", "the pause process died; the pod is lost")
 		case sandbox.EventSandboxStopped:
-			r.out.event("", "Stopped", "all containers and the pause have exited")
+			if r.noPause {
+				r.out.event("", "Stopped", "all containers have exited")
+			} else {
+				r.out.event("", "Stopped", "all containers and the pause have exited")
+			}
 		}
 		switch ev.Type {
 		case sandbox.EventContainerStarted, sandbox.EventContainerExited, kubelet.EventContainerRestarted, sandbox.EventPauseDied:

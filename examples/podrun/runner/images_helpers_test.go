@@ -196,6 +196,7 @@ type statusRec struct {
 	Container  string `json:"container"`
 	Reason     string `json:"reason"`
 	Message    string `json:"message"`
+	Log        string `json:"log"`
 	Containers []struct {
 		Name    string `json:"name"`
 		ImageID string `json:"imageID"`

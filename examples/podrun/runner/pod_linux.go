@@ -26,6 +26,7 @@ type podRun struct {
 	out *printer
 
 	sb      *sandbox.Sandbox
+	noPause bool         // sb's namespaces are held by their pins alone (--pause)
 	kp      *kubelet.Pod // the kubelet policy running the pod in sb
 	root    *hostroot.Root
 	ips     []netip.Addr // status.podIPs
@@ -86,6 +87,8 @@ func (r *podRun) setup(ctx context.Context) error {
 	cfg := r.pod.Config
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
 	cfg.Lifetime = sandbox.DieWithManager // kill -9 of podrun leaves nothing behind
+	cfg.NoPause = r.o.Pause == PauseAuto && !cfg.SharePID
+	r.noPause = cfg.NoPause
 	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
 		return err
@@ -124,7 +127,11 @@ func (r *podRun) setup(ctx context.Context) error {
 		return err
 	}
 	r.sb = sb
-	r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())
+	if r.noPause {
+		r.out.event("", "Scheduled", "sandbox %s created (namespaces pinned, no pause process)", sb.ID())
+	} else {
+		r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())
+	}
 	if err := writeDataVolumes(sb.Dir(), r.pod.DataVolumes); err != nil {
 		return err
 	}
