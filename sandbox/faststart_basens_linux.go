@@ -38,11 +38,13 @@ var (
 // Preload makes the package's process-wide state now rather than at the
 // first create: the fast start path's base mount namespace (a descriptor
 // and an empty tmpfs, kept for the manager's life; making it copies the
-// manager's mount table once) and the epoll instance every process exit
-// is awaited on (a descriptor and a goroutine). A long-lived manager calls it at start so
+// manager's mount table once), the epoll instance every process exit
+// is awaited on (a descriptor and a goroutine), and, on a goroutine of
+// its own, encoding/json's encoders of the state file. A long-lived manager calls it at start so
 // that its first create is not the slow one. An error means the fast path
 // cannot build containers here; creates fail with it too.
 func Preload() error {
+	warmStateEncoder()
 	if err := exitWaits.start(); err != nil {
 		return err
 	}

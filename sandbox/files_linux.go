@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -209,6 +210,18 @@ func (s *Sandbox) save() error {
 		return err
 	}
 	return writeFileAtomic(s.statePath(), b, 0o600)
+}
+
+var warmOnce sync.Once
+
+// warmStateEncoder builds, once and on a goroutine, the encoders that
+// encoding/json makes by reflection at the first save of a process (a
+// third of a millisecond on the create of a fresh manager): marshalling a
+// zero value builds them for every type the state file can hold.
+func warmStateEncoder() {
+	warmOnce.Do(func() {
+		go func() { _, _ = json.Marshal(persisted{Containers: []savedContainer{{Run: &savedRun{}}}}) }()
+	})
 }
 
 func readState(dir string) (*persisted, error) {
