@@ -37,7 +37,9 @@ import (
 //     (network namespaces created and torn down per second, counted until
 //     the kernel has freed them).
 //
-// It runs once whatever b.N is:
+// With PODKIT_SCALE_PINNED=1 the pods are pinned-only (Config.NoPause),
+// as podrun makes a pod that does not share its PID namespace. It runs
+// once whatever b.N is:
 //
 //	go test ./sandbox -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 30m
 func BenchmarkScale(b *testing.B) {
@@ -48,6 +50,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "scale")
+	cfg.NoPause = os.Getenv("PODKIT_SCALE_PINNED") == "1"
 	ctx := context.Background()
 	sbs := make([]*Sandbox, 0, n)
 	defer func() {
@@ -183,7 +186,7 @@ func mountCount(b *testing.B) int {
 	return strings.Count(string(data), "\n")
 }
 
-// churnRate creates and destroys pods (bare pause, no container) for d
+// churnRate creates and destroys pods (cfg's, no container) for d
 // and returns cycles per second.
 func churnRate(b *testing.B, cfg Config, d time.Duration) float64 {
 	ctx := context.Background()
