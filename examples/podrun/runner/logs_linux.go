@@ -51,6 +51,10 @@ type logManager struct {
 	readers    sync.WaitGroup
 	started    bool
 	stopped    bool
+	// buf is every drain's read buffer (drains hold mu): one 64 KiB
+	// allocation for the pod, where one per pipe and per rotation cost a
+	// fresh process a page fault and a clear per page of each.
+	buf []byte
 }
 
 // containerLog is one container's pipes and current CRI log file.
@@ -125,12 +129,11 @@ func (m *logManager) start() {
 // between a read and the writing of what it read.
 func (m *logManager) follow(c *containerLog, s *pipeStream) {
 	defer m.readers.Done()
-	buf := make([]byte, 64<<10)
 	if rc, err := s.r.SyscallConn(); err == nil {
 		_ = rc.Read(func(fd uintptr) bool {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			return m.drainLocked(c, s, int(fd), buf)
+			return m.drainLocked(c, s, int(fd))
 		})
 	}
 	m.mu.Lock()
@@ -140,12 +143,15 @@ func (m *logManager) follow(c *containerLog, s *pipeStream) {
 
 // drainLocked reads what the pipe holds without blocking and writes the
 // entries it completes. It reports true at EOF or on a read error.
-func (m *logManager) drainLocked(c *containerLog, s *pipeStream, fd int, buf []byte) bool {
+func (m *logManager) drainLocked(c *containerLog, s *pipeStream, fd int) bool {
+	if m.buf == nil {
+		m.buf = make([]byte, 64<<10)
+	}
 	for {
-		n, err := unix.Read(fd, buf)
+		n, err := unix.Read(fd, m.buf)
 		switch {
 		case n > 0:
-			s.split.feed(buf[:n], m.emitter(c, s, time.Now()))
+			s.split.feed(m.buf[:n], m.emitter(c, s, time.Now()))
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
 			return false
@@ -187,12 +193,11 @@ func (m *logManager) rotate(name string) {
 	if c == nil || m.stopped {
 		return
 	}
-	buf := make([]byte, 64<<10)
 	for _, s := range c.streams {
 		// Control, not Read: the reader goroutine holds the read lock of
 		// the fd while it waits in the poller.
 		if rc, err := s.r.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) { m.drainLocked(c, s, int(fd), buf) })
+			_ = rc.Control(func(fd uintptr) { m.drainLocked(c, s, int(fd)) })
 		}
 		s.split.flush(m.emitter(c, s, time.Now()))
 	}
