@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/podkit/podkit/sandbox"
 )
@@ -26,12 +27,27 @@ type saved struct {
 	Failed bool `json:"failed,omitempty"`
 }
 
+var preloadOnce sync.Once
+
+// Preload builds, once and on a goroutine, the encoders encoding/json
+// makes by reflection at a fresh process's first save of a Pod's record
+// (a PodSpec's whole type graph: probes, hooks, containers), which Run
+// would otherwise pay while the pod's first containers start. A program
+// that runs a pod as soon as it starts calls it beside its start-up work.
+func Preload() {
+	preloadOnce.Do(func() {
+		go func() {
+			_, _ = json.Marshal(saved{Spec: PodSpec{InitContainers: []Container{{}}, Containers: []Container{{}}}})
+		}()
+	})
+}
+
 // save writes StateFile atomically (temporary file, rename).
 func (p *Pod) save(supervised bool) error {
 	p.mu.Lock()
 	rec := saved{Spec: p.spec, Supervised: supervised, Failed: p.failed}
 	p.mu.Unlock()
-	b, err := json.MarshalIndent(rec, "", "  ")
+	b, err := json.Marshal(rec) // compact: read back only by Resume
 	if err != nil {
 		return err
 	}
