@@ -56,6 +56,9 @@ type Options struct {
 	Images ImageOptions // image store and registry mirrors
 }
 
+// withPause says whether a pod gets a pause process under --pause.
+func (o *Options) withPause(sharePID bool) bool { return o.Pause == PauseAlways || sharePID }
+
 const usage = `usage: podrun [flags] MANIFEST
        podrun ps [--run-dir DIR]
        podrun rm [--run-dir DIR] [--force] NAME...|--all
@@ -161,7 +164,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 	}
 	if o.Check {
 		for _, pod := range m.Pods {
-			printPlan(stdout, pod)
+			printPlan(stdout, pod, o.withPause(pod.Config.SharePID))
 		}
 		return ExitSucceeded
 	}
@@ -195,9 +198,9 @@ func preload() (release func()) {
 }
 
 // printPlan describes the converted pod (--check).
-func printPlan(w io.Writer, p *manifest.Pod) {
-	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v, hostNetwork %v\n",
-		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork)
+func printPlan(w io.Writer, p *manifest.Pod, pause bool) {
+	fmt.Fprintf(w, "pod %s/%s: restartPolicy %s, grace %s, hostname %s, shareProcessNamespace %v, hostNetwork %v, pause %v\n",
+		p.Namespace, p.Name, p.RestartPolicy, p.Grace, p.Config.Hostname, p.Config.SharePID, p.Config.HostNetwork, pause)
 	for _, v := range p.Config.Volumes {
 		fmt.Fprintf(w, "  volume %s medium=%q sizeLimit=%d%s\n", v.Name, v.Medium, v.SizeLimit, fsGroupNote(v))
 	}

@@ -87,3 +87,30 @@ func TestPodrunPauseFlag(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestPodrunPausePlan: --check says whether the pod would get a pause.
+func TestPodrunPausePlan(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		sharePID bool
+		pause    string
+		want     string
+	}{
+		{false, PauseAuto, "pause false"},
+		{true, PauseAuto, "pause true"},
+		{false, PauseAlways, "pause true"},
+	} {
+		manifest := filepath.Join(dir, "pod.yaml")
+		pod := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: plan}\nspec:\n  shareProcessNamespace: %v\n"+
+			"  containers:\n  - {name: c, image: host, command: [/bin/true]}\n", tc.sharePID)
+		if err := os.WriteFile(manifest, []byte(pod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr strings.Builder
+		code := Main(t.Context(), []string{"--check", "--pause", tc.pause, manifest}, &stdout, &stderr, nil)
+		if first, _, _ := strings.Cut(stdout.String(), "\n"); code != ExitSucceeded || !strings.HasSuffix(first, tc.want) {
+			t.Errorf("shareProcessNamespace %v, --pause %s: exit %d, plan %q, want it to end with %q; stderr %s",
+				tc.sharePID, tc.pause, code, first, tc.want, stderr.String())
+		}
+	}
+}

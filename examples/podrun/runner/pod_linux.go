@@ -87,7 +87,7 @@ func (r *podRun) setup(ctx context.Context) error {
 	cfg := r.pod.Config
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
 	cfg.Lifetime = sandbox.DieWithManager // kill -9 of podrun leaves nothing behind
-	cfg.NoPause = r.o.Pause == PauseAuto && !cfg.SharePID
+	cfg.NoPause = !r.o.withPause(cfg.SharePID)
 	r.noPause = cfg.NoPause
 	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
