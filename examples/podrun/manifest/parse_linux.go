@@ -6,10 +6,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"sigs.k8s.io/yaml"
 )
 
 // Options tune Parse.
@@ -53,12 +53,12 @@ func decode(data []byte, opts Options) (*corev1.Pod, error) {
 	if n := documents(data); n > 1 {
 		return nil, fail(ErrSyntax, "%d YAML documents; podrun runs exactly one Pod", n)
 	}
-	js, err := yaml.YAMLToJSON(data)
+	doc, err := strictDocument(data) // once, for the checks and the typed decode
 	if err != nil {
 		return nil, fail(ErrSyntax, "%v", err)
 	}
-	var generic map[string]any
-	if err := json.Unmarshal(js, &generic); err != nil || generic == nil {
+	generic, _ := doc.(map[string]any)
+	if generic == nil {
 		return nil, fail(ErrSyntax, "the document is not a mapping (an object with apiVersion, kind, metadata, spec)")
 	}
 	kind, _ := generic["kind"].(string)
@@ -70,7 +70,7 @@ func decode(data []byte, opts Options) (*corev1.Pod, error) {
 		return nil, &Error{Op: "parse", Path: opts.Path, Problems: ps}
 	}
 	var pod corev1.Pod
-	if err := unmarshalStrict(data, &pod); err != nil {
+	if err := decodeValue(generic, reflect.ValueOf(&pod).Elem(), ""); err != nil {
 		return nil, fail(ErrSyntax, "%s", err)
 	}
 	return &pod, nil
@@ -126,8 +126,8 @@ func checkQuantities(doc map[string]any) []Problem {
 		switch x := v.(type) {
 		case string:
 			s = x
-		case float64:
-			s = fmt.Sprint(x)
+		case json.Number:
+			s = x.String()
 		default:
 			ps = append(ps, Problem{Field: field, Msg: fmt.Sprintf("%v is not a quantity", v), Err: ErrInvalid})
 			return

@@ -17,13 +17,13 @@ package manifest
 // as the API server matches them.
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
-	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -31,17 +31,28 @@ import (
 // unmarshalStrict decodes the YAML (or JSON) document data into out, a
 // pointer.
 func unmarshalStrict(data []byte, out any) error {
-	js, err := yaml.YAMLToJSONStrict(data)
+	doc, err := strictDocument(data)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(js)))
+	return decodeValue(doc, reflect.ValueOf(out).Elem(), "")
+}
+
+// strictDocument is the YAML (or JSON) document data as encoding/json
+// decodes it into an any, numbers as json.Number (duplicate keys are
+// errors): what decodeValue takes.
+func strictDocument(data []byte) (any, error) {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return err
+		return nil, err
 	}
-	return decodeValue(doc, reflect.ValueOf(out).Elem(), "")
+	return doc, nil
 }
 
 // decodeError is a value that does not fit where it goes.
