@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/podkit/podkit/sandbox"
 )
@@ -25,21 +24,6 @@ type saved struct {
 	Supervised bool `json:"supervised,omitempty"`
 	// Failed: an init container failed for good.
 	Failed bool `json:"failed,omitempty"`
-}
-
-var preloadOnce sync.Once
-
-// Preload builds, once and on a goroutine, the encoders encoding/json
-// makes by reflection at a fresh process's first save of a Pod's record
-// (a PodSpec's whole type graph: probes, hooks, containers), which Run
-// would otherwise pay while the pod's first containers start. A program
-// that runs a pod as soon as it starts calls it beside its start-up work.
-func Preload() {
-	preloadOnce.Do(func() {
-		go func() {
-			_, _ = json.Marshal(saved{Spec: PodSpec{InitContainers: []Container{{}}, Containers: []Container{{}}}})
-		}()
-	})
 }
 
 // save writes StateFile atomically (temporary file, rename).

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podkit/podkit/examples/kubelet"
 	"github.com/podkit/podkit/examples/podrun/manifest"
 	"github.com/podkit/podkit/pause"
 	"github.com/podkit/podkit/sandbox"
@@ -179,12 +178,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-c
 // preload makes, on a goroutine, what the pod's creation needs first,
 // while the manifest is read: the guard's stand-in (when the pause binary
 // is found without building it) and the fast start path's base mount
-// namespace; errors show at create. Beside it the JSON encoders of the
-// kubelet layer's record and of --json's records are built. release,
-// deferred by the caller, stops a guard no pod registered with.
+// namespace; errors show at create. release, deferred by the caller,
+// stops a guard no pod registered with.
 func preload() (release func()) {
-	kubelet.Preload()
-	go warmRecordEncoders()
 	released := make(chan func(), 1)
 	go func() {
 		stop := func() {}

@@ -47,7 +47,7 @@ func (r *podRun) watchEvents(events <-chan sandbox.Event) {
 		case sandbox.EventPauseDied:
 			r.out.event("", "PauseDied", "the pause process died; the pod is lost")
 		case sandbox.EventSandboxStopped:
-			if r.noPause {
+			if r.sb.Config().NoPause {
 				r.out.event("", "Stopped", "all containers have exited")
 			} else {
 				r.out.event("", "Stopped", "all containers and the pause have exited")

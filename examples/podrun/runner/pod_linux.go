@@ -26,7 +26,6 @@ type podRun struct {
 	out *printer
 
 	sb      *sandbox.Sandbox
-	noPause bool         // sb's namespaces are held by their pins alone (--pause)
 	kp      *kubelet.Pod // the kubelet policy running the pod in sb
 	root    *hostroot.Root
 	ips     []netip.Addr // status.podIPs
@@ -88,7 +87,6 @@ func (r *podRun) setup(ctx context.Context) error {
 	cfg.RunDir, cfg.CgroupParent, cfg.DieWithParent = r.o.RunDir, r.o.CgroupParent, true
 	cfg.Lifetime = sandbox.DieWithManager // kill -9 of podrun leaves nothing behind
 	cfg.NoPause = !r.o.withPause(cfg.SharePID)
-	r.noPause = cfg.NoPause
 	pauseBin, err := exkit.FindPause(r.out.stderr)
 	if err != nil {
 		return err
@@ -127,7 +125,7 @@ func (r *podRun) setup(ctx context.Context) error {
 		return err
 	}
 	r.sb = sb
-	if r.noPause {
+	if cfg.NoPause {
 		r.out.event("", "Scheduled", "sandbox %s created (namespaces pinned, no pause process)", sb.ID())
 	} else {
 		r.out.event("", "Scheduled", "sandbox %s created (pause pid %d)", sb.ID(), sb.PausePid())

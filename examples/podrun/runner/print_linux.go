@@ -194,11 +194,3 @@ func age(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dh%dm", s/3600, s%3600/60)
 }
-
-// warmRecordEncoders builds encoding/json's encoders of the --json
-// records (by reflection, at a fresh process's first record otherwise).
-func warmRecordEncoders() {
-	for _, v := range []any{statusRecord{Containers: []containerRecord{{}}}, eventRecord{}, logRecord{}, resultRecord{}} {
-		_, _ = json.Marshal(v)
-	}
-}
