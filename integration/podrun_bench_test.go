@@ -69,11 +69,10 @@ func BenchmarkPodrunVsCrun(b *testing.B) {
 	defer unix.Unmount(state, unix.MNT_DETACH)
 	// podrun's default (--pause auto) gives this pod no pause: it does
 	// not share its PID namespace. pause-always is the pod with one.
-	for _, pause := range []string{"auto", "always"} {
-		name := map[string]string{"auto": "podrun", "always": "podrun-pause-always"}[pause]
-		b.Run(name, func(b *testing.B) {
+	for _, run := range []struct{ name, pause string }{{"podrun", "auto"}, {"podrun-pause-always", "always"}} {
+		b.Run(run.name, func(b *testing.B) {
 			args := []string{"--run-dir", filepath.Join(state, "run"), "--log-dir", filepath.Join(dir, "logs"),
-				"--cgroup-parent", cgroupParent, "--no-network", "--json", "--pause", pause, manifest}
+				"--cgroup-parent", cgroupParent, "--no-network", "--json", "--pause", run.pause, manifest}
 			runs, err := timeRuns(b.N, func() *exec.Cmd { return exec.Command(podrunBin, args...) })
 			reportRuns(b, runs, err)
 		})
