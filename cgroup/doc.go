@@ -58,6 +58,6 @@
 //
 // Implementation: limits are raw cgroupfs writes (one open, write, close per
 // file, measured faster than containerd/cgroups' managers, see the
-// benchmarks); v2 statistics are read through containerd/cgroups' cgroup2
-// manager.
+// benchmarks); statistics are read from the interface files directly, on
+// v1 and v2 alike.
 package cgroup

@@ -76,6 +76,22 @@ func lookupKV(s, key string) (uint64, bool, error) {
 	return 0, false, nil
 }
 
+// readStatNum reads a file holding one number, or "max" or "-1" (no
+// limit: NoLimit). A missing or unreadable file reads as 0, as a
+// statistic of a controller the cgroup does not have.
+func readStatNum(path string) uint64 {
+	s, err := readFile(path)
+	if err != nil {
+		return 0
+	}
+	s = strings.TrimSpace(s)
+	if s == "max" || s == "-1" {
+		return NoLimit
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
 // readPids parses a cgroup.procs file.
 func readPids(path string) ([]int, error) {
 	s, err := readFile(path)

@@ -180,16 +180,7 @@ func (c *cgroupV1) Stats() (*Stats, error) {
 		if c.dirs[ctrl] == "" {
 			return 0
 		}
-		s, err := readFile(c.dirs[ctrl] + "/" + file)
-		if err != nil {
-			return 0
-		}
-		s = strings.TrimSpace(s)
-		if s == "max" || s == "-1" {
-			return NoLimit
-		}
-		n, _ := strconv.ParseUint(s, 10, 64)
-		return n
+		return readStatNum(c.dirs[ctrl] + "/" + file)
 	}
 	kv := func(ctrl, file, key string) uint64 {
 		if c.dirs[ctrl] == "" {

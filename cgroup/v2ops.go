@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	"golang.org/x/sys/unix"
 )
 
@@ -78,9 +77,6 @@ func (c *cgroupV2) KillAll(ctx context.Context) error {
 	return fsErr("killall", c.path, waitEvents(ctx, c.dir, "populated", 0))
 }
 
-// Stats reads the v2 interface files through containerd/cgroups' cgroup2
-// manager (memory, CPU, pids, memory.events), plus memory.events.local for
-// this cgroup's own OOM kills.
 // OOMKills reads oom_kill from memory.events.local (memory.events on
 // kernels without it, which counts descendants too).
 func (c *cgroupV2) OOMKills() (uint64, error) {
@@ -95,42 +91,43 @@ func (c *cgroupV2) OOMKills() (uint64, error) {
 	return n, fsErr("oomkills", c.path, err)
 }
 
+// Stats reads the v2 interface files this package reports: memory.current,
+// .peak, .max and memory.stat's inactive_file; cpu.stat; pids.current and
+// .max; and the OOM counters of memory.events.local (memory.events on
+// kernels without it). A file a disabled controller does not provide reads
+// as 0.
 func (c *cgroupV2) Stats() (*Stats, error) {
-	m, err := cgroup2.Load(c.path, cgroup2.WithMountpoint(c.sys.l.unified))
-	if err != nil {
-		return nil, &Error{Op: "stats", Path: c.path, Err: err}
-	}
 	if _, err := os.Stat(c.dir); err != nil {
 		return nil, fsErr("stats", c.path, err)
 	}
-	mt, err := m.StatFiltered(cgroup2.StatPids | cgroup2.StatCPU | cgroup2.StatMemory | cgroup2.StatMemoryEvents)
-	if err != nil {
-		return nil, fsErr("stats", c.path, err)
+	num := func(file string) uint64 { return readStatNum(c.dir + "/" + file) }
+	st := &Stats{
+		Memory: MemoryStats{Usage: num("memory.current"), Peak: num("memory.peak"), Limit: noLimit(num("memory.max"))},
+		Pids:   PidsStats{Current: num("pids.current"), Max: noLimit(num("pids.max"))},
 	}
-	st := &Stats{}
-	if mem := mt.Memory; mem != nil {
-		st.Memory = MemoryStats{Usage: mem.Usage, Peak: mem.MaxUsage, Limit: noLimit(mem.UsageLimit), InactiveFile: mem.InactiveFile}
+	if s, err := readFile(c.dir + "/memory.stat"); err == nil {
+		st.Memory.InactiveFile, _, _ = lookupKV(s, "inactive_file")
 	}
-	if cpu := mt.CPU; cpu != nil {
+	if s, err := readFile(c.dir + "/cpu.stat"); err == nil {
+		kv := func(key string) uint64 { n, _, _ := lookupKV(s, key); return n }
 		st.CPU = CPUStats{
-			Usage:         usec(cpu.UsageUsec),
-			User:          usec(cpu.UserUsec),
-			System:        usec(cpu.SystemUsec),
-			Periods:       cpu.NrPeriods,
-			Throttled:     cpu.NrThrottled,
-			ThrottledTime: usec(cpu.ThrottledUsec),
+			Usage:         usec(kv("usage_usec")),
+			User:          usec(kv("user_usec")),
+			System:        usec(kv("system_usec")),
+			Periods:       kv("nr_periods"),
+			Throttled:     kv("nr_throttled"),
+			ThrottledTime: usec(kv("throttled_usec")),
 		}
 	}
-	if p := mt.Pids; p != nil {
-		st.Pids = PidsStats{Current: p.Current, Max: noLimit(p.Limit)}
+	s, err := readFile(c.dir + "/memory.events.local")
+	if errors.Is(err, unix.ENOENT) {
+		s, err = readFile(c.dir + "/memory.events")
 	}
-	if ev := mt.MemoryEvents; ev != nil {
-		st.OOM, st.OOMKills = ev.Oom, ev.OomKill
-	}
-	if s, err := readFile(c.dir + "/memory.events.local"); err == nil {
+	switch {
+	case err == nil:
 		st.OOM, _, _ = lookupKV(s, "oom")
 		st.OOMKills, _, _ = lookupKV(s, "oom_kill")
-	} else if !errors.Is(err, unix.ENOENT) {
+	case !errors.Is(err, unix.ENOENT):
 		return nil, fsErr("stats", c.path, err)
 	}
 	return st, nil
