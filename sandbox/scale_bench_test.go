@@ -25,6 +25,8 @@ import (
 //   - the time to create a pod and start its container (p50) for the
 //     first 20 pods and for the last 20, and their ratio (the target: the
 //     last within 1.5x of the first);
+//   - one exec of busybox's static `true` in each of those pods'
+//     containers (p50), as a probe runs one;
 //   - memory per pod: the pauses' PSS, and everything the pods cost the
 //     machine (MemAvailable's drop) less the containers' own PSS, which is
 //     the workload's and not podkit's;
@@ -59,6 +61,7 @@ func BenchmarkScale(b *testing.B) {
 		}
 		cleanBenchCgroups()
 	}()
+	probe := staticTrue(b, rootfs)
 	ref := newScaleRef(b, cfg, rootfs)
 	defer ref.close()
 	refPodkitFirst, refCrunFirst := ref.measure(b, 20)
@@ -68,7 +71,7 @@ func BenchmarkScale(b *testing.B) {
 	// The kernel's part: new net+ipc+uts namespaces, and a new mount
 	// namespace (a copy of the host's mount table, which every pod's pins
 	// grow: each container's mount namespace starts as such a copy).
-	var floors, mntFloors, cgFloors []time.Duration
+	var floors, mntFloors, cgFloors, execTimes []time.Duration
 	for i := range n {
 		if i < 20 || i >= n-20 {
 			floors = append(floors, nsFloor(b, unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS))
@@ -91,6 +94,7 @@ func BenchmarkScale(b *testing.B) {
 		createTimes = append(createTimes, time.Since(t0))
 		if i < 20 || i >= n-20 {
 			cgFloors = append(cgFloors, cgroupFloor(b, cfg.CgroupParent))
+			execTimes = append(execTimes, timeExec(b, sb, probe))
 		}
 	}
 	refPodkitLast, refCrunLast := ref.measure(b, 20)
@@ -109,6 +113,8 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(ms(p50(mntFloors[20:])), "mntns-floor-p50-last20-ms")
 	b.ReportMetric(ms(p50(cgFloors[:20])), "cgroup-floor-p50-first20-ms")
 	b.ReportMetric(ms(p50(cgFloors[20:])), "cgroup-floor-p50-last20-ms")
+	b.ReportMetric(ms(p50(execTimes[:20])), "exec-p50-first20-ms")
+	b.ReportMetric(ms(p50(execTimes[20:])), "exec-p50-last20-ms")
 	b.ReportMetric(ms(refPodkitFirst), "container-cycle-p50-first-ms")
 	b.ReportMetric(ms(refPodkitLast), "container-cycle-p50-last-ms")
 	if refCrunFirst > 0 {
@@ -170,6 +176,17 @@ func cgroupFloor(b *testing.B, parent string) time.Duration {
 }
 
 // threadCount is the number of OS threads of this process (the manager).
+// timeExec times one exec of args in the pod's app container, as a
+// probe would run it.
+func timeExec(b *testing.B, sb *Sandbox, args []string) time.Duration {
+	t0 := time.Now()
+	es, err := sb.Exec(context.Background(), "app", ExecSpec{Args: args})
+	if err != nil || es.ExitCode != 0 {
+		b.Fatalf("exec in %s: %v %+v", sb.ID(), err, es)
+	}
+	return time.Since(t0)
+}
+
 func threadCount(b *testing.B) int {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
