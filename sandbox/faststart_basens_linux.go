@@ -40,11 +40,16 @@ var (
 // and an empty tmpfs, kept for the manager's life; making it copies the
 // manager's mount table once), the epoll instance every process exit
 // is awaited on (a descriptor and a goroutine), and, on a goroutine of
-// its own, encoding/json's encoders of the state file. A long-lived manager calls it at start so
-// that its first create is not the slow one. An error means the fast path
-// cannot build containers here; creates fail with it too.
+// its own, encoding/json's encoders of the state file; and the map of
+// cgroup v1 hierarchies each exec looks its container's cgroups up in
+// (read from the mount table once: a manager whose first exec came after
+// 1,000 pods' pins were mounted spent tens of milliseconds on it). A
+// long-lived manager calls it at start so that its first create and exec
+// are not the slow ones. An error means the fast path cannot build
+// containers here; creates fail with it too.
 func Preload() error {
 	warmStateEncoder()
+	_, _ = v1Mounts() // an error is the first exec's to report
 	if err := exitWaits.start(); err != nil {
 		return err
 	}
