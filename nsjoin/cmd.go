@@ -383,7 +383,7 @@ func (c *Cmd) forkInside(kinds []Kind) error {
 	if c.sec != nil {
 		return c.startSecure()
 	}
-	if err := c.ec.Start(); err != nil {
+	if err := c.startProcess(); err != nil {
 		return &Error{Op: "start", Path: c.Path, ID: c.Namespaces.String(), Err: err}
 	}
 	return nil
@@ -398,7 +398,7 @@ func (c *Cmd) startSecure() error {
 	if err := holdUndumpable(); err != nil {
 		return &Error{Op: "start: security", Path: c.Path, Err: err}
 	}
-	err := c.ec.Start() // returns once the child exec'd (or failed to)
+	err := c.startProcess() // returns once the child exec'd (or failed to)
 	releaseUndumpable()
 	var ferr error
 	if c.freeze != nil {
