@@ -184,9 +184,14 @@ func (p *rootPlan) openHostTrees() (_ *hostTrees, retErr error) {
 }
 
 // cloneTree is a detached bind of path (with its submounts when rec).
+// Nothing can be mounted beneath a file, so a file is cloned alone: the
+// recursive clone checks every mount on the source's mount, and the
+// files a pod's containers bind (hosts, hostname, resolv.conf) sit on a
+// run directory that holds two mounts per pod.
 func cloneTree(path string, rec bool) (int, error) {
 	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
-	if rec {
+	var st unix.Stat_t
+	if rec && (unix.Stat(path, &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR) {
 		flags |= unix.AT_RECURSIVE
 	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, path, uint(flags))
