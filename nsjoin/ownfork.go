@@ -25,7 +25,7 @@ func (c *Cmd) startProcess() error {
 	if !ok {
 		return c.ec.Start()
 	}
-	pid, done, err := ownfork.Start(r)
+	pid, _, done, err := ownfork.Start(r)
 	for _, f := range opened {
 		f.Close()
 	}
@@ -55,7 +55,7 @@ func (c *Cmd) ownForkRequest() (r *ownfork.Request, opened []*os.File, ok bool) 
 	if hasNUL(ec.Path, ec.Dir) || hasNUL(ec.Args...) || hasNUL(env...) {
 		return nil, nil, false // os/exec reports it
 	}
-	files := make([]*os.File, 0, 3+len(ec.ExtraFiles))
+	files := make([]int, 0, 3+len(ec.ExtraFiles))
 	for i, std := range []any{ec.Stdin, ec.Stdout, ec.Stderr} {
 		f, isFile := std.(*os.File)
 		switch {
@@ -70,14 +70,14 @@ func (c *Cmd) ownForkRequest() (r *ownfork.Request, opened []*os.File, ok bool) 
 			closeFiles(opened)
 			return nil, nil, false // os/exec copies a Reader or Writer through a pipe
 		}
-		files = append(files, f)
+		files = append(files, int(f.Fd()))
 	}
 	for _, f := range ec.ExtraFiles {
 		if f == nil {
 			closeFiles(opened)
 			return nil, nil, false
 		}
-		files = append(files, f)
+		files = append(files, int(f.Fd()))
 	}
 	a := ec.SysProcAttr
 	r = &ownfork.Request{Path: ec.Path, Argv: ec.Args, Env: env, Dir: ec.Dir, Files: files,

@@ -24,7 +24,7 @@ package ownfork
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 
-enum { OF_MAX_FILES = 4, OF_MAX_GROUPS = 64, OF_MAX_CAPS = 64, OF_STACK = 64 * 1024 };
+enum { OF_MAX_FILES = 6, OF_MAX_GROUPS = 64, OF_MAX_CAPS = 64, OF_STACK = 64 * 1024 };
 
 struct of_req {
 	const char *path, *dir; // dir NULL: keep the thread's
@@ -185,13 +185,17 @@ static long of_clone3(struct clone_args *ca, int (*fn)(void *), void *arg) {
 // of_spawn forks and execs; it returns the child's pid or -errno. With
 // the child's exec done or failed (CLONE_VFORK), r->err and r->step say
 // whether it failed.
-static int of_spawn(struct of_req *r, int cgroup_fd) {
+static int of_spawn(struct of_req *r, int cgroup_fd, int *pidfd) {
 	void *stack = mmap(NULL, OF_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -errno;
 	struct clone_args ca;
 	memset(&ca, 0, sizeof ca);
 	ca.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
+	if (pidfd) {
+		ca.flags |= CLONE_PIDFD;
+		ca.pidfd = (uintptr_t)pidfd;
+	}
 	ca.exit_signal = SIGCHLD;
 	ca.stack = (uintptr_t)stack;
 	ca.stack_size = OF_STACK;
@@ -224,11 +228,11 @@ var childSteps = [...]string{1: "close_range", 2: "setsid", 4: "credentials", 5:
 	7: "dup", 8: "prctl", 9: "ioctl TIOCSCTTY", 10: "ptrace", 11: "execve"}
 
 // spawnC is Start's fork: files are the slots holding the child's files.
-func spawnC(r *Request, files []int, below int) (pid int, step string, err error) {
+func spawnC(r *Request, files []int, below int) (pid, pidfd int, step string, err error) {
 	req := (*C.struct_of_req)(C.calloc(1, C.sizeof_struct_of_req))
 	defer C.free(unsafe.Pointer(req))
 	if !fillRequest(req, r, files, below) {
-		return 0, "request", syscall.E2BIG
+		return 0, -1, "request", syscall.E2BIG
 	}
 	cstrs := []*C.char{C.CString(r.Path)}
 	req.path = cstrs[0]
@@ -245,14 +249,21 @@ func spawnC(r *Request, files []int, below int) (pid int, step string, err error
 	defer freeCStrings(req.argv, len(r.Argv))
 	req.envp = cStrings(r.Env)
 	defer freeCStrings(req.envp, len(r.Env))
-	ret := int(C.of_spawn(req, C.int(r.CgroupFD)))
+	cpidfd := (*C.int)(C.malloc(C.sizeof_int))
+	defer C.free(unsafe.Pointer(cpidfd))
+	*cpidfd = -1
+	var want *C.int
+	if r.PidFD {
+		want = cpidfd
+	}
+	ret := int(C.of_spawn(req, C.int(r.CgroupFD), want))
 	if ret < 0 {
-		return 0, "clone3", syscall.Errno(-ret)
+		return 0, -1, "clone3", syscall.Errno(-ret)
 	}
 	if req.step != 0 {
-		return ret, childSteps[req.step], syscall.Errno(req.err)
+		return ret, int(*cpidfd), childSteps[req.step], syscall.Errno(req.err)
 	}
-	return ret, "", nil
+	return ret, int(*cpidfd), "", nil
 }
 
 // fillRequest copies r's numbers into req; false if r has more groups or

@@ -11,15 +11,18 @@ import (
 )
 
 // MaxFiles is the most descriptors a child can be given (its 0..n-1).
-const MaxFiles = 4
+const MaxFiles = 6
+
+// Supported says whether this build has the C stage (cgo on amd64).
+const Supported = supported
 
 // Request is one fork and exec. Its fields mean what syscall.ForkExec's
 // and SysProcAttr's of the same names mean.
 type Request struct {
 	Path        string
 	Argv, Env   []string
-	Dir         string     // "" keeps the forking thread's
-	Files       []*os.File // the child's 0..len-1; at most MaxFiles, none nil
+	Dir         string // "" keeps the forking thread's
+	Files       []int  // descriptors that become the child's 0..len-1; at most MaxFiles
 	Setsid      bool
 	Setctty     bool
 	Ctty        int // the child's descriptor number, with Setctty
@@ -27,32 +30,36 @@ type Request struct {
 	Ptrace      bool
 	Credential  *syscall.Credential
 	AmbientCaps []uintptr
-	CgroupFD    int // a cgroup v2 directory to be born in (CLONE_INTO_CGROUP), or -1
+	CgroupFD    int  // a cgroup v2 directory to be born in (CLONE_INTO_CGROUP), or -1
+	PidFD       bool // return a pidfd of the child (CLONE_PIDFD)
 }
 
 // Start forks and execs r from the calling thread, whose namespaces,
 // cgroups, credentials, capabilities, no_new_privs and seccomp filter the
-// child is born with, and returns the child's pid once it has exec'd (or
-// failed to). With ok false nothing happened: fork the usual way. err is
-// the child's failure before its exec, as syscall.ForkExec reports it
-// (the child is reaped).
-func Start(r *Request) (pid int, ok bool, err error) {
+// child is born with, and returns the child's pid (and pidfd, with
+// r.PidFD; else -1) once it has exec'd or failed to. With ok false nothing
+// happened: fork the usual way. err is the child's failure before its
+// exec, as syscall.ForkExec reports it (the child is reaped).
+func Start(r *Request) (pid, pidfd int, ok bool, err error) {
 	if !supported || refused.Load() || len(r.Files) > MaxFiles {
-		return 0, false, nil
+		return 0, -1, false, nil
 	}
 	g := slots.take()
 	if g == nil {
-		return 0, false, nil
+		return 0, -1, false, nil
 	}
 	defer slots.give(g)
 	if !g.fill(r.Files) {
 		refused.Store(true) // our slots were closed under us: never again
-		return 0, false, nil
+		return 0, -1, false, nil
 	}
-	pid, step, err := spawnC(r, g.fds[:len(r.Files)], slots.below)
+	pid, pidfd, step, err := spawnC(r, g.fds[:len(r.Files)], slots.below)
 	if err == nil {
 		Spawns.Add(1)
-		return pid, true, nil
+		return pid, pidfd, true, nil
+	}
+	if pidfd >= 0 {
+		unix.Close(pidfd)
 	}
 	if pid > 0 { // the child exited at step: reap it
 		var ws unix.WaitStatus
@@ -65,9 +72,9 @@ func Start(r *Request) (pid int, ok bool, err error) {
 	switch step {
 	case "clone3", "close_range":
 		refused.Store(true) // the kernel's or the host's refusal, not the program's
-		return 0, false, nil
+		return 0, -1, false, nil
 	}
-	return 0, true, &os.PathError{Op: "fork/exec", Path: r.Path, Err: err}
+	return 0, -1, true, &os.PathError{Op: "fork/exec", Path: r.Path, Err: err}
 }
 
 // Spawns counts the children Start forked (tests).
@@ -151,13 +158,13 @@ func (p *slotPool) give(g *slotGroup) {
 
 // fill puts files into g's first slots, each still holding the
 // placeholder; false if one does not (the slot is not ours any more).
-func (g *slotGroup) fill(files []*os.File) bool {
-	for i, f := range files {
+func (g *slotGroup) fill(files []int) bool {
+	for i, fd := range files {
 		var st unix.Stat_t
 		if unix.Fstat(g.fds[i], &st) != nil || st.Dev != slots.dev || st.Ino != slots.ino {
 			return false
 		}
-		if unix.Dup3(int(f.Fd()), g.fds[i], unix.O_CLOEXEC) != nil {
+		if unix.Dup3(fd, g.fds[i], unix.O_CLOEXEC) != nil {
 			return false
 		}
 	}

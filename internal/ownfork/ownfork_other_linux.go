@@ -7,4 +7,4 @@ import "syscall"
 // supported: without cgo on amd64 there is no C stage.
 const supported = false
 
-func spawnC(*Request, []int, int) (int, string, error) { return 0, "cgo", syscall.ENOSYS }
+func spawnC(*Request, []int, int) (int, int, string, error) { return 0, -1, "cgo", syscall.ENOSYS }
