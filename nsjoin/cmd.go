@@ -122,6 +122,7 @@ type Cmd struct {
 	dups    *Set          // duplicated handles nsenter opens via /proc/<us>/fd
 	park    chan struct{} // closed by Wait: lets a Pdeathsig thread end
 	closers []pipeEnd     // pipe ends closed after Start/Wait (see cmdio.go)
+	copies  func() error  // waits for an ownfork start's stream copies (ownfork.go)
 }
 
 // Command returns a Cmd that runs name with args inside s. Like

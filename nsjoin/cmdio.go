@@ -58,6 +58,14 @@ func (c *Cmd) Wait() error {
 		return &Error{Op: "wait", Path: c.Path, Err: errors.New("not started")}
 	}
 	err := c.ec.Wait()
+	if c.copies != nil {
+		// After the exit, as os/exec: a copy ends when every holder of
+		// the pipe's other end has closed it.
+		if cerr := c.copies(); err == nil {
+			err = cerr
+		}
+		c.copies = nil
+	}
 	c.ProcessState = c.ec.ProcessState
 	c.release()
 	c.closeAll()

@@ -72,6 +72,14 @@
 // (children inherit the namespaces of the forking thread); for mnt the
 // thread first does unshare(CLONE_FS). The thread is never reused. user and
 // time namespaces are entered through nsenter(1), which is single-threaded.
+// The fork itself is internal/ownfork's wherever the Cmd asks only for what
+// its small C stage does (what a container runtime asks: standard streams,
+// session and controlling terminal, credentials, ambient capabilities,
+// directory, parent-death signal, ptrace, CLONE_INTO_CGROUP): the child
+// never holds a copy of the manager's descriptor table, so a manager of a
+// thousand pods starts processes as fast as one of a single pod. A Reader
+// or Writer stream gets a pipe and a copying goroutine, as os/exec gives
+// it. Anything else is forked by os/exec.
 //
 // Because the forking thread is thrown away, it may also be changed in ways
 // no pool thread may be: Cmd.BeforeFork runs on it after the namespaces

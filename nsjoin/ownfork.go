@@ -3,6 +3,8 @@
 package nsjoin
 
 import (
+	"errors"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -19,34 +21,37 @@ var ownForkOff = false
 // forked without a copy of the manager's descriptor table (which grows
 // with every pod, and which an ordinary fork copies for the exec to close
 // one by one); otherwise, or where that way is unavailable, os/exec forks
-// it. Either way c.ec.Process is set and c.ec.Wait waits for it.
+// it. Either way c.ec.Process is set and Wait waits for it (and for the
+// copies between a Reader or Writer and the pipe the child was given, as
+// os/exec makes them).
 func (c *Cmd) startProcess() error {
-	r, opened, ok := c.ownForkRequest()
+	r, st, ok := c.ownForkRequest()
 	if !ok {
 		return c.ec.Start()
 	}
 	pid, _, done, err := ownfork.Start(r)
-	for _, f := range opened {
-		f.Close()
-	}
-	if !done {
-		return c.ec.Start()
-	}
-	if err != nil {
+	st.closeChildEnds()
+	if !done || err != nil {
+		st.closeParentEnds()
+		if !done {
+			return c.ec.Start()
+		}
 		return err
 	}
 	p, err := os.FindProcess(pid) // a pidfd of our own child: it cannot be another process
 	if err != nil {
+		st.closeParentEnds()
 		return err
 	}
 	c.ec.Process = p
+	c.copies = st.startCopies()
 	return nil
 }
 
-// ownForkRequest is c.ec as an ownfork.Request, with the /dev/null files
-// it opened for absent standard files (the caller closes them after the
-// fork); ok is false when c.ec asks for something the C stage does not do.
-func (c *Cmd) ownForkRequest() (r *ownfork.Request, opened []*os.File, ok bool) {
+// ownForkRequest is c.ec as an ownfork.Request with the streams it
+// needs (/dev/null for an absent one, a pipe for a Reader or Writer); ok
+// is false when c.ec asks for something the C stage does not do.
+func (c *Cmd) ownForkRequest() (r *ownfork.Request, st *streams, ok bool) {
 	ec := c.ec
 	if ownForkOff || ec.Err != nil || !ownForkAttrs(ec.SysProcAttr) || len(ec.ExtraFiles)+3 > ownfork.MaxFiles {
 		return nil, nil, false
@@ -55,26 +60,21 @@ func (c *Cmd) ownForkRequest() (r *ownfork.Request, opened []*os.File, ok bool) 
 	if hasNUL(ec.Path, ec.Dir) || hasNUL(ec.Args...) || hasNUL(env...) {
 		return nil, nil, false // os/exec reports it
 	}
+	st = &streams{}
 	files := make([]int, 0, 3+len(ec.ExtraFiles))
 	for i, std := range []any{ec.Stdin, ec.Stdout, ec.Stderr} {
-		f, isFile := std.(*os.File)
-		switch {
-		case std == nil:
-			var err error
-			if f, err = openDevNull(i == 0); err != nil {
-				closeFiles(opened)
-				return nil, nil, false
-			}
-			opened = append(opened, f)
-		case !isFile || f == nil:
-			closeFiles(opened)
-			return nil, nil, false // os/exec copies a Reader or Writer through a pipe
+		f, err := st.child(i, std, ec.Stdout)
+		if err != nil {
+			st.closeChildEnds()
+			st.closeParentEnds()
+			return nil, nil, false // os/exec reports it
 		}
 		files = append(files, int(f.Fd()))
 	}
 	for _, f := range ec.ExtraFiles {
 		if f == nil {
-			closeFiles(opened)
+			st.closeChildEnds()
+			st.closeParentEnds()
 			return nil, nil, false
 		}
 		files = append(files, int(f.Fd()))
@@ -86,7 +86,7 @@ func (c *Cmd) ownForkRequest() (r *ownfork.Request, opened []*os.File, ok bool) 
 	if a.UseCgroupFD {
 		r.CgroupFD = a.CgroupFD
 	}
-	return r, opened, true
+	return r, st, true
 }
 
 // ownForkAttrs: a has no field set but those ownfork.Request carries.
@@ -100,15 +100,6 @@ func ownForkAttrs(a *syscall.SysProcAttr) bool {
 	return reflect.ValueOf(rest).IsZero()
 }
 
-// openDevNull opens the null device as os/exec does for an absent
-// standard file: read-only for stdin, write-only for the others.
-func openDevNull(read bool) (*os.File, error) {
-	if read {
-		return os.Open(os.DevNull)
-	}
-	return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-}
-
 func hasNUL(ss ...string) bool {
 	for _, s := range ss {
 		if strings.IndexByte(s, 0) >= 0 {
@@ -118,8 +109,102 @@ func hasNUL(ss ...string) bool {
 	return false
 }
 
-func closeFiles(fs []*os.File) {
-	for _, f := range fs {
+// streams are the files an ownfork child gets for its standard streams
+// and the copies that feed or drain the pipes among them, as os/exec
+// makes them: /dev/null for an absent stream, the file itself for an
+// *os.File, else a pipe and a goroutine that copies.
+type streams struct {
+	childEnds, parentEnds []*os.File
+	copies                []func() error
+	stdoutPipe            *os.File // the child's end of stdout's pipe, shared with an equal stderr
+}
+
+// child returns the file the child gets as stream i (0 stdin).
+func (st *streams) child(i int, std, stdout any) (*os.File, error) {
+	if f, ok := std.(*os.File); ok {
+		if f == nil {
+			return nil, os.ErrInvalid // os/exec's to report
+		}
+		return f, nil
+	}
+	if std == nil {
+		mode := os.O_WRONLY
+		if i == 0 {
+			mode = os.O_RDONLY
+		}
+		f, err := os.OpenFile(os.DevNull, mode, 0)
+		if err == nil {
+			st.childEnds = append(st.childEnds, f)
+		}
+		return f, err
+	}
+	if i == 2 && st.stdoutPipe != nil && sameWriter(std, stdout) {
+		return st.stdoutPipe, nil // one pipe, one goroutine: Writes never race
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	if i == 0 {
+		st.childEnds, st.parentEnds = append(st.childEnds, pr), append(st.parentEnds, pw)
+		st.copies = append(st.copies, func() error {
+			_, err := io.Copy(pw, std.(io.Reader))
+			if errors.Is(err, syscall.EPIPE) { // the process did not read it all
+				err = nil
+			}
+			return errors.Join(err, pw.Close())
+		})
+		return pr, nil
+	}
+	st.childEnds, st.parentEnds = append(st.childEnds, pw), append(st.parentEnds, pr)
+	st.copies = append(st.copies, func() error {
+		_, err := io.Copy(std.(io.Writer), pr)
+		pr.Close()
+		return err
+	})
+	if i == 1 {
+		st.stdoutPipe = pw
+	}
+	return pw, nil
+}
+
+// sameWriter: os/exec's test for Stdout and Stderr being one writer.
+func sameWriter(a, b any) (same bool) {
+	defer func() { _ = recover() }() // uncomparable types
+	return a == b
+}
+
+func (st *streams) closeChildEnds() {
+	for _, f := range st.childEnds {
 		f.Close()
+	}
+	st.childEnds = nil
+}
+
+func (st *streams) closeParentEnds() {
+	for _, f := range st.parentEnds {
+		f.Close()
+	}
+	st.parentEnds = nil
+}
+
+// startCopies starts the copies; the result waits for them all and
+// returns the first error (nil when there are none).
+func (st *streams) startCopies() func() error {
+	if len(st.copies) == 0 {
+		return nil
+	}
+	errc := make(chan error, len(st.copies))
+	for _, fn := range st.copies {
+		go func() { errc <- fn() }()
+	}
+	return func() error {
+		var first error
+		for range st.copies {
+			if err := <-errc; first == nil {
+				first = err
+			}
+		}
+		return first
 	}
 }

@@ -3,8 +3,11 @@
 package nsjoin
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -191,4 +194,31 @@ func helperOwnFD(kind string) bool {
 		}
 	}
 	return false
+}
+
+// TestOwnForkStreams: a Reader for stdin and one Writer for both stdout
+// and stderr reach an ownfork child through pipes and copies, as os/exec
+// makes them; Wait returns once the output is all copied.
+func TestOwnForkStreams(t *testing.T) {
+	testharness.Privileged(t)
+	ho, _ := podHolder(t)
+	set, err := OpenSetPid(ho.pid(), Net, IPC, UTS)
+	must(t, err)
+	defer set.Close()
+	for _, osExec := range []bool{false, true} {
+		before := ownfork.Spawns.Load()
+		ownForkOff = osExec
+		c := Command(set, "/bin/sh", "-c", "tr a-z A-Z; echo err >&2; exit 3")
+		var out bytes.Buffer
+		c.Stdin, c.Stdout, c.Stderr = strings.NewReader("piped in\n"), &out, &out
+		err := c.Run()
+		ownForkOff = false
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 || out.String() != "PIPED IN\nerr\n" {
+			t.Errorf("os/exec %v: %v, output %q; want exit status 3 and %q", osExec, err, out.String(), "PIPED IN\nerr\n")
+		}
+		if used := ownfork.Spawns.Load() != before; used == osExec {
+			t.Errorf("os/exec %v: started through ownfork: %v", osExec, used)
+		}
+	}
 }

@@ -313,10 +313,13 @@
 //
 // Exits are awaited on one epoll instance through the pidfd the process's
 // owner holds (the pause's, os.Process's): no OS thread and no descriptor
-// per process. Each descriptor the manager holds is copied by each of its
-// forks and closed by each exec, a cost that grows with the pods: a pod
-// costs it 4 (2 pidfds, a container's output FIFO and log file; a pause of
-// a shared PID namespace has its events FIFO too).
+// per process. A pod costs the manager 4 descriptors (2 pidfds, a
+// container's output FIFO and log file; a pause of a shared PID namespace
+// has its events FIFO too). Pauses, container inits and execs are forked
+// without a copy of that table (internal/ownfork: the child's table holds
+// only a few slots reserved at start, into which its files are put), so
+// their starts do not grow with the pods; an ordinary fork copies every
+// descriptor and its exec closes each again.
 //
 // # Events and recovery
 //
