@@ -3,11 +3,8 @@
 package sandbox
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -218,9 +215,17 @@ func (l *logSink) copy(r *os.File, stream string) {
 	go func() {
 		defer l.wg.Done()
 		if stream == "" {
-			l.copyRaw(r)
+			drain(r, func(b []byte) {
+				l.tee("", b)
+				l.write(b)
+			})
 		} else {
-			l.copyCRI(teeReader{r, l, stream}, stream)
+			lines := &criLines{stream: stream}
+			drain(r, func(b []byte) {
+				l.tee(stream, b)
+				lines.feed(b, l.write)
+			})
+			lines.end(l.write)
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -231,58 +236,6 @@ func (l *logSink) copy(r *os.File, stream string) {
 			l.f = nil
 		}
 	}()
-}
-
-func (l *logSink) copyRaw(r io.Reader) {
-	buf := make([]byte, 128<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			l.tee("", buf[:n])
-			l.write(buf[:n])
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// copyCRI writes each line of r as a CRI log entry; a line cut by the end
-// of the stream is written as a full one. The lines that arrived together
-// (in one read of the pipe) share a timestamp and one write to the file.
-func (l *logSink) copyCRI(r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, MaxLogLine)
-	var batch, stamp []byte
-	for {
-		line, partial, err := br.ReadLine()
-		if err != nil {
-			return
-		}
-		if len(batch) == 0 {
-			stamp = time.Now().UTC().AppendFormat(stamp[:0], time.RFC3339Nano)
-		}
-		tag := " F "
-		if partial {
-			tag = " P "
-		}
-		batch = append(append(append(append(append(batch, stamp...), ' '), stream...), tag...), line...)
-		batch = append(batch, '\n')
-		if !lineBuffered(br) { // the next ReadLine may block: write now
-			l.write(batch)
-			batch = batch[:0]
-		}
-	}
-}
-
-// lineBuffered tells whether br holds a whole line (ReadLine would not
-// read from the pipe).
-func lineBuffered(br *bufio.Reader) bool {
-	n := br.Buffered()
-	if n == 0 {
-		return false
-	}
-	b, _ := br.Peek(n)
-	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // write appends b to the log file; output is dropped while the file

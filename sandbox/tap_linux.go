@@ -197,19 +197,3 @@ func (l *logSink) tee(stream string, b []byte) {
 		}
 	}
 }
-
-// teeReader hands what a copier reads to the taps (for copyCRI, whose
-// line reader does the reading).
-type teeReader struct {
-	r      io.Reader
-	l      *logSink
-	stream string
-}
-
-func (r teeReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if n > 0 {
-		r.l.tee(r.stream, p[:n])
-	}
-	return n, err
-}
