@@ -31,10 +31,12 @@
 // A manager of many pods holds several descriptors per pod; a fork copies
 // them all and the pause's exec closes them one by one again. Built with
 // cgo on amd64, a pause outside a new PID namespace is forked without that
-// copy: the child shares the manager's table only until it unshares one
-// holding 0-2 (close_range CLOSE_RANGE_UNSHARE), takes its descriptors with
-// pidfd_getfd and execs (ownfiles_linux.go). Where a kernel or a policy
-// refuses a step, pauses are forked by syscall.ForkExec.
+// copy, by the C stage nsjoin's container and exec starts share
+// (internal/ownfork): the child shares the manager's table only until it
+// unshares one holding the few low slots reserved for it (close_range
+// CLOSE_RANGE_UNSHARE), into which its descriptors were put, and execs.
+// Where a kernel or a policy refuses a step, pauses are forked by
+// syscall.ForkExec.
 //
 // With Options.Args the pause runs in init mode, like tini: the command runs
 // in its own process group, every signal but SIGCHLD (and SIGURG, which the
