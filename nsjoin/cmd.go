@@ -417,7 +417,7 @@ func (c *Cmd) startSecure() error {
 	}
 	if err := setRlimits(c.ec.Process.Pid); err != nil {
 		_ = c.ec.Process.Kill()
-		_ = c.ec.Wait()
+		_ = c.waitExec()
 		return &Error{Op: "start: rlimits", Path: c.Path, Pid: c.ec.Process.Pid, Err: err}
 	}
 	return nil

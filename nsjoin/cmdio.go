@@ -57,18 +57,24 @@ func (c *Cmd) Wait() error {
 	if c.ec == nil || c.ec.Process == nil {
 		return &Error{Op: "wait", Path: c.Path, Err: errors.New("not started")}
 	}
+	err := c.waitExec()
+	c.ProcessState = c.ec.ProcessState
+	c.release()
+	c.closeAll()
+	return err
+}
+
+// waitExec waits for the process and then, as os/exec does for its own,
+// for the copies of an ownfork start's streams: a copy ends when every
+// holder of its pipe's other end has closed it.
+func (c *Cmd) waitExec() error {
 	err := c.ec.Wait()
 	if c.copies != nil {
-		// After the exit, as os/exec: a copy ends when every holder of
-		// the pipe's other end has closed it.
 		if cerr := c.copies(); err == nil {
 			err = cerr
 		}
 		c.copies = nil
 	}
-	c.ProcessState = c.ec.ProcessState
-	c.release()
-	c.closeAll()
 	return err
 }
 
