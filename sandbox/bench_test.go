@@ -300,7 +300,11 @@ func BenchmarkExec(b *testing.B) {
 	sb := benchSandbox(b, cfg)
 	ctx := context.Background()
 	run(b, sb, ctr(rootfs, "execd", "sleep"))
-	c, err := sb.container("bench", "execd")
+	// libcontainer execs only into a container it started.
+	lcSpec := ctr(rootfs, "execd-lc", "sleep")
+	lcSpec.StartPath = StartLibcontainer
+	run(b, sb, lcSpec)
+	c, err := sb.container("bench", "execd-lc")
 	if err != nil {
 		b.Fatal(err)
 	}
