@@ -32,7 +32,7 @@ func (c *Cmd) startProcess() error {
 	pid, _, done, err := ownfork.Start(r)
 	st.closeChildEnds()
 	if !done || err != nil {
-		st.closeParentEnds()
+		st.closeParentEnds() // a fallback to os/exec makes its own
 		if !done {
 			return c.ec.Start()
 		}
@@ -53,7 +53,8 @@ func (c *Cmd) startProcess() error {
 // is false when c.ec asks for something the C stage does not do.
 func (c *Cmd) ownForkRequest() (r *ownfork.Request, st *streams, ok bool) {
 	ec := c.ec
-	if ownForkOff || ec.Err != nil || !ownForkAttrs(ec.SysProcAttr) || len(ec.ExtraFiles)+3 > ownfork.MaxFiles {
+	if ownForkOff || !ownfork.Available() || ec.Err != nil || !ownForkAttrs(ec.SysProcAttr) ||
+		len(ec.ExtraFiles)+3 > ownfork.MaxFiles {
 		return nil, nil, false
 	}
 	env := ec.Environ()
@@ -65,16 +66,14 @@ func (c *Cmd) ownForkRequest() (r *ownfork.Request, st *streams, ok bool) {
 	for i, std := range []any{ec.Stdin, ec.Stdout, ec.Stderr} {
 		f, err := st.child(i, std, ec.Stdout)
 		if err != nil {
-			st.closeChildEnds()
-			st.closeParentEnds()
+			st.abandon()
 			return nil, nil, false // os/exec reports it
 		}
 		files = append(files, int(f.Fd()))
 	}
 	for _, f := range ec.ExtraFiles {
 		if f == nil {
-			st.closeChildEnds()
-			st.closeParentEnds()
+			st.abandon()
 			return nil, nil, false
 		}
 		files = append(files, int(f.Fd()))
@@ -172,6 +171,12 @@ func (st *streams) child(i int, std, stdout any) (*os.File, error) {
 func sameWriter(a, b any) (same bool) {
 	defer func() { _ = recover() }() // uncomparable types
 	return a == b
+}
+
+// abandon closes every end: the process is started another way.
+func (st *streams) abandon() {
+	st.closeChildEnds()
+	st.closeParentEnds()
 }
 
 func (st *streams) closeChildEnds() {

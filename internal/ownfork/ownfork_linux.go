@@ -41,7 +41,7 @@ type Request struct {
 // happened: fork the usual way. err is the child's failure before its
 // exec, as syscall.ForkExec reports it (the child is reaped).
 func Start(r *Request) (pid, pidfd int, ok bool, err error) {
-	if !supported || refused.Load() || len(r.Files) > MaxFiles {
+	if !Available() || len(r.Files) > MaxFiles {
 		return 0, -1, false, nil
 	}
 	g := slots.take()
@@ -76,6 +76,10 @@ func Start(r *Request) (pid, pidfd int, ok bool, err error) {
 	}
 	return 0, -1, true, &os.PathError{Op: "fork/exec", Path: r.Path, Err: err}
 }
+
+// Available says whether Start can fork here now (the C stage is built and
+// has not been refused), so that a caller builds a Request only then.
+func Available() bool { return supported && !refused.Load() }
 
 // Spawns counts the children Start forked (tests).
 var Spawns atomic.Int64
