@@ -77,25 +77,34 @@ func (c *cgroupV2) KillAll(ctx context.Context) error {
 	return fsErr("killall", c.path, waitEvents(ctx, c.dir, "populated", 0))
 }
 
-// OOMKills reads oom_kill from memory.events.local (memory.events on
-// kernels without it, which counts descendants too).
-func (c *cgroupV2) OOMKills() (uint64, error) {
-	n, _, err := readKV(c.dir+"/memory.events.local", "oom_kill")
+// memoryEvents reads memory.events.local, this cgroup's own OOM counters,
+// or memory.events on kernels without it (which counts descendants too).
+func (c *cgroupV2) memoryEvents() (string, error) {
+	s, err := readFile(c.dir + "/memory.events.local")
 	if isNotExist(err) {
-		n, _, err = readKV(c.dir+"/memory.events", "oom_kill")
+		s, err = readFile(c.dir + "/memory.events")
+	}
+	return s, err
+}
+
+// OOMKills reads oom_kill from memoryEvents.
+func (c *cgroupV2) OOMKills() (uint64, error) {
+	s, err := c.memoryEvents()
+	if err != nil {
 		if _, derr := os.Stat(c.dir); isNotExist(err) && derr == nil {
 			// The cgroup is there, its memory controller is not.
 			return 0, &Error{Op: "oomkills", Path: c.path, Err: wrapBoth(ErrUnsupported, err)}
 		}
+		return 0, fsErr("oomkills", c.path, err)
 	}
+	n, _, err := lookupKV(s, "oom_kill")
 	return n, fsErr("oomkills", c.path, err)
 }
 
 // Stats reads the v2 interface files this package reports: memory.current,
 // .peak, .max and memory.stat's inactive_file; cpu.stat; pids.current and
-// .max; and the OOM counters of memory.events.local (memory.events on
-// kernels without it). A file a disabled controller does not provide reads
-// as 0.
+// .max; and the OOM counters of memoryEvents. A file a disabled
+// controller does not provide reads as 0.
 func (c *cgroupV2) Stats() (*Stats, error) {
 	if _, err := os.Stat(c.dir); err != nil {
 		return nil, fsErr("stats", c.path, err)
@@ -119,15 +128,12 @@ func (c *cgroupV2) Stats() (*Stats, error) {
 			ThrottledTime: usec(kv("throttled_usec")),
 		}
 	}
-	s, err := readFile(c.dir + "/memory.events.local")
-	if errors.Is(err, unix.ENOENT) {
-		s, err = readFile(c.dir + "/memory.events")
-	}
+	s, err := c.memoryEvents()
 	switch {
 	case err == nil:
 		st.OOM, _, _ = lookupKV(s, "oom")
 		st.OOMKills, _, _ = lookupKV(s, "oom_kill")
-	case !errors.Is(err, unix.ENOENT):
+	case !errors.Is(err, unix.ENOENT): // no memory controller: no counters
 		return nil, fsErr("stats", c.path, err)
 	}
 	return st, nil
