@@ -356,11 +356,15 @@
 // Each state file names its manager and guard by PID plus start time
 // (Info.ManagerPid: 0 for a leftover). While all of a manager's guarded
 // sandboxes are DieWithManager, the pause binary stands in for the guard
-// (podkit-pause --guard-wait; ~0.6 MB anonymous memory instead of a
-// second copy of the manager's runtime, and a start that does not compete
-// with the manager's): it keeps the messages and, on EOF, replays them to
-// the manager's binary, which it executes from a descriptor the manager
-// opened, as the guard. The first OutliveManager sandbox replaces it with
+// (podkit-pause --guard-wait; with the bare pause a few hundred
+// instructions and 20 kB of anonymous memory instead of a second copy of
+// the manager's runtime, and a start that does not compete with the
+// manager's): it keeps the messages and, on EOF without a goodbye,
+// replays them to the manager's binary, which it executes from a
+// descriptor the manager opened, as the guard. (The bare stand-in only
+// collects them; the pause binary's Go program takes over to keep those
+// of the sandboxes still registered when they fill its 256 KiB or the
+// manager dies.) The first OutliveManager sandbox replaces it with
 // the guard itself, which must watch container exits live.
 //
 //   - DieWithManager (a command's mode, podrun's): on EOF the guard

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -458,5 +459,15 @@ func TestGuardMemory(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGuardByeEncoding: the bye the manager writes is the one message the
+// bare stand-in recognises byte for byte (pause's guardwait_test.go sends
+// the same bytes), and the guard reads it as any other message.
+func TestGuardByeEncoding(t *testing.T) {
+	b, err := json.Marshal(guardMsg{Op: "bye"})
+	if err != nil || string(b)+"\n" != guardBye {
+		t.Fatalf("guardMsg{Op: bye} encodes as %s (%v), want %q", b, err, guardBye)
 	}
 }

@@ -150,6 +150,11 @@ func startGuard(standIn string) (*guardClient, error) {
 	return &guardClient{w: w, cmd: cmd, token: token, dirs: map[string]bool{}, standIn: standIn != ""}, nil
 }
 
+// guardBye is the manager's last message when it ends normally, byte for
+// byte: the pause binary's bare stand-in compares the end of what it
+// collected with it, and exits without reading the rest.
+const guardBye = `{"op":"bye"}` + "\n"
+
 func (g *guardClient) send(m guardMsg) error {
 	b, _ := json.Marshal(m)
 	_, err := g.w.Write(append(b, '\n'))
@@ -160,7 +165,7 @@ func (g *guardClient) send(m guardMsg) error {
 // down. The guard is reaped in the background.
 func (g *guardClient) close(bye bool) {
 	if bye {
-		_ = g.send(guardMsg{Op: "bye"})
+		_, _ = g.w.Write([]byte(guardBye))
 	}
 	g.w.Close()
 	go g.cmd.Wait() //nolint:errcheck // only reaps it

@@ -16,6 +16,40 @@ GLOBL	·bareLitReady(SB), RODATA|NOPTR, $11
 DATA	·bareLitEvents+0(SB)/8, $"--events"
 DATA	·bareLitEvents+8(SB)/4, $"-fd="
 GLOBL	·bareLitEvents(SB), RODATA|NOPTR, $12
+// the bare guard stand-in's (see guardWait)
+DATA	·bareLitGuard+0(SB)/8, $"--guard-"
+DATA	·bareLitGuard+8(SB)/4, $"wait"
+DATA	·bareLitGuard+12(SB)/2, $"=4"
+DATA	·bareLitGuard+14(SB)/1, $"\x00"
+GLOBL	·bareLitGuard(SB), RODATA|NOPTR, $15
+DATA	·bareLitDashes+0(SB)/2, $"--"
+DATA	·bareLitDashes+2(SB)/1, $"\x00"
+GLOBL	·bareLitDashes(SB), RODATA|NOPTR, $3
+DATA	·bareLitGuardRead+0(SB)/8, $"--guard-"
+DATA	·bareLitGuardRead+8(SB)/8, $"wait=4,5"
+DATA	·bareLitGuardRead+16(SB)/1, $"\x00"
+GLOBL	·bareLitGuardRead(SB), RODATA|NOPTR, $17
+// the manager's last message when it ends normally (sandbox's guardBye)
+DATA	·bareLitBye+0(SB)/8, $"{\"op\":\"b"
+DATA	·bareLitBye+8(SB)/4, $"ye\"}"
+DATA	·bareLitBye+12(SB)/1, $"\n"
+GLOBL	·bareLitBye(SB), RODATA|NOPTR, $13
+DATA	·bareLitMemfd+0(SB)/8, $"podkit-g"
+DATA	·bareLitMemfd+8(SB)/8, $"uard-rea"
+DATA	·bareLitMemfd+16(SB)/2, $"d\x00"
+GLOBL	·bareLitMemfd(SB), RODATA|NOPTR, $18
+DATA	·bareLitSelf+0(SB)/8, $"/proc/se"
+DATA	·bareLitSelf+8(SB)/4, $"lf/e"
+DATA	·bareLitSelf+12(SB)/2, $"xe"
+DATA	·bareLitSelf+14(SB)/1, $"\x00"
+GLOBL	·bareLitSelf(SB), RODATA|NOPTR, $15
+DATA	·bareGuardFail+0(SB)/8, $"podkit-p"
+DATA	·bareGuardFail+8(SB)/8, $"ause: gu"
+DATA	·bareGuardFail+16(SB)/8, $"ard: han"
+DATA	·bareGuardFail+24(SB)/8, $"d-over t"
+DATA	·bareGuardFail+32(SB)/8, $"o Go fai"
+DATA	·bareGuardFail+40(SB)/4, $"led\n"
+GLOBL	·bareGuardFail(SB), RODATA|NOPTR, $44
 // the subreaper notice, as the Go program writes it
 DATA	·bareSubHead+0(SB)/8, $"podkit-p"
 DATA	·bareSubHead+8(SB)/8, $"ause: no"

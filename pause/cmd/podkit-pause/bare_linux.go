@@ -11,8 +11,10 @@ package main
 // system calls: SIGCHLD, SIGTERM and SIGINT blocked and taken with
 // rt_sigtimedwait, every other signal SIG_IGN, the subreaper notice when not
 // PID 1, the ready byte, then a loop that reaps every zombie and writes the
-// same event lines. Anything else (a command, --help, a bad flag) jumps to
-// the Go runtime's entry with the stack untouched, and main runs as usual.
+// same event lines. With --guard-wait=4 -- ARGV it is the bare guard
+// stand-in (guardWait in the assembly, which hands over to guardwait.go's
+// Go program). Anything else (a command, --help, a bad flag) jumps to the
+// Go runtime's entry with the stack untouched, and main runs as usual.
 //
 // Without the Go runtime the pause is what Kubernetes' C pause is: one
 // thread, no heap (anon RSS is a few pages of stack and the 512-byte state),

@@ -11,8 +11,11 @@
 // append, and may clobber every register but SP and R12-R14, which hold
 // the entry's argv loop.
 
+#define SYS_read		0
 #define SYS_write		1
 #define SYS_close		3
+#define SYS_lseek		8
+#define SYS_execve		59
 #define SYS_rt_sigaction	13
 #define SYS_rt_sigprocmask	14
 #define SYS_getpid		39
@@ -22,6 +25,8 @@
 #define SYS_prctl		157
 #define SYS_exit_group		231
 #define SYS_ppoll		271
+#define SYS_dup3		292
+#define SYS_memfd_create	319
 
 #define SIGINT	2
 #define SIGTERM	15
@@ -42,6 +47,11 @@
 #define PR_SET_CHILD_SUBREAPER	36
 #define MAX_FD	0x100000
 
+// The bare guard stand-in's buffer and the descriptor it hands it over on.
+#define GBUF_SIZE	262144
+#define GUARD_READ_FD	5
+GLOBL	gbuf<>(SB), NOPTR, $GBUF_SIZE
+
 // Offsets into st<>, the bare pause's only state.
 #define READY_FD	0	// --ready-fd, -1 for none
 #define EVENTS_FD	8	// --events-fd, -1 for none (or after the reader went away)
@@ -61,15 +71,32 @@ GLOBL	st<>(SB), NOPTR, $512
 // func bareEntry()
 //
 // The process entry point when linked with -E=main.bareEntry. SP points at
-// argc, then argv. Anything but pause mode's own flags goes to the Go
-// runtime's entry with the stack untouched: the Go program then runs as if
-// this code did not exist.
+// argc, then argv. "--guard-wait=4 -- ARGV" is the bare guard stand-in
+// (guardWait below). Anything but those and pause mode's own flags goes to
+// the Go runtime's entry with the stack untouched: the Go program then
+// runs as if this code did not exist.
 TEXT ·bareEntry(SB), NOSPLIT|NOFRAME, $0
 	MOVQ	$-1, st<>+READY_FD(SB)
 	MOVQ	$-1, st<>+EVENTS_FD(SB)
 	MOVQ	$0, st<>+DROP(SB)
 	MOVQ	SP, R13
 	MOVQ	0(R13), R12	// argc
+	CMPQ	R12, $4
+	JLT	pauseArgs
+	MOVQ	16(R13), SI	// argv[1]
+	LEAQ	·bareLitGuard(SB), DI
+	MOVQ	$15, CX	// with its NUL: the whole argument
+	CALL	prefix<>(SB)
+	TESTQ	AX, AX
+	JZ	pauseArgs
+	MOVQ	24(R13), SI	// argv[2]
+	LEAQ	·bareLitDashes(SB), DI
+	MOVQ	$3, CX
+	CALL	prefix<>(SB)
+	TESTQ	AX, AX
+	JZ	pauseArgs
+	JMP	guardWait<>(SB)
+pauseArgs:
 	MOVQ	$1, R14
 args:
 	CMPQ	R14, R12
@@ -157,6 +184,117 @@ exit:
 	SYSCALL
 goRuntime:
 	JMP	_rt0_amd64_linux(SB)
+
+// guardWait is the bare stand-in for a sandbox manager's guard, run as
+// the sandbox package starts it (--guard-wait=4 -- ARGV, R13 at argc): it
+// collects the manager's messages from fd 3 in gbuf<> without reading
+// them. When the pipe ends with the manager's "bye", it exits 0. In every
+// other case (the manager died, the buffer is full, a read failed) it
+// hands what it read to the Go program (guardwait.go), which keeps only
+// the registered sandboxes' messages and goes on from there: the bytes in
+// a memfd on fd 5, the same argv with --guard-wait=4,5, from
+// /proc/self/exe.
+TEXT guardWait<>(SB), NOSPLIT|NOFRAME, $0
+	XORQ	R15, R15	// bytes held
+read:
+	MOVQ	$SYS_read, AX
+	MOVQ	$3, DI
+	LEAQ	gbuf<>(SB), SI
+	ADDQ	R15, SI
+	MOVQ	$GBUF_SIZE, DX
+	SUBQ	R15, DX
+	SYSCALL
+	CMPQ	AX, $-EINTR
+	JEQ	read
+	TESTQ	AX, AX
+	JS	handOver
+	JZ	eof
+	ADDQ	AX, R15
+	CMPQ	R15, $GBUF_SIZE
+	JLT	read
+	JMP	handOver
+eof:
+	// "bye" is the last line: the whole buffer, or after a newline.
+	CMPQ	R15, $13
+	JLT	handOver
+	LEAQ	gbuf<>(SB), SI
+	LEAQ	-13(SI)(R15*1), SI
+	LEAQ	·bareLitBye(SB), DI
+	MOVQ	$13, CX
+	CALL	prefix<>(SB)
+	TESTQ	AX, AX
+	JZ	handOver
+	CMPQ	R15, $13
+	JEQ	bye
+	LEAQ	gbuf<>(SB), SI
+	MOVBQZX	-14(SI)(R15*1), AX
+	CMPQ	AX, $10
+	JNE	handOver
+bye:
+	MOVQ	$SYS_exit_group, AX
+	XORQ	DI, DI
+	SYSCALL
+handOver:
+	MOVQ	$SYS_memfd_create, AX
+	LEAQ	·bareLitMemfd(SB), DI
+	XORQ	SI, SI	// no MFD_CLOEXEC: the Go program reads it
+	SYSCALL
+	TESTQ	AX, AX
+	JS	failed
+	MOVQ	AX, R14
+	LEAQ	gbuf<>(SB), SI
+	MOVQ	R15, DX
+write:
+	TESTQ	DX, DX
+	JLE	written
+	MOVQ	$SYS_write, AX
+	MOVQ	R14, DI
+	SYSCALL
+	CMPQ	AX, $-EINTR
+	JEQ	write
+	TESTQ	AX, AX
+	JLE	failed
+	ADDQ	AX, SI
+	SUBQ	AX, DX
+	JMP	write
+written:
+	MOVQ	$SYS_lseek, AX
+	MOVQ	R14, DI
+	XORQ	SI, SI
+	XORQ	DX, DX	// SEEK_SET
+	SYSCALL
+	TESTQ	AX, AX
+	JS	failed
+	CMPQ	R14, $GUARD_READ_FD
+	JEQ	exec
+	MOVQ	$SYS_dup3, AX
+	MOVQ	R14, DI
+	MOVQ	$GUARD_READ_FD, SI
+	XORQ	DX, DX
+	SYSCALL
+	TESTQ	AX, AX
+	JS	failed
+	MOVQ	$SYS_close, AX
+	MOVQ	R14, DI
+	SYSCALL
+exec:
+	LEAQ	·bareLitGuardRead(SB), AX
+	MOVQ	AX, 16(R13)	// argv[1]
+	MOVQ	$SYS_execve, AX
+	LEAQ	·bareLitSelf(SB), DI
+	LEAQ	8(R13), SI	// argv
+	MOVQ	0(R13), DX
+	LEAQ	16(R13)(DX*8), DX	// envp, after argv's NULL
+	SYSCALL
+failed:
+	MOVQ	$SYS_write, AX
+	MOVQ	$2, DI
+	LEAQ	·bareGuardFail(SB), SI
+	MOVQ	$44, DX
+	SYSCALL
+	MOVQ	$SYS_exit_group, AX
+	MOVQ	$1, DI
+	SYSCALL
 
 // signals blocks the waited-for signals (they are taken with
 // rt_sigtimedwait, never delivered) and sets every other one to SIG_IGN.

@@ -13,8 +13,11 @@
 // those nests deeper than that. R18 (the platform's), R26, R28, R29 and
 // RSP are never touched, and R27 only by the assembler, as its scratch.
 
+#define SYS_dup3		24
 #define SYS_fcntl		25
 #define SYS_close		57
+#define SYS_lseek		62
+#define SYS_read		63
 #define SYS_write		64
 #define SYS_ppoll		73
 #define SYS_exit_group		94
@@ -23,7 +26,9 @@
 #define SYS_rt_sigtimedwait	137
 #define SYS_prctl		167
 #define SYS_getpid		172
+#define SYS_execve		221
 #define SYS_wait4		260
+#define SYS_memfd_create	279
 
 #define SIGINT	2
 #define SIGTERM	15
@@ -43,6 +48,11 @@
 #define POLLOUT	4
 #define PR_SET_CHILD_SUBREAPER	36
 #define MAX_FD	0x100000
+
+// The bare guard stand-in's buffer and the descriptor it hands it over on.
+#define GBUF_SIZE	262144
+#define GUARD_READ_FD	5
+GLOBL	gbuf<>(SB), NOPTR, $GBUF_SIZE
 
 // Offsets into st<>, the bare pause's only state (as on amd64).
 #define READY_FD	0	// --ready-fd, -1 for none
@@ -64,9 +74,10 @@ GLOBL	st<>(SB), NOPTR, $512
 // func bareEntry()
 //
 // The process entry point when linked with -E=main.bareEntry. RSP points at
-// argc, then argv. Anything but pause mode's own flags goes to the Go
-// runtime's entry with the stack untouched: the Go program then runs as if
-// this code did not exist.
+// argc, then argv. "--guard-wait=4 -- ARGV" is the bare guard stand-in
+// (guardWait below). Anything but those and pause mode's own flags goes to
+// the Go runtime's entry with the stack untouched: the Go program then
+// runs as if this code did not exist.
 TEXT ·bareEntry(SB), NOSPLIT|NOFRAME, $0
 	MOVD	$-1, R0
 	MOVD	R0, st<>+READY_FD(SB)
@@ -75,6 +86,20 @@ TEXT ·bareEntry(SB), NOSPLIT|NOFRAME, $0
 	MOVD	RSP, R22
 	MOVD	0(R22), R21	// argc
 	ADD	$8, R22	// &argv[0]
+	CMP	$4, R21
+	BLT	pauseArgs
+	MOVD	8(R22), R1	// argv[1]
+	MOVD	$·bareLitGuard(SB), R2
+	MOVD	$15, R3	// with its NUL: the whole argument
+	BL	prefix<>(SB)
+	CBZ	R0, pauseArgs
+	MOVD	16(R22), R1	// argv[2]
+	MOVD	$·bareLitDashes(SB), R2
+	MOVD	$3, R3
+	BL	prefix<>(SB)
+	CBZ	R0, pauseArgs
+	B	guardWait<>(SB)
+pauseArgs:
 	MOVD	$1, R23
 args:
 	CMP	R21, R23
@@ -160,6 +185,111 @@ exit:
 	SVC
 goRuntime:
 	B	_rt0_arm64_linux(SB)
+
+// guardWait is the bare stand-in for a sandbox manager's guard, as on
+// amd64 (R22 at argv, R21 argc): it collects the manager's messages from
+// fd 3 in gbuf<> (R19 bytes), exits 0 when the pipe ends with "bye", and
+// otherwise hands them to the Go program in a memfd on fd 5 (R20 while
+// it is written), executing /proc/self/exe with --guard-wait=4,5.
+TEXT guardWait<>(SB), NOSPLIT|NOFRAME, $0
+	MOVD	ZR, R19
+read:
+	MOVD	$SYS_read, R8
+	MOVD	$3, R0
+	MOVD	$gbuf<>(SB), R1
+	ADD	R19, R1
+	MOVD	$GBUF_SIZE, R2
+	SUB	R19, R2
+	SVC
+	CMN	$EINTR, R0
+	BEQ	read
+	TBNZ	$63, R0, handOver
+	CBZ	R0, eof
+	ADD	R0, R19
+	MOVD	$GBUF_SIZE, R1
+	CMP	R1, R19
+	BLT	read
+	B	handOver
+eof:
+	// "bye" is the last line: the whole buffer, or after a newline.
+	CMP	$13, R19
+	BLT	handOver
+	MOVD	$gbuf<>(SB), R1
+	ADD	R19, R1
+	SUB	$13, R1
+	MOVD	$·bareLitBye(SB), R2
+	MOVD	$13, R3
+	BL	prefix<>(SB)
+	CBZ	R0, handOver
+	CMP	$13, R19
+	BEQ	bye
+	MOVD	$gbuf<>(SB), R1
+	ADD	R19, R1
+	MOVBU	-14(R1), R0
+	CMP	$10, R0
+	BNE	handOver
+bye:
+	MOVD	$SYS_exit_group, R8
+	MOVD	ZR, R0
+	SVC
+handOver:
+	MOVD	$SYS_memfd_create, R8
+	MOVD	$·bareLitMemfd(SB), R0
+	MOVD	ZR, R1	// no MFD_CLOEXEC: the Go program reads it
+	SVC
+	TBNZ	$63, R0, failed
+	MOVD	R0, R20
+	MOVD	$gbuf<>(SB), R1
+	MOVD	R19, R2
+write:
+	CBZ	R2, written
+	MOVD	$SYS_write, R8
+	MOVD	R20, R0
+	SVC
+	CMN	$EINTR, R0
+	BEQ	write
+	CMP	$0, R0
+	BLE	failed
+	ADD	R0, R1
+	SUB	R0, R2
+	B	write
+written:
+	MOVD	$SYS_lseek, R8
+	MOVD	R20, R0
+	MOVD	ZR, R1
+	MOVD	ZR, R2	// SEEK_SET
+	SVC
+	TBNZ	$63, R0, failed
+	CMP	$GUARD_READ_FD, R20
+	BEQ	exec
+	MOVD	$SYS_dup3, R8
+	MOVD	R20, R0
+	MOVD	$GUARD_READ_FD, R1
+	MOVD	ZR, R2
+	SVC
+	TBNZ	$63, R0, failed
+	MOVD	$SYS_close, R8
+	MOVD	R20, R0
+	SVC
+exec:
+	MOVD	$·bareLitGuardRead(SB), R0
+	MOVD	R0, 8(R22)	// argv[1]
+	MOVD	$SYS_execve, R8
+	MOVD	$·bareLitSelf(SB), R0
+	MOVD	R22, R1	// argv
+	ADD	$1, R21, R2
+	LSL	$3, R2
+	ADD	R22, R2	// envp, after argv's NULL
+	SVC
+failed:
+	MOVD	$SYS_write, R8
+	MOVD	$2, R0
+	MOVD	$·bareGuardFail(SB), R1
+	MOVD	$44, R2
+	SVC
+	MOVD	$SYS_exit_group, R8
+	MOVD	$1, R0
+	SVC
 
 // signals blocks the waited-for signals (they are taken with
 // rt_sigtimedwait, never delivered) and sets every other one to SIG_IGN.

@@ -11,6 +11,11 @@
 // One more mode is not a pause: --guard-wait=EXEFD -- ARGV stands in for
 // a podkit sandbox manager's guard (see package sandbox) at a fraction of
 // its cost, and hands over to the manager's binary if the manager dies.
+// With the bare entry below, --guard-wait=4 (as the sandbox package
+// starts it) is bare too: it collects the manager's messages and exits on
+// its goodbye; when the manager dies or the messages fill 256 KiB, it
+// hands them to the Go program (--guard-wait=4,5: fd 5 holds them),
+// which keeps only those of the sandboxes still registered.
 //
 // Signals are received synchronously, never in a handler, and nothing polls.
 // On amd64 and arm64, linked with -E=main.bareEntry (pause.BareLinkFlag),

@@ -25,10 +25,20 @@ const guardWaitFD = 3
 // kept messages into a memfd on fd 3 and executes the manager's binary
 // (exeFD, opened by the manager) with argv, which replays them as if it
 // had been the guard all along and tears those sandboxes down.
-func guardWait(exeFD int, argv []string) int {
+//
+// readFD (0 for none) holds messages already read from fd 3, read first:
+// the bare stand-in (bare_linux_*.s) only collects the messages, and
+// hands over to this function when they fill its buffer or the manager
+// died without a "bye".
+func guardWait(exeFD, readFD int, argv []string) int {
 	kept := map[string][][]byte{} // sandbox dir -> its messages, in order
 	var order []string
-	sc := bufio.NewScanner(rawFD(guardWaitFD)) // no *os.File: fd 3 is replaced before the exec
+	var src io.Reader = rawFD(guardWaitFD) // no *os.File: fd 3 is replaced before the exec
+	if readFD > 0 {
+		syscall.CloseOnExec(readFD)
+		src = io.MultiReader(rawFD(readFD), src)
+	}
+	sc := bufio.NewScanner(src)
 	for sc.Scan() {
 		var m struct{ Op, Dir string }
 		line := bytes.Clone(sc.Bytes())

@@ -31,7 +31,7 @@ func run(args []string) int {
 		say(1, "podkit-pause "+version+"\n")
 		return 0
 	case cfg.GuardWait > 0:
-		return guardWait(cfg.GuardWait, cfg.Command)
+		return guardWait(cfg.GuardWait, cfg.GuardRead, cfg.Command)
 	}
 	// SIGCHLD has a channel of its own: os/signal drops a signal when the
 	// channel is full, so a burst of SIGCHLDs sharing one channel with

@@ -33,6 +33,7 @@ func TestParse(t *testing.T) {
 		{[]string{"--orphans", "exit", "--", "x"}, Config{ReadyFD: -1, EventsFD: -1, Command: []string{"x"}}},
 		{[]string{"--guard-wait=4", "--", "/proc/self/exe", "guard", "1:2"},
 			Config{ReadyFD: -1, EventsFD: -1, GuardWait: 4, Command: []string{"/proc/self/exe", "guard", "1:2"}}},
+		{[]string{"--guard-wait=4,5", "--", "m"}, Config{ReadyFD: -1, EventsFD: -1, GuardWait: 4, GuardRead: 5, Command: []string{"m"}}},
 	} {
 		got, err := Parse(tc.args)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -47,6 +48,7 @@ func TestParseErrors(t *testing.T) {
 		{"--version=1"}, {"--orphans=sometimes", "--", "x"}, {"--orphans=wait"}, {"--"}, {"--", ""},
 		{"--ready-fd=3", "--events-fd=3"}, {"--events-drop"}, {"--events-fd=4", "--events-drop=1"},
 		{"--guard-wait=4"}, {"--guard-wait=4", "--ready-fd=3", "--", "x"}, {"--guard-wait=x", "--", "x"}, {"--guard-wait=2", "--", "x"},
+		{"--guard-wait=4,3", "--", "x"}, {"--guard-wait=4,4", "--", "x"}, {"--guard-wait=4,", "--", "x"}, {"--guard-wait=,5", "--", "x"},
 	} {
 		_, err := Parse(args)
 		var ue *UsageError
@@ -64,6 +66,7 @@ func TestArgsRoundTrip(t *testing.T) {
 		{ReadyFD: -1, EventsFD: 7, Orphans: OrphansWait, Command: []string{"x"}},
 		{ReadyFD: 3, EventsFD: 4, EventsDrop: true},
 		{ReadyFD: -1, EventsFD: -1, GuardWait: 9, Command: []string{"m", "g", "t"}},
+		{ReadyFD: -1, EventsFD: -1, GuardWait: 4, GuardRead: 5, Command: []string{"m"}},
 	} {
 		got, err := Parse(c.Args())
 		if err != nil || !reflect.DeepEqual(got, c) {

@@ -53,6 +53,10 @@ type Config struct {
 	// guard, reading its messages on fd 3; if the manager dies, execute
 	// EXEFD with the command's argv. 0 = not this mode.
 	GuardWait int
+	// GuardRead (--guard-wait=EXEFD,READFD): a file holding the messages
+	// already read from fd 3, to read before it (the bare stand-in hands
+	// over this way). 0 = none.
+	GuardRead int
 	Command   []string // after "--": init mode CMD ARGS...; empty = pause mode
 }
 
@@ -62,7 +66,7 @@ const MaxFD = 1 << 20
 // Usage is the help text.
 const Usage = `usage: podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]]
        podkit-pause [--ready-fd=N] [--events-fd=N [--events-drop]] [--orphans=exit|wait] -- CMD [ARG...]
-       podkit-pause --guard-wait=EXEFD -- ARGV0 [ARG...]
+       podkit-pause --guard-wait=EXEFD[,READFD] -- ARGV0 [ARG...]
        podkit-pause --version
 
 Pause mode (no CMD): reap every zombie, exit 0 on SIGTERM or SIGINT, ignore
@@ -80,8 +84,10 @@ child subreaper.
                    fit (for a FIFO whose reader may come and go)
   --orphans=exit   exit as soon as CMD exits (default)
   --orphans=wait   after CMD exits, wait until every descendant is gone
-  --guard-wait=N   not a pause: stand in for a podkit sandbox manager's
-                   guard (its messages on fd 3); if the manager dies, run
+  --guard-wait=N[,R]
+                   not a pause: stand in for a podkit sandbox manager's
+                   guard (its messages on fd 3, after those already read
+                   into the file open as fd R); if the manager dies, run
                    the manager's binary, open as fd N, with ARGV
 `
 
@@ -135,9 +141,7 @@ func Parse(args []string) (Config, error) {
 		case "events-fd":
 			c.EventsFD, err = parseFD(a, val)
 		case "guard-wait":
-			if c.GuardWait, err = parseFD(a, val); err == nil && c.GuardWait <= 2 {
-				err = usageErr(a, "want a descriptor above 2 (0-2 are stdio)")
-			}
+			c.GuardWait, c.GuardRead, err = parseGuardFDs(a, val)
 		case "orphans":
 			var ok bool
 			if c.Orphans, ok = ParseOrphanPolicy(val); !ok {
@@ -171,6 +175,22 @@ func (c Config) check(orphansSet bool) error {
 	return nil
 }
 
+// parseGuardFDs parses --guard-wait's EXEFD[,READFD]: descriptors above
+// 3 (0-2 are stdio, 3 the manager's pipe), READFD unlike EXEFD.
+func parseGuardFDs(arg, val string) (exe, read int, err error) {
+	exeVal, readVal, hasRead := strings.Cut(val, ",")
+	if exe, err = parseFD(arg, exeVal); err == nil && exe <= 2 {
+		err = usageErr(arg, "want a descriptor above 2 (0-2 are stdio)")
+	}
+	if err != nil || !hasRead {
+		return exe, 0, err
+	}
+	if read, err = parseFD(arg, readVal); err == nil && (read <= 3 || read == exe) {
+		err = usageErr(arg, "want a read descriptor above 3 and unlike the executable's")
+	}
+	return exe, read, err
+}
+
 func parseFD(arg, val string) (int, error) {
 	n, err := strconv.Atoi(val)
 	if err != nil || n < 0 || n > MaxFD {
@@ -193,7 +213,11 @@ func (c Config) Args() []string {
 		}
 	}
 	if c.GuardWait > 0 {
-		a = append(a, "--guard-wait="+strconv.Itoa(c.GuardWait))
+		fds := strconv.Itoa(c.GuardWait)
+		if c.GuardRead > 0 {
+			fds += "," + strconv.Itoa(c.GuardRead)
+		}
+		a = append(a, "--guard-wait="+fds)
 	}
 	if len(c.Command) > 0 {
 		if c.Orphans != OrphansExit {
