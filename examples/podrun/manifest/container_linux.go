@@ -7,11 +7,11 @@ import (
 	"path"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
-func (c *converter) container(field string, in *corev1.Container, pod *corev1.PodSpec, out *Pod, init bool, names map[string]string) Container {
+func (c *converter) container(field string, in *kubeapi.Container, pod *kubeapi.PodSpec, out *Pod, init bool, names map[string]string) Container {
 	ct := Container{Init: init, Image: in.Image}
 	s := &ct.Spec
 	s.Name = in.Name
@@ -60,7 +60,7 @@ func (c *converter) container(field string, in *corev1.Container, pod *corev1.Po
 
 // command applies Kubernetes' rules: command replaces the image entrypoint,
 // args its cmd; podrun knows no image metadata, so command is required.
-func (c *converter) command(field string, in *corev1.Container, env []string) []string {
+func (c *converter) command(field string, in *kubeapi.Container, env []string) []string {
 	if len(in.Command) == 0 {
 		msg := "required: podrun has no image metadata (no ENTRYPOINT/CMD)"
 		if len(in.Args) > 0 {
@@ -93,7 +93,7 @@ func expandAll(words, env []string) []string {
 	return out
 }
 
-func (c *converter) env(field string, in *corev1.Container, pod *Pod, ct *Container) []string {
+func (c *converter) env(field string, in *kubeapi.Container, pod *Pod, ct *Container) []string {
 	env := []string{"HOSTNAME=" + pod.Config.Hostname}
 	seen := map[string]bool{}
 	env = c.envFrom(field, in, env, seen) // env overrides envFrom, as in the kubelet
@@ -173,13 +173,13 @@ func expand(s string, vars map[string]string) string {
 	return b.String()
 }
 
-func (c *converter) ports(field string, in *corev1.Container, ct *Container, hostNetwork bool) {
+func (c *converter) ports(field string, in *kubeapi.Container, ct *Container, hostNetwork bool) {
 	for i, p := range in.Ports {
 		f := fmt.Sprintf("%s.ports[%d]", field, i)
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
 			c.bad(f+".containerPort", "%d out of range 1-65535", p.ContainerPort)
 		}
-		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP && p.Protocol != corev1.ProtocolUDP {
+		if p.Protocol != "" && p.Protocol != kubeapi.ProtocolTCP && p.Protocol != kubeapi.ProtocolUDP {
 			c.problems = append(c.problems, Problem{Field: f + ".protocol", Err: ErrUnsupported, Msg: string(p.Protocol)})
 		}
 		port := Port{Name: p.Name, Port: int(p.ContainerPort), Protocol: string(p.Protocol)}
@@ -188,7 +188,7 @@ func (c *converter) ports(field string, in *corev1.Container, ct *Container, hos
 	}
 }
 
-func (c *converter) mounts(field string, vms []corev1.VolumeMount, ct *Container) {
+func (c *converter) mounts(field string, vms []kubeapi.VolumeMount, ct *Container) {
 	dests := map[string]bool{}
 	for i, vm := range vms {
 		f := fmt.Sprintf("%s.volumeMounts[%d]", field, i)

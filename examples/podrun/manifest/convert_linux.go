@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/kubelet"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/nsjoin/seccomp"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // converter turns a decoded Pod into a *Pod, collecting problems.
@@ -21,7 +21,7 @@ type converter struct {
 	opts     Options
 	problems []Problem
 	warnings []string
-	volumes  map[string]corev1.Volume
+	volumes  map[string]kubeapi.Volume
 	// podSeccomp is spec.securityContext.seccompProfile, for containers
 	// without their own (seccomp_linux.go).
 	podSeccomp seccomp.Profile
@@ -30,14 +30,14 @@ type converter struct {
 	objs *objects
 	node func() Node // the node, described on first use
 	uid  string
-	src  *corev1.Pod
+	src  *kubeapi.Pod
 }
 
 func (c *converter) bad(field, format string, a ...any) {
 	c.problems = append(c.problems, Problem{Field: field, Msg: fmt.Sprintf(format, a...), Err: ErrInvalid})
 }
 
-func (c *converter) convert(in *corev1.Pod) *Pod {
+func (c *converter) convert(in *kubeapi.Pod) *Pod {
 	c.src = in
 	out := &Pod{
 		Name: in.Name, Namespace: in.Namespace, Labels: in.Labels, Annotations: in.Annotations,
@@ -63,7 +63,7 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	}
 	switch p := spec.RestartPolicy; p {
 	case "":
-	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	case kubeapi.RestartPolicyAlways, kubeapi.RestartPolicyOnFailure, kubeapi.RestartPolicyNever:
 		out.RestartPolicy = kubelet.RestartPolicy(p)
 	default:
 		c.bad("spec.restartPolicy", "%q (want Always, OnFailure or Never)", p)
@@ -93,7 +93,7 @@ func (c *converter) convert(in *corev1.Pod) *Pod {
 	return out
 }
 
-func (c *converter) podSecurity(sc *corev1.PodSecurityContext) {
+func (c *converter) podSecurity(sc *kubeapi.PodSecurityContext) {
 	if sc == nil {
 		return
 	}
@@ -105,8 +105,8 @@ func (c *converter) podSecurity(sc *corev1.PodSecurityContext) {
 	c.podSeccomp = c.seccomp("spec.securityContext.seccompProfile", sc.SeccompProfile)
 }
 
-func (c *converter) convertVolumes(vols []corev1.Volume, out *Pod) {
-	c.volumes = map[string]corev1.Volume{}
+func (c *converter) convertVolumes(vols []kubeapi.Volume, out *Pod) {
+	c.volumes = map[string]kubeapi.Volume{}
 	for i, v := range vols {
 		field := fmt.Sprintf("spec.volumes[%d]", i)
 		if err := sandbox.ValidateID(v.Name); err != nil {
@@ -122,11 +122,11 @@ func (c *converter) convertVolumes(vols []corev1.Volume, out *Pod) {
 		case v.EmptyDir != nil:
 			sv := sandbox.Volume{Name: v.Name}
 			switch v.EmptyDir.Medium {
-			case corev1.StorageMediumDefault:
+			case kubeapi.StorageMediumDefault:
 				if v.EmptyDir.SizeLimit != nil {
 					c.warnings = append(c.warnings, field+".emptyDir.sizeLimit: not enforced for disk-backed emptyDir")
 				}
-			case corev1.StorageMediumMemory:
+			case kubeapi.StorageMediumMemory:
 				sv.Medium = sandbox.MediumMemory
 				if q := v.EmptyDir.SizeLimit; q != nil {
 					if q.Sign() <= 0 {
@@ -150,26 +150,26 @@ func (c *converter) convertVolumes(vols []corev1.Volume, out *Pod) {
 	}
 }
 
-func (c *converter) hostPath(field string, hp *corev1.HostPathVolumeSource) {
+func (c *converter) hostPath(field string, hp *kubeapi.HostPathVolumeSource) {
 	if !filepath.IsAbs(hp.Path) {
 		c.bad(field+".hostPath.path", "%q is not absolute", hp.Path)
 		return
 	}
-	t := corev1.HostPathUnset
+	t := kubeapi.HostPathUnset
 	if hp.Type != nil {
 		t = *hp.Type
 	}
 	st, err := os.Stat(hp.Path)
 	switch t {
-	case corev1.HostPathUnset:
+	case kubeapi.HostPathUnset:
 		if err != nil {
 			c.bad(field+".hostPath.path", "%v (podrun does not create host paths)", err)
 		}
-	case corev1.HostPathDirectory:
+	case kubeapi.HostPathDirectory:
 		if err != nil || !st.IsDir() {
 			c.bad(field+".hostPath.path", "%q is not an existing directory", hp.Path)
 		}
-	case corev1.HostPathFile:
+	case kubeapi.HostPathFile:
 		if err != nil || !st.Mode().IsRegular() {
 			c.bad(field+".hostPath.path", "%q is not an existing file", hp.Path)
 		}

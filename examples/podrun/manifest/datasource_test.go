@@ -10,17 +10,16 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 var testNode = Node{
 	Name:    "node-1",
 	HostIPs: []netip.Addr{netip.MustParseAddr("fd00::7"), netip.MustParseAddr("192.0.2.7")},
-	Allocatable: corev1.ResourceList{
-		corev1.ResourceCPU:              resource.MustParse("4"),
-		corev1.ResourceMemory:           resource.MustParse("8Gi"),
-		corev1.ResourceEphemeralStorage: resource.MustParse("100Gi"),
+	Allocatable: kubeapi.ResourceList{
+		kubeapi.ResourceCPU:              kubeapi.MustParse("4"),
+		kubeapi.ResourceMemory:           kubeapi.MustParse("8Gi"),
+		kubeapi.ResourceEphemeralStorage: kubeapi.MustParse("100Gi"),
 	},
 }
 
@@ -423,13 +422,13 @@ func TestHostNode(t *testing.T) {
 	if n.Name == "" || len(n.HostIPs) == 0 {
 		t.Fatalf("%+v", n)
 	}
-	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+	for _, r := range []kubeapi.ResourceName{kubeapi.ResourceCPU, kubeapi.ResourceMemory} {
 		if q := n.Allocatable[r]; q.Sign() <= 0 {
 			t.Errorf("allocatable %s = %s", r, q.String())
 		}
 	}
 	// A ramfs root (the VM lane's initramfs) has no size: 0 is fine there.
-	if q, ok := n.Allocatable[corev1.ResourceEphemeralStorage]; !ok || q.Sign() < 0 {
+	if q, ok := n.Allocatable[kubeapi.ResourceEphemeralStorage]; !ok || q.Sign() < 0 {
 		t.Errorf("allocatable ephemeral-storage %v %v", q.String(), ok)
 	}
 }

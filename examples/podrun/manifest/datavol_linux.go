@@ -8,8 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // DataVolume is a configMap, secret or downwardAPI volume: files podrun
@@ -34,14 +34,14 @@ const defaultDataMode = 0o644 // the API server's default defaultMode
 
 // isDataVolume reports whether a volume's contents come from the manifest
 // (the kubelet always mounts those read-only).
-func isDataVolume(v corev1.Volume) bool {
+func isDataVolume(v kubeapi.Volume) bool {
 	return v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil
 }
 
 // dataVolume converts a configMap, secret or downwardAPI volume. The
 // kubelet backs configMap volumes with disk and the others with memory;
 // podrun does the same with the sandbox's emptyDir kinds.
-func (c *converter) dataVolume(field string, v corev1.Volume, out *Pod) {
+func (c *converter) dataVolume(field string, v kubeapi.Volume, out *Pod) {
 	dv := DataVolume{Name: v.Name}
 	sv := sandbox.Volume{Name: v.Name}
 	var files map[string]File
@@ -103,7 +103,7 @@ func (c *converter) mode(field string, m *int32) os.FileMode {
 // key as a file, or only the items (key to path, own mode); a missing
 // object (or item key) fails unless the volume is optional, which leaves
 // the volume (or the item) out.
-func (c *converter) keyFiles(f, kind, name string, data map[string][]byte, found bool, items []corev1.KeyToPath,
+func (c *converter) keyFiles(f, kind, name string, data map[string][]byte, found bool, items []kubeapi.KeyToPath,
 	mode os.FileMode, optional bool) map[string]File {
 	nameField := f + ".name"
 	if kind == "Secret" {
@@ -148,7 +148,7 @@ func (c *converter) keyFiles(f, kind, name string, data map[string][]byte, found
 }
 
 // downwardFiles is the kubelet's payload of a downwardAPI volume.
-func (c *converter) downwardFiles(f string, s *corev1.DownwardAPIVolumeSource) map[string]File {
+func (c *converter) downwardFiles(f string, s *kubeapi.DownwardAPIVolumeSource) map[string]File {
 	mode := c.mode(f+".defaultMode", s.DefaultMode)
 	files := map[string]File{}
 	for i, it := range s.Items {

@@ -1,5 +1,7 @@
-// Package manifest turns a Kubernetes Pod manifest (YAML or JSON, parsed
-// with the real k8s.io/api/core/v1 types) into podkit sandbox values.
+// Package manifest turns a Kubernetes Pod manifest (YAML or JSON, decoded
+// into package kubeapi's declaration of Kubernetes' core/v1 Pod API, which
+// its tests hold field for field to k8s.io/api's) into podkit sandbox
+// values.
 //
 // A manifest file may hold several YAML documents, as `podman kube play`
 // takes them: Pods (ParseAll converts each; Parse wants exactly one) and

@@ -14,10 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"golang.org/x/sys/unix"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Node is what the downward API tells a pod about the machine it runs on.
@@ -32,7 +30,7 @@ type Node struct {
 	HostIPs []netip.Addr
 	// Allocatable stands in for a missing cpu, memory or ephemeral-storage
 	// limit in resourceFieldRef, as the kubelet's node allocatable does.
-	Allocatable corev1.ResourceList
+	Allocatable kubeapi.ResourceList
 }
 
 // HostNode describes this machine as a default-configured kubelet's node
@@ -41,7 +39,7 @@ type Node struct {
 // the file system holding /var/lib (or /) minus its default eviction
 // threshold (10%); no kube or system reservations.
 func HostNode() Node {
-	n := Node{Allocatable: corev1.ResourceList{}}
+	n := Node{Allocatable: kubeapi.ResourceList{}}
 	if h, err := os.Hostname(); err == nil {
 		n.Name = strings.ToLower(strings.TrimSpace(h))
 	}
@@ -50,14 +48,14 @@ func HostNode() Node {
 		// loopback rather than an error, so that status.hostIP is usable.
 		n.HostIPs = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	}
-	n.Allocatable[corev1.ResourceCPU] = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
+	n.Allocatable[kubeapi.ResourceCPU] = *kubeapi.NewQuantity(int64(runtime.NumCPU()), kubeapi.DecimalSI)
 	if mem := memTotal(); mem > 0 {
-		n.Allocatable[corev1.ResourceMemory] = *resource.NewQuantity(max(mem-100<<20, 0), resource.BinarySI)
+		n.Allocatable[kubeapi.ResourceMemory] = *kubeapi.NewQuantity(max(mem-100<<20, 0), kubeapi.BinarySI)
 	}
 	var st unix.Statfs_t
 	if unix.Statfs("/var/lib", &st) == nil || unix.Statfs("/", &st) == nil {
 		size := int64(st.Blocks) * st.Bsize
-		n.Allocatable[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(size-size/10, resource.BinarySI)
+		n.Allocatable[kubeapi.ResourceEphemeralStorage] = *kubeapi.NewQuantity(size-size/10, kubeapi.BinarySI)
 	}
 	return n
 }
@@ -168,7 +166,7 @@ func (c *converter) podField(field, apiVersion, path string, volume bool) (strin
 			c.bad(f, "%q: only metadata.labels and metadata.annotations take a ['key'] subscript", path)
 			return "", false
 		}
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+		if msgs := kubeapi.IsQualifiedName(k); len(msgs) > 0 {
 			c.bad(f, "%q: %s", path, strings.Join(msgs, "; "))
 			return "", false
 		}
@@ -253,11 +251,11 @@ func formatMap(m map[string]string) string {
 
 // resourceNames are the resources resourceFieldRef takes (hugepages are
 // not supported: podkit has none).
-var resourceNames = map[string]corev1.ResourceName{
-	"limits.cpu": corev1.ResourceCPU, "limits.memory": corev1.ResourceMemory,
-	"limits.ephemeral-storage": corev1.ResourceEphemeralStorage,
-	"requests.cpu":             corev1.ResourceCPU, "requests.memory": corev1.ResourceMemory,
-	"requests.ephemeral-storage": corev1.ResourceEphemeralStorage,
+var resourceNames = map[string]kubeapi.ResourceName{
+	"limits.cpu": kubeapi.ResourceCPU, "limits.memory": kubeapi.ResourceMemory,
+	"limits.ephemeral-storage": kubeapi.ResourceEphemeralStorage,
+	"requests.cpu":             kubeapi.ResourceCPU, "requests.memory": kubeapi.ResourceMemory,
+	"requests.ephemeral-storage": kubeapi.ResourceEphemeralStorage,
 }
 
 var memoryDivisors = strings.Fields("1 1k 1M 1G 1T 1P 1E 1Ki 1Mi 1Gi 1Ti 1Pi 1Ei")
@@ -269,7 +267,7 @@ var memoryDivisors = strings.Fields("1 1k 1M 1G 1T 1P 1E 1Ki 1Mi 1Gi 1Ti 1Pi 1Ei
 // divided by the divisor and rounded up. In env, a named init container
 // gets no allocatable defaults (the kubelet merges them into the app
 // containers only); in volumes every container does.
-func (c *converter) resourceValue(field string, ref *corev1.ResourceFieldSelector, self *corev1.Container, volume bool) (string, bool) {
+func (c *converter) resourceValue(field string, ref *kubeapi.ResourceFieldSelector, self *kubeapi.Container, volume bool) (string, bool) {
 	name, known := resourceNames[ref.Resource]
 	switch {
 	case volume && ref.ContainerName == "":
@@ -283,13 +281,13 @@ func (c *converter) resourceValue(field string, ref *corev1.ResourceFieldSelecto
 			Msg: fmt.Sprintf("%q (podrun resolves limits/requests.cpu, .memory, .ephemeral-storage)", ref.Resource)})
 		return "", false
 	}
-	divisor := resource.MustParse("1")
+	divisor := kubeapi.MustParse("1")
 	if !ref.Divisor.IsZero() {
 		d := ref.Divisor.String()
-		ok := name == corev1.ResourceCPU && (d == "1" || d == "1m") || name != corev1.ResourceCPU && containsStr(memoryDivisors, d)
+		ok := name == kubeapi.ResourceCPU && (d == "1" || d == "1m") || name != kubeapi.ResourceCPU && containsStr(memoryDivisors, d)
 		if !ok {
 			allowed := "1m and 1"
-			if name != corev1.ResourceCPU {
+			if name != kubeapi.ResourceCPU {
 				allowed = strings.Join(memoryDivisors, ", ")
 			}
 			c.bad(field+".divisor", "%s: the divisor of %s must be one of %s", d, ref.Resource, allowed)
@@ -315,7 +313,7 @@ func (c *converter) resourceValue(field string, ref *corev1.ResourceFieldSelecto
 			return "", false
 		}
 	}
-	var q resource.Quantity
+	var q kubeapi.Quantity
 	lim, hasLim := target.Resources.Limits[name]
 	if strings.HasPrefix(ref.Resource, "requests.") {
 		if req, ok := target.Resources.Requests[name]; ok {
@@ -330,7 +328,7 @@ func (c *converter) resourceValue(field string, ref *corev1.ResourceFieldSelecto
 		}
 	}
 	var v float64
-	if name == corev1.ResourceCPU {
+	if name == kubeapi.ResourceCPU {
 		v = math.Ceil(float64(q.MilliValue()) / float64(divisor.MilliValue()))
 	} else {
 		v = math.Ceil(float64(q.Value()) / float64(divisor.Value()))

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // valueFrom resolves env[].valueFrom: fieldRef, resourceFieldRef,
@@ -20,7 +19,7 @@ import (
 // in CreateContainerConfigError, retrying until the object appears; here
 // the manifest file is all the input there is, so nothing could ever make
 // it appear.
-func (c *converter) valueFrom(f string, e corev1.EnvVar, self *corev1.Container, pod *Pod, ct *Container) (string, bool) {
+func (c *converter) valueFrom(f string, e kubeapi.EnvVar, self *kubeapi.Container, pod *Pod, ct *Container) (string, bool) {
 	vf := e.ValueFrom
 	n := 0
 	for _, set := range []bool{vf.FieldRef != nil, vf.ResourceFieldRef != nil, vf.ConfigMapKeyRef != nil, vf.SecretKeyRef != nil} {
@@ -100,7 +99,7 @@ func (c *converter) checkRef(f, name, key string, keyed bool) bool {
 			c.bad(f+".key", "required")
 			return false
 		}
-		for _, msg := range validation.IsConfigMapKey(key) {
+		for _, msg := range kubeapi.IsConfigMapKey(key) {
 			c.bad(f+".key", "%q: %s", key, msg)
 			ok = false
 		}
@@ -145,7 +144,7 @@ func (c *converter) notFound(field, format string, a ...any) {
 // [-._a-zA-Z0-9]+ and the prefix printable ASCII without '=', so every
 // name is valid. (Kubelets before relaxed validation skipped keys that
 // were not C identifiers, with an InvalidEnvironmentVariableNames event.)
-func (c *converter) envFrom(field string, in *corev1.Container, env []string, seen map[string]bool) []string {
+func (c *converter) envFrom(field string, in *kubeapi.Container, env []string, seen map[string]bool) []string {
 	for i, ef := range in.EnvFrom {
 		f := fmt.Sprintf("%s.envFrom[%d]", field, i)
 		for _, r := range ef.Prefix {

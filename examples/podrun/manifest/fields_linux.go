@@ -108,7 +108,7 @@ func (fc *fieldCheck) walkStruct(v reflect.Value, path, pattern string) {
 			fc.walkStruct(fv, path, pattern)
 			continue
 		}
-		if name == "-" || fv.IsZero() {
+		if name == "-" || fv.IsZero() || isEmptyUntyped(fv) {
 			continue
 		}
 		fc.visit(fv, join(path, name), join(pattern, name))
@@ -147,10 +147,28 @@ func (fc *fieldCheck) visit(v reflect.Value, path, pattern string) {
 }
 
 func isFalse(v reflect.Value) bool {
-	for v.Kind() == reflect.Pointer && !v.IsNil() {
+	for (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && !v.IsNil() {
 		v = v.Elem()
 	}
 	return v.Kind() == reflect.Bool && !v.Bool()
+}
+
+// isEmptyUntyped reports whether v, a field kubeapi declares untyped
+// (any: Kubernetes' is no pointer), holds what would leave Kubernetes'
+// typed field empty: "", 0 or false (null leaves it nil).
+func isEmptyUntyped(v reflect.Value) bool {
+	if v.Kind() != reflect.Interface || v.IsNil() {
+		return false
+	}
+	switch x := v.Elem().Interface().(type) {
+	case string:
+		return x == ""
+	case float64:
+		return x == 0
+	case bool:
+		return !x
+	}
+	return false
 }
 
 func jsonName(f reflect.StructField) (name string, inline bool) {

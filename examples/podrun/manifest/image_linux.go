@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // PullPolicy is a container's imagePullPolicy.
@@ -43,7 +43,7 @@ type ImageRef struct {
 }
 
 // imageRef parses a registry reference; nil (and a problem) when invalid.
-func (c *converter) imageRef(field, image string, in *corev1.Container) *ImageRef {
+func (c *converter) imageRef(field, image string, in *kubeapi.Container) *ImageRef {
 	r, err := name.ParseReference(image)
 	if err != nil {
 		c.problems = append(c.problems, Problem{Field: field, Err: ErrImage,
@@ -58,7 +58,7 @@ func (c *converter) imageRef(field, image string, in *corev1.Container) *ImageRe
 		if t, ok := r.(name.Tag); ok && t.TagStr() == "latest" {
 			ref.PullPolicy = PullAlways
 		}
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	case kubeapi.PullAlways, kubeapi.PullIfNotPresent, kubeapi.PullNever:
 		ref.PullPolicy = PullPolicy(p)
 	default:
 		c.bad(field[:len(field)-len(".image")]+".imagePullPolicy", "%q (want Always, IfNotPresent or Never)", p)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/kubelet"
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // DefaultTerminationMessagePath is what the API server fills in.
@@ -17,12 +17,12 @@ const DefaultTerminationMessagePath = "/dev/termination-log"
 // sidecar restart policy, probes, postStart/preStop hooks and the
 // termination message. Probes and hooks are only for app containers and
 // sidecars, as the API server requires.
-func (c *converter) lifecycle(field string, in *corev1.Container, pod *corev1.PodSpec, ct *Container, init bool) {
+func (c *converter) lifecycle(field string, in *kubeapi.Container, pod *kubeapi.PodSpec, ct *Container, init bool) {
 	s := &ct.Spec
 	if p := in.RestartPolicy; p != nil {
 		switch {
 		case !init: // an app container's (alpha in Kubernetes): the field check reports it
-		case *p != corev1.ContainerRestartPolicyAlways:
+		case *p != kubeapi.ContainerRestartPolicyAlways:
 			c.bad(field+".restartPolicy", "%q: only Always (a sidecar) is allowed on an init container", *p)
 		default:
 			s.RestartPolicy = kubelet.RestartAlways
@@ -65,7 +65,7 @@ func (c *converter) lifecycle(field string, in *corev1.Container, pod *corev1.Po
 
 // termination converts the termination message fields, with the API
 // server's default path.
-func (c *converter) termination(field string, in *corev1.Container, ct *Container) {
+func (c *converter) termination(field string, in *kubeapi.Container, ct *Container) {
 	s := &ct.Spec
 	s.TerminationMessagePath = in.TerminationMessagePath
 	if s.TerminationMessagePath == "" {
@@ -75,7 +75,7 @@ func (c *converter) termination(field string, in *corev1.Container, ct *Containe
 		c.bad(field+".terminationMessagePath", "%q is not a clean absolute path", p)
 	} // a missing mount point is fine anywhere, also in image: host (the sandbox overlays it)
 	switch p := in.TerminationMessagePolicy; p {
-	case "", corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+	case "", kubeapi.TerminationMessageReadFile, kubeapi.TerminationMessageFallbackToLogsOnError:
 		s.TerminationMessagePolicy = kubelet.TerminationMessagePolicy(p)
 	default:
 		c.bad(field+".terminationMessagePolicy", "%q (want File or FallbackToLogsOnError)", p)
@@ -85,7 +85,7 @@ func (c *converter) termination(field string, in *corev1.Container, ct *Containe
 // hook converts a postStart or preStop handler: exactly one of exec,
 // httpGet, tcpSocket (accepted, and failing when run, as in the kubelet)
 // and sleep (0 to terminationGracePeriodSeconds).
-func (c *converter) hook(field string, in *corev1.LifecycleHandler, ct *Container, grace int64) *kubelet.Handler {
+func (c *converter) hook(field string, in *kubeapi.LifecycleHandler, ct *Container, grace int64) *kubelet.Handler {
 	if in == nil {
 		return nil
 	}

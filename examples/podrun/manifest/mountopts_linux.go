@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // subPath returns a volumeMount's subPath, or its subPathExpr expanded
@@ -17,7 +17,7 @@ import (
 // Kubernetes does: relative, no "..". The sandbox resolves it beneath the
 // volume at create (a symlink out of it is an error there) and creates it
 // if missing, as kubelet does.
-func (c *converter) subPath(field string, vm corev1.VolumeMount, env []string) string {
+func (c *converter) subPath(field string, vm kubeapi.VolumeMount, env []string) string {
 	sub, f := vm.SubPath, field+".subPath"
 	switch {
 	case vm.SubPath != "" && vm.SubPathExpr != "":
@@ -45,7 +45,7 @@ func (c *converter) subPath(field string, vm corev1.VolumeMount, env []string) s
 // fsGroupChangePolicy); hostPath volumes are left alone, as by kubelet.
 // The group is also added to every container's supplementary groups
 // (security).
-func (c *converter) fsGroup(sc *corev1.PodSecurityContext, out *Pod) {
+func (c *converter) fsGroup(sc *kubeapi.PodSecurityContext, out *Pod) {
 	if sc == nil {
 		return
 	}
@@ -64,9 +64,9 @@ func (c *converter) fsGroup(sc *corev1.PodSecurityContext, out *Pod) {
 	var policy sandbox.FSGroupChangePolicy
 	if p := sc.FSGroupChangePolicy; p != nil {
 		switch *p {
-		case corev1.FSGroupChangeAlways:
+		case kubeapi.FSGroupChangeAlways:
 			policy = sandbox.FSGroupAlways
-		case corev1.FSGroupChangeOnRootMismatch:
+		case kubeapi.FSGroupChangeOnRootMismatch:
 			policy = sandbox.FSGroupOnRootMismatch
 		default:
 			c.bad("spec.securityContext.fsGroupChangePolicy", "%q (want OnRootMismatch or Always)", *p)
@@ -82,7 +82,7 @@ func (c *converter) fsGroup(sc *corev1.PodSecurityContext, out *Pod) {
 
 // podGroups are the supplementary groups the pod's securityContext gives
 // every container: supplementalGroups, then fsGroup (as kubelet).
-func podGroups(psc *corev1.PodSecurityContext) []uint32 {
+func podGroups(psc *kubeapi.PodSecurityContext) []uint32 {
 	var gs []uint32
 	for _, g := range psc.SupplementalGroups {
 		gs = append(gs, uint32(g))

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // Downward API field paths podrun resolves (valueFrom.fieldRef).
@@ -21,7 +21,7 @@ const (
 // recorded in ct.FieldEnv and left as placeholders until SetPodIPs, every
 // other path (downward_linux.go) at once. ok is false when the variable
 // is left out.
-func (c *converter) fieldRef(field string, e corev1.EnvVar, ct *Container) (value string, ok bool) {
+func (c *converter) fieldRef(field string, e kubeapi.EnvVar, ct *Container) (value string, ok bool) {
 	fr := e.ValueFrom.FieldRef
 	switch p := fr.FieldPath; p {
 	case FieldPodIP, FieldPodIPs:
@@ -39,7 +39,7 @@ func (c *converter) fieldRef(field string, e corev1.EnvVar, ct *Container) (valu
 
 // hostPort checks a port's hostPort and hostIP, as the API server does:
 // with hostNetwork the hostPort is the containerPort.
-func (c *converter) hostPort(f string, p corev1.ContainerPort, hostNetwork bool, out *Port) {
+func (c *converter) hostPort(f string, p kubeapi.ContainerPort, hostNetwork bool, out *Port) {
 	if p.HostPort < 0 || p.HostPort > 65535 {
 		c.bad(f+".hostPort", "%d out of range 1-65535", p.HostPort)
 		return

@@ -12,8 +12,7 @@ import (
 	"sort"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"sigs.k8s.io/yaml"
 )
 
@@ -77,7 +76,7 @@ func splitDocuments(data []byte) []document {
 
 // objects are the ConfigMaps and Secrets of a file, by namespace/name.
 type objects struct {
-	configMaps map[string]*corev1.ConfigMap
+	configMaps map[string]*kubeapi.ConfigMap
 	secrets    map[string]map[string][]byte // data with stringData merged in
 }
 
@@ -94,7 +93,7 @@ func ParseAll(data []byte, opts Options) (*Manifest, error) {
 		return nil, &Error{Op: "parse", Path: opts.Path, Err: fmt.Errorf("%w: empty document", ErrSyntax)}
 	}
 	multi := len(docs) > 1
-	objs := &objects{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]map[string][]byte{}}
+	objs := &objects{configMaps: map[string]*kubeapi.ConfigMap{}, secrets: map[string]map[string][]byte{}}
 	var problems []Problem
 	var podDocs []document
 	fail := func(doc document, kind, name string, sentinel error, format string, a ...any) {
@@ -233,7 +232,7 @@ func parsePod(data []byte, opts Options, objs *objects) (*Pod, error) {
 func checkKeys(field string, keys []string) []Problem {
 	var ps []Problem
 	for _, k := range keys {
-		for _, msg := range validation.IsConfigMapKey(k) {
+		for _, msg := range kubeapi.IsConfigMapKey(k) {
 			ps = append(ps, Problem{Field: field + "." + k, Err: ErrInvalid, Msg: msg})
 		}
 	}
@@ -273,7 +272,7 @@ func objectMeta(m metaLike) (ns string, ps []Problem) {
 	case name == "":
 		ps = append(ps, Problem{Field: "metadata.name", Err: ErrInvalid, Msg: "required"})
 	default:
-		for _, msg := range validation.IsDNS1123Subdomain(name) {
+		for _, msg := range kubeapi.IsDNS1123Subdomain(name) {
 			ps = append(ps, Problem{Field: "metadata.name", Err: ErrInvalid, Msg: fmt.Sprintf("%q: %s", name, msg)})
 		}
 	}
@@ -300,7 +299,7 @@ func (o *objects) addConfigMap(data []byte, generic map[string]any) []Problem {
 	if len(ps) > 0 {
 		return ps
 	}
-	var cm corev1.ConfigMap
+	var cm kubeapi.ConfigMap
 	if ps := strictDecode(data, &cm); ps != nil {
 		return ps
 	}
@@ -326,7 +325,7 @@ func (o *objects) addSecret(data []byte, generic map[string]any) []Problem {
 	if len(ps) > 0 {
 		return ps
 	}
-	var s corev1.Secret
+	var s kubeapi.Secret
 	if ps := strictDecode(data, &s); ps != nil {
 		return ps
 	}

@@ -8,8 +8,7 @@ import (
 	"fmt"
 	"reflect"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // Options tune Parse.
@@ -43,7 +42,7 @@ func Parse(data []byte, opts Options) (*Pod, error) {
 	return m.Pods[0], nil
 }
 
-func decode(data []byte, opts Options) (*corev1.Pod, error) {
+func decode(data []byte, opts Options) (*kubeapi.Pod, error) {
 	fail := func(sentinel error, format string, a ...any) error {
 		return &Error{Op: "parse", Path: opts.Path, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, a...)...)}
 	}
@@ -69,7 +68,7 @@ func decode(data []byte, opts Options) (*corev1.Pod, error) {
 	if ps := checkQuantities(generic); len(ps) > 0 {
 		return nil, &Error{Op: "parse", Path: opts.Path, Problems: ps}
 	}
-	var pod corev1.Pod
+	var pod kubeapi.Pod
 	if err := decodeValue(generic, reflect.ValueOf(&pod).Elem(), ""); err != nil {
 		return nil, fail(ErrSyntax, "%s", err)
 	}
@@ -132,7 +131,7 @@ func checkQuantities(doc map[string]any) []Problem {
 			ps = append(ps, Problem{Field: field, Msg: fmt.Sprintf("%v is not a quantity", v), Err: ErrInvalid})
 			return
 		}
-		if _, err := resource.ParseQuantity(s); err != nil {
+		if _, err := kubeapi.ParseQuantity(s); err != nil {
 			ps = append(ps, Problem{Field: field, Err: ErrInvalid,
 				Msg: fmt.Sprintf("%q is not a valid quantity (examples: 250m, 1, 64Mi, 1Gi)", s)})
 		}

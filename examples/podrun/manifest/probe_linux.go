@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
 // probe converts a liveness or readiness probe, applying Kubernetes'
 // defaults (period 10s, timeout 1s, success 1, failure 3).
-func (c *converter) probe(field string, in *corev1.Probe, ct *Container, liveness bool) *Probe {
+func (c *converter) probe(field string, in *kubeapi.Probe, ct *Container, liveness bool) *Probe {
 	if in == nil {
 		return nil
 	}
@@ -59,7 +58,7 @@ func (c *converter) probe(field string, in *corev1.Probe, ct *Container, livenes
 	return p
 }
 
-func (c *converter) httpProbe(field string, g *corev1.HTTPGetAction, ct *Container, p *Probe) {
+func (c *converter) httpProbe(field string, g *kubeapi.HTTPGetAction, ct *Container, p *Probe) {
 	p.Kind = ProbeHTTP
 	p.Host, p.Port = c.probeTarget(field, g.Host, g.Port, ct)
 	p.Path = g.Path
@@ -70,9 +69,9 @@ func (c *converter) httpProbe(field string, g *corev1.HTTPGetAction, ct *Contain
 		p.Path = "/" + p.Path
 	}
 	switch g.Scheme {
-	case "", corev1.URISchemeHTTP:
+	case "", kubeapi.URISchemeHTTP:
 		p.Scheme = "HTTP"
-	case corev1.URISchemeHTTPS:
+	case kubeapi.URISchemeHTTPS:
 		p.Scheme = "HTTPS"
 	default:
 		c.bad(field+".scheme", "%q (want HTTP or HTTPS)", g.Scheme)
@@ -91,13 +90,13 @@ func (c *converter) httpProbe(field string, g *corev1.HTTPGetAction, ct *Contain
 
 // probeTarget resolves the host (default: the pod's loopback, which is
 // where the pod IP would be) and a numeric or named port.
-func (c *converter) probeTarget(field, host string, port intstr.IntOrString, ct *Container) (string, int) {
+func (c *converter) probeTarget(field, host string, port kubeapi.IntOrString, ct *Container) (string, int) {
 	if host == "" {
 		host = "127.0.0.1"
 	} else if net.ParseIP(host) == nil {
 		c.bad(field+".host", "%q: podkit pods have no DNS; use an IP address (or leave it empty)", host)
 	}
-	if port.Type == intstr.String {
+	if port.Type == kubeapi.String {
 		for _, cp := range ct.Ports {
 			if cp.Name != "" && cp.Name == port.StrVal {
 				return host, cp.Port

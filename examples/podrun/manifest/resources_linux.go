@@ -7,19 +7,19 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
-func (c *converter) resources(field string, in *corev1.ResourceRequirements, out *sandbox.Resources) {
+func (c *converter) resources(field string, in *kubeapi.ResourceRequirements, out *sandbox.Resources) {
 	for _, kind := range []struct {
 		name string
-		list corev1.ResourceList
+		list kubeapi.ResourceList
 	}{{"limits", in.Limits}, {"requests", in.Requests}} {
 		for name, q := range kind.list {
 			f := fmt.Sprintf("%s.resources.%s.%s", field, kind.name, name)
 			switch name {
-			case corev1.ResourceCPU, corev1.ResourceMemory:
+			case kubeapi.ResourceCPU, kubeapi.ResourceMemory:
 				if q.Sign() < 0 {
 					c.bad(f, "%s is negative", q.String())
 				}
@@ -29,8 +29,8 @@ func (c *converter) resources(field string, in *corev1.ResourceRequirements, out
 			}
 		}
 	}
-	cpuLim, hasCPULim := in.Limits[corev1.ResourceCPU]
-	cpuReq, hasCPUReq := in.Requests[corev1.ResourceCPU]
+	cpuLim, hasCPULim := in.Limits[kubeapi.ResourceCPU]
+	cpuReq, hasCPUReq := in.Requests[kubeapi.ResourceCPU]
 	if !hasCPUReq && hasCPULim {
 		cpuReq, hasCPUReq = cpuLim, true // Kubernetes defaults requests to limits
 	}
@@ -45,8 +45,8 @@ func (c *converter) resources(field string, in *corev1.ResourceRequirements, out
 	if hasCPULim && cpuLim.Sign() > 0 {
 		out.CPULimitMilli = cpuLim.MilliValue()
 	}
-	memLim, hasMemLim := in.Limits[corev1.ResourceMemory]
-	memReq, hasMemReq := in.Requests[corev1.ResourceMemory]
+	memLim, hasMemLim := in.Limits[kubeapi.ResourceMemory]
+	memReq, hasMemReq := in.Requests[kubeapi.ResourceMemory]
 	if hasMemLim && hasMemReq && memReq.Cmp(memLim) > 0 {
 		c.bad(field+".resources.requests.memory", "%s is more than the limit %s", memReq.String(), memLim.String())
 	}
@@ -62,7 +62,7 @@ var allCaps = strings.Fields(`CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID K
 	SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN
 	SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE`)
 
-func (c *converter) security(field string, sc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ct *Container) {
+func (c *converter) security(field string, sc *kubeapi.SecurityContext, psc *kubeapi.PodSecurityContext, ct *Container) {
 	s := &ct.Spec
 	var nonRoot bool
 	if psc != nil {
@@ -93,10 +93,10 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 		}
 	}
 	s.Seccomp = c.containerSeccomp(field, sc)
-	c.idRange(field+".securityContext.runAsUser", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsUser },
-		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsUser })
-	c.idRange(field+".securityContext.runAsGroup", sc, psc, func(x *corev1.SecurityContext) *int64 { return x.RunAsGroup },
-		func(x *corev1.PodSecurityContext) *int64 { return x.RunAsGroup })
+	c.idRange(field+".securityContext.runAsUser", sc, psc, func(x *kubeapi.SecurityContext) *int64 { return x.RunAsUser },
+		func(x *kubeapi.PodSecurityContext) *int64 { return x.RunAsUser })
+	c.idRange(field+".securityContext.runAsGroup", sc, psc, func(x *kubeapi.SecurityContext) *int64 { return x.RunAsGroup },
+		func(x *kubeapi.PodSecurityContext) *int64 { return x.RunAsGroup })
 	if ref := ct.ImageRef; ref != nil {
 		// The image's USER applies unless runAsUser/runAsGroup say
 		// otherwise; the runner resolves it, and checks runAsNonRoot.
@@ -119,8 +119,8 @@ func (c *converter) security(field string, sc *corev1.SecurityContext, psc *core
 	}
 }
 
-func (c *converter) idRange(field string, sc *corev1.SecurityContext, psc *corev1.PodSecurityContext,
-	get func(*corev1.SecurityContext) *int64, getPod func(*corev1.PodSecurityContext) *int64) {
+func (c *converter) idRange(field string, sc *kubeapi.SecurityContext, psc *kubeapi.PodSecurityContext,
+	get func(*kubeapi.SecurityContext) *int64, getPod func(*kubeapi.PodSecurityContext) *int64) {
 	var v *int64
 	if psc != nil {
 		v = getPod(psc)
@@ -136,8 +136,8 @@ func (c *converter) idRange(field string, sc *corev1.SecurityContext, psc *corev
 // capabilities changes the runtime default set as containerd does: add
 // ALL (every capability), drop ALL, then the named additions, then the
 // named drops.
-func (c *converter) capabilities(field string, caps *corev1.Capabilities) []string {
-	norm := func(f string, list []corev1.Capability) []string {
+func (c *converter) capabilities(field string, caps *kubeapi.Capabilities) []string {
+	norm := func(f string, list []kubeapi.Capability) []string {
 		var out []string
 		for i, cp := range list {
 			n := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(string(cp)), "CAP_"))

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/nsjoin/seccomp"
 	"github.com/podkit/podkit/sandbox"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // DefaultSeccompRoot is where localhostProfile paths are resolved unless
@@ -19,17 +19,17 @@ const DefaultSeccompRoot = "/var/lib/podkit/seccomp"
 // seccomp converts a seccompProfile (Kubernetes' semantics: unset is
 // Unconfined unless the pod's is set) and checks it now, reading a
 // Localhost file, so that --check reports a bad profile.
-func (c *converter) seccomp(field string, p *corev1.SeccompProfile) seccomp.Profile {
+func (c *converter) seccomp(field string, p *kubeapi.SeccompProfile) seccomp.Profile {
 	if p == nil {
 		return seccomp.Profile{}
 	}
 	var out seccomp.Profile
 	switch p.Type {
-	case corev1.SeccompProfileTypeUnconfined:
+	case kubeapi.SeccompProfileTypeUnconfined:
 		out.Type = seccomp.Unconfined
-	case corev1.SeccompProfileTypeRuntimeDefault:
+	case kubeapi.SeccompProfileTypeRuntimeDefault:
 		out.Type = seccomp.RuntimeDefault
-	case corev1.SeccompProfileTypeLocalhost:
+	case kubeapi.SeccompProfileTypeLocalhost:
 		lp := ptrVal(p.LocalhostProfile)
 		clean := filepath.Clean(lp)
 		if lp == "" || filepath.IsAbs(lp) || clean == ".." || strings.HasPrefix(clean, "../") {
@@ -41,7 +41,7 @@ func (c *converter) seccomp(field string, p *corev1.SeccompProfile) seccomp.Prof
 		c.bad(field+".type", "%q (want RuntimeDefault, Localhost or Unconfined)", p.Type)
 		return out
 	}
-	if p.Type != corev1.SeccompProfileTypeLocalhost && p.LocalhostProfile != nil {
+	if p.Type != kubeapi.SeccompProfileTypeLocalhost && p.LocalhostProfile != nil {
 		c.bad(field+".localhostProfile", "only with type Localhost")
 	}
 	if _, err := out.Resolve(sandbox.DefaultCapabilities); err != nil {
@@ -58,7 +58,7 @@ func (c *converter) seccompRoot() string {
 }
 
 // containerSeccomp is the container's own profile, else the pod's.
-func (c *converter) containerSeccomp(field string, sc *corev1.SecurityContext) seccomp.Profile {
+func (c *converter) containerSeccomp(field string, sc *kubeapi.SecurityContext) seccomp.Profile {
 	if sc != nil && sc.SeccompProfile != nil {
 		return c.seccomp(field+".securityContext.seccompProfile", sc.SeccompProfile)
 	}

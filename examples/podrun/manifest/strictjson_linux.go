@@ -2,12 +2,12 @@
 
 package manifest
 
-// A strict decoder of a YAML document into a typed object (a corev1.Pod),
+// A strict decoder of a YAML document into a typed object (a kubeapi.Pod),
 // for the one-shot parse of a fresh process. encoding/json, which
 // sigs.k8s.io/yaml decodes with, builds at its first decode of a type the
-// field lists and the encoders of every type reachable from it: for a Pod
-// the whole of core/v1, ~1.2 ms of a fresh podrun, before anything else
-// can use the manifest. This decoder reflects only on the types the
+// field lists and the encoders of every type reachable from it: for
+// k8s.io/api's Pod the whole of core/v1, ~1.2 ms of a fresh podrun, before
+// anything else could use the manifest. This decoder reflects only on the types the
 // document reaches, each once.
 //
 // It decodes as yaml.UnmarshalStrict does (duplicate keys and unknown

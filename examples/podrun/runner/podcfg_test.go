@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/examples/podrun/manifest"
+	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 	"github.com/podkit/podkit/internal/testharness"
-	corev1 "k8s.io/api/core/v1"
 )
 
 const cfgCgroupParent = "podkit-podrun-podcfg-test"
@@ -154,7 +154,7 @@ func TestPodrunDownwardExample(t *testing.T) {
 			}
 		}
 	}
-	eph := node.Allocatable[corev1.ResourceEphemeralStorage]
+	eph := node.Allocatable[kubeapi.ResourceEphemeralStorage]
 	storage := strconv.FormatInt(int64(math.Ceil(float64(eph.Value())/float64(1<<30))), 10)
 	out := logs(recs, "", "show")
 	uid := ""

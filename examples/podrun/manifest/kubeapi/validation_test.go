@@ -1,0 +1,41 @@
+package kubeapi
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// TestNameRulesAsKubernetes: each rule finds a value valid exactly when
+// apimachinery's validation does.
+func TestNameRulesAsKubernetes(t *testing.T) {
+	corpus := []string{"", "a", "A", "-", ".", "..", "..a", ".a", "a.", "a..b", "a-b", "a_b", "a/b", "/b", "a/", "a/b/c",
+		"example.com/MyName", "Example.com/x", "ex_ample.com/x", "my.name", "123-abc", "_x", "x_", "KEY_NAME", "key.name",
+		"a b", "é", strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a", 253), strings.Repeat("a", 254),
+		strings.Repeat("a.", 126) + "a", strings.Repeat("b", 250) + "/x", "x/" + strings.Repeat("a", 64)}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "aZ09-_./ é"
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(10) {
+			b.WriteString(string([]rune(alphabet)[rng.IntN(len([]rune(alphabet)))]))
+		}
+		corpus = append(corpus, b.String())
+	}
+	for _, rule := range []struct {
+		name      string
+		ours, k8s func(string) []string
+	}{
+		{"IsDNS1123Subdomain", IsDNS1123Subdomain, validation.IsDNS1123Subdomain},
+		{"IsConfigMapKey", IsConfigMapKey, validation.IsConfigMapKey},
+		{"IsQualifiedName", IsQualifiedName, validation.IsQualifiedName},
+	} {
+		for _, v := range corpus {
+			if got, want := len(rule.ours(v)) == 0, len(rule.k8s(v)) == 0; got != want {
+				t.Errorf("%s(%q): valid %v, Kubernetes' %v (%q)", rule.name, v, got, want, rule.k8s(v))
+			}
+		}
+	}
+}
