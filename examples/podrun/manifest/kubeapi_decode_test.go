@@ -37,9 +37,8 @@ func TestDecodeAsCoreV1(t *testing.T) {
 		}
 	}
 	const base = "apiVersion: v1\nkind: Pod\nmetadata: {name: p%s}\nspec:\n%s  containers:\n  - {name: c, image: /r%s}\n"
-	for i, v := range decodeVariants {
-		docs["variant "+v[0]+v[1]+v[2]] = strings.NewReplacer("%s", "").Replace(
-			strings.Replace(strings.Replace(strings.Replace(base, "%s", v[0], 1), "%s", v[1], 1), "%s", v[2], 1)) + strings.Repeat(" ", i%1)
+	for _, v := range decodeVariants {
+		docs["variant "+v[0]+v[1]+v[2]] = fmt.Sprintf(base, v[0], v[1], v[2])
 	}
 	for name, doc := range docs {
 		var k corev1.Pod
