@@ -24,6 +24,8 @@ type podCgroup struct {
 	sys *cgroup.System
 	rel string // path inside every hierarchy, e.g. /podkit/<id>
 	pod *cgroup.Pod
+	// keepParent: destroy leaves the parent directories (KeepCgroupParent).
+	keepParent bool
 }
 
 var (
@@ -165,8 +167,9 @@ func (pc *podCgroup) held(pid int) bool {
 }
 
 // destroy removes the pod cgroup subtree in every hierarchy (including
-// ones only libcontainer touched), then every directory of CgroupParent
-// that became empty, deepest first. Missing directories are fine.
+// ones only libcontainer touched), then, unless keepParent, every
+// directory of CgroupParent that became empty, deepest first. Missing
+// directories are fine.
 //
 // The rule for the shared parent: the last pod to leave removes it. A
 // parent that still holds other pods fails rmdir with EBUSY/ENOTEMPTY and
@@ -175,6 +178,9 @@ func (pc *podCgroup) held(pid int) bool {
 // retries (newPodCgroup), recreating the parent.
 func (pc *podCgroup) destroy(ctx context.Context) error {
 	err := pc.sys.Remove(ctx, pc.rel)
+	if pc.keepParent {
+		return err
+	}
 	levels := strings.Count(strings.Trim(pc.rel, "/"), "/")
 	for _, root := range pc.sys.Roots() {
 		removeEmptyParents(root+path.Dir(pc.rel), levels)

@@ -44,7 +44,14 @@ type Config struct {
 	Resources Resources
 	// CgroupParent is the cgroup path (in every hierarchy) under which the
 	// pod cgroup <CgroupParent>/<ID> is created. Default DefaultCgroupParent.
+	// Missing directories of it are made; Destroy removes those left empty,
+	// the last pod to leave a parent removing it, unless KeepCgroupParent.
 	CgroupParent string
+	// KeepCgroupParent: CgroupParent belongs to someone else, who made it
+	// and removes it (a kubelet's pod cgroup under its QoS cgroups, whose
+	// limits a re-made directory would not have): Destroy removes only the
+	// pod cgroup.
+	KeepCgroupParent bool
 	// RunDir holds one directory per sandbox (state, pins, logs, volumes,
 	// libcontainer state). Default DefaultRunDir.
 	RunDir string

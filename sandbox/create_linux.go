@@ -250,6 +250,7 @@ func (s *Sandbox) pinAndSetUp(set *nsjoin.Set) error {
 func (s *Sandbox) makeCgroup() error {
 	cg, err := newPodCgroup(s.cfg.CgroupParent, s.cfg.ID, s.cfg.Resources, s.cfg.NoPause)
 	if err == nil {
+		cg.keepParent = s.cfg.KeepCgroupParent
 		s.cg = cg
 	}
 	return err

@@ -54,7 +54,10 @@
 // readiness gets a default deadline when ctx has none); a Destroy cut
 // short by its ctx leaves the sandbox Destroying and may be called again.
 // Destroy waits for CreateContainer calls in flight, so no container
-// outlives the sandbox. Load and Reconcile re-attach after a crash of the
+// outlives the sandbox. It removes the pod cgroup and the directories of
+// CgroupParent left empty (the last pod to leave a parent removes it),
+// unless Config.KeepCgroupParent says the parent is someone else's: a
+// kubelet's pod cgroup, under QoS cgroups that carry its limits. Load and Reconcile re-attach after a crash of the
 // managing process, identifying processes by pidfd plus start time, and
 // finish interrupted Creates and Destroys.
 //

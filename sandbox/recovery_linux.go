@@ -71,6 +71,7 @@ func discover(dir string, p *persisted, o LoadOptions) *Sandbox {
 	s.cfg.Network, s.netAttached, s.ips, s.netDetach = o.Network, p.Network, p.IPs, p.NetDetach
 	s.takeOverFromGuard()
 	if cg, err := loadPodCgroup(s.cfg.CgroupParent, s.cfg.ID); err == nil {
+		cg.keepParent = s.cfg.KeepCgroupParent
 		s.cg = cg
 	}
 	if p.Pause != nil {

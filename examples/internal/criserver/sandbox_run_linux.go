@@ -78,23 +78,28 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (sandbox.Co
 	if _, err := portMappings(cfg.GetPortMappings()); err != nil {
 		return sandbox.Config{}, err
 	}
+	// A cgroup parent the kubelet names is its pod cgroup, under its QoS
+	// cgroups: the kubelet made them and removes them (the sandbox must
+	// not, even when empty). The server's own default goes with its last pod.
 	parent := strings.Trim(lx.GetCgroupParent(), "/")
+	keepParent := parent != ""
 	if parent == "" {
 		parent = s.cfg.CgroupParent
 	}
 	dns := cfg.GetDnsConfig()
 	return sandbox.Config{
-		ID:           newID(),
-		Hostname:     cfg.GetHostname(),
-		SharePID:     hostNS.SharePID,
-		HostNetwork:  hostNS.HostNetwork,
-		HostPID:      hostNS.HostPID,
-		HostIPC:      hostNS.HostIPC,
-		PauseBinary:  s.cfg.PauseBinary,
-		Sysctls:      lx.GetSysctls(),
-		CgroupParent: parent,
-		RunDir:       s.cfg.RunDir,
-		DNS:          sandbox.DNSConfig{Servers: dns.GetServers(), Searches: dns.GetSearches(), Options: dns.GetOptions()},
+		ID:               newID(),
+		Hostname:         cfg.GetHostname(),
+		SharePID:         hostNS.SharePID,
+		HostNetwork:      hostNS.HostNetwork,
+		HostPID:          hostNS.HostPID,
+		HostIPC:          hostNS.HostIPC,
+		PauseBinary:      s.cfg.PauseBinary,
+		Sysctls:          lx.GetSysctls(),
+		CgroupParent:     parent,
+		KeepCgroupParent: keepParent,
+		RunDir:           s.cfg.RunDir,
+		DNS:              sandbox.DNSConfig{Servers: dns.GetServers(), Searches: dns.GetSearches(), Options: dns.GetOptions()},
 	}, nil
 }
 

@@ -99,6 +99,7 @@ func startWithMirror(t *testing.T, mirror string) *harness { return startWith(t,
 func startWith(t *testing.T, mirror, network string) *harness {
 	t.Helper()
 	testharness.Privileged(t)
+	t.Cleanup(removeCgroupParent) // after the server's pods are gone, before the leak check
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, pause: testharness.PauseBinary(t), mirror: mirror, network: network,
 		state: filepath.Join(dir, "state"), runDir: filepath.Join(dir, "run")}
@@ -157,6 +158,15 @@ func reapOrphans() {
 		if pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil); pid <= 0 || err != nil {
 			return
 		}
+	}
+}
+
+// removeCgroupParent removes the pods' cgroup parent, as the kubelet
+// removes its pod cgroups: the server keeps a parent a pod config names.
+func removeCgroupParent() {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent)
+	for _, d := range append(dirs, "/sys/fs/cgroup/"+cgroupParent) {
+		_ = os.Remove(d)
 	}
 }
 
