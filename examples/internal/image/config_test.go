@@ -17,29 +17,6 @@ import (
 	"github.com/podkit/podkit/internal/testharness"
 )
 
-func TestCommandLineKubernetesRules(t *testing.T) {
-	ep, cmd := []string{"/ep"}, []string{"c1", "c2"}
-	for _, c := range []struct {
-		command, args, want []string
-	}{
-		{nil, nil, []string{"/ep", "c1", "c2"}},
-		{nil, []string{"a"}, []string{"/ep", "a"}},
-		{[]string{"/cmd"}, nil, []string{"/cmd"}},
-		{[]string{"/cmd"}, []string{"a"}, []string{"/cmd", "a"}},
-	} {
-		if got := commandLine(ep, cmd, c.command, c.args); !slices.Equal(got, c.want) {
-			t.Errorf("command %v args %v: %v, want %v", c.command, c.args, got, c.want)
-		}
-	}
-	env, err := mergeEnv([]string{"PATH=/bin", "A=image"}, []string{"A=pod", "B=pod"})
-	if err != nil || !slices.Equal(env, []string{"PATH=/bin", "A=pod", "B=pod"}) {
-		t.Fatalf("mergeEnv: %v %v", env, err)
-	}
-	if _, err := mergeEnv(nil, []string{"=x"}); err == nil {
-		t.Fatal("mergeEnv accepted =x")
-	}
-}
-
 // Plain HTTP goes only to loopback hosts and to what is configured, and
 // the refusal happens before any connection.
 func TestPlainHTTPGuard(t *testing.T) {

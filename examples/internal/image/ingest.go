@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,7 +47,7 @@ func (src source) readErr(err error) error {
 // ingest stores img's blobs, unpacks its layers and records it under tags
 // and digests. The record is written last, so a failure leaves no image.
 func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, digests []string) (*Image, error) {
-	unuse, err := s.useLock(false)
+	unuse, err := s.UseLock(false)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +71,7 @@ func (s *Store) ingest(ctx context.Context, src source, img v1.Image, tags, dige
 	if err := s.putBytes(rec.Manifest, rawManifest); err != nil {
 		return nil, err
 	}
-	if err := s.commit(rec); err != nil {
+	if err := s.Commit(rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -134,7 +133,7 @@ func (s *Store) fetchLayers(ctx context.Context, src source, img v1.Image, layer
 			return err
 		}
 		p := Progress{Layer: l.Digest, Size: l.Size}
-		if _, err := os.Stat(s.blobPath(l.Digest)); err == nil {
+		if _, err := os.Stat(s.BlobPath(l.Digest)); err == nil {
 			p.Done, p.Cached, p.Complete = l.Size, true, true
 			report(p)
 			continue
@@ -162,7 +161,7 @@ func digestOf(b []byte) string {
 
 func checkDigest(d string) error {
 	h, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(h) != 64 || !isHex(h) {
+	if _, err := hex.DecodeString(h); !ok || len(h) != 64 || err != nil || strings.ToLower(h) != h {
 		return fmt.Errorf("%w: %q is not a sha256 digest", ErrUnsupported, d)
 	}
 	return nil
@@ -178,11 +177,11 @@ func (s *Store) putBlob(src source, digest string, size int64, r io.Reader) erro
 	if err := checkDigest(digest); err != nil {
 		return err
 	}
-	dst := s.blobPath(digest)
+	dst := s.BlobPath(digest)
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "blob-")
+	f, err := os.CreateTemp(s.TempDir(), "blob-")
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package image
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +31,11 @@ func (s *Store) Load(ctx context.Context, path, tag string) ([]*Image, error) {
 		}
 	}
 	imgs, err := s.load(ctx, path, tag)
-	if err != nil {
-		return nil, wrap("load", path, err)
+	var ie *Error
+	if err != nil && !errors.As(err, &ie) { // keep a more precise Op and Ref
+		err = &Error{Op: "load", Ref: path, Err: err}
 	}
-	return imgs, nil
+	return imgs, err
 }
 
 func (s *Store) load(ctx context.Context, path, tag string) ([]*Image, error) {
@@ -51,7 +53,7 @@ func (s *Store) load(ctx context.Context, path, tag string) ([]*Image, error) {
 	if kind == "docker" {
 		return s.loadDocker(ctx, path, tag)
 	}
-	dir, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "archive-")
+	dir, err := os.MkdirTemp(s.TempDir(), "archive-")
 	if err != nil {
 		return nil, err
 	}

@@ -11,57 +11,15 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/podkit/podkit/examples/internal/imagestore"
 )
-
-// Registry configures how one registry is reached, in the manner of
-// containerd's hosts.toml and CRI-O's registries.conf.
-type Registry struct {
-	// Prefix is the registry host as image names spell it
-	// ("registry.k8s.io", "docker.io", "localhost:5000"), or "*" for every
-	// registry without an entry of its own.
-	Prefix string
-	// Mirrors are endpoints tried in order before the registry itself, as
-	// URLs: "http://127.0.0.1:5000" (plain HTTP, because the URL says so) or
-	// "https://mirror.example/cache" (a path is prepended to the repository).
-	// The image keeps the name it was asked for.
-	Mirrors []string
-	// SkipUpstream: only the mirrors answer; the registry itself is never
-	// contacted.
-	SkipUpstream bool
-	// PlainHTTP lets the registry itself be reached over plain HTTP. Loopback
-	// registries (localhost, 127.0.0.0/8, ::1) always may.
-	PlainHTTP bool
-}
-
-func validateRegistries(regs []Registry) error {
-	seen := map[string]bool{}
-	for i, r := range regs {
-		field := fmt.Sprintf("Registries[%d]", i)
-		if r.Prefix == "" || strings.ContainsAny(r.Prefix, "/ ") {
-			return &Error{Op: "open", Ref: field + ".Prefix", Err: fmt.Errorf("%w: %q is not a registry host or *", ErrBadConfig, r.Prefix)}
-		}
-		if seen[r.Prefix] {
-			return &Error{Op: "open", Ref: field + ".Prefix", Err: fmt.Errorf("%w: %q listed twice", ErrBadConfig, r.Prefix)}
-		}
-		seen[r.Prefix] = true
-		if r.SkipUpstream && len(r.Mirrors) == 0 {
-			return &Error{Op: "open", Ref: field + ".SkipUpstream", Err: fmt.Errorf("%w: no mirrors to use instead", ErrBadConfig)}
-		}
-		for j, m := range r.Mirrors {
-			if _, _, err := parseMirror(m); err != nil {
-				return &Error{Op: "open", Ref: fmt.Sprintf("%s.Mirrors[%d]", field, j), Err: err}
-			}
-		}
-	}
-	return nil
-}
 
 // parseMirror splits a mirror URL into a go-containerregistry registry and
 // a repository path prefix.
 func parseMirror(m string) (name.Registry, string, error) {
-	u, err := url.Parse(m)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return name.Registry{}, "", fmt.Errorf("%w: mirror %q is not an http(s)://host[:port][/path] URL", ErrBadConfig, m)
+	u, err := imagestore.ParseMirror(m)
+	if err != nil {
+		return name.Registry{}, "", err
 	}
 	var opts []name.Option
 	if u.Scheme == "http" {
@@ -82,12 +40,13 @@ type endpoint struct {
 
 func (s *Store) registryFor(host string) Registry {
 	var star *Registry
-	for i := range s.regs {
-		switch s.regs[i].Prefix {
+	regs := s.Registries()
+	for i := range regs {
+		switch regs[i].Prefix {
 		case host:
-			return s.regs[i]
+			return regs[i]
 		case "*":
-			star = &s.regs[i]
+			star = &regs[i]
 		}
 	}
 	if star != nil {
@@ -139,7 +98,7 @@ func (s *Store) plainHTTPAllowed(host string) bool {
 	if loopback(host) {
 		return true
 	}
-	for _, r := range s.regs {
+	for _, r := range s.Registries() {
 		if r.PlainHTTP && r.Prefix == host {
 			return true
 		}

@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -30,16 +29,16 @@ func (s *Store) unpackLayer(ctx context.Context, l Layer) (err error) {
 	if err := checkDigest(l.DiffID); err != nil {
 		return err
 	}
-	dst := s.layerPath(l.DiffID)
+	dst := s.LayerPath(l.DiffID)
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	blob, err := os.Open(s.blobPath(l.Digest))
+	blob, err := os.Open(s.BlobPath(l.Digest))
 	if err != nil {
 		return err
 	}
 	defer blob.Close()
-	tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "layer-")
+	tmp, err := os.MkdirTemp(s.TempDir(), "layer-")
 	if err != nil {
 		return err
 	}

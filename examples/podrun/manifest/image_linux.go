@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/podkit/podkit/examples/internal/imageref"
 	"github.com/podkit/podkit/examples/podrun/manifest/kubeapi"
 )
 
@@ -44,18 +44,18 @@ type ImageRef struct {
 
 // imageRef parses a registry reference; nil (and a problem) when invalid.
 func (c *converter) imageRef(field, image string, in *kubeapi.Container) *ImageRef {
-	r, err := name.ParseReference(image)
+	r, err := imageref.Parse(image)
 	if err != nil {
 		c.problems = append(c.problems, Problem{Field: field, Err: ErrImage,
 			Msg: fmt.Sprintf("%q is not a valid image reference (%v); %s", image, err, imageHelp)})
 		return nil
 	}
-	ref := &ImageRef{Field: field, Ref: image, Name: canonicalName(r)}
+	ref := &ImageRef{Field: field, Ref: image, Name: r.Name()}
 	switch p := in.ImagePullPolicy; p {
 	case "":
 		// Kubernetes' default: Always for :latest or no tag, else IfNotPresent.
 		ref.PullPolicy = PullIfNotPresent
-		if t, ok := r.(name.Tag); ok && t.TagStr() == "latest" {
+		if r.Digest == "" && r.Tag == "latest" {
 			ref.PullPolicy = PullAlways
 		}
 	case kubeapi.PullAlways, kubeapi.PullIfNotPresent, kubeapi.PullNever:
@@ -64,20 +64,6 @@ func (c *converter) imageRef(field, image string, in *kubeapi.Container) *ImageR
 		c.bad(field[:len(field)-len(".image")]+".imagePullPolicy", "%q (want Always, IfNotPresent or Never)", p)
 	}
 	return ref
-}
-
-// canonicalName is the name the image store records: registry/repo:tag or
-// registry/repo@digest, with docker.io for Docker Hub.
-func canonicalName(r name.Reference) string {
-	reg := r.Context().RegistryStr()
-	if reg == name.DefaultRegistry {
-		reg = "docker.io"
-	}
-	sep := ":"
-	if _, ok := r.(name.Digest); ok {
-		sep = "@"
-	}
-	return reg + "/" + r.Context().RepositoryStr() + sep + r.Identifier()
 }
 
 // imageUser is the user string of securityContext for an image container.

@@ -1,6 +1,6 @@
 //go:build linux
 
-package image
+package imagestore
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ func (s *Store) Config(ref string) (*v1.ConfigFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(s.blobPath(img.ID))
+	data, err := os.ReadFile(s.BlobPath(img.ID))
 	if err != nil {
 		return nil, &Error{Op: "config", Ref: ref, Err: err}
 	}

@@ -1,18 +1,18 @@
 //go:build linux
 
-package image
+package imagestore
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/podkit/podkit/examples/internal/imageref"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +30,6 @@ type Options struct {
 type Store struct {
 	root string
 	regs []Registry
-	tr   *http.Transport
 }
 
 // Layer is one layer of an image.
@@ -69,20 +68,31 @@ func Open(opts Options) (*Store, error) {
 			return nil, &Error{Op: "open", Ref: root, Err: err}
 		}
 	}
-	return &Store{root: filepath.Clean(root), regs: append([]Registry(nil), opts.Registries...), tr: newTransport()}, nil
+	return &Store{root: filepath.Clean(root), regs: append([]Registry(nil), opts.Registries...)}, nil
 }
 
-// Close drops the store's idle registry connections. The store stays usable.
-func (s *Store) Close() { s.tr.CloseIdleConnections() }
+// Close releases nothing: a Store holds no descriptor between calls. (The
+// image package's Store, which pulls, drops its registry connections.)
+func (s *Store) Close() {}
 
 // Root is the store's directory.
 func (s *Store) Root() string { return s.root }
 
-func (s *Store) blobPath(digest string) string {
+// Registries are the store's registry settings (Options.Registries), for
+// the image package's pulls.
+func (s *Store) Registries() []Registry { return append([]Registry(nil), s.regs...) }
+
+// TempDir is the directory content in progress is written in, renamed
+// into place when complete; GC removes what is left there.
+func (s *Store) TempDir() string { return filepath.Join(s.root, "tmp") }
+
+// BlobPath is where the blob of digest (sha256:hex) is stored.
+func (s *Store) BlobPath(digest string) string {
 	return filepath.Join(s.root, "blobs", "sha256", strings.TrimPrefix(digest, "sha256:"))
 }
 
-func (s *Store) layerPath(diffID string) string {
+// LayerPath is where the layer of diffID is unpacked.
+func (s *Store) LayerPath(diffID string) string {
 	return filepath.Join(s.root, "layers", "sha256", strings.TrimPrefix(diffID, "sha256:"))
 }
 
@@ -110,9 +120,10 @@ func (s *Store) lock(name string, how int) (func(), error) {
 	return func() { f.Close() }, nil // closing the only descriptor releases the lock
 }
 
-// The use lock is held shared by everything that adds content or pins
-// layers (pull, load, rootfs creation) and exclusively by GC and Remove.
-func (s *Store) useLock(exclusive bool) (func(), error) {
+// UseLock takes the use lock: shared by everything that adds content or
+// pins layers (pull, load, rootfs creation), exclusive for GC and Remove.
+// The returned function releases it.
+func (s *Store) UseLock(exclusive bool) (func(), error) {
 	if exclusive {
 		return s.lock("use.lock", unix.LOCK_EX)
 	}
@@ -122,8 +133,9 @@ func (s *Store) useLock(exclusive bool) (func(), error) {
 // The index lock serialises rewrites of image records.
 func (s *Store) indexLock() (func(), error) { return s.lock("index.lock", unix.LOCK_EX) }
 
-// writeFileAtomic writes data to a temp file in tmp/ and renames it to path.
-func (s *Store) writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic writes data to a temp file in TempDir and renames it to
+// path.
+func (s *Store) WriteFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "file-")
 	if err != nil {
 		return err
@@ -177,7 +189,7 @@ func (s *Store) writeRecord(img *Image) error {
 	if err != nil {
 		return err
 	}
-	return s.writeFileAtomic(s.recordPath(img.ID), data)
+	return s.WriteFileAtomic(s.recordPath(img.ID), data)
 }
 
 // List returns every image in the store.
@@ -234,10 +246,11 @@ func lookup(recs []*Image, ref string) (*Image, string, error) {
 			return nil, "", ErrNotFound // an ID, not a name
 		}
 	}
-	name, err := normalize(ref)
+	r, err := imageref.Parse(ref)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: %v", ErrBadReference, err)
 	}
+	name := r.Name()
 	for _, r := range recs {
 		for _, n := range append(append([]string(nil), r.RepoTags...), r.RepoDigests...) {
 			if n == name {
@@ -261,7 +274,7 @@ func isHex(s string) bool {
 // its last tag; an ID or repo digest removes the image with all its names.
 // Blobs and layers stay until GC.
 func (s *Store) Remove(ref string) error {
-	unuse, err := s.useLock(true)
+	unuse, err := s.UseLock(true)
 	if err != nil {
 		return &Error{Op: "remove", Ref: ref, Err: err}
 	}
@@ -301,10 +314,10 @@ func without(list []string, name string) []string {
 	return out
 }
 
-// commit records img under the index lock: names it carries move to it from
-// any other image, and an image left without names by the move is dropped
-// (the name now means img).
-func (s *Store) commit(img *Image) error {
+// Commit records img (whose blobs and layers are stored) under the index
+// lock: names it carries move to it from any other image, and an image left
+// without names by the move is dropped (the name now means img).
+func (s *Store) Commit(img *Image) error {
 	unlock, err := s.indexLock()
 	if err != nil {
 		return err

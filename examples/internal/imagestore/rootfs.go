@@ -1,6 +1,6 @@
 //go:build linux
 
-package image
+package imagestore
 
 import (
 	"encoding/json"
@@ -59,7 +59,7 @@ func (s *Store) CreateRootfs(id, ref string) (*Rootfs, error) {
 	if !validRootfsID(id) {
 		return nil, &Error{Op: "mount", Ref: id, Err: fmt.Errorf("%w: id must be %s", ErrRootfs, rootfsIDRule)}
 	}
-	unuse, err := s.useLock(false)
+	unuse, err := s.UseLock(false)
 	if err != nil {
 		return nil, &Error{Op: "mount", Ref: id, Err: err}
 	}
@@ -70,7 +70,7 @@ func (s *Store) CreateRootfs(id, ref string) (*Rootfs, error) {
 	}
 	r := s.fillRootfs(&Rootfs{ID: id, Image: img.ID})
 	for _, l := range img.Layers {
-		if _, err := os.Stat(s.layerPath(l.DiffID)); err != nil {
+		if _, err := os.Stat(s.LayerPath(l.DiffID)); err != nil {
 			return nil, &Error{Op: "mount", Ref: ref, Err: fmt.Errorf("%w: layer %s is not unpacked", ErrNotFound, l.DiffID)}
 		}
 		r.Layers = append(r.Layers, l.DiffID)
@@ -101,7 +101,7 @@ func (s *Store) mountRootfs(r *Rootfs) (err error) {
 		return err
 	}
 	// The record comes first: from now on GC keeps the layers.
-	if err := s.writeFileAtomic(filepath.Join(dir, "rootfs.json"), data); err != nil {
+	if err := s.WriteFileAtomic(filepath.Join(dir, "rootfs.json"), data); err != nil {
 		return err
 	}
 	lower := []string{filepath.Join(dir, "empty")} // overlayfs needs a lower dir even for no layers
@@ -110,7 +110,7 @@ func (s *Store) mountRootfs(r *Rootfs) (err error) {
 		for i := len(r.Layers) - 1; i >= 0; i-- {
 			// A layer repeated lower down adds nothing its top copy does not
 			// (and overlayfs may refuse the same lower dir twice).
-			if p := s.layerPath(r.Layers[i]); !slices.Contains(lower, p) {
+			if p := s.LayerPath(r.Layers[i]); !slices.Contains(lower, p) {
 				lower = append(lower, p)
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package image
+package imagestore
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ type GCResult struct {
 // rootfs creation in every process to finish, and they wait for it.
 func (s *Store) GC() (GCResult, error) {
 	var res GCResult
-	unuse, err := s.useLock(true)
+	unuse, err := s.UseLock(true)
 	if err != nil {
 		return res, &Error{Op: "gc", Err: err}
 	}
