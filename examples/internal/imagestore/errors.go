@@ -58,3 +58,36 @@ func wrap(op, ref string, err error) error {
 	}
 	return &Error{Op: op, Ref: ref, Err: err}
 }
+
+// errorKinds name the sentinels for a program that reports an error to
+// another process (podkit-image to podrun), which rebuilds it with
+// KindError.
+var errorKinds = []struct {
+	kind string
+	err  error
+}{
+	{"not-found", ErrNotFound}, {"bad-reference", ErrBadReference}, {"digest-mismatch", ErrDigestMismatch},
+	{"corrupt-layer", ErrCorruptLayer}, {"unsafe-layer", ErrUnsafeLayer}, {"registry", ErrRegistry},
+	{"unsupported", ErrUnsupported}, {"bad-config", ErrBadConfig}, {"unknown-user", ErrUnknownUser},
+	{"rootfs", ErrRootfs},
+}
+
+// ErrorKind names the sentinel err wraps ("" for none).
+func ErrorKind(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	return ""
+}
+
+// KindError is the sentinel ErrorKind named kind (nil for none).
+func KindError(kind string) error {
+	for _, k := range errorKinds {
+		if k.kind == kind {
+			return k.err
+		}
+	}
+	return nil
+}

@@ -105,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.StringVar(&o.Pause, "pause", PauseAuto, "which pods get a pause process: \""+PauseAuto+"\" (only those with shareProcessNamespace, "+
 		"whose PID 1 it is; the others' namespaces are held by bind-mount pins, as CRI-O's drop_infra_ctr) or \""+PauseAlways+"\"")
 	addNetworkFlags(fs, &o.networkOptions)
-	o.Images.register(fs)
+	o.Images.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

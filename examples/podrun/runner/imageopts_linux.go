@@ -3,16 +3,16 @@
 package runner
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
-	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/exkit"
+	"github.com/podkit/podkit/examples/internal/imagestore"
 	"github.com/podkit/podkit/examples/podrun/manifest"
-	"golang.org/x/sys/unix"
 )
 
 // ErrImageNeverPull: the image is not in the store and its
@@ -22,8 +22,8 @@ var ErrImageNeverPull = errors.New("image not present with pull policy Never")
 // ImageError is a container image podrun could not provide: a bad
 // reference, an image missing from the store or the registry, a failed
 // pull, or an image config the container cannot run with. errors.Is finds
-// manifest.ErrImage and the cause (ErrImageNeverPull, image.ErrNotFound,
-// image.ErrRegistry, ...); errors.As finds the *image.Error.
+// manifest.ErrImage and the cause (ErrImageNeverPull, imagestore.ErrNotFound,
+// imagestore.ErrRegistry, ...); errors.As finds the *imagestore.Error.
 type ImageError struct {
 	Field string // the manifest field, e.g. spec.containers[0].image
 	Image string // the reference as written
@@ -38,103 +38,49 @@ func (e *ImageError) Error() string {
 func (e *ImageError) Unwrap() []error { return []error{manifest.ErrImage, e.Err} }
 
 // ImageOptions are the image store flags, shared by running a pod and
-// `podrun images`.
-type ImageOptions struct {
-	Dir         string          // --image-dir
-	Mirrors     []mirrorSetting // --registry-mirror, in order
-	MirrorsOnly bool            // --mirrors-only
+// `podrun images` (podkit-image takes the same).
+type ImageOptions = imagestore.StoreFlags
+
+// openStore opens the image store the flags name, to read it.
+func openStore(o *ImageOptions) (*imagestore.Store, error) {
+	return imagestore.Open(imagestore.Options{Root: o.Dir})
 }
 
-type mirrorSetting struct{ registry, url string }
-
-// mirrorFlag is the repeatable --registry-mirror REGISTRY=URL.
-type mirrorFlag struct{ o *ImageOptions }
-
-func (m mirrorFlag) String() string {
-	if m.o == nil {
-		return ""
-	}
-	var s []string
-	for _, ms := range m.o.Mirrors {
-		s = append(s, ms.registry+"="+ms.url)
-	}
-	return strings.Join(s, ",")
+// pullResult is podkit-image pull --json's record of one reference.
+type pullResult struct {
+	Ref   string `json:"ref"`
+	ID    string `json:"id"`
+	Error string `json:"error"`
+	Kind  string `json:"kind"`
 }
 
-func (m mirrorFlag) Set(v string) error {
-	reg, url, ok := strings.Cut(v, "=")
-	if !ok || reg == "" || url == "" {
-		return fmt.Errorf("%q is not REGISTRY=URL (e.g. docker.io=http://127.0.0.1:5000, or *=URL for every registry)", v)
+// pullImage has podkit-image pull ref (a canonical name) into the store
+// with the flags' mirrors, showing its progress on stderr when stderr is a
+// terminal and the output is not JSON, and returns the image's ID. Its
+// error wraps the imagestore sentinel podkit-image named.
+func (r *podRun) pullImage(ctx context.Context, ref string) (string, error) {
+	cmd, err := imageHelper(ctx, r.out.stderr, append(r.o.Images.Args(), "pull", "--json", ref)...)
+	if err != nil {
+		return "", err
 	}
-	m.o.Mirrors = append(m.o.Mirrors, mirrorSetting{reg, url})
-	return nil
-}
-
-// register adds the image store flags to fs.
-func (o *ImageOptions) register(fs *flag.FlagSet) {
-	if o.Dir == "" {
-		o.Dir = image.DefaultRoot
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if f, ok := r.out.stderr.(*os.File); ok && !r.o.JSON {
+		cmd.Stderr = f // a terminal gets the progress
 	}
-	fs.StringVar(&o.Dir, "image-dir", o.Dir, "image store directory (shared with podkit-cri)")
-	fs.Var(mirrorFlag{o}, "registry-mirror", "REGISTRY=URL: pull REGISTRY's images (* for every registry) from URL first; repeatable. "+
-		"http:// URLs and loopback registries use plain HTTP")
-	fs.BoolVar(&o.MirrorsOnly, "mirrors-only", o.MirrorsOnly, "never contact a registry that has mirrors, only its mirrors")
-}
-
-// open opens the image store with the mirror settings.
-func (o *ImageOptions) open() (*image.Store, error) {
-	var regs []image.Registry
-	index := map[string]int{}
-	for _, m := range o.Mirrors {
-		i, ok := index[m.registry]
-		if !ok {
-			i = len(regs)
-			index[m.registry] = i
-			regs = append(regs, image.Registry{Prefix: m.registry, SkipUpstream: o.MirrorsOnly})
+	runErr := cmd.Run()
+	var res pullResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
 		}
-		regs[i].Mirrors = append(regs[i].Mirrors, m.url)
+		return "", fmt.Errorf("%s pull: %v: %s", exkit.ImageHelperName, runErr, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return image.Open(image.Options{Root: o.Dir, Registries: regs})
-}
-
-// isTerminal reports whether w is a terminal (pull progress goes only
-// there).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// progressPrinter prints a line per layer of a pull on a terminal: the
-// line of the current layer is rewritten as bytes arrive.
-func progressPrinter(w io.Writer) func(image.Progress) {
-	return func(p image.Progress) {
-		short := strings.TrimPrefix(p.Layer, "sha256:")
-		if len(short) > 12 {
-			short = short[:12]
+	if res.Error != "" {
+		if sentinel := imagestore.KindError(res.Kind); sentinel != nil {
+			return "", &imagestore.Error{Op: "pull", Ref: ref, Err: fmt.Errorf("%w: %s", sentinel, res.Error)}
 		}
-		switch {
-		case p.Cached:
-			fmt.Fprintf(w, "\r  %s: already present (%s)\n", short, size(p.Size))
-		case p.Complete:
-			fmt.Fprintf(w, "\r  %s: pulled %s          \n", short, size(p.Size))
-		default:
-			fmt.Fprintf(w, "\r  %s: %s / %s", short, size(p.Done), size(p.Size))
-		}
+		return "", &imagestore.Error{Op: "pull", Ref: ref, Err: errors.New(res.Error)}
 	}
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+	return res.ID, nil
 }

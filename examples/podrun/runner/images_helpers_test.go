@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/opencontainers/cgroups"
+	"github.com/podkit/podkit/examples/internal/exkit"
 	"github.com/podkit/podkit/examples/internal/image"
 	"github.com/podkit/podkit/internal/testharness"
 	"github.com/podkit/podkit/nsjoin"
@@ -53,6 +54,7 @@ type imageEnv struct {
 func newImageEnv(t *testing.T) *imageEnv {
 	testharness.Privileged(t)
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
+	useImageHelper(t)
 	dir := t.TempDir()
 	t.Cleanup(func() {
 		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
@@ -242,9 +244,18 @@ func runPodrunSigs(t *testing.T, args []string, sigs <-chan os.Signal, onRecord 
 // images runs `podrun images ARGS` and returns its exit code and output.
 func images(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	useImageHelper(t)
 	var stdout, stderr strings.Builder
 	code := Main(context.Background(), append([]string{"images"}, args...), &stdout, &stderr, nil)
 	return code, stdout.String(), stderr.String()
+}
+
+// useImageHelper has podrun run the podkit-image of these sources.
+func useImageHelper(t *testing.T) {
+	t.Helper()
+	if os.Getenv(exkit.ImageHelperEnv) == "" {
+		t.Setenv(exkit.ImageHelperEnv, testharness.BuildProgram(t, "github.com/podkit/podkit/examples/podkit-image"))
+	}
 }
 
 // storeEntries lists what the store's directories hold.

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/imagestore"
 	"github.com/podkit/podkit/examples/podrun/manifest"
 	"github.com/podkit/podkit/sandbox"
 )
@@ -25,13 +25,13 @@ import (
 // of each container, removed with that run.
 type podImages struct {
 	r      *podRun
-	store  *image.Store
+	store  *imagestore.Store
 	prefix string            // of this pod's rootfs IDs
 	ids    map[string]string // container name -> image ID
 	refs   map[string]*manifest.ImageRef
 
 	mu   sync.Mutex
-	live map[string]*image.Rootfs // rootfs ID -> mounted rootfs
+	live map[string]*imagestore.Rootfs // rootfs ID -> mounted rootfs
 }
 
 // pullStage pulls the pod's images before anything else is created; a
@@ -76,12 +76,12 @@ func (r *podRun) pullImages(ctx context.Context) error {
 	if len(refs) == 0 {
 		return nil
 	}
-	st, err := r.o.Images.open()
+	st, err := openStore(&r.o.Images)
 	if err != nil {
 		return err
 	}
 	pi := &podImages{r: r, store: st, prefix: rootfsPrefix(r.o.RunDir, r.pod.Name),
-		ids: map[string]string{}, refs: map[string]*manifest.ImageRef{}, live: map[string]*image.Rootfs{}}
+		ids: map[string]string{}, refs: map[string]*manifest.ImageRef{}, live: map[string]*imagestore.Rootfs{}}
 	r.images = pi
 	byName := map[string]string{} // canonical name -> image ID, each pulled once per podrun
 	for _, c := range r.imageContainers() {
@@ -119,7 +119,7 @@ func (pi *podImages) resolve(ctx context.Context, container string, ref *manifes
 			pi.r.out.event(container, "Pulled", "Container image %q already present on machine", ref.Ref)
 			return img.ID, nil
 		}
-		if !errors.Is(err, image.ErrNotFound) {
+		if !errors.Is(err, imagestore.ErrNotFound) {
 			return "", err
 		}
 		if ref.PullPolicy == manifest.PullNever {
@@ -128,15 +128,12 @@ func (pi *podImages) resolve(ctx context.Context, container string, ref *manifes
 	}
 	pi.r.out.event(container, "Pulling", "Pulling image %q", ref.Ref)
 	start := time.Now()
-	if !pi.r.o.JSON && isTerminal(pi.r.out.stderr) {
-		ctx = image.WithProgress(ctx, progressPrinter(pi.r.out.stderr))
-	}
-	img, err := pi.store.Pull(ctx, ref.Name)
+	id, err := pi.r.pullImage(ctx, ref.Name)
 	if err != nil {
 		return "", err
 	}
-	pi.r.out.event(container, "Pulled", "Successfully pulled image %q (%s) in %s", ref.Ref, img.ID, time.Since(start).Round(time.Millisecond))
-	return img.ID, nil
+	pi.r.out.event(container, "Pulled", "Successfully pulled image %q (%s) in %s", ref.Ref, id, time.Since(start).Round(time.Millisecond))
+	return id, nil
 }
 
 // rootfsPrefix names a pod's rootfs IDs: podrun-<pod>-<hash of run dir
@@ -178,7 +175,7 @@ func (pi *podImages) prepare() error {
 
 // removePodRootfs removes every rootfs whose ID starts with prefix
 // (podrun's leftovers of a pod: see rootfsPrefix).
-func removePodRootfs(st *image.Store, prefix string) error {
+func removePodRootfs(st *imagestore.Store, prefix string) error {
 	all, err := st.ListRootfs()
 	if err != nil {
 		return err
@@ -214,7 +211,7 @@ func (pi *podImages) configure(c *manifest.Container) error {
 		}
 		user = u + user
 	}
-	p, err := pi.store.ContainerConfig(rf, image.Container{Command: ref.Command, Args: ref.Args, Env: s.Env,
+	p, err := pi.store.ContainerConfig(rf, imagestore.Container{Command: ref.Command, Args: ref.Args, Env: s.Env,
 		WorkingDir: s.Cwd, User: user})
 	if err != nil {
 		return fail(err)
@@ -238,7 +235,7 @@ func (pi *podImages) configure(c *manifest.Container) error {
 }
 
 // mount creates and records the rootfs of one run of a container.
-func (pi *podImages) mount(container string, attempt int) (*image.Rootfs, error) {
+func (pi *podImages) mount(container string, attempt int) (*imagestore.Rootfs, error) {
 	rf, err := pi.store.CreateRootfs(pi.rootfsID(container, attempt), pi.ids[container])
 	if err != nil {
 		return nil, err
@@ -251,7 +248,7 @@ func (pi *podImages) mount(container string, attempt int) (*image.Rootfs, error)
 
 // mountPoints creates, in the run's own upper dir, the working directory
 // and every mount point the spec needs, so volumes mount at any path.
-func mountPoints(rf *image.Rootfs, s *sandbox.ContainerSpec) error {
+func mountPoints(rf *imagestore.Rootfs, s *sandbox.ContainerSpec) error {
 	if s.Cwd != "" && s.Cwd != "/" {
 		if _, err := rf.MountPoint(s.Cwd, true); err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/imagestore"
 	"github.com/podkit/podkit/sandbox"
 )
 
@@ -70,7 +70,7 @@ func subcommand(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 	runDir := fs.String("run-dir", sandbox.DefaultRunDir, "sandbox state directory")
 	all := fs.Bool("all", false, "rm: every pod whose podrun is gone")
 	force := fs.Bool("force", false, "rm: also pods whose podrun still runs (it sees them die)")
-	imageDir := fs.String("image-dir", image.DefaultRoot, "rm: the image store whose container roots of the pod go too")
+	imageDir := fs.String("image-dir", imagestore.DefaultRoot, "rm: the image store whose container roots of the pod go too")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitSucceeded, true
@@ -166,7 +166,7 @@ func removeLeftoverRootfs(imageDir, runDir, pod string) error {
 	if _, err := os.Stat(imageDir); err != nil {
 		return nil
 	}
-	st, err := image.Open(image.Options{Root: imageDir})
+	st, err := imagestore.Open(imagestore.Options{Root: imageDir})
 	if err != nil {
 		return err
 	}
