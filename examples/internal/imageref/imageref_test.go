@@ -1,11 +1,11 @@
 package imageref
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/podkit/podkit/examples/internal/testutil"
 )
 
 // TestParseAsGoContainerRegistry: Parse takes exactly the strings
@@ -21,16 +21,10 @@ func TestParseAsGoContainerRegistry(t *testing.T) {
 		"x@@sha256:" + hex + hex, "user@host/x", "a b", "é", "x:" + strings.Repeat("t", 128), "x:" + strings.Repeat("t", 129),
 		strings.Repeat("a", 255), strings.Repeat("a", 256), "my.registry:5000/team/app@sha256:" + hex + hex,
 		"docker.io/x@sha256:" + hex + hex, "foo.com:bar/x"}
-	rng := rand.New(rand.NewPCG(5, 6))
-	const alphabet = "ab.:/@-_Z1 "
-	for range 20000 {
-		var b strings.Builder
-		for range 1 + rng.IntN(12) {
-			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
-		}
-		corpus = append(corpus, b.String())
-		if rng.IntN(10) == 0 {
-			corpus = append(corpus, b.String()+"@sha256:"+hex+hex)
+	for i, s := range testutil.RandomStrings(5, 20000, 1, 12, "ab.:/@-_Z1 ") {
+		corpus = append(corpus, s)
+		if i%10 == 0 {
+			corpus = append(corpus, s+"@sha256:"+hex+hex)
 		}
 	}
 	for _, s := range corpus {

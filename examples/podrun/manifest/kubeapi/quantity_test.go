@@ -1,10 +1,9 @@
 package kubeapi
 
 import (
-	"math/rand/v2"
-	"strings"
 	"testing"
 
+	"github.com/podkit/podkit/examples/internal/testutil"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -20,15 +19,7 @@ func TestQuantityAsKubernetes(t *testing.T) {
 		"1ee3", "e3", "1 ", " 1", "1Mb", "1mi", "1.2.3", "12345678901234567890", "9223372036854775807", "9223372036854775808",
 		"8Ei", "7Ei", "1e18", "1e19", "123456789n", "1000000000n", "0.000000001", "0.0000000001", "1.000000001",
 		"3.14159", "-0.5", "-250m", "1Gi", "1024Mi", "1048576Ki", "0.5Ki", "1536", "1536Ki", "10e6", "5e-1", "1e0", "1E0"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "0123456789.+-eEinumkKMGTPi"
-	for range 20000 {
-		var b strings.Builder
-		for range 1 + rng.IntN(8) {
-			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
-		}
-		corpus = append(corpus, b.String())
-	}
+	corpus = append(corpus, testutil.RandomStrings(1, 20000, 1, 8, "0123456789.+-eEinumkKMGTPi")...)
 	ref := MustParse("1")
 	kref := resource.MustParse("1")
 	for _, s := range corpus {

@@ -1,10 +1,10 @@
 package kubeapi
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/podkit/podkit/examples/internal/testutil"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -15,15 +15,7 @@ func TestNameRulesAsKubernetes(t *testing.T) {
 		"example.com/MyName", "Example.com/x", "ex_ample.com/x", "my.name", "123-abc", "_x", "x_", "KEY_NAME", "key.name",
 		"a b", "é", strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a", 253), strings.Repeat("a", 254),
 		strings.Repeat("a.", 126) + "a", strings.Repeat("b", 250) + "/x", "x/" + strings.Repeat("a", 64)}
-	rng := rand.New(rand.NewPCG(3, 4))
-	const alphabet = "aZ09-_./ é"
-	for range 20000 {
-		var b strings.Builder
-		for range rng.IntN(10) {
-			b.WriteString(string([]rune(alphabet)[rng.IntN(len([]rune(alphabet)))]))
-		}
-		corpus = append(corpus, b.String())
-	}
+	corpus = append(corpus, testutil.RandomStrings(3, 20000, 0, 9, "aZ09-_./ é")...)
 	for _, rule := range []struct {
 		name      string
 		ours, k8s func(string) []string
