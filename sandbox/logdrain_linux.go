@@ -43,10 +43,11 @@ func drain(r *os.File, fn func([]byte)) {
 					eof = true
 					return true
 				}
+				// Read on until EAGAIN or EOF, even after a short read:
+				// the poller is edge-triggered, and the edge of a writer's
+				// last bytes may be the edge of its close too, so a wait
+				// now could be a wait for an edge that has come.
 				fn((*bp)[:n])
-				if n < len(*bp) {
-					return false // the pipe is empty now
-				}
 			}
 		})
 		if eof || err != nil {

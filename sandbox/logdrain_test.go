@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // TestCRILinesAsReadLine: criLines splits any output, however it is cut
@@ -112,4 +114,36 @@ func splitEntries(t *testing.T, b []byte) []string {
 		out = append(out, string(e[m[2]:m[3]])+" "+string(e[m[1]:len(e)-1]))
 	}
 	return out
+}
+
+// TestDrainSeesEOFAfterShortRead: output and the writer's close that come
+// with one readiness edge (here: before drain starts, so its first wait
+// would find no new edge) end in fn and EOF, not in a wait for an edge
+// that came already. A copier that waited there kept an exit's last line
+// out of the log for the 5 s of logDrainTimeout.
+func TestDrainSeesEOFAfterShortRead(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := w.WriteString("tail"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	time.Sleep(50 * time.Millisecond) // the runtime's poller takes the edge meanwhile
+	got := make(chan string, 1)
+	go func() {
+		var b []byte
+		drain(r, func(p []byte) { b = append(b, p...) })
+		got <- string(b)
+	}()
+	select {
+	case s := <-got:
+		if s != "tail" {
+			t.Fatalf("drained %q, want \"tail\"", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("drain still waits 10 s after the writer closed")
+	}
 }
