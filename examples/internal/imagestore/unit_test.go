@@ -3,6 +3,8 @@
 package imagestore
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,5 +44,22 @@ func TestValidRootfsID(t *testing.T) {
 		if got, want := validRootfsID(id), rule.MatchString(id); got != want {
 			t.Errorf("validRootfsID(%q) = %v, the rule says %v", id, got, want)
 		}
+	}
+}
+
+// TestErrorKinds: every sentinel has a kind, and the kind gives the
+// sentinel back (podkit-image reports a pull's error by kind to podrun).
+func TestErrorKinds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range []error{ErrNotFound, ErrBadReference, ErrDigestMismatch, ErrCorruptLayer, ErrUnsafeLayer, ErrRegistry,
+		ErrUnsupported, ErrBadConfig, ErrUnknownUser, ErrRootfs} {
+		k := ErrorKind(&Error{Op: "pull", Ref: "x", Err: fmt.Errorf("wrapped: %w", s)})
+		if k == "" || seen[k] || KindError(k) != s {
+			t.Errorf("%v: kind %q (seen %v), back %v", s, k, seen[k], KindError(k))
+		}
+		seen[k] = true
+	}
+	if ErrorKind(errors.New("other")) != "" || KindError("other") != nil {
+		t.Error("an error without a sentinel has a kind")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/podkit/podkit/examples/internal/image"
+	"github.com/podkit/podkit/examples/internal/imagestore"
 	"github.com/podkit/podkit/examples/podrun/manifest"
 )
 
@@ -39,5 +40,30 @@ func TestImageErrorTypes(t *testing.T) {
 	}
 	if !errors.As(err, &se) {
 		t.Errorf("no *image.Error in %v", err)
+	}
+}
+
+// A pull that podkit-image fails is an *ImageError whose cause is the
+// sentinel podkit-image named (ErrNotFound: no registry has the image),
+// in an *imagestore.Error of the pull.
+func TestImagePullErrorTypes(t *testing.T) {
+	e := newImageEnv(t)
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/nope/nothing:1\n"
+	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	images := ImageOptions{Dir: e.store, Mirrors: []string{"*=http://" + e.reg}, MirrorsOnly: true}
+	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: images}, pod: pod, out: newPrinter(&out, &out, true, "p")}
+	err = r.pullImages(context.Background())
+	r.images.close()
+	var ie *ImageError
+	var se *imagestore.Error
+	if !errors.As(err, &ie) || ie.Field != "spec.containers[0].image" {
+		t.Fatalf("not an *ImageError for the field: %#v", err)
+	}
+	if !errors.Is(err, imagestore.ErrNotFound) || errors.Is(err, imagestore.ErrRegistry) || !errors.As(err, &se) || se.Op != "pull" {
+		t.Errorf("%v: want an *imagestore.Error of the pull wrapping ErrNotFound", err)
 	}
 }
