@@ -67,3 +67,19 @@ func TestImagePullErrorTypes(t *testing.T) {
 		t.Errorf("%v: want an *imagestore.Error of the pull wrapping ErrNotFound", err)
 	}
 }
+
+// The registry settings are checked when podrun opens the store, before
+// anything is created, even for a pod whose image needs no pull.
+func TestImageStoreFlagsChecked(t *testing.T) {
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    imagePullPolicy: Never\n"
+	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	images := ImageOptions{Dir: filepath.Join(t.TempDir(), "store"), Mirrors: []string{"docker.io=ftp://mirror"}}
+	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: images}, pod: pod, out: newPrinter(&out, &out, true, "p")}
+	if err := r.pullImages(context.Background()); !errors.Is(err, imagestore.ErrBadConfig) || r.images != nil {
+		t.Fatalf("a mirror that is no http(s) URL: %v", err)
+	}
+}

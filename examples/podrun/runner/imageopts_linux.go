@@ -41,9 +41,11 @@ func (e *ImageError) Unwrap() []error { return []error{manifest.ErrImage, e.Err}
 // `podrun images` (podkit-image takes the same).
 type ImageOptions = imagestore.StoreFlags
 
-// openStore opens the image store the flags name, to read it.
+// openStore opens the image store the flags name, to read it; its
+// registry settings are checked here, before anything is created, though
+// only podkit-image's pulls use them.
 func openStore(o *ImageOptions) (*imagestore.Store, error) {
-	return imagestore.Open(imagestore.Options{Root: o.Dir})
+	return imagestore.Open(o.Options())
 }
 
 // pullResult is podkit-image pull --json's record of one reference.
