@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/podkit/podkit/examples/internal/imageref"
 )
 
 // Platform is the platform pulls pick from multi-arch indexes: this
@@ -36,17 +36,17 @@ func Platform() v1.Platform {
 // canonical name. A multi-arch index resolves to Platform(). Pulling an
 // image the store has already fetches only its manifest and config.
 func (s *Store) Pull(ctx context.Context, ref string) (*Image, error) {
-	r, err := parseRef(ref)
+	ir, r, err := parseRef(ref)
 	if err != nil {
 		return nil, &Error{Op: "pull", Ref: ref, Err: err}
 	}
-	eps, err := s.endpoints(r)
+	eps, err := s.endpoints(ir.Registry, r)
 	if err != nil {
 		return nil, &Error{Op: "pull", Ref: ref, Err: err}
 	}
 	var errs []error
 	for _, ep := range eps {
-		img, err := s.pullFrom(ctx, r, ep)
+		img, err := s.pullFrom(ctx, ir, ep)
 		if err == nil {
 			return img, nil
 		}
@@ -80,7 +80,7 @@ func (s *Store) remoteOptions(ctx context.Context) []remote.Option {
 	}
 }
 
-func (s *Store) pullFrom(ctx context.Context, r name.Reference, ep endpoint) (*Image, error) {
+func (s *Store) pullFrom(ctx context.Context, ir imageref.Ref, ep endpoint) (*Image, error) {
 	desc, err := remote.Get(ep.ref, s.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, classifyRemote(ep, err)
@@ -93,10 +93,10 @@ func (s *Store) pullFrom(ctx context.Context, r name.Reference, ep endpoint) (*I
 		return nil, classifyRemote(ep, err)
 	}
 	var tags []string
-	if _, ok := r.(name.Tag); ok {
-		tags = []string{canonical(r)}
+	if ir.Digest == "" {
+		tags = []string{ir.Name()}
 	}
-	digests := []string{repoName(r) + "@" + desc.Digest.String()}
+	digests := []string{ir.Registry + "/" + ir.Repository + "@" + desc.Digest.String()}
 	rec, err := s.ingest(ctx, fromRegistry, img, tags, digests)
 	if err != nil {
 		return nil, fmt.Errorf("from %s: %w", ep.desc, err)

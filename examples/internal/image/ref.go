@@ -6,45 +6,30 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/podkit/podkit/examples/internal/imageref"
 )
 
-// parseRef parses an image reference the way Docker and the CRI do: a bare
-// name gets docker.io, library/ and :latest.
-func parseRef(ref string) (name.Reference, error) {
-	r, err := name.ParseReference(ref)
+// parseRef parses an image reference the way Docker and the CRI do (a bare
+// name gets docker.io, library/ and :latest): as the store names it
+// (imageref, which imagestore looks names up with) and, from that name, as
+// go-containerregistry's client reaches it.
+func parseRef(ref string) (imageref.Ref, name.Reference, error) {
+	ir, err := imageref.Parse(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadReference, err)
+		return ir, nil, fmt.Errorf("%w: %v", ErrBadReference, err)
 	}
-	return r, nil
-}
-
-// registryName is the registry as images name it (docker.io, not the
-// index.docker.io go-containerregistry talks to).
-func registryName(r name.Reference) string {
-	if reg := r.Context().RegistryStr(); reg != name.DefaultRegistry {
-		return reg
+	r, err := name.ParseReference(ir.Name())
+	if err != nil {
+		return ir, nil, fmt.Errorf("%w: %v", ErrBadReference, err)
 	}
-	return "docker.io"
-}
-
-// repoName is registry/repository, e.g. docker.io/library/busybox.
-func repoName(r name.Reference) string {
-	return registryName(r) + "/" + r.Context().RepositoryStr()
-}
-
-// canonical is the stored form of a reference: repo:tag or repo@digest.
-func canonical(r name.Reference) string {
-	if d, ok := r.(name.Digest); ok {
-		return repoName(r) + "@" + d.DigestStr()
-	}
-	return repoName(r) + ":" + r.Identifier()
+	return ir, r, nil
 }
 
 // normalize parses ref and returns its canonical form.
 func normalize(ref string) (string, error) {
-	r, err := parseRef(ref)
+	ir, err := imageref.Parse(ref)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %v", ErrBadReference, err)
 	}
-	return canonical(r), nil
+	return ir.Name(), nil
 }

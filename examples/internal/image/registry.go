@@ -55,9 +55,10 @@ func (s *Store) registryFor(host string) Registry {
 	return Registry{Prefix: host}
 }
 
-// endpoints lists where to fetch ref from, in order.
-func (s *Store) endpoints(ref name.Reference) ([]endpoint, error) {
-	cfg := s.registryFor(registryName(ref))
+// endpoints lists where to fetch ref, of registry host (as images name
+// it: docker.io), from, in order.
+func (s *Store) endpoints(host string, ref name.Reference) ([]endpoint, error) {
+	cfg := s.registryFor(host)
 	var out []endpoint
 	for _, m := range cfg.Mirrors {
 		reg, prefix, err := parseMirror(m)
@@ -79,7 +80,7 @@ func (s *Store) endpoints(ref name.Reference) ([]endpoint, error) {
 			}
 			upstream = retarget(ref, reg.Repo(ref.Context().RepositoryStr()))
 		}
-		out = append(out, endpoint{ref: upstream, desc: registryName(ref)})
+		out = append(out, endpoint{ref: upstream, desc: host})
 	}
 	return out, nil
 }
