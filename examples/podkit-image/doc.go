@@ -11,8 +11,9 @@
 // The store flags are --image-dir DIR, --registry-mirror REGISTRY=URL
 // (repeatable) and --mirrors-only. Pull progress is shown when stderr is a
 // terminal; pull --json prints one JSON object per reference instead of a
-// line, {"ref","id"} or {"ref","error","kind"}, kind naming the error
-// (imagestore.ErrorKind). SIGINT and SIGTERM cancel a pull. Exit status: 0
+// line (imagestore.PullResult): {"ref","id"} or {"ref","error","kind"},
+// kind naming the error (imagestore.ErrorKind). SIGINT and SIGTERM cancel
+// a pull. Exit status: 0
 // done, 1 failed (registry, store), 2 bad usage, bad reference or no such
 // image.
 //

@@ -56,11 +56,11 @@ func main() {
 var verbs = map[string][2]int{"pull": {1, -1}, "load": {1, 1}, "list": {0, 0}, "ls": {0, 0}, "rm": {1, -1}, "remove": {1, -1}, "gc": {0, 0}}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var o storeFlags
+	var o imagestore.StoreFlags
 	fs := flag.NewFlagSet("podkit-image", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	o.register(fs)
+	o.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitDone
@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verb := fs.Arg(0)
 	vfs := flag.NewFlagSet("podkit-image "+verb, flag.ContinueOnError)
 	vfs.SetOutput(stderr)
-	o.register(vfs)
+	o.Register(vfs)
 	tag := vfs.String("tag", "", "load: also name the archive's image REF")
 	asJSON := vfs.Bool("json", false, "list: one JSON record per image; pull: one JSON result per reference")
 	if err := vfs.Parse(fs.Args()[1:]); err != nil {
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	st, err := o.open()
+	st, err := image.Open(o.Options())
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -128,14 +128,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitDone
 }
 
-// PullResult is pull --json's record of one reference.
-type PullResult struct {
-	Ref   string `json:"ref"`
-	ID    string `json:"id,omitempty"`
-	Error string `json:"error,omitempty"`
-	Kind  string `json:"kind,omitempty"` // imagestore.ErrorKind of the error
-}
-
 // pull pulls refs in order; the first failure ends it.
 func pull(ctx context.Context, st *image.Store, refs []string, asJSON bool, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
@@ -148,12 +140,12 @@ func pull(ctx context.Context, st *image.Store, refs []string, asJSON bool, stdo
 		img, err := st.Pull(pctx, ref)
 		switch {
 		case err != nil && asJSON:
-			_ = enc.Encode(PullResult{Ref: ref, Error: err.Error(), Kind: imagestore.ErrorKind(err)})
+			_ = enc.Encode(imagestore.PullResult{Ref: ref, Error: err.Error(), Kind: imagestore.ErrorKind(err)})
 			return exitCode(err)
 		case err != nil:
 			return fail(stderr, err)
 		case asJSON:
-			_ = enc.Encode(PullResult{Ref: ref, ID: img.ID})
+			_ = enc.Encode(imagestore.PullResult{Ref: ref, ID: img.ID})
 		default:
 			fmt.Fprintf(stdout, "%s %s\n", img.ID, ref)
 		}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/podkit/podkit/examples/internal/image"
-	"github.com/podkit/podkit/examples/internal/imagestore"
 	"golang.org/x/sys/unix"
 )
-
-// storeFlags are the store flags; open opens the store they name.
-type storeFlags struct{ imagestore.StoreFlags }
-
-func (f *storeFlags) register(fs *flag.FlagSet) { f.Register(fs) }
-
-func (f *storeFlags) open() (*image.Store, error) { return image.Open(f.Options()) }
 
 func printImages(w io.Writer, imgs []image.Image, asJSON bool) {
 	if asJSON {

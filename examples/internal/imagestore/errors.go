@@ -72,6 +72,15 @@ var errorKinds = []struct {
 	{"rootfs", ErrRootfs},
 }
 
+// PullResult is podkit-image pull --json's record of one reference: the
+// image's ID, or the error and its kind (ErrorKind), for podrun to read.
+type PullResult struct {
+	Ref   string `json:"ref"`
+	ID    string `json:"id,omitempty"`
+	Error string `json:"error,omitempty"`
+	Kind  string `json:"kind,omitempty"`
+}
+
 // ErrorKind names the sentinel err wraps ("" for none).
 func ErrorKind(err error) string {
 	for _, k := range errorKinds {

@@ -48,14 +48,6 @@ func openStore(o *ImageOptions) (*imagestore.Store, error) {
 	return imagestore.Open(o.Options())
 }
 
-// pullResult is podkit-image pull --json's record of one reference.
-type pullResult struct {
-	Ref   string `json:"ref"`
-	ID    string `json:"id"`
-	Error string `json:"error"`
-	Kind  string `json:"kind"`
-}
-
 // pullImage has podkit-image pull ref (a canonical name) into the store
 // with the flags' mirrors, showing its progress on stderr when stderr is a
 // terminal and the output is not JSON, and returns the image's ID. Its
@@ -71,7 +63,7 @@ func (r *podRun) pullImage(ctx context.Context, ref string) (string, error) {
 		cmd.Stderr = f // a terminal gets the progress
 	}
 	runErr := cmd.Run()
-	var res pullResult
+	var res imagestore.PullResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
