@@ -112,14 +112,14 @@ func BenchmarkPodrunVsCrun(b *testing.B) {
 		for k, r := range []struct {
 			runs *[]time.Duration
 			cmd  func(j int) *exec.Cmd
-			ref  bool
-		}{{&auto, func(int) *exec.Cmd { return podrun("auto") }, false},
-			{&always, func(int) *exec.Cmd { return podrun("always") }, false},
+			run  func(*exec.Cmd) (time.Duration, error)
+		}{{&auto, func(int) *exec.Cmd { return podrun("auto") }, timeRun},
+			{&always, func(int) *exec.Cmd { return podrun("always") }, timeRun},
 			{&crunRuns, func(j int) *exec.Cmd {
 				return exec.Command(crun, "--root", crunRoot, "run", "--bundle", bundle, fmt.Sprintf("bench-%d-%d", i, j))
-			}, true}} {
+			}, ref}} {
 			for j := range n + 1 {
-				d, err := timeRun(r.cmd(j), r.ref, ref)
+				d, err := r.run(r.cmd(j))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -152,7 +152,7 @@ func referenceRunner(b *testing.B) (run func(*exec.Cmd) (time.Duration, error), 
 	go func() {
 		done <- testharness.AsReferenceRuntime(func() error {
 			for cmd := range cmds {
-				d, err := timeRun(cmd, false, nil)
+				d, err := timeRun(cmd)
 				results <- result{d, err}
 			}
 			return nil
@@ -170,12 +170,8 @@ func referenceRunner(b *testing.B) (run func(*exec.Cmd) (time.Duration, error), 
 	return run, func() { close(cmds) }
 }
 
-// timeRun runs cmd to its end and returns its wall-clock time; with onRef
-// it runs on the reference runtime's thread.
-func timeRun(cmd *exec.Cmd, onRef bool, ref func(*exec.Cmd) (time.Duration, error)) (time.Duration, error) {
-	if onRef {
-		return ref(cmd)
-	}
+// timeRun runs cmd to its end and returns its wall-clock time.
+func timeRun(cmd *exec.Cmd) (time.Duration, error) {
 	t0 := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("%s: %v\n%s", cmd.Path, err, out)
