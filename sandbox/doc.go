@@ -250,15 +250,16 @@
 // the spec's other mounts by type with their options and propagation,
 // creates /dev's default nodes and links, moves in the v1 cgroup
 // directories of a "cgroup" mount (cloned beside it with their flags and
-// propagation already set, once the cgroups exist), pivots into the rootfs,
-// creates the working directory, masks and makes read-only the spec's
-// paths, remounts read-only tmpfs and root, and ends; the manager keeps a
-// handle on the namespace, so a bad mount, rootfs or command is reported by
-// CreateContainer and closing the handle leaves nothing. StartContainer
-// forks the process with nsjoin.Command (see Exec below): born in the
-// container's cgroups (on v1 and hybrid hosts made by podkit's cgroup
-// package in every hierarchy, the layout libcontainer uses, with
-// libcontainer's device emulator writing the device rules; on v2 by
+// propagation already set, once the cgroups exist), moves the rootfs onto
+// the namespace's root and chroots into it (pivot_root would walk every
+// task on the host), creates the working directory, masks and makes
+// read-only the spec's paths, remounts read-only tmpfs and root, and ends;
+// the manager keeps a handle on the namespace, so a bad mount, rootfs or
+// command is reported by CreateContainer and closing the handle leaves
+// nothing. StartContainer forks the process with nsjoin.Command (see Exec
+// below): born in the container's cgroups (on v1 and hybrid hosts made by
+// podkit's cgroup package in every hierarchy, the layout libcontainer uses,
+// with libcontainer's device emulator writing the device rules; on v2 by
 // libcontainer's cgroup manager, whose device rules are eBPF), in the pod's
 // namespaces and the container's mount namespace, with its capabilities,
 // no_new_privs, user, groups and rlimits. /proc must belong to the
@@ -266,24 +267,24 @@
 // it is made with fsopen("proc") and fsmount, in that namespace by
 // fsconfig's "pidns" where procfs takes it (the host's 6.18 does), else by
 // a child forked into the namespace (a procfs context takes its opener's
-// PID namespace, and a thread cannot enter one itself; Debian 12's 6.1,
-// the v2 lane's kernel): a small C stage (cgo) clones it with
+// PID namespace, and a thread cannot enter one itself; Debian 12's 6.1, the
+// v2 lane's kernel): a small C stage (cgo) clones it with
 // CLONE_VM|CLONE_VFORK|CLONE_FILES, its first step unshares a descriptor
 // table of 0-2 only (close_range), and it mounts the procfs and exits, so
 // nothing it opened outlives it even when the namespace's end kills it
-// half-way. A shared
-// PID namespace exists at create (the pod's pin); a container's own PID
-// namespace is born with its first process, so that process is held at its
-// exec (ptrace) until its /proc and the masks under it are mounted
-// (nsjoin.Cmd.AtExecStop) by another throwaway thread, made before the fork
-// in the container's mount namespace, which mounts them as soon as the init
-// exists (its cgroup v2 directory's cgroup.events says populated), while
-// the init is still on its way to its exec; a start that fails after that
-// unmounts them. The manager drops its handle once the process's exit is
-// recorded (or a second after the start): the namespace and its mounts die
-// with the process, and an init that exits quickly is not their last
-// holder, so its exit does not wait for their teardown. Exit, OOM, events, the
-// guard and Load use the same paths as libcontainer's inits.
+// half-way. A shared PID namespace exists at create (the pod's pin); a
+// container's own PID namespace is born with its first process, so that
+// process is held at its exec (ptrace) until its /proc and the masks under
+// it are mounted (nsjoin.Cmd.AtExecStop) by another throwaway thread, made
+// before the fork in the container's mount namespace, which mounts them as
+// soon as the init exists (its cgroup v2 directory's cgroup.events says
+// populated), while the init is still on its way to its exec; a start that
+// fails after that unmounts them. The manager drops its handle once the
+// process's exit is recorded (or a second after the start): the namespace
+// and its mounts die with the process, and an init that exits quickly is
+// not their last holder, so its exit does not wait for their teardown.
+// Exit, OOM, events, the guard and Load use the same paths as
+// libcontainer's inits.
 //
 // libcontainer is used instead, with the reason reported, for a spec the
 // fast path does not implement: seccomp (until the seccomp compiler is

@@ -26,7 +26,7 @@ import (
 )
 
 // baseRootDir is where a container's rootfs is attached in its copy of
-// the base namespace before pivot_root.
+// the base namespace before it is moved onto the namespace's root.
 const baseRootDir = "/r"
 
 var (

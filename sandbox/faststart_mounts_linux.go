@@ -58,7 +58,7 @@ func (p *rootPlan) procLater() bool { return p.pidns == "" }
 
 // startBuildRoot starts making the container's mount namespace on a
 // throwaway locked thread; wait returns a handle on it: the rootfs with
-// every mount of the config, /dev's nodes and links, pivot_root, masked
+// every mount of the config, /dev's nodes and links, the root entered, masked
 // and read-only paths, read-only root. Nothing runs in the namespace: it
 // lives as long as the handle (and later the init) keeps it, so an error
 // or a Close leaves nothing behind.
@@ -118,8 +118,8 @@ func (p *rootPlan) build() (_ *nsjoin.Handle, retErr error) {
 	return h, nil
 }
 
-// fill makes the container's mounts under the attached rootfs, pivots
-// into it and applies masks and read-only paths.
+// fill makes the container's mounts under the attached rootfs, enters
+// it and applies masks and read-only paths.
 func (p *rootPlan) fill() error {
 	var later []*configs.Mount      // read-only tmpfs, made read-only last
 	var cgroupLast []*configs.Mount // made after /dev: they wait for the cgroups
@@ -145,7 +145,7 @@ func (p *rootPlan) fill() error {
 			return fmt.Errorf("%w: mount %s (%s): %w", ErrRootfs, m.Destination, m.Device, err)
 		}
 	}
-	if err := pivotRoot(p.rootfs); err != nil {
+	if err := enterRoot(p.rootfs); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(p.cwd, 0o755); err != nil {
@@ -182,7 +182,7 @@ func setnsPath(pin string, flag int) error {
 }
 
 // mount makes one mount of the config under the rootfs (still the host's
-// view: the thread has not pivoted yet).
+// view: the thread has not entered it yet).
 func (p *rootPlan) mount(m *configs.Mount) error {
 	dest, err := securejoin.SecureJoin(p.rootfs, m.Destination)
 	if err != nil {
@@ -290,34 +290,29 @@ func mountpointFor(dir bool, dest string) error {
 	return f.Close()
 }
 
-// pivotRoot makes rootfs the root of the thread's mount namespace and
-// detaches the old root (made a slave first so that nothing propagates
-// to the host), as runc's pivot_root(".", ".").
-func pivotRoot(rootfs string) error {
-	old, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
+// enterRoot makes rootfs (a mount at the top of the thread's copy of the
+// base namespace) the thread's root without pivot_root(2), which walks
+// every task on the host to re-root those in the namespace
+// (chroot_fs_refs: +0.5 ms a create with 1,000 pods alive) when this new
+// namespace holds the thread alone. The rootfs is moved onto the
+// namespace's root, the base's empty read-only tmpfs, and the thread
+// chroots into it:
+//   - the rootfs is then the top of the namespace's root, so setns(2)
+//     into the namespace lands in it (the kernel follows mounts down
+//     from the root), and the process is not "chrooted" for the kernel
+//     (it may still create user namespaces);
+//   - a process that climbs out of its root (CAP_SYS_CHROOT and a second
+//     chroot) finds that empty tmpfs, not the host's tree: runc's
+//     no-pivot mode leaves the host's root beneath, this does not.
+func enterRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return os.NewSyscallError("chdir", err)
+	}
+	if err := mountErr(".", "/", "", unix.MS_MOVE, ""); err != nil {
 		return err
 	}
-	defer unix.Close(old)
-	nr, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(nr)
-	if err := unix.Fchdir(nr); err != nil {
-		return os.NewSyscallError("fchdir", err)
-	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return os.NewSyscallError("pivot_root", err)
-	}
-	if err := unix.Fchdir(old); err != nil {
-		return os.NewSyscallError("fchdir", err)
-	}
-	if err := mountErr("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return os.NewSyscallError("umount old root", err)
+	if err := unix.Chroot("."); err != nil {
+		return os.NewSyscallError("chroot", err)
 	}
 	return os.NewSyscallError("chdir", unix.Chdir("/"))
 }

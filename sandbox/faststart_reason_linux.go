@@ -127,8 +127,6 @@ func fastReason(c *ContainerSpec, spec *specs.Spec, cfg *configs.Config) string 
 		return "hostname of the container's own"
 	case cfg.RootPropagation&unix.MS_SHARED != 0:
 		return "shared rootfs propagation"
-	case cfg.NoPivotRoot:
-		return "no pivot_root"
 	case cfg.ParentDeathSignal != 0 && (runtime.GOARCH != "amd64" || nsjoin.ExecStopRefusedByKernel() != ""):
 		// nsjoin sets the signal at the init's exec stop (ptrace, amd64):
 		// Go's fork kills a child whose getppid() is not the manager, and

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,10 +69,41 @@ func inspect() {
 	wd, _ := os.Getwd()
 	p("cwd", wd)
 	p("ids", fmt.Sprintf("pid=%d ppid=%d sid=%d pgid=%d umask=%o", os.Getpid(), os.Getppid(), getsid(), unix.Getpgrp(), umask()))
+	p("userns", userns())
 	for fd := 0; fd < 3; fd++ {
 		var st unix.Stat_t
 		_ = unix.Fstat(fd, &st)
 		p("fd", fmt.Sprintf("%d type=%o", fd, st.Mode&unix.S_IFMT))
+	}
+}
+
+// userns says whether a child of this process may be born in a user
+// namespace of its own: the kernel refuses one to a chrooted process, so
+// the container's root must be its mount namespace's root, as seen by
+// the kernel.
+func userns() string {
+	cmd := exec.Command("/proc/self/exe", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER}
+	if err := cmd.Run(); err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
+
+// escape climbs out of the process's root (a second chroot leaves the
+// working directory outside the new root, and ".." is followed from
+// there) and prints what it finds at the top, one name a line.
+func escape() {
+	check(os.MkdirAll("/tmp/escape", 0o755))
+	check(unix.Chroot("/tmp/escape"))
+	for range 64 {
+		check(unix.Chdir(".."))
+	}
+	check(unix.Chroot("."))
+	ents, err := os.ReadDir("/")
+	check(err)
+	for _, e := range ents {
+		fmt.Println(e.Name())
 	}
 }
 

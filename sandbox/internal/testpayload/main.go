@@ -112,6 +112,8 @@ func main() {
 		}
 	case "bindmount": // bindmount <src> <dst>
 		check(unix.Mount(arg(0), arg(1), "", unix.MS_BIND, ""))
+	case "escape": // what is above the root (inspect.go)
+		escape()
 	case "inspect": // the start-path differential test's report (inspect.go)
 		inspect()
 	case "echo2": // each stdin line to stdout, and "err <line>" to stderr
