@@ -43,3 +43,21 @@ func TestRootEscapeFindsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedPivotRoot runs what a container runtime inside a fast-path
+// container does, pivot_root in a mount namespace of its own: the
+// container's root sits on its namespace's root rather than being it,
+// which pivot_root allows.
+func TestNestedPivotRoot(t *testing.T) {
+	testharness.Privileged(t)
+	rootfs := testRootfs(t)
+	sb := mustCreate(t, testConfig(t, "nested"))
+	spec := ctr(rootfs, "nest", "nested-pivot")
+	spec.StartPath = StartFast
+	spec.Capabilities = []string{"CAP_SYS_ADMIN"}
+	run(t, sb, spec)
+	if es := waitExit(t, sb, "nest"); es.ExitCode != 0 || strings.TrimSpace(logOf(t, sb, "nest")) != "pivoted" {
+		t.Fatalf("nested pivot_root: %+v %s", es, logOf(t, sb, "nest"))
+	}
+	checkPath(t, sb, "nest", StartFast, false)
+}

@@ -107,6 +107,30 @@ func escape() {
 	}
 }
 
+// nestedPivot does what a container runtime inside the container does:
+// in a mount namespace of its own (a child: a Go process cannot unshare
+// one), a tmpfs becomes the root by pivot_root.
+func nestedPivot(inner bool) {
+	if !inner {
+		cmd := exec.Command("/proc/self/exe", "nested-pivot", "inner")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		check(cmd.Run())
+		return
+	}
+	check(unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""))
+	check(os.MkdirAll("/tmp/newroot", 0o755))
+	check(unix.Mount("tmpfs", "/tmp/newroot", "tmpfs", 0, ""))
+	check(os.Mkdir("/tmp/newroot/old", 0o755))
+	check(os.WriteFile("/tmp/newroot/mark", nil, 0o644))
+	check(unix.PivotRoot("/tmp/newroot", "/tmp/newroot/old"))
+	check(unix.Chdir("/"))
+	check(unix.Unmount("/old", unix.MNT_DETACH))
+	_, err := os.Stat("/mark")
+	check(err)
+	fmt.Println("pivoted")
+}
+
 func umask() int {
 	m := unix.Umask(0)
 	unix.Umask(m)

@@ -114,6 +114,8 @@ func main() {
 		check(unix.Mount(arg(0), arg(1), "", unix.MS_BIND, ""))
 	case "escape": // what is above the root (inspect.go)
 		escape()
+	case "nested-pivot": // a runtime's pivot_root inside the container (inspect.go)
+		nestedPivot(arg(0) == "inner")
 	case "inspect": // the start-path differential test's report (inspect.go)
 		inspect()
 	case "echo2": // each stdin line to stdout, and "err <line>" to stderr
