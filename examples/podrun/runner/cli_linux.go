@@ -96,7 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.Logs, "logs", false, "also print container output, prefixed with [container]")
 	fs.StringVar(&o.LogDir, "log-dir", "/var/log/podrun", "CRI log files go to DIR/<namespace>_<pod>/<container>/<restart>.log")
 	fs.StringVar(&o.RunDir, "run-dir", sandbox.DefaultRunDir, "sandbox state directory")
-	fs.StringVar(&o.CgroupParent, "cgroup-parent", sandbox.DefaultCgroupParent, "cgroup under which the pod cgroup is created")
+	fs.StringVar(&o.CgroupParent, "cgroup-parent", sandbox.DefaultCgroupParent, "cgroup under which the pod cgroup is created "+
+		"(one that exists before the pod is left in place, with its limits; one podrun makes goes with the last pod in it)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the pod after this long (0: run until it finishes or Ctrl-C)")
 	fs.BoolVar(&o.UntilReady, "until-ready", false, "stop the pod gracefully once all containers are ready, and exit 0")
 	fs.BoolVar(&o.Check, "check", false, "only parse and convert the manifest and print the plan; create nothing")

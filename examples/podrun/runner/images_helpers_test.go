@@ -56,11 +56,7 @@ func newImageEnv(t *testing.T) *imageEnv {
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
 	useImageHelper(t)
 	dir := t.TempDir()
-	t.Cleanup(func() {
-		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, imageTestCgroupParent))
-		}
-	})
+	t.Cleanup(func() { removeTestParent(imageTestCgroupParent) })
 	e := &imageEnv{runDir: filepath.Join(dir, "run"), logDir: filepath.Join(dir, "logs"), store: filepath.Join(dir, "store")}
 	e.reg = startTestRegistry(t, nil)
 	return e

@@ -65,11 +65,7 @@ func TestKilledPodrun(t *testing.T) {
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
 	dir := t.TempDir()
 	runDir, logDir := filepath.Join(dir, "run"), filepath.Join(dir, "logs")
-	t.Cleanup(func() {
-		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, testCgroupParent))
-		}
-	})
+	t.Cleanup(func() { removeTestParent(testCgroupParent) })
 	manifest := filepath.Join(dir, "crash.yaml")
 	if err := os.WriteFile(manifest, []byte(crashManifest), 0o644); err != nil {
 		t.Fatal(err)

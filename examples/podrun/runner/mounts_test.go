@@ -24,11 +24,7 @@ func TestMountsPod(t *testing.T) {
 	testharness.Privileged(t)
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
 	const cgParent = "podkit-runner-mounts"
-	t.Cleanup(func() {
-		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, cgParent))
-		}
-	})
+	t.Cleanup(func() { removeTestParent(cgParent) })
 	tmp := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

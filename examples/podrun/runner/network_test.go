@@ -84,11 +84,7 @@ func TestHostPortPod(t *testing.T) {
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
 	confDir, name := testConfDir(t, "pkr1", "10.197.1.0/24")
 	const cgParent = "podkit-runner-test"
-	t.Cleanup(func() {
-		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, cgParent))
-		}
-	})
+	t.Cleanup(func() { removeTestParent(cgParent) })
 	tmp := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

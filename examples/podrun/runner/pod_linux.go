@@ -120,6 +120,7 @@ func (r *podRun) setup(ctx context.Context) error {
 	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, netOpts, r.out.stderr); err != nil {
 		return err
 	}
+	cfg.KeepCgroupParent = r.o.CgroupParent != sandbox.DefaultCgroupParent && cgroupExists(r.o.CgroupParent)
 	sb, err := sandbox.Create(ctx, cfg)
 	if err != nil {
 		return err

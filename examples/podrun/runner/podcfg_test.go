@@ -32,11 +32,7 @@ type cfgEnv struct{ runDir, logDir string }
 func newCfgEnv(t *testing.T) *cfgEnv {
 	testharness.Privileged(t)
 	t.Setenv("PODKIT_PAUSE", testharness.PauseBinary(t))
-	t.Cleanup(func() {
-		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified", ""} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", h, cfgCgroupParent))
-		}
-	})
+	t.Cleanup(func() { removeTestParent(cfgCgroupParent) })
 	dir := t.TempDir()
 	return &cfgEnv{runDir: filepath.Join(dir, "run"), logDir: filepath.Join(dir, "logs")}
 }
