@@ -50,7 +50,7 @@ func BenchmarkScale(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PODKIT_SCALE_PODS")); err == nil && v > 40 {
 		n = v
 	}
-	waitNetnsFreed(b)
+	waitNetnsFreed()
 	rootfs := testRootfs(b)
 	cfg := benchConfig(b, "scale")
 	cfg.NoPause = os.Getenv("PODKIT_SCALE_PINNED") == "1"
@@ -121,7 +121,7 @@ func BenchmarkScale(b *testing.B) {
 
 	churn := churnRate(b, cfg, 5*time.Second)
 	b.ReportMetric(churn, "churn-pods/s")
-	waitNetnsFreed(b) // the churn's last namespaces are freed after their destroy returns
+	waitNetnsFreed() // the churn's last namespaces are freed after their destroy returns
 	b.ReportMetric(netnsCeiling(b, 5*time.Second), "kernel-netns/s")
 }
 
@@ -276,7 +276,7 @@ func netnsCeiling(b *testing.B, d time.Duration) float64 {
 // waitNetnsFreed waits (up to a minute) until the kernel has stopped
 // freeing network namespaces, so that an earlier run's teardown of its
 // pods does not land on this run's first creates.
-func waitNetnsFreed(b *testing.B) {
+func waitNetnsFreed() {
 	last, ok := slabActive("net_namespace")
 	for deadline := time.Now().Add(time.Minute); ok && time.Now().Before(deadline); {
 		time.Sleep(time.Second)
