@@ -20,15 +20,7 @@ import (
 func TestRootEscapeFindsNothing(t *testing.T) {
 	testharness.Privileged(t)
 	rootfs := testRootfs(t)
-	sb := mustCreate(t, testConfig(t, "escape"))
-	spec := ctr(rootfs, "esc", "escape")
-	spec.StartPath = StartFast
-	spec.Capabilities = []string{"CAP_SYS_CHROOT"}
-	run(t, sb, spec)
-	if es := waitExit(t, sb, "esc"); es.ExitCode != 0 {
-		t.Fatalf("escape: %+v %s", es, logOf(t, sb, "esc"))
-	}
-	checkPath(t, sb, "esc", StartFast, false)
+	out := runFastPayload(t, rootfs, "CAP_SYS_CHROOT", "escape")
 	allowed := []string{strings.TrimPrefix(baseRootDir, "/")}
 	ents, err := os.ReadDir(rootfs)
 	if err != nil {
@@ -37,7 +29,7 @@ func TestRootEscapeFindsNothing(t *testing.T) {
 	for _, e := range ents {
 		allowed = append(allowed, e.Name()) // an escape that did not climb
 	}
-	for _, name := range strings.Fields(logOf(t, sb, "esc")) {
+	for _, name := range strings.Fields(out) {
 		if !slices.Contains(allowed, name) {
 			t.Errorf("above the container's root: %q (allowed %q)", name, allowed)
 		}
@@ -50,14 +42,24 @@ func TestRootEscapeFindsNothing(t *testing.T) {
 // which pivot_root allows.
 func TestNestedPivotRoot(t *testing.T) {
 	testharness.Privileged(t)
-	rootfs := testRootfs(t)
-	sb := mustCreate(t, testConfig(t, "nested"))
-	spec := ctr(rootfs, "nest", "nested-pivot")
-	spec.StartPath = StartFast
-	spec.Capabilities = []string{"CAP_SYS_ADMIN"}
-	run(t, sb, spec)
-	if es := waitExit(t, sb, "nest"); es.ExitCode != 0 || strings.TrimSpace(logOf(t, sb, "nest")) != "pivoted" {
-		t.Fatalf("nested pivot_root: %+v %s", es, logOf(t, sb, "nest"))
+	if out := runFastPayload(t, testRootfs(t), "CAP_SYS_ADMIN", "nested-pivot"); strings.TrimSpace(out) != "pivoted" {
+		t.Fatalf("nested pivot_root: %s", out)
 	}
-	checkPath(t, sb, "nest", StartFast, false)
+}
+
+// runFastPayload runs the test payload's command on the fast path, in a
+// pod of its own, with one capability, and returns its output once it
+// has exited 0.
+func runFastPayload(t *testing.T, rootfs, capability, command string) string {
+	t.Helper()
+	sb := mustCreate(t, testConfig(t, command))
+	spec := ctr(rootfs, "c", command)
+	spec.StartPath = StartFast
+	spec.Capabilities = []string{capability}
+	run(t, sb, spec)
+	if es := waitExit(t, sb, "c"); es.ExitCode != 0 {
+		t.Fatalf("%s: %+v %s", command, es, logOf(t, sb, "c"))
+	}
+	checkPath(t, sb, "c", StartFast, false)
+	return logOf(t, sb, "c")
 }
