@@ -33,9 +33,22 @@ func TestCgroupParentRemoval(t *testing.T) {
 			})
 			cfg := testConfig(t, "parent-"+name)
 			cfg.CgroupParent, cfg.KeepCgroupParent = parent, keep
+			parentExists := func() bool {
+				ok, err := CgroupParentExists(parent)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if parentExists() {
+				t.Fatal("the parent exists before the pod")
+			}
 			sb, err := Create(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !parentExists() {
+				t.Fatal("CgroupParentExists does not see the parent Create made")
 			}
 			var made []string // the hierarchies the pod cgroup is in
 			for _, root := range sys.Roots() {
@@ -59,6 +72,9 @@ func TestCgroupParentRemoval(t *testing.T) {
 						t.Errorf("%s: kept %v, want %v (%v)", dir, kept, keep, err)
 					}
 				}
+			}
+			if parentExists() != keep {
+				t.Errorf("CgroupParentExists after Destroy: %v, want %v", !keep, keep)
 			}
 		})
 	}

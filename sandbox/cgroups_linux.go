@@ -40,6 +40,25 @@ func cgroupSystem() (*cgroup.System, error) {
 	return hostCgroups, hostCgroupsErr
 }
 
+// CgroupParentExists says whether the cgroup parent is there already, in
+// any of the host's hierarchies. A manager that names a parent someone else
+// may have made (by hand, or a service manager, with limits for what runs
+// under it) sets Config.KeepCgroupParent from it before Create, so that
+// the last pod out does not remove it. The hierarchies are the ones Create
+// and Destroy use, detected once per process.
+func CgroupParentExists(parent string) (bool, error) {
+	sys, err := cgroupSystem()
+	if err != nil {
+		return false, err
+	}
+	for _, root := range sys.Roots() {
+		if st, err := os.Stat(path.Join(root, parent)); err == nil && st.IsDir() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // cgroupRel returns the in-hierarchy path of the pod cgroup.
 func cgroupRel(parent, id string) string { return path.Join("/", parent, id) }
 

@@ -120,7 +120,11 @@ func (r *podRun) setup(ctx context.Context) error {
 	if err := clearLeftover(ctx, cfg.RunDir, cfg.ID, netOpts, r.out.stderr); err != nil {
 		return err
 	}
-	cfg.KeepCgroupParent = r.o.CgroupParent != sandbox.DefaultCgroupParent && cgroupExists(r.o.CgroupParent)
+	if r.o.CgroupParent != sandbox.DefaultCgroupParent {
+		// A parent made before podrun is someone else's, limits and all:
+		// leave it. An error here is Create's to report.
+		cfg.KeepCgroupParent, _ = sandbox.CgroupParentExists(r.o.CgroupParent)
+	}
 	sb, err := sandbox.Create(ctx, cfg)
 	if err != nil {
 		return err
