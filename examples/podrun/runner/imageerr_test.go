@@ -19,14 +19,8 @@ import (
 // *image.Error (ErrNotFound).
 func TestImageErrorTypes(t *testing.T) {
 	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    imagePullPolicy: Never\n"
-	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: ImageOptions{Dir: filepath.Join(t.TempDir(), "store")}},
-		pod: pod, out: newPrinter(&out, &out, true, "p")}
-	err = r.pullImages(context.Background())
+	r := imagePodRun(t, doc, ImageOptions{Dir: filepath.Join(t.TempDir(), "store")})
+	err := r.pullImages(context.Background())
 	r.images.close()
 	var ie *ImageError
 	var se *image.Error
@@ -49,14 +43,8 @@ func TestImageErrorTypes(t *testing.T) {
 func TestImagePullErrorTypes(t *testing.T) {
 	e := newImageEnv(t)
 	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/nope/nothing:1\n"
-	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	images := ImageOptions{Dir: e.store, Mirrors: []string{"*=http://" + e.reg}, MirrorsOnly: true}
-	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: images}, pod: pod, out: newPrinter(&out, &out, true, "p")}
-	err = r.pullImages(context.Background())
+	r := imagePodRun(t, doc, ImageOptions{Dir: e.store, Mirrors: []string{"*=http://" + e.reg}, MirrorsOnly: true})
+	err := r.pullImages(context.Background())
 	r.images.close()
 	var ie *ImageError
 	var se *imagestore.Error
@@ -72,14 +60,20 @@ func TestImagePullErrorTypes(t *testing.T) {
 // anything is created, even for a pod whose image needs no pull.
 func TestImageStoreFlagsChecked(t *testing.T) {
 	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    imagePullPolicy: Never\n"
+	r := imagePodRun(t, doc, ImageOptions{Dir: filepath.Join(t.TempDir(), "store"), Mirrors: []string{"docker.io=ftp://mirror"}})
+	if err := r.pullImages(context.Background()); !errors.Is(err, imagestore.ErrBadConfig) || r.images != nil {
+		t.Fatalf("a mirror that is no http(s) URL: %v", err)
+	}
+}
+
+// imagePodRun is a podRun of the pod doc with the image flags images, as
+// far as pulling its images goes.
+func imagePodRun(t *testing.T, doc string, images ImageOptions) *podRun {
+	t.Helper()
 	pod, err := manifest.Parse([]byte(doc), manifest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	images := ImageOptions{Dir: filepath.Join(t.TempDir(), "store"), Mirrors: []string{"docker.io=ftp://mirror"}}
-	r := &podRun{o: &Options{RunDir: t.TempDir(), Images: images}, pod: pod, out: newPrinter(&out, &out, true, "p")}
-	if err := r.pullImages(context.Background()); !errors.Is(err, imagestore.ErrBadConfig) || r.images != nil {
-		t.Fatalf("a mirror that is no http(s) URL: %v", err)
-	}
+	return &podRun{o: &Options{RunDir: t.TempDir(), Images: images}, pod: pod, out: newPrinter(&out, &out, true, "p")}
 }
