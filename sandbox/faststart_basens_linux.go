@@ -4,12 +4,14 @@ package sandbox
 
 // The fast path's container mount namespaces start from a small base
 // namespace rather than from the manager's. unshare(CLONE_NEWNS) copies
-// every mount of the caller's namespace, and pivot_root then detaches
-// them all: on a host whose table grows with every pod (each adds its
-// namespace pins) that copy was most of a late container create. The
-// base holds one mount, an empty read-only tmpfs with the directory
-// baseRootDir; the rootfs and every host path a container binds are
-// cloned from the manager's namespace first (open_tree(2)) and moved in.
+// every mount of the caller's namespace: on a host whose table grows with
+// every pod (each adds its namespace pins) that copy was most of a late
+// container create. The base holds one mount, an empty read-only tmpfs
+// with the directory baseRootDir; the rootfs and every host path a
+// container binds are cloned from the manager's namespace first
+// (open_tree(2)) and moved in. The rootfs ends on top of that tmpfs
+// (enterRoot), which stays beneath it: its being empty is what a process
+// that climbs out of its root finds.
 // The base lives as long as the manager (a descriptor, nothing on the
 // host); a new manager makes its own.
 
