@@ -96,7 +96,7 @@ func (s *Store) pullFrom(ctx context.Context, ir imageref.Ref, ep endpoint) (*Im
 	if ir.Digest == "" {
 		tags = []string{ir.Name()}
 	}
-	digests := []string{ir.Registry + "/" + ir.Repository + "@" + desc.Digest.String()}
+	digests := []string{imageref.Ref{Registry: ir.Registry, Repository: ir.Repository, Digest: desc.Digest.String()}.Name()}
 	rec, err := s.ingest(ctx, fromRegistry, img, tags, digests)
 	if err != nil {
 		return nil, fmt.Errorf("from %s: %w", ep.desc, err)
